@@ -1,0 +1,70 @@
+import { z } from 'zod';
+
+/**
+ * The compiled pipeline: plain JSON, validated at every boundary. Workflow code imports this module,
+ * so it must stay pure (zod only, no Node built-ins).
+ */
+export const ResourceClassSchema = z.enum(['cpu', 'gpu']);
+export type ResourceClass = z.infer<typeof ResourceClassSchema>;
+
+export const RetryPolicySchema = z
+  .object({
+    maximumAttempts: z.number().int().min(1).max(100).default(3),
+    initialIntervalMs: z.number().int().min(1).default(1000),
+    backoffCoefficient: z.number().min(1).max(10).default(2),
+    maximumIntervalMs: z.number().int().min(1).default(60_000),
+  })
+  .strict();
+export type RetryPolicy = z.infer<typeof RetryPolicySchema>;
+
+export const TimeoutsSchema = z
+  .object({
+    /** Upper bound on one attempt of the executor. */
+    startToCloseMs: z.number().int().min(1000).default(2 * 60 * 60 * 1000),
+    /** A worker that stops heartbeating this long is presumed dead and the attempt is retried elsewhere. */
+    heartbeatMs: z.number().int().min(1000).default(30_000),
+    /** How long a node may wait for a worker on its queue (a gpu node with no gpu worker waits). */
+    scheduleToStartMs: z.number().int().min(1000).optional(),
+  })
+  .strict();
+export type Timeouts = z.infer<typeof TimeoutsSchema>;
+
+export const InputRefSchema = z
+  .object({
+    node: z.string(),
+    output: z.string(),
+  })
+  .strict();
+export type InputRef = z.infer<typeof InputRefSchema>;
+
+export const NODE_ID_PATTERN = /^[A-Za-z][A-Za-z0-9_-]{0,62}$/;
+
+export const NodeSpecSchema = z
+  .object({
+    id: z.string().regex(NODE_ID_PATTERN, 'node ids start with a letter and use letters, digits, _ and -'),
+    component: z.string().min(1),
+    componentVersion: z.string().min(1),
+    parameters: z.record(z.string(), z.unknown()),
+    inputs: z.record(z.string(), z.array(InputRefSchema)),
+    outputs: z.record(z.string(), z.string()),
+    resource: ResourceClassSchema,
+    retry: RetryPolicySchema,
+    timeouts: TimeoutsSchema,
+    cache: z.boolean(),
+  })
+  .strict();
+export type NodeSpec = z.infer<typeof NodeSpecSchema>;
+
+export const PipelineSpecSchema = z
+  .object({
+    irVersion: z.literal(1),
+    name: z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]{0,127}$/, 'pipeline names start with a letter; letters, digits, _ . -'),
+    /** Nodes in a topological order. */
+    nodes: z.array(NodeSpecSchema).min(1),
+  })
+  .strict();
+export type PipelineSpec = z.infer<typeof PipelineSpecSchema>;
+
+/** Node states as the `status` query reports them. */
+export const NodeStateSchema = z.enum(['pending', 'running', 'cached', 'succeeded', 'failed', 'skipped', 'cancelled']);
+export type NodeState = z.infer<typeof NodeStateSchema>;
