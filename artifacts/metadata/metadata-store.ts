@@ -1,0 +1,72 @@
+import type { ArtifactRef } from '../artifact-types';
+import type {
+  ArtifactRecord,
+  ArtifactState,
+  CacheCandidate,
+  ContextType,
+  ExecutionRecord,
+  FinishExecution,
+  LineageGraph,
+  LineageOptions,
+  ListRunsOptions,
+  Properties,
+  PublishedRefsByKey,
+  RunDetail,
+  RunSummary,
+  StartExecution,
+} from './records';
+
+export * from './records';
+
+/**
+ * mlpipe's ML Metadata store: what ran (executions), on what and producing what (artifacts joined by
+ * input/output events), grouped by pipeline and run (contexts). The pipeline's control activities record
+ * every node here; the cache and `mlpipe lineage` / `mlpipe runs` read it.
+ *
+ * Async throughout so a networked backend (PostgreSQL) fits the same interface as the embedded SQLite one.
+ */
+export interface MetadataStore {
+  /**
+   * Idempotent upsert by (type, name); properties are merged into those already stored.
+   * A run context may name its pipeline so it is listed before any node has started.
+   */
+  putContext(type: ContextType, name: string, properties?: Properties, opts?: { pipeline?: string }): Promise<number>;
+
+  /** Upsert by URI; returns the artifact id. Updates state, properties and content hash of a known URI. */
+  putArtifact(ref: ArtifactRef, state: ArtifactState): Promise<number>;
+  getArtifact(idOrUri: number | string): Promise<ArtifactRecord | null>;
+  setArtifactState(id: number, state: ArtifactState): Promise<void>;
+
+  /**
+   * Records an execution with its input events and attributes it to its pipeline and run contexts.
+   * Input artifacts not yet known (external data) are registered as `live`.
+   */
+  startExecution(e: StartExecution): Promise<number>;
+
+  /**
+   * Sets the final state, end time, worker identity, attempt, error and summary, and registers the
+   * outputs as `live` artifacts with output events. Safe to repeat (a retried publish activity).
+   * Returns the outputs with their metadata-store ids.
+   */
+  finishExecution(id: number, r: FinishExecution): Promise<PublishedRefsByKey>;
+
+  /**
+   * Succeeded executions with this fingerprint, newest first, with their outputs and each output's
+   * current state. Failed, cancelled, running and cached executions are never returned.
+   */
+  findByFingerprint(fingerprint: string): Promise<CacheCandidate[]>;
+
+  getExecution(id: number): Promise<ExecutionRecord | null>;
+
+  /** Newest first. */
+  listRuns(opts?: ListRunsOptions): Promise<RunSummary[]>;
+  getRun(runId: string): Promise<RunDetail | null>;
+
+  /**
+   * The graph around an artifact: what produced it (upstream, recursively) and everything it fed
+   * (downstream, recursively). Throws if the artifact is unknown.
+   */
+  lineage(idOrUri: number | string, opts?: LineageOptions): Promise<LineageGraph>;
+
+  close(): Promise<void>;
+}
