@@ -1,4 +1,9 @@
+import path from 'node:path';
 import type { ArtifactRef } from '../artifact-types';
+import { ENV_VARS } from '../../config/config';
+import { migrate } from './migrations';
+import { SqlMetadataStore } from './sql-metadata-store';
+import { openSqliteDriver } from './sqlite-driver';
 import type {
   ArtifactRecord,
   ArtifactState,
@@ -69,4 +74,43 @@ export interface MetadataStore {
   lineage(idOrUri: number | string, opts?: LineageOptions): Promise<LineageGraph>;
 
   close(): Promise<void>;
+}
+
+export interface OpenMetadataStoreOptions {
+  /** How long a write waits for another process holding the database's write lock. */
+  lockTimeoutMs?: number;
+}
+
+/** Credentials never reach an error message. */
+function redactUrl(url: string): string {
+  return url.replace(/:\/\/([^:@/]+):[^@/]*@/, '://$1:********@');
+}
+
+/**
+ * Opens the metadata store at `url` and brings its schema up to date. `sqlite:///absolute/path.db`
+ * (parent directories are created; a relative path is taken from the working directory) or
+ * `sqlite://:memory:` for a throw-away store.
+ */
+export async function openMetadataStore(url: string, options: OpenMetadataStoreOptions = {}): Promise<MetadataStore> {
+  if (/^postgres(ql)?:\/\//.test(url)) {
+    throw new Error(
+      `${ENV_VARS.metadataUrl}=${redactUrl(url)}: the PostgreSQL metadata store is not available in this build; ` +
+        'use a SQLite file instead, e.g. sqlite:///var/lib/mlpipe/metadata.db',
+    );
+  }
+  const sqlite = /^sqlite:\/\/(.+)$/.exec(url);
+  if (!sqlite) {
+    throw new Error(
+      `${ENV_VARS.metadataUrl}=${redactUrl(url)}: expected sqlite:///absolute/path.db`,
+    );
+  }
+  const location = sqlite[1]!;
+  const driver = openSqliteDriver(location === ':memory:' ? location : path.resolve(location), options);
+  try {
+    await migrate(driver);
+  } catch (err) {
+    await driver.close();
+    throw err;
+  }
+  return new SqlMetadataStore(driver);
 }

@@ -160,6 +160,10 @@ export type LineageDirection = z.infer<typeof LineageDirectionSchema>;
 /** The graph around one artifact: artifacts and executions as nodes, events as edges. */
 export const LineageGraphSchema = z.object({
   focus: id,
+  /** What was followed from the focus, so a reader can tell "not asked" from "nothing there". */
+  direction: LineageDirectionSchema,
+  /** Execution hops followed; null when unlimited. */
+  depth: z.number().int().positive().nullable(),
   artifacts: z.array(ArtifactRecordSchema),
   executions: z.array(ExecutionInfoSchema),
   events: z.array(LineageEventSchema),
