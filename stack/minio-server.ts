@@ -35,8 +35,8 @@ export interface MinioServer {
   stop(): Promise<void>;
 }
 
-async function probeLive(endpoint: string): Promise<boolean> {
-  const res = await fetch(`${endpoint}/minio/health/live`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
+async function answers(url: string): Promise<boolean> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
   return res.ok;
 }
 
@@ -65,7 +65,12 @@ export async function startMinio(opts: MinioServerOptions): Promise<MinioServer>
     };
     const proc = spawnServer('minio', binary, args, { env, ...(opts.logFile ? { logFile: opts.logFile } : {}) });
     try {
-      await waitUntilReady(proc, `${endpoint}/minio/health/live`, () => probeLive(endpoint), READY_TIMEOUT_MS);
+      const live = `${endpoint}/minio/health/live`;
+      // The console comes up a moment after the S3 API; whoever asked for it gets a working URL.
+      const consoleRoot = consolePort === null ? null : `http://127.0.0.1:${consolePort}/`;
+      const what = consoleRoot ? `${live} and ${consoleRoot}` : live;
+      const probe = async () => (await answers(live)) && (consoleRoot === null || (await answers(consoleRoot)));
+      await waitUntilReady(proc, what, probe, READY_TIMEOUT_MS);
     } catch (err) {
       const retry = portsArePicked && attempt < START_ATTEMPTS && err instanceof ServerStartError && looksLikePortClash(err.logTail);
       if (retry) continue;
