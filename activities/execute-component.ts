@@ -1,0 +1,136 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { ArtifactRef } from '../artifacts/artifact-types';
+import type { ArtifactStore, StagingArea } from '../artifacts/store';
+import {
+  ExecuteComponentInputSchema,
+  type ExecuteComponentInput,
+  type ExecuteComponentResult,
+  type NodeProgressSignal,
+} from '../workflows/pipeline-types';
+import type { ComponentRegistry } from './component-registry';
+import type { ExecutorInput, Progress } from './executor-api';
+import { runExecutorInThread } from './run-in-thread';
+
+export interface ExecutorDeps {
+  store: ArtifactStore;
+  registry: ComponentRegistry;
+  /** Recorded in the metadata store as the worker that ran the node. */
+  identity: string;
+  /** Delivers progress to the workflow's status query (a signal); failures are ignored. */
+  notifyProgress?: (workflowId: string, signal: NodeProgressSignal) => Promise<void>;
+}
+
+/** Heartbeat cadence: cancellation reaches an activity only through heartbeat responses. */
+const HEARTBEAT_EVERY_MS = 1000;
+/** Progress signals cost a workflow task each; a few per second per node is plenty for a person. */
+const PROGRESS_SIGNAL_EVERY_MS = 1000;
+
+interface HeartbeatDetails {
+  progress?: Progress;
+  checkpoint?: unknown;
+}
+
+/** Executor activities (queues mlpipe-cpu and mlpipe-gpu): run a component's executor and commit its outputs. */
+export function createExecutorActivities({ store, registry, identity, notifyProgress }: ExecutorDeps) {
+  return {
+    async executeComponent(raw: ExecuteComponentInput): Promise<ExecuteComponentResult> {
+      const input = ExecuteComponentInputSchema.parse(raw);
+      const ctx = Context.current();
+      const attempt = ctx.info.attempt;
+      let spec;
+      try {
+        spec = registry.require(input.component);
+      } catch (err) {
+        throw ApplicationFailure.nonRetryable((err as Error).message, 'UnknownComponent');
+      }
+      const params = spec.parameters.safeParse(input.parameters);
+      if (!params.success) {
+        const problems = params.error.issues.map((i) => `${i.path.join('.') || '(parameters)'}: ${i.message}`).join('; ');
+        throw ApplicationFailure.nonRetryable(`node '${input.nodeId}' parameters: ${problems}`, 'UserInputError');
+      }
+
+      const previous = (ctx.info.heartbeatDetails ?? {}) as HeartbeatDetails;
+      const details: HeartbeatDetails = { checkpoint: previous.checkpoint, progress: { message: 'preparing inputs' } };
+      ctx.heartbeat(details);
+      const heartbeatTimer = setInterval(() => ctx.heartbeat(details), HEARTBEAT_EVERY_MS);
+      let lastSignal = 0;
+      const signalProgress = (force: boolean) => {
+        const now = Date.now();
+        if (!notifyProgress || (!force && now - lastSignal < PROGRESS_SIGNAL_EVERY_MS)) return;
+        lastSignal = now;
+        notifyProgress(input.workflowId, { nodeId: input.nodeId, attempt, progress: details.progress ?? {} }).catch(() => undefined);
+      };
+
+      const stagings: Record<string, StagingArea> = {};
+      const tmpDir = await mkdtemp(path.join(os.tmpdir(), 'mlpipe-exec-'));
+      try {
+        const inputs: Record<string, ExecutorInput[]> = {};
+        for (const [key, refs] of Object.entries(input.inputs)) {
+          inputs[key] = await Promise.all(refs.map(async (ref) => ({ ref, localDir: await store.materialize(ref.uri) })));
+        }
+        for (const key of Object.keys(input.outputUris)) stagings[key] = await store.createStaging();
+
+        const started = performance.now();
+        let result;
+        try {
+          result = await runExecutorInThread(
+            {
+              executorModule: spec.executorModule,
+              executorExport: spec.executorExport ?? 'executor',
+              nodeId: input.nodeId,
+              parameters: params.data,
+              inputs,
+              outputDirs: Object.fromEntries(Object.entries(stagings).map(([k, s]) => [k, s.localDir])),
+              tmpDir,
+              resumeState: previous.checkpoint,
+            },
+            {
+              onProgress: (progress) => {
+                details.progress = progress;
+                signalProgress(false);
+              },
+              onCheckpoint: (state) => {
+                details.checkpoint = state;
+                ctx.heartbeat(details);
+              },
+              signal: ctx.cancellationSignal,
+            },
+          );
+        } catch (err) {
+          if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
+          const e = err as Error;
+          if (e.name === 'UserInputError') throw ApplicationFailure.nonRetryable(e.message, 'UserInputError');
+          throw ApplicationFailure.retryable(`${spec.type} executor failed: ${e.message}`, e.name);
+        }
+        const executorMs = performance.now() - started;
+
+        details.progress = { ...details.progress, message: 'committing outputs' };
+        const outputs: Record<string, ArtifactRef[]> = {};
+        for (const [key, staging] of Object.entries(stagings)) {
+          const manifest = await store.commit(staging, input.outputUris[key]!);
+          delete stagings[key];
+          outputs[key] = [
+            {
+              type: spec.outputs[key]!,
+              uri: manifest.uri,
+              contentHash: manifest.contentHash,
+              properties: result.properties?.[key] ?? {},
+            },
+          ];
+        }
+        details.progress = { fraction: 1, message: 'done' };
+        signalProgress(true);
+        return { outputs, worker: identity, attempt, executorMs, summary: result.summary };
+      } finally {
+        clearInterval(heartbeatTimer);
+        await Promise.all(Object.values(stagings).map((s) => store.abort(s).catch(() => undefined)));
+        await rm(tmpDir, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+export type ExecutorActivities = ReturnType<typeof createExecutorActivities>;

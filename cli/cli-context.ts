@@ -1,0 +1,57 @@
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { ConfigError, loadConfig, type MlpipeConfig } from '../config/config';
+import { PipelineCompileError } from '../dsl/compile';
+import { PipelineModuleError } from './pipeline-module';
+
+/** Exit codes: 1 the run or operation did not succeed, 2 the user's input was wrong. */
+export const EXIT_FAILED = 1;
+export const EXIT_USAGE = 2;
+
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = EXIT_USAGE,
+  ) {
+    super(message);
+  }
+}
+
+/** Temporal's runtime logs at INFO and handles SIGINT itself; the CLI wants quiet logs and its own shutdown order. */
+export function installQuietRuntime(): void {
+  Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
+}
+
+export function cliConfig(overrides: Record<string, unknown> = {}): MlpipeConfig {
+  return loadConfig({ overrides });
+}
+
+/** Turns known user errors into a one-line message and an exit code; anything else keeps its stack. */
+export function reportError(err: unknown): number {
+  if (err instanceof CliError) {
+    process.stderr.write(`mlpipe: ${err.message}\n`);
+    return err.exitCode;
+  }
+  if (err instanceof ConfigError || err instanceof PipelineCompileError || err instanceof PipelineModuleError) {
+    process.stderr.write(`mlpipe: ${err.message}\n`);
+    return EXIT_USAGE;
+  }
+  process.stderr.write(`mlpipe: ${(err as Error)?.stack ?? String(err)}\n`);
+  return EXIT_FAILED;
+}
+
+/** Resolves on the first SIGINT/SIGTERM. */
+export function untilInterrupted(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const handler = (signal: NodeJS.Signals) => {
+      process.off('SIGINT', handler);
+      process.off('SIGTERM', handler);
+      resolve(signal);
+    };
+    process.on('SIGINT', handler);
+    process.on('SIGTERM', handler);
+  });
+}
+
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}

@@ -1,0 +1,76 @@
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { openMetadataStore, type MetadataStore } from '../../artifacts/metadata/metadata-store';
+import { formatRun, formatRunsTable } from '../../artifacts/metadata/runs-format';
+import { formatLineage } from '../../artifacts/metadata/lineage-format';
+import { resolveConfig } from '../../config/config';
+import { CliError, cliConfig } from '../cli-context';
+
+async function withMetadata<T>(fn: (m: MetadataStore) => Promise<T>): Promise<T> {
+  const metadata = await openMetadataStore(resolveConfig(cliConfig()).metadataUrl);
+  try {
+    return await fn(metadata);
+  } finally {
+    await metadata.close();
+  }
+}
+
+const print = (json: boolean, value: unknown, text: () => string) =>
+  process.stdout.write(`${json ? JSON.stringify(value, null, 2) : text()}\n`);
+
+export function registerRunsCommand(program: Command): void {
+  const runs = program.command('runs').description('past and current pipeline runs, from the metadata store');
+  runs
+    .command('list')
+    .description('list runs, newest first')
+    .option('--pipeline <name>', 'only runs of this pipeline')
+    .option('--limit <n>', 'at most this many', '20')
+    .option('--json', 'print JSON')
+    .action(async (raw: unknown) => {
+      const flags = z.object({ pipeline: z.string().optional(), limit: z.coerce.number().int().positive(), json: z.boolean().default(false) }).parse(raw);
+      await withMetadata(async (m) => {
+        const list = await m.listRuns({ pipeline: flags.pipeline, limit: flags.limit });
+        print(flags.json, list, () => formatRunsTable(list));
+      });
+    });
+  runs
+    .command('show')
+    .description('one run: its nodes, states, workers, outputs')
+    .argument('<id>', 'run id (Temporal run id) or workflow id')
+    .option('--json', 'print JSON')
+    .action(async (id: string, raw: unknown) => {
+      const flags = z.object({ json: z.boolean().default(false) }).parse(raw);
+      await withMetadata(async (m) => {
+        let detail = await m.getRun(id);
+        if (!detail) {
+          const byWorkflow = (await m.listRuns({ limit: 10_000 })).find((r) => r.properties.workflowId === id);
+          if (byWorkflow) detail = await m.getRun(byWorkflow.runId);
+        }
+        if (!detail) throw new CliError(`no run '${id}' in the metadata store (try \`mlpipe runs list\`)`);
+        const found = detail;
+        print(flags.json, found, () => formatRun(found));
+      });
+    });
+}
+
+export function registerLineageCommand(program: Command): void {
+  program
+    .command('lineage')
+    .description('what produced an artifact and everything it fed, up and down')
+    .argument('<artifact>', 'artifact id or URI')
+    .option('--depth <n>', 'execution hops to follow')
+    .option('--direction <dir>', 'up, down or both', 'both')
+    .option('--json', 'print JSON')
+    .action(async (artifact: string, raw: unknown) => {
+      const flags = z
+        .object({ depth: z.coerce.number().int().positive().optional(), direction: z.enum(['up', 'down', 'both']), json: z.boolean().default(false) })
+        .parse(raw);
+      await withMetadata(async (m) => {
+        const key = /^\d+$/.test(artifact) ? Number(artifact) : artifact;
+        const found = await m.getArtifact(key);
+        if (!found) throw new CliError(`no artifact '${artifact}' in the metadata store`);
+        const graph = await m.lineage(found.id, { depth: flags.depth, direction: flags.direction });
+        print(flags.json, graph, () => formatLineage(graph, found.id));
+      });
+    });
+}

@@ -1,0 +1,102 @@
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { connectClient, type ConnectedClient } from '../../client/pipeline-client';
+import { OVERLAP_POLICIES, createPipelineSchedule, describeScheduleText, listPipelineSchedules } from '../../client/schedules';
+import { CliError, cliConfig, collect } from '../cli-context';
+import { withRunningDevStack } from '../embedded-stack';
+import { compilePipelineModule, parseParams } from '../pipeline-module';
+
+async function withClient<T>(fn: (c: ConnectedClient['client']) => Promise<T>): Promise<T> {
+  const config = withRunningDevStack(cliConfig());
+  if (!config.temporalAddress) throw new CliError('schedules live in Temporal: set MLPIPE_TEMPORAL_ADDRESS or start `mlpipe dev`');
+  const connected = await connectClient(config);
+  try {
+    return await fn(connected.client);
+  } finally {
+    await connected.close();
+  }
+}
+
+const CreateFlagsSchema = z.object({
+  cron: z.array(z.string()).default([]),
+  every: z.array(z.string()).default([]),
+  overlap: z.enum(OVERLAP_POLICIES).default('skip'),
+  catchupWindow: z.string().default('1m'),
+  pauseOnFailure: z.boolean().default(false),
+  cache: z.boolean().default(true),
+  paused: z.boolean().default(false),
+  note: z.string().optional(),
+  param: z.array(z.string()).default([]),
+  components: z.array(z.string()).default([]),
+});
+
+export function registerScheduleCommand(program: Command): void {
+  const schedule = program.command('schedule').description('run pipelines on Temporal Schedules (e.g. scheduled retraining)');
+  schedule
+    .command('create')
+    .description('create a schedule that runs a pipeline on cron expressions and/or intervals')
+    .argument('<schedule-id>')
+    .argument('<pipeline-module>')
+    .option('--cron <expr>', "cron expression, e.g. '0 3 * * *' (repeatable)", collect, [])
+    .option('--every <duration>', "interval, e.g. '6h' (repeatable)", collect, [])
+    .option('--overlap <policy>', `when a run is still going: ${OVERLAP_POLICIES.join(', ')}`, 'skip')
+    .option('--catchup-window <duration>', 'how late a missed run may still start after an outage', '1m')
+    .option('--pause-on-failure', 'pause the schedule when a run fails')
+    .option('--paused', 'create it paused')
+    .option('--note <text>', 'a note shown with the schedule')
+    .option('--no-cache', 'scheduled runs ignore the cache')
+    .option('--param <key=value>', 'pipeline parameter (repeatable)', collect, [])
+    .option('--components <module>', 'module exporting custom components (repeatable)', collect, [])
+    .action(async (scheduleId: string, modulePath: string, raw: unknown) => {
+      const flags = CreateFlagsSchema.parse(raw);
+      const { spec } = compilePipelineModule(modulePath, parseParams(flags.param), flags.components);
+      const parsed = { scheduleId, cron: flags.cron, every: flags.every, overlap: flags.overlap, catchupWindow: flags.catchupWindow, pauseOnFailure: flags.pauseOnFailure, noCache: !flags.cache, paused: flags.paused, note: flags.note };
+      await withClient(async (client) => {
+        const handle = await createPipelineSchedule(client, spec, parsed).catch((err: Error) => {
+          throw new CliError(`schedule ${scheduleId}: ${err.message}`);
+        });
+        process.stdout.write(`${describeScheduleText(await handle.describe())}\n`);
+      });
+    });
+  schedule
+    .command('list')
+    .description('list schedules')
+    .option('--json', 'print JSON')
+    .action(async (raw: unknown) => {
+      const flags = z.object({ json: z.boolean().default(false) }).parse(raw);
+      await withClient(async (client) => {
+        const list = await listPipelineSchedules(client);
+        if (flags.json) {
+          process.stdout.write(`${JSON.stringify(list.map((s) => ({ scheduleId: s.scheduleId, paused: s.state.paused, workflowType: s.action?.type === 'startWorkflow' ? s.action.workflowType : null, nextActionTimes: s.info?.nextActionTimes ?? [] })), null, 2)}\n`);
+          return;
+        }
+        if (list.length === 0) process.stdout.write('no schedules\n');
+        for (const s of list) {
+          const next = s.info?.nextActionTimes?.[0]?.toISOString() ?? '-';
+          process.stdout.write(`${s.scheduleId.padEnd(30)} ${s.state.paused ? 'paused ' : 'active '} next ${next}\n`);
+        }
+      });
+    });
+  const simple = (name: string, description: string, act: (h: ReturnType<ConnectedClient['client']['schedule']['getHandle']>, note?: string) => Promise<string>) =>
+    schedule
+      .command(name)
+      .description(description)
+      .argument('<schedule-id>')
+      .option('--note <text>', 'a note recorded with the change')
+      .action(async (id: string, raw: unknown) => {
+        const flags = z.object({ note: z.string().optional() }).parse(raw);
+        await withClient(async (client) => {
+          const handle = client.schedule.getHandle(id);
+          try {
+            process.stdout.write(`${await act(handle, flags.note)}\n`);
+          } catch (err) {
+            throw new CliError(`schedule ${id}: ${(err as Error).message}`);
+          }
+        });
+      });
+  simple('describe', 'show a schedule: spec, policies, next and recent runs', async (h) => describeScheduleText(await h.describe()));
+  simple('pause', 'pause a schedule', async (h, note) => (await h.pause(note), `paused ${h.scheduleId}`));
+  simple('unpause', 'resume a paused schedule', async (h, note) => (await h.unpause(note), `unpaused ${h.scheduleId}`));
+  simple('trigger', 'start a run now (respects the overlap policy)', async (h) => (await h.trigger(), `triggered ${h.scheduleId}`));
+  simple('delete', 'delete a schedule (runs already started go on)', async (h) => (await h.delete(), `deleted ${h.scheduleId}`));
+}

@@ -1,0 +1,158 @@
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { z } from 'zod';
+import type { ComponentRegistry } from '../activities/component-registry';
+import { resolveConfig, type MlpipeConfig, type QueueName, type ResolvedConfig } from '../config/config';
+import { startMinio, type MinioServer } from '../stack/minio-server';
+import { startTemporalDevServer, type TemporalDevServer } from '../stack/temporal-dev-server';
+import { startWorkers, type RunningWorkers } from '../workers/worker';
+
+/** Written by `mlpipe dev` so that `mlpipe run` in another terminal uses the running stack. */
+const DevStateSchema = z.object({
+  pid: z.number().int(),
+  temporalAddress: z.string(),
+  uiUrl: z.string().nullable(),
+  artifactRoot: z.string(),
+  s3: z.object({ endpoint: z.string(), accessKey: z.string(), secretKey: z.string(), region: z.string() }).optional(),
+});
+type DevState = z.infer<typeof DevStateSchema>;
+
+const devStatePath = (home: string) => path.join(home, 'dev-stack.json');
+
+export const DEFAULT_TEMPORAL_PORT = 7233;
+export const DEFAULT_UI_PORT = 8233;
+export const DEFAULT_MINIO_PORT = 9000;
+const MINIO_BUCKET_ROOT = 's3://mlpipe/artifacts';
+
+export interface EmbeddedStack {
+  config: ResolvedConfig;
+  temporal: TemporalDevServer;
+  minio: MinioServer | null;
+  workers: RunningWorkers;
+  stop(): Promise<void>;
+}
+
+export interface EmbeddedStackOptions {
+  config: MlpipeConfig;
+  withMinio?: boolean;
+  temporalPort?: number;
+  uiPort?: number;
+  minioPort?: number;
+  queues?: QueueName[];
+  registry?: ComponentRegistry;
+  componentModules?: string[];
+  /** Record the stack in MLPIPE_HOME so other `mlpipe` commands use it. */
+  announce?: boolean;
+}
+
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+async function preferredPort(port: number): Promise<number> {
+  return (await portIsFree(port)) ? port : 0;
+}
+
+/**
+ * The embedded default on one machine: a Temporal dev server whose state lives in a SQLite file
+ * under MLPIPE_HOME, optionally a local MinIO holding the artifacts, and workers for every queue.
+ */
+export async function startEmbeddedStack(opts: EmbeddedStackOptions): Promise<EmbeddedStack> {
+  const home = opts.config.home;
+  const wantsMinio = opts.withMinio || opts.config.artifactRoot?.startsWith('s3://') === true;
+  const stops: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    stops.length = 0;
+  };
+  try {
+    const temporal = await startTemporalDevServer({
+      dbFile: path.join(home, 'temporal.db'),
+      port: opts.temporalPort ?? (await preferredPort(DEFAULT_TEMPORAL_PORT)),
+      uiPort: opts.uiPort ?? (await preferredPort(DEFAULT_UI_PORT)),
+      namespace: opts.config.temporalNamespace,
+      logFile: path.join(home, 'temporal.log'),
+      usePathBinary: opts.config.useBinariesOnPath,
+    });
+    stops.push(() => temporal.stop());
+    let minio: MinioServer | null = null;
+    let config: MlpipeConfig = { ...opts.config, temporalAddress: temporal.address };
+    if (wantsMinio) {
+      minio = await startMinio({
+        dataDir: path.join(home, 'minio'),
+        port: opts.minioPort ?? (await preferredPort(DEFAULT_MINIO_PORT)),
+        logFile: path.join(home, 'minio.log'),
+        usePathBinary: opts.config.useBinariesOnPath,
+        ...(opts.config.s3 ? { accessKey: opts.config.s3.accessKey, secretKey: opts.config.s3.secretKey } : {}),
+      });
+      stops.push(() => minio!.stop());
+      config = {
+        ...config,
+        artifactRoot: config.artifactRoot?.startsWith('s3://') ? config.artifactRoot : MINIO_BUCKET_ROOT,
+        s3: { endpoint: minio.endpoint, accessKey: minio.accessKey, secretKey: minio.secretKey, region: opts.config.s3?.region ?? 'us-east-1' },
+      };
+    }
+    const resolved = resolveConfig(config);
+    const workers = await startWorkers({
+      config: resolved,
+      queues: opts.queues ?? ['control', 'cpu', 'gpu'],
+      registry: opts.registry,
+      componentModules: opts.componentModules,
+    });
+    stops.push(() => workers.shutdown());
+    if (opts.announce) {
+      const state: DevState = {
+        pid: process.pid,
+        temporalAddress: temporal.address,
+        uiUrl: temporal.uiUrl,
+        artifactRoot: resolved.artifactRoot,
+        ...(resolved.s3 ? { s3: resolved.s3 } : {}),
+      };
+      writeFileSync(devStatePath(home), JSON.stringify(state, null, 2), { mode: 0o600 });
+      stops.push(async () => rmSync(devStatePath(home), { force: true }));
+    }
+    return { config: resolved, temporal, minio, workers, stop: stopAll };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The stack a running `mlpipe dev` announced in this MLPIPE_HOME, if its process is alive. */
+export function runningDevStack(home: string): DevState | null {
+  const file = devStatePath(home);
+  if (!existsSync(file)) return null;
+  try {
+    const state = DevStateSchema.parse(JSON.parse(readFileSync(file, 'utf8')));
+    return processAlive(state.pid) ? state : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Fills in the Temporal address (and store) of a running `mlpipe dev` when none is configured. */
+export function withRunningDevStack(config: MlpipeConfig): MlpipeConfig {
+  if (config.temporalAddress) return config;
+  const dev = runningDevStack(config.home);
+  if (!dev) return config;
+  return {
+    ...config,
+    temporalAddress: dev.temporalAddress,
+    artifactRoot: config.artifactRoot ?? dev.artifactRoot,
+    ...(dev.s3 && !config.s3 ? { s3: dev.s3 } : {}),
+  };
+}

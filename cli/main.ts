@@ -1,0 +1,38 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { installQuietRuntime, reportError } from './cli-context';
+import { registerDevCommand } from './commands/dev';
+import { registerRunCommand } from './commands/run';
+import { registerLineageCommand, registerRunsCommand } from './commands/runs';
+import { registerScheduleCommand } from './commands/schedule';
+import { registerServeCommand } from './commands/serve';
+import { registerWorkerCommand } from './commands/worker';
+
+async function main(argv: string[]): Promise<number> {
+  installQuietRuntime();
+  const program = new Command('mlpipe')
+    .description('production ML pipelines in TypeScript, run as durable Temporal workflows')
+    .version((require('../../package.json') as { version: string }).version)
+    .showHelpAfterError()
+    .exitOverride();
+  registerDevCommand(program);
+  registerRunCommand(program);
+  registerWorkerCommand(program);
+  registerRunsCommand(program);
+  registerLineageCommand(program);
+  registerScheduleCommand(program);
+  registerServeCommand(program);
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (err) {
+    const code = (err as { code?: string; exitCode?: number }).code;
+    if (typeof code === 'string' && code.startsWith('commander.')) return (err as { exitCode: number }).exitCode;
+    return reportError(err);
+  }
+}
+
+main(process.argv).then(
+  (code) => process.exit(code),
+  (err) => process.exit(reportError(err)),
+);

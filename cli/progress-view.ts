@@ -1,0 +1,48 @@
+import type { NodeStatus, PipelineStatus } from '../workflows/pipeline-types';
+
+const BAR_WIDTH = 20;
+const STATE_MARK: Record<NodeStatus['state'], string> = {
+  pending: '·',
+  running: '▶',
+  cached: '↺',
+  succeeded: '✔',
+  failed: '✘',
+  skipped: '–',
+  cancelled: '■',
+};
+
+function bar(fraction: number | undefined): string {
+  if (fraction === undefined) return ' '.repeat(BAR_WIDTH + 7);
+  const filled = Math.round(fraction * BAR_WIDTH);
+  return `[${'█'.repeat(filled)}${'░'.repeat(BAR_WIDTH - filled)}] ${String(Math.round(fraction * 100)).padStart(3)}%`;
+}
+
+function formatMs(ms: number | undefined): string {
+  if (ms === undefined) return '';
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+export function renderStatusLines(status: PipelineStatus, now = Date.now()): string[] {
+  const width = Math.max(...Object.keys(status.nodes).map((k) => k.length), 4);
+  return Object.entries(status.nodes).map(([id, n]) => {
+    const running = n.state === 'running';
+    const elapsed = running && n.startedAt ? now - n.startedAt : n.durationMs;
+    const note = n.error ?? n.progress?.message ?? '';
+    const counters = n.progress?.counters ? Object.entries(n.progress.counters).map(([k, v]) => `${k}=${v}`).join(' ') : '';
+    return `${STATE_MARK[n.state]} ${id.padEnd(width)}  ${n.state.padEnd(9)} ${running ? bar(n.progress?.fraction) : ' '.repeat(BAR_WIDTH + 7)} ${formatMs(elapsed).padStart(8)}  ${[note, counters].filter(Boolean).join('  ')}`.trimEnd();
+  });
+}
+
+/** Redraws the node table in place on a TTY. */
+export class LiveProgress {
+  private drawn = 0;
+  constructor(private readonly out: NodeJS.WriteStream) {}
+
+  update(status: PipelineStatus): void {
+    const lines = renderStatusLines(status);
+    let text = this.drawn > 0 ? `\x1b[${this.drawn}A` : '';
+    for (const line of lines) text += `\x1b[2K${line.slice(0, (this.out.columns ?? 120) - 1)}\n`;
+    this.out.write(text);
+    this.drawn = lines.length;
+  }
+}

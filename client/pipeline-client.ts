@@ -1,0 +1,105 @@
+import { randomUUID } from 'node:crypto';
+import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
+import { TASK_QUEUES, type MlpipeConfig } from '../config/config';
+import type { PipelineSpec } from '../dsl/ir';
+import { PIPELINE_SEARCH_ATTRIBUTE } from '../stack/temporal-dev-server';
+import {
+  PIPELINE_WORKFLOW_TYPE,
+  PipelineStatusSchema,
+  STATUS_QUERY,
+  type PipelineStatus,
+  type RunOptions,
+  type RunPipelineInput,
+} from '../workflows/pipeline-types';
+
+export const pipelineSearchAttribute = defineSearchAttributeKey(PIPELINE_SEARCH_ATTRIBUTE, SearchAttributeType.KEYWORD);
+
+export interface ConnectedClient {
+  client: Client;
+  close(): Promise<void>;
+}
+
+export async function connectClient(config: MlpipeConfig): Promise<ConnectedClient> {
+  if (!config.temporalAddress) throw new Error('no Temporal address configured (MLPIPE_TEMPORAL_ADDRESS)');
+  const connection = await Connection.connect({ address: config.temporalAddress });
+  return {
+    client: new Client({ connection, namespace: config.temporalNamespace }),
+    close: () => connection.close(),
+  };
+}
+
+/** The workflow start options of a pipeline run; schedules reuse them so both look alike in the UI. */
+export function pipelineStartOptions(spec: PipelineSpec, options: Partial<RunOptions> = {}) {
+  const args: [RunPipelineInput] = [{ spec, options: { noCache: options.noCache ?? false } }];
+  return {
+    taskQueue: TASK_QUEUES.control,
+    args,
+    typedSearchAttributes: [{ key: pipelineSearchAttribute, value: spec.name }],
+    staticSummary: `mlpipe pipeline **${spec.name}** (${spec.nodes.length} nodes)`,
+    staticDetails: spec.nodes.map((n) => `- \`${n.id}\`: ${n.component} on ${n.resource}`).join('\n'),
+  };
+}
+
+export async function startPipeline(
+  client: Client,
+  spec: PipelineSpec,
+  options: Partial<RunOptions> = {},
+): Promise<WorkflowHandle> {
+  return client.workflow.start(PIPELINE_WORKFLOW_TYPE, {
+    ...pipelineStartOptions(spec, options),
+    workflowId: `${spec.name}-${randomUUID().slice(0, 8)}`,
+  });
+}
+
+export async function queryStatus(handle: WorkflowHandle): Promise<PipelineStatus> {
+  return PipelineStatusSchema.parse(await handle.query(STATUS_QUERY));
+}
+
+/**
+ * Waits for a run to end, calling `onStatus` as it progresses, and returns its final status. A failed
+ * run returns the status recorded in its failure (per-node states) rather than throwing.
+ */
+export async function waitForRun(
+  handle: WorkflowHandle,
+  onStatus?: (status: PipelineStatus) => void,
+  pollMs = 250,
+): Promise<{ status: PipelineStatus; runId: string; error?: string }> {
+  let stop = false;
+  const poller = (async () => {
+    while (!stop && onStatus) {
+      try {
+        onStatus(await queryStatus(handle));
+      } catch {
+        // The first workflow task may not have run yet, or the run just closed; try again.
+      }
+      await new Promise((r) => setTimeout(r, pollMs));
+    }
+  })();
+  try {
+    const result = PipelineStatusSchema.parse(await handle.result());
+    const { runId } = await handle.describe();
+    return { status: result, runId };
+  } catch (err) {
+    const description = await handle.describe();
+    let status: PipelineStatus;
+    try {
+      status = await queryStatus(handle);
+    } catch {
+      status = { pipeline: '', state: 'failed', nodes: {} };
+    }
+    if (description.status.name === 'CANCELLED') status.state = 'cancelled';
+    else if (status.state === 'running') status.state = 'failed';
+    const error = err instanceof WorkflowFailedError ? innermostMessage(err) : (err as Error).message;
+    return { status, runId: description.runId, error };
+  } finally {
+    stop = true;
+    await poller;
+  }
+}
+
+function innermostMessage(err: Error): string {
+  let cur: Error = err;
+  while ((cur as { cause?: unknown }).cause instanceof Error) cur = (cur as { cause: Error }).cause;
+  return cur.message;
+}

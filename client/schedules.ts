@@ -1,0 +1,75 @@
+import { ScheduleOverlapPolicy, type Client, type ScheduleDescription, type ScheduleSummary } from '@temporalio/client';
+import { z } from 'zod';
+import type { PipelineSpec } from '../dsl/ir';
+import { PIPELINE_WORKFLOW_TYPE } from '../workflows/pipeline-types';
+import { pipelineStartOptions } from './pipeline-client';
+
+export const OVERLAP_POLICIES = ['skip', 'buffer_one', 'buffer_all', 'cancel_other', 'terminate_other', 'allow_all'] as const;
+
+const durationPattern = /^\d+(\.\d+)?\s*(ms|s|m|h|d)$/;
+export const PipelineScheduleSchema = z
+  .object({
+    scheduleId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$/, 'letters, digits, _ . - (start with a letter or digit)'),
+    cron: z.array(z.string().min(1)).default([]),
+    every: z.array(z.string().regex(durationPattern, "expected a duration such as '30s', '15m', '1h', '1d'")).default([]),
+    overlap: z.enum(OVERLAP_POLICIES).default('skip'),
+    catchupWindow: z.string().regex(durationPattern, "expected a duration such as '10m', '1h'").default('1m'),
+    pauseOnFailure: z.boolean().default(false),
+    noCache: z.boolean().default(false),
+    paused: z.boolean().default(false),
+    note: z.string().optional(),
+  })
+  .refine((s) => s.cron.length + s.every.length > 0, { message: 'give at least one --cron expression or --every interval', path: ['cron'] });
+export type PipelineSchedule = z.input<typeof PipelineScheduleSchema>;
+
+/** A Temporal Schedule that starts the pipeline workflow: scheduled retraining. */
+export async function createPipelineSchedule(client: Client, spec: PipelineSpec, raw: PipelineSchedule) {
+  const s = PipelineScheduleSchema.parse(raw);
+  return client.schedule.create({
+    scheduleId: s.scheduleId,
+    spec: {
+      ...(s.cron.length ? { cronExpressions: s.cron } : {}),
+      ...(s.every.length ? { intervals: s.every.map((every) => ({ every: every.replace(/\s+/g, '') as `${number}${'ms' | 's' | 'm' | 'h' | 'd'}` })) } : {}),
+    },
+    action: {
+      type: 'startWorkflow',
+      workflowType: PIPELINE_WORKFLOW_TYPE,
+      workflowId: `${spec.name}-scheduled`,
+      ...pipelineStartOptions(spec, { noCache: s.noCache }),
+    },
+    policies: {
+      overlap: ScheduleOverlapPolicy[s.overlap.toUpperCase() as keyof typeof ScheduleOverlapPolicy],
+      catchupWindow: s.catchupWindow.replace(/\s+/g, '') as `${number}${'ms' | 's' | 'm' | 'h' | 'd'}`,
+      pauseOnFailure: s.pauseOnFailure,
+    },
+    state: { paused: s.paused, ...(s.note ? { note: s.note } : {}) },
+    // Temporal turns cron strings into calendar specs; the memo keeps what the user wrote.
+    memo: { pipeline: spec.name, cron: s.cron },
+  });
+}
+
+export async function listPipelineSchedules(client: Client): Promise<ScheduleSummary[]> {
+  const out: ScheduleSummary[] = [];
+  for await (const s of client.schedule.list()) out.push(s);
+  return out;
+}
+
+/** A readable view of a schedule description (the raw one holds SDK classes). */
+export function describeScheduleText(d: ScheduleDescription): string {
+  const action = d.action.type === 'startWorkflow' ? d.action : null;
+  const lines = [
+    `schedule ${d.scheduleId}${d.state.paused ? ' (paused)' : ''}`,
+    `  workflow:        ${action?.workflowType ?? d.action.type}${action ? ` on ${action.taskQueue}` : ''}`,
+    `  pipeline:        ${String(d.memo?.pipeline ?? '-')}`,
+    `  cron:            ${(d.memo?.cron as string[] | undefined)?.join('; ') || '-'}`,
+    `  every:           ${d.spec.intervals?.map((i) => `${i.every}ms`).join(', ') || '-'}`,
+    `  overlap:         ${d.policies.overlap}`,
+    `  catch-up window: ${d.policies.catchupWindow} ms`,
+    `  pause on fail:   ${d.policies.pauseOnFailure}`,
+    `  actions taken:   ${d.info.numActionsTaken}`,
+    `  next runs:       ${d.info.nextActionTimes.slice(0, 3).map((t) => t.toISOString()).join(', ') || '-'}`,
+    `  recent:          ${d.info.recentActions.slice(-3).map((a) => `${a.takenAt.toISOString()} ${a.action.workflow.workflowId}`).join('; ') || '-'}`,
+  ];
+  if (d.state.note) lines.push(`  note:            ${d.state.note}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,112 @@
+import os from 'node:os';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { builtinRegistry } from '../activities/builtin-components';
+import type { ComponentRegistry } from '../activities/component-registry';
+import { createControlActivities } from '../activities/control';
+import { createExecutorActivities } from '../activities/execute-component';
+import { openArtifactStore } from '../artifacts/open-store';
+import { openMetadataStore } from '../artifacts/metadata/metadata-store';
+import { TASK_QUEUES, type QueueName, type ResolvedConfig } from '../config/config';
+import { NODE_PROGRESS_SIGNAL } from '../workflows/pipeline-types';
+import { workflowCodeOption } from './workflow-bundle';
+
+export interface StartWorkersOptions {
+  config: ResolvedConfig;
+  queues: QueueName[];
+  /** Concurrent activities per queue (executor queues default to 1: an executor uses the whole machine). */
+  concurrency?: Partial<Record<QueueName, number>>;
+  identity?: string;
+  /** Modules exporting custom components (made with defineComponent). */
+  componentModules?: string[];
+  registry?: ComponentRegistry;
+}
+
+export interface RunningWorkers {
+  identity: string;
+  queues: QueueName[];
+  /** Resolves when every worker has stopped. */
+  done: Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+const DEFAULT_CONCURRENCY: Record<QueueName, number> = { control: 50, cpu: 1, gpu: 1 };
+
+/**
+ * Starts one Temporal worker per requested queue in this process, sharing one connection: the
+ * control queue runs the pipeline workflow and control activities; cpu/gpu run executors.
+ */
+export async function startWorkers(opts: StartWorkersOptions): Promise<RunningWorkers> {
+  const { config } = opts;
+  if (!config.temporalAddress) throw new Error('no Temporal address configured (MLPIPE_TEMPORAL_ADDRESS)');
+  const identity = opts.identity ?? config.worker.identity ?? `${opts.queues.join('+')}@${os.hostname()}:${process.pid}`;
+  const registry = opts.registry ?? builtinRegistry();
+  for (const mod of opts.componentModules ?? []) registry.registerModule(mod);
+  const concurrency = { ...DEFAULT_CONCURRENCY, ...config.worker.concurrency, ...opts.concurrency };
+
+  const connection = await NativeConnection.connect({ address: config.temporalAddress });
+  const store = await openArtifactStore(config.artifactRoot, config.s3, { cacheDir: `${config.home}/cache` });
+  const closers: Array<() => Promise<void>> = [() => store.close(), () => connection.close()];
+  const workers: Worker[] = [];
+  try {
+    if (opts.queues.includes('control')) {
+      const metadata = await openMetadataStore(config.metadataUrl);
+      closers.unshift(() => metadata.close());
+      workers.push(
+        await Worker.create({
+          connection,
+          namespace: config.temporalNamespace,
+          taskQueue: TASK_QUEUES.control,
+          identity,
+          ...workflowCodeOption(),
+          activities: createControlActivities({ store, metadata, registry }),
+          maxConcurrentActivityTaskExecutions: concurrency.control,
+        }),
+      );
+    }
+    const executorQueues = opts.queues.filter((q): q is 'cpu' | 'gpu' => q !== 'control');
+    if (executorQueues.length > 0) {
+      const clientConnection = await Connection.connect({ address: config.temporalAddress });
+      closers.unshift(() => clientConnection.close());
+      const client = new Client({ connection: clientConnection, namespace: config.temporalNamespace });
+      const activities = createExecutorActivities({
+        store,
+        registry,
+        identity,
+        notifyProgress: (workflowId, signal) => client.workflow.getHandle(workflowId).signal(NODE_PROGRESS_SIGNAL, signal),
+      });
+      for (const queue of executorQueues) {
+        workers.push(
+          await Worker.create({
+            connection,
+            namespace: config.temporalNamespace,
+            taskQueue: TASK_QUEUES[queue],
+            identity,
+            activities,
+            maxConcurrentActivityTaskExecutions: concurrency[queue],
+          }),
+        );
+      }
+    }
+  } catch (err) {
+    for (const close of closers) await close().catch(() => undefined);
+    throw err;
+  }
+
+  const done = Promise.all(workers.map((w) => w.run())).then(async () => {
+    for (const close of closers) await close().catch(() => undefined);
+  });
+  let stopping: Promise<void> | undefined;
+  return {
+    identity,
+    queues: opts.queues,
+    done,
+    shutdown() {
+      stopping ??= (async () => {
+        for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+        await done;
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,1 @@
+export { runPipeline, statusQuery, nodeProgressSignal } from './pipeline';

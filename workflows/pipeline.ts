@@ -1,0 +1,232 @@
+import {
+  ActivityCancellationType,
+  ApplicationFailure,
+  CancellationScope,
+  defineQuery,
+  defineSignal,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+  setCurrentDetails,
+} from '@temporalio/workflow';
+import type { ArtifactRef } from '../artifacts/artifact-types';
+import type { NodeSpec } from '../dsl/ir';
+import type { ControlActivities } from '../activities/control';
+import type { ExecutorActivities } from '../activities/execute-component';
+import {
+  NODE_PROGRESS_SIGNAL,
+  RunPipelineInputSchema,
+  STATUS_QUERY,
+  type ExecuteComponentResult,
+  type NodeProgressSignal,
+  type NodeStatus,
+  type PipelineStatus,
+  type RunPipelineInput,
+} from './pipeline-types';
+
+export const statusQuery = defineQuery<PipelineStatus>(STATUS_QUERY);
+export const nodeProgressSignal = defineSignal<[NodeProgressSignal]>(NODE_PROGRESS_SIGNAL);
+
+const CONTROL_QUEUE = 'mlpipe-control';
+const EXECUTOR_QUEUES = { cpu: 'mlpipe-cpu', gpu: 'mlpipe-gpu' } as const;
+
+const control = proxyActivities<ControlActivities>({
+  taskQueue: CONTROL_QUEUE,
+  // Control activities are short metadata/store look-ups; a minute covers a slow store, and
+  // retries ride out a store or database restart without failing the run.
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 20 },
+});
+
+type NodeOutputs = Record<string, ArtifactRef[]>;
+
+class UpstreamNotAvailable extends Error {}
+
+/**
+ * Runs a compiled pipeline: every node whose inputs are ready runs at once. Per node: a control
+ * activity (fingerprint and cache look-up), the executor on the node's resource queue, and a control
+ * activity that publishes outputs and lineage. Only artifact references pass through here.
+ */
+export async function runPipeline(rawInput: RunPipelineInput): Promise<PipelineStatus> {
+  const { spec, options } = RunPipelineInputSchema.parse(rawInput);
+  const info = workflowInfo();
+  const status: PipelineStatus = {
+    pipeline: spec.name,
+    state: 'running',
+    nodes: Object.fromEntries(spec.nodes.map((n) => [n.id, { state: 'pending', attempt: 0 } satisfies NodeStatus])),
+  };
+  setHandler(statusQuery, () => status);
+  setHandler(nodeProgressSignal, ({ nodeId, attempt, progress }) => {
+    const node = status.nodes[nodeId];
+    // A late signal from an earlier attempt must not overwrite a newer attempt's progress.
+    if (node && node.state === 'running' && attempt >= node.attempt) {
+      node.attempt = attempt;
+      node.progress = progress;
+    }
+  });
+
+  const publishDetails = () => setCurrentDetails(renderDetails(status));
+  publishDetails();
+
+  const results = new Map<string, Promise<NodeOutputs>>();
+  const runNode = async (node: NodeSpec): Promise<NodeOutputs> => {
+    const upstreamIds = [...new Set(Object.values(node.inputs).flatMap((refs) => refs.map((r) => r.node)))];
+    const upstream = await Promise.allSettled(upstreamIds.map((id) => results.get(id)!));
+    const nodeStatus = status.nodes[node.id]!;
+    if (upstream.some((r) => r.status === 'rejected')) {
+      const cancelled = upstream.some((r) => r.status === 'rejected' && isCancellation(r.reason));
+      nodeStatus.state = cancelled ? 'cancelled' : 'skipped';
+      const failed = upstreamIds.filter((_, i) => upstream[i]!.status === 'rejected');
+      nodeStatus.error = cancelled ? 'run cancelled' : `skipped: upstream ${failed.map((f) => `'${f}'`).join(', ')} did not succeed`;
+      publishDetails();
+      throw cancelled ? upstream.find((r) => r.status === 'rejected')!.reason : new UpstreamNotAvailable(node.id);
+    }
+    const outputsOf = new Map(upstreamIds.map((id, i) => [id, (upstream[i] as PromiseFulfilledResult<NodeOutputs>).value]));
+    const inputs: NodeOutputs = Object.fromEntries(
+      Object.entries(node.inputs).map(([key, refs]) => [key, refs.flatMap((r) => outputsOf.get(r.node)![r.output] ?? [])]),
+    );
+    try {
+      return await executeNode(node, inputs, nodeStatus);
+    } catch (err) {
+      if (nodeStatus.state === 'running') {
+        nodeStatus.state = isCancellation(err) ? 'cancelled' : 'failed';
+        nodeStatus.error = isCancellation(err) ? 'cancelled' : describeFailure(err);
+        publishDetails();
+      }
+      throw err;
+    }
+  };
+
+  const executeNode = async (node: NodeSpec, inputs: NodeOutputs, nodeStatus: NodeStatus): Promise<NodeOutputs> => {
+    nodeStatus.state = 'running';
+    nodeStatus.startedAt = Date.now();
+    publishDetails();
+    const prepared = await control.prepareNode({
+      pipeline: spec.name,
+      workflowId: info.workflowId,
+      runId: info.runId,
+      nodeId: node.id,
+      component: node.component,
+      componentVersion: node.componentVersion,
+      parameters: node.parameters,
+      outputs: node.outputs,
+      inputs,
+      useCache: node.cache && !options.noCache,
+    });
+    if (prepared.cached) {
+      finish(nodeStatus, 'cached', prepared.outputs);
+      publishDetails();
+      return prepared.outputs;
+    }
+    const executor = proxyActivities<ExecutorActivities>({
+      taskQueue: EXECUTOR_QUEUES[node.resource],
+      startToCloseTimeout: node.timeouts.startToCloseMs,
+      heartbeatTimeout: node.timeouts.heartbeatMs,
+      ...(node.timeouts.scheduleToStartMs ? { scheduleToStartTimeout: node.timeouts.scheduleToStartMs } : {}),
+      // Wait for the executor to acknowledge cancellation, so a cancelled run never leaves work
+      // running on a worker after the workflow has ended.
+      cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+      retry: {
+        maximumAttempts: node.retry.maximumAttempts,
+        initialInterval: node.retry.initialIntervalMs,
+        backoffCoefficient: node.retry.backoffCoefficient,
+        maximumInterval: node.retry.maximumIntervalMs,
+        nonRetryableErrorTypes: ['UserInputError'],
+      },
+    });
+    let result: ExecuteComponentResult;
+    try {
+      result = await executor.executeComponent({
+        pipeline: spec.name,
+        workflowId: info.workflowId,
+        nodeId: node.id,
+        component: node.component,
+        parameters: node.parameters,
+        inputs,
+        outputUris: prepared.outputUris,
+      });
+    } catch (err) {
+      const cancelled = isCancellation(err);
+      nodeStatus.state = cancelled ? 'cancelled' : 'failed';
+      nodeStatus.error = cancelled ? 'cancelled' : describeFailure(err);
+      nodeStatus.finishedAt = Date.now();
+      nodeStatus.durationMs = nodeStatus.finishedAt - (nodeStatus.startedAt ?? nodeStatus.finishedAt);
+      publishDetails();
+      // Recording the outcome must happen even while the run is being cancelled.
+      await CancellationScope.nonCancellable(() =>
+        control.abandonNode({ executionId: prepared.executionId, state: cancelled ? 'cancelled' : 'failed', error: nodeStatus.error! }),
+      );
+      throw err;
+    }
+    nodeStatus.attempt = result.attempt;
+    nodeStatus.worker = result.worker;
+    nodeStatus.executorMs = result.executorMs;
+    nodeStatus.summary = result.summary;
+    const published = await control.publishNode({
+      executionId: prepared.executionId,
+      outputs: result.outputs,
+      worker: result.worker,
+      attempt: result.attempt,
+      summary: result.summary,
+    });
+    finish(nodeStatus, 'succeeded', published);
+    publishDetails();
+    return published;
+  };
+
+  for (const node of spec.nodes) results.set(node.id, runNode(node));
+  const settled = await Promise.allSettled([...results.values()]);
+
+  const recordRunState = (state: 'succeeded' | 'failed' | 'cancelled') =>
+    CancellationScope.nonCancellable(() => control.finishRun({ runId: info.runId, pipeline: spec.name, state }));
+
+  const cancelledErr = settled.find((r) => r.status === 'rejected' && isCancellation(r.reason));
+  if (cancelledErr) {
+    status.state = 'cancelled';
+    publishDetails();
+    await recordRunState('cancelled');
+    throw (cancelledErr as PromiseRejectedResult).reason;
+  }
+  const failed = spec.nodes.filter((n) => status.nodes[n.id]!.state === 'failed');
+  if (failed.length > 0) {
+    status.state = 'failed';
+    publishDetails();
+    await recordRunState('failed');
+    const causes = failed.map((n) => `node '${n.id}' failed: ${status.nodes[n.id]!.error}`).join('; ');
+    throw ApplicationFailure.nonRetryable(`pipeline '${spec.name}' failed: ${causes}`, 'PipelineFailed', status);
+  }
+  status.state = 'succeeded';
+  publishDetails();
+  await recordRunState('succeeded');
+  return status;
+}
+
+function finish(nodeStatus: NodeStatus, state: 'cached' | 'succeeded', outputs: NodeOutputs): void {
+  nodeStatus.state = state;
+  nodeStatus.finishedAt = Date.now();
+  nodeStatus.durationMs = nodeStatus.finishedAt - (nodeStatus.startedAt ?? nodeStatus.finishedAt);
+  nodeStatus.progress = state === 'succeeded' ? { fraction: 1 } : undefined;
+  nodeStatus.outputs = Object.fromEntries(Object.entries(outputs).map(([k, refs]) => [k, refs.map((r) => r.uri)]));
+}
+
+/** The innermost message of an activity failure chain: what the executor actually said. */
+function describeFailure(err: unknown): string {
+  let cur: unknown = err;
+  let message = err instanceof Error ? err.message : String(err);
+  while (cur instanceof Error && (cur as { cause?: unknown }).cause instanceof Error) {
+    cur = (cur as { cause: Error }).cause;
+    message = (cur as Error).message;
+  }
+  return message;
+}
+
+/** Markdown shown in the Temporal UI's "current details" panel. */
+function renderDetails(status: PipelineStatus): string {
+  const rows = Object.entries(status.nodes).map(([id, n]) => {
+    const pct = n.progress?.fraction !== undefined && n.state === 'running' ? ` ${Math.round(n.progress.fraction * 100)}%` : '';
+    const took = n.durationMs !== undefined ? `${n.durationMs} ms` : '';
+    return `| ${id} | ${n.state}${pct} | ${n.attempt || ''} | ${took} | ${(n.error ?? n.progress?.message ?? '').replace(/\|/g, '/')} |`;
+  });
+  return [`**${status.pipeline}**: ${status.state}`, '', '| node | state | attempt | duration | note |', '|---|---|---|---|---|', ...rows].join('\n');
+}
