@@ -1,0 +1,30 @@
+import { ENV_VARS, type S3Config } from '../config/config';
+import { FileArtifactStore } from './file-store';
+import { InvalidArtifactLocationError } from './manifest';
+import { S3ArtifactStore } from './s3-store';
+import type { ArtifactStore } from './store';
+
+export interface OpenArtifactStoreOptions {
+  /** Where an `s3://` store keeps staging areas and materialized artifacts. */
+  cacheDir?: string;
+}
+
+/** The artifact store for a root URI: `file:///abs/dir` or `s3://bucket[/prefix]` (with `s3` settings). */
+export async function openArtifactStore(
+  rootUri: string,
+  s3?: S3Config,
+  options: OpenArtifactStoreOptions = {},
+): Promise<ArtifactStore> {
+  if (rootUri.startsWith('file:')) return FileArtifactStore.open(rootUri);
+  if (rootUri.startsWith('s3:')) {
+    if (!s3) {
+      throw new InvalidArtifactLocationError(
+        `artifact root ${rootUri} needs S3 settings: set ${ENV_VARS.s3Endpoint}, ${ENV_VARS.s3AccessKey} and ${ENV_VARS.s3SecretKey}`,
+      );
+    }
+    return S3ArtifactStore.open(rootUri, s3, options);
+  }
+  throw new InvalidArtifactLocationError(
+    `artifact root '${rootUri}': unsupported scheme; expected file:///absolute/path or s3://bucket[/prefix]`,
+  );
+}
