@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { z } from 'zod';
+import { describeIssues } from './metadata/zod-issues';
 
 const Sha256Schema = z.string().regex(/^[0-9a-f]{64}$/, 'expected a sha256 hex digest (64 lowercase hex characters)');
 
@@ -27,8 +28,7 @@ const FINGERPRINT_SCHEME = 'mlpipe-fingerprint/1';
 export function computeFingerprint(input: FingerprintInput): string {
   const parsed = FingerprintInputSchema.safeParse(input);
   if (!parsed.success) {
-    const details = parsed.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`).join('; ');
-    throw new TypeError(`computeFingerprint: ${details}`);
+    throw new TypeError(`computeFingerprint: ${describeIssues(parsed.error, '(input)')}`);
   }
   const x = parsed.data;
   const payload = {

@@ -10,6 +10,7 @@ import {
   type ExecutionInfo,
 } from './records';
 import type { SqlRow } from './sql-driver';
+import { describeIssues } from './zod-issues';
 
 /**
  * Database rows to records. Ids are coerced because PostgreSQL drivers return BIGINT as strings;
@@ -141,10 +142,36 @@ export function toContext(row: SqlRow): ContextRow {
   return parseRow(ContextRowSchema, row, 'contexts');
 }
 
+const RunContextRowSchema = ContextRowSchema.extend({ pipeline: z.string().nullable() });
+export type RunContextRow = z.infer<typeof RunContextRowSchema>;
+
+export function toRunContext(row: SqlRow): RunContextRow {
+  return parseRow(RunContextRowSchema, row, 'contexts');
+}
+
+/** Executions per (run context, state), for run summaries. */
+const RunStatsRowSchema = z.object({
+  context_id: dbId,
+  state: ExecutionStateSchema,
+  n: z.coerce.number().int().positive(),
+  last_finished: z.string().nullable(),
+});
+export type RunStatsRow = z.infer<typeof RunStatsRowSchema>;
+
+export function toRunStats(row: SqlRow): RunStatsRow {
+  return parseRow(RunStatsRowSchema, row, 'executions');
+}
+
+const CacheHitRowSchema = z.object({ id: dbId, finished_at: z.string() });
+
+export function toCacheHit(row: SqlRow): z.infer<typeof CacheHitRowSchema> {
+  return parseRow(CacheHitRowSchema, row, 'executions');
+}
+
 export function parseRow<T extends z.ZodType>(schema: T, row: SqlRow, table: string): z.infer<T> {
   const parsed = schema.safeParse(row);
   if (!parsed.success) {
-    const where = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    const where = describeIssues(parsed.error, '(row)');
     throw new Error(`metadata database: unexpected row in ${table} (id ${String(row.id)}): ${where}`);
   }
   return parsed.data;

@@ -34,9 +34,14 @@ import {
   toContext,
   toEvent,
   toExecution,
+  toCacheHit,
+  toRunContext,
+  toRunStats,
   type ContextRow,
   type EventRow,
+  type RunContextRow,
 } from './rows';
+import { describeIssues } from './zod-issues';
 import { chunks, placeholders, type SqlDriver, type SqlSession, type SqlValue } from './sql-driver';
 
 function now(): string {
@@ -47,10 +52,7 @@ function now(): string {
 function validate<T extends z.ZodType>(schema: T, value: unknown, what: string): z.infer<T> {
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
-    const details = parsed.error.issues
-      .map((i) => `${i.path.length > 0 ? i.path.join('.') : '(value)'}: ${i.message}`)
-      .join('; ');
-    throw new TypeError(`${what}: ${details}`);
+    throw new TypeError(`${what}: ${describeIssues(parsed.error, '(value)')}`);
   }
   return parsed.data;
 }
@@ -252,25 +254,24 @@ function runState(counts: Partial<Record<ExecutionState, number>>, properties: P
   return (counts.succeeded ?? 0) + (counts.cached ?? 0) > 0 ? 'succeeded' : 'running';
 }
 
-async function summarizeRuns(s: SqlSession, contexts: readonly (ContextRow & { pipeline: string | null })[]): Promise<RunSummary[]> {
-  const stats = await allIn(
-    s,
-    (list) => `SELECT a.context_id, e.state, COUNT(*) AS n, MAX(e.finished_at) AS last_finished
-      FROM associations a JOIN executions e ON e.id = a.execution_id
-      WHERE a.context_id IN ${list} GROUP BY a.context_id, e.state`,
-    contexts.map((c) => c.id),
-  );
+async function summarizeRuns(s: SqlSession, contexts: readonly RunContextRow[]): Promise<RunSummary[]> {
+  const stats = (
+    await allIn(
+      s,
+      (list) => `SELECT a.context_id, e.state, COUNT(*) AS n, MAX(e.finished_at) AS last_finished
+        FROM associations a JOIN executions e ON e.id = a.execution_id
+        WHERE a.context_id IN ${list} GROUP BY a.context_id, e.state`,
+      contexts.map((c) => c.id),
+    )
+  ).map(toRunStats);
   return contexts.map((c) => {
     const counts: Partial<Record<ExecutionState, number>> = {};
     let executions = 0;
     let lastFinished: string | null = null;
-    for (const row of stats.filter((r) => Number(r.context_id) === c.id)) {
-      const state = row.state as ExecutionState;
-      const n = Number(row.n);
-      counts[state] = n;
-      executions += n;
-      const finished = row.last_finished as string | null;
-      if (finished !== null && (lastFinished === null || finished > lastFinished)) lastFinished = finished;
+    for (const row of stats.filter((r) => r.context_id === c.id)) {
+      counts[row.state] = row.n;
+      executions += row.n;
+      if (row.last_finished !== null && (lastFinished === null || row.last_finished > lastFinished)) lastFinished = row.last_finished;
     }
     const state = runState(counts, c.properties);
     return {
@@ -289,10 +290,6 @@ async function summarizeRuns(s: SqlSession, contexts: readonly (ContextRow & { p
 const RUN_CONTEXT_SELECT = `SELECT r.id, r.type, r.name, r.parent_id, r.properties, r.created_at, p.name AS pipeline
   FROM contexts r LEFT JOIN contexts p ON p.id = r.parent_id
   WHERE r.type = 'run'`;
-
-function toRunContext(row: Record<string, unknown>): ContextRow & { pipeline: string | null } {
-  return { ...toContext(row), pipeline: (row.pipeline as string | null) ?? null };
-}
 
 /** Follows events away from the focus artifact, one execution hop per round, up to `depth` hops. */
 async function walk(
@@ -424,18 +421,19 @@ export class SqlMetadataStore implements MetadataStore {
 
   async findByFingerprint(fingerprint: string): Promise<CacheCandidate[]> {
     return this.driver.read(async (s) => {
-      const rows = await s.all(
-        `SELECT id, finished_at FROM executions WHERE fingerprint = ? AND state = 'succeeded'
-         ORDER BY finished_at DESC, id DESC`,
-        [fingerprint],
-      );
-      const ids = rows.map((row) => Number(row.id));
-      const events = await eventsOfExecutions(s, ids, 'output');
+      const hits = (
+        await s.all(
+          `SELECT id, finished_at FROM executions WHERE fingerprint = ? AND state = 'succeeded'
+           ORDER BY finished_at DESC, id DESC`,
+          [fingerprint],
+        )
+      ).map(toCacheHit);
+      const events = await eventsOfExecutions(s, hits.map((h) => h.id), 'output');
       const artifacts = await loadArtifacts(s, [...new Set(events.map((e) => e.artifact_id))]);
-      return rows.map((row) => ({
-        executionId: Number(row.id),
-        finishedAt: String(row.finished_at),
-        outputs: byKey(events.filter((e) => e.execution_id === Number(row.id)), artifacts),
+      return hits.map((hit) => ({
+        executionId: hit.id,
+        finishedAt: hit.finished_at,
+        outputs: byKey(events.filter((e) => e.execution_id === hit.id), artifacts),
       }));
     });
   }
