@@ -45,7 +45,7 @@ const metadataUrlSchema = z
     message: 'expected sqlite:///absolute/path.db or postgres://user@host/db',
   });
 
-const concurrencySchema = z.record(QueueNameSchema, z.number().int().positive().max(1000));
+const concurrencySchema = z.partialRecord(QueueNameSchema, z.number().int().positive().max(1000));
 
 export const MlpipeConfigSchema = z
   .object({

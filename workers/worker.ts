@@ -84,6 +84,11 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<RunningWo
             identity,
             activities,
             maxConcurrentActivityTaskExecutions: concurrency[queue],
+            // Cancellation reaches an activity only in a heartbeat response, and the SDK otherwise
+            // throttles heartbeats to 80% of the heartbeat timeout (24 s by default): a cancelled run
+            // would keep its executor busy that long. One heartbeat RPC a second per executor is cheap.
+            maxHeartbeatThrottleInterval: '1 second',
+            defaultHeartbeatThrottleInterval: '1 second',
           }),
         );
       }

@@ -9,11 +9,19 @@ import { connectClient, startPipeline, waitForRun } from '../../client/pipeline-
 import { loadConfig, resolveConfig, type QueueName, type ResolvedConfig } from '../../config/config';
 import { compilePipeline, type PipelineDefinition } from '../../dsl/compile';
 import type { PipelineSpec } from '../../dsl/ir';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { startWorkers, type RunningWorkers } from '../../workers/worker';
 import type { PipelineStatus, RunOptions } from '../../workflows/pipeline-types';
 import { TestStep } from '../fixtures/test-components';
 import { testTemporal } from '../support/servers';
 import { tempDir } from '../support/tmp';
+
+// Worker lifecycle logs at INFO would bury test output; warnings and errors still show.
+try {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+} catch {
+  // Another test module installed the runtime first; its settings stand.
+}
 
 export const TEST_COMPONENTS_MODULE = path.join(__dirname, '..', 'fixtures', 'test-components.js');
 

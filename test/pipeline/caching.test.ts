@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { pipeline } from '../../dsl/compile';
+import { TestStep } from '../fixtures/test-components';
+import { startTestStack, type TestStack } from './harness';
+
+function chain(bMs: number, bLabel = 'b') {
+  const a = TestStep('a', { parameters: { label: 'a', ms: 800 } });
+  const b = TestStep('b', { parameters: { label: bLabel, ms: bMs }, inputs: { upstream: a.outputs.out } });
+  const c = TestStep('c', { parameters: { label: 'c', ms: 800 }, inputs: { upstream: b.outputs.out } });
+  const side = TestStep('side', { parameters: { label: 'side', ms: 800 }, inputs: { upstream: a.outputs.out } });
+  return pipeline({ name: 'cache-test', nodes: [a, b, c, side] });
+}
+
+const states = (s: { nodes: Record<string, { state: string }> }) =>
+  Object.fromEntries(Object.entries(s.nodes).map(([k, v]) => [k, v.state]));
+
+describe('caching', function () {
+  let stack: TestStack;
+  before(async () => {
+    stack = await startTestStack({ queues: ['control', 'cpu'] });
+  });
+  after(async () => stack?.stop());
+
+  it('an identical second run is all cached and takes under 10% of the first', async () => {
+    const first = await stack.run(chain(800));
+    assert.equal(first.status.state, 'succeeded');
+    const second = await stack.run(chain(800));
+    assert.deepEqual(states(second.status), { a: 'cached', b: 'cached', c: 'cached', side: 'cached' });
+    assert.deepEqual(second.status.nodes.c!.outputs, first.status.nodes.c!.outputs, 'the cached run reuses the same artifacts');
+    assert.ok(second.wallMs < first.wallMs * 0.1, `cached run ${second.wallMs} ms vs first ${first.wallMs} ms`);
+  });
+
+  it("changing one node's parameter re-runs that node and its downstream only", async () => {
+    const { status } = await stack.run(chain(800, 'b-changed'));
+    assert.deepEqual(states(status), { a: 'cached', b: 'succeeded', c: 'succeeded', side: 'cached' });
+  });
+
+  it('--no-cache runs everything', async () => {
+    const { status } = await stack.run(chain(10, 'b-nocache'), { noCache: true });
+    assert.deepEqual(states(status), { a: 'succeeded', b: 'succeeded', c: 'succeeded', side: 'succeeded' });
+  });
+
+  it('deleting a cached output from the store forces the node to run again', async () => {
+    const base = await stack.run(chain(10, 'b-delete'));
+    assert.equal(base.status.state, 'succeeded');
+    const bUri = base.status.nodes.b!.outputs!.out![0]!;
+    await stack.store.deleteArtifact(bUri);
+    const { status } = await stack.run(chain(10, 'b-delete'));
+    assert.equal(status.nodes.a!.state, 'cached');
+    assert.equal(status.nodes.b!.state, 'succeeded', 'b ran again because its cached output is gone');
+    assert.notEqual(status.nodes.b!.outputs!.out![0], bUri);
+    const gone = await stack.metadata.getArtifact(bUri);
+    assert.equal(gone?.state, 'deleted', 'the metadata store now knows the artifact is gone');
+  });
+
+  it('a node with cache off always runs', async () => {
+    const a = TestStep('a', { parameters: { label: 'nocache-node' }, cache: false });
+    const p = pipeline({ name: 'cache-off-test', nodes: [a] });
+    await stack.run(p);
+    const { status } = await stack.run(p);
+    assert.equal(status.nodes.a!.state, 'succeeded');
+  });
+});
