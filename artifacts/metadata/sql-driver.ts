@@ -28,9 +28,12 @@ export interface SqlDriver {
   readonly dialect: SqlDialect;
   /** Human-readable location for error messages (never includes credentials). */
   readonly location: string;
-  /** Runs `fn` in a transaction that may write; commits when it resolves, rolls back when it throws. */
+  /**
+   * Runs `fn` in a transaction that may write; commits when it resolves, rolls back when it throws.
+   * A driver may run `fn` again after a lock conflict, so `fn` must have no effects beyond its statements.
+   */
   write<T>(fn: (session: SqlSession) => Promise<T>): Promise<T>;
-  /** Runs `fn` in a transaction that sees one consistent snapshot. */
+  /** Runs `fn` in a transaction that sees one consistent snapshot (same rule for `fn` as `write`). */
   read<T>(fn: (session: SqlSession) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }

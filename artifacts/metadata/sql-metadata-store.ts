@@ -116,12 +116,23 @@ function byKey(events: readonly EventRow[], artifacts: Map<number, ArtifactRecor
   return out;
 }
 
+function byExecution(events: readonly EventRow[]): Map<number, EventRow[]> {
+  const out = new Map<number, EventRow[]>();
+  for (const ev of events) {
+    const list = out.get(ev.execution_id);
+    if (list) list.push(ev);
+    else out.set(ev.execution_id, [ev]);
+  }
+  return out;
+}
+
 /** Executions with their input and output artifacts, in the order of `infos`. */
 async function withEvents(s: SqlSession, infos: readonly ExecutionInfo[]): Promise<ExecutionRecord[]> {
   const events = await eventsOfExecutions(s, infos.map((e) => e.id));
   const artifacts = await loadArtifacts(s, [...new Set(events.map((e) => e.artifact_id))]);
+  const grouped = byExecution(events);
   return infos.map((info) => {
-    const own = events.filter((e) => e.execution_id === info.id);
+    const own = grouped.get(info.id) ?? [];
     return {
       ...info,
       inputs: byKey(own.filter((e) => e.kind === 'input'), artifacts),
@@ -300,18 +311,18 @@ async function walk(
   seen: { artifacts: Set<number>; executions: Set<number>; events: Map<string, EventRow> },
 ): Promise<void> {
   // Upstream: artifacts <-output- executions <-input- artifacts; downstream the other way round.
-  const [toExecution, fromExecution] = direction === 'up' ? (['output', 'input'] as const) : (['input', 'output'] as const);
+  const [kindIntoExecution, kindOutOfExecution] = direction === 'up' ? (['output', 'input'] as const) : (['input', 'output'] as const);
   const record = (evs: EventRow[]) => {
     for (const ev of evs) seen.events.set(`${ev.execution_id}/${ev.kind}/${ev.event_key}/${ev.event_index}`, ev);
   };
   let frontier = [focus];
   const visitedHere = new Set<number>([focus]);
   for (let hop = 0; hop < depth && frontier.length > 0; hop++) {
-    const linking = await eventsOfArtifacts(s, frontier, toExecution);
+    const linking = await eventsOfArtifacts(s, frontier, kindIntoExecution);
     record(linking);
     const executions = [...new Set(linking.map((e) => e.execution_id))].filter((id) => !seen.executions.has(id));
     executions.forEach((id) => seen.executions.add(id));
-    const beyond = await eventsOfExecutions(s, executions, fromExecution);
+    const beyond = await eventsOfExecutions(s, executions, kindOutOfExecution);
     record(beyond);
     frontier = [...new Set(beyond.map((e) => e.artifact_id))].filter((id) => !visitedHere.has(id));
     frontier.forEach((id) => {
@@ -430,10 +441,11 @@ export class SqlMetadataStore implements MetadataStore {
       ).map(toCacheHit);
       const events = await eventsOfExecutions(s, hits.map((h) => h.id), 'output');
       const artifacts = await loadArtifacts(s, [...new Set(events.map((e) => e.artifact_id))]);
+      const grouped = byExecution(events);
       return hits.map((hit) => ({
         executionId: hit.id,
         finishedAt: hit.finished_at,
-        outputs: byKey(events.filter((e) => e.execution_id === hit.id), artifacts),
+        outputs: byKey(grouped.get(hit.id) ?? [], artifacts),
       }));
     });
   }

@@ -25,9 +25,10 @@ const NATIVE_BUSY_TIMEOUT_MS = 20;
 const DEFAULT_LOCK_TIMEOUT_MS = 30_000;
 const MAX_BACKOFF_MS = 100;
 
+/** SQLITE_BUSY and its extended codes (SQLITE_BUSY_RECOVERY, SQLITE_BUSY_SNAPSHOT, ...). */
 function isBusy(err: unknown): boolean {
   const code = (err as { code?: unknown }).code;
-  return code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED';
+  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
 }
 
 /**
@@ -84,35 +85,30 @@ export function openSqliteDriver(file: string, options: SqliteDriverOptions = {}
       return fn();
     });
 
-  const begin = async (statement: string): Promise<void> => {
-    const deadline = Date.now() + lockTimeoutMs;
-    for (let backoff = 1; ; backoff = Math.min(backoff * 2, MAX_BACKOFF_MS)) {
-      try {
-        db.exec(statement);
-        return;
-      } catch (err) {
-        if (!isBusy(err)) throw err;
-        if (Date.now() >= deadline) {
-          throw new Error(
-            `metadata database ${file} stayed locked by another process for ${lockTimeoutMs} ms; ` +
-              'is a process stuck holding it?',
-          );
-        }
-        await sleep(backoff);
-      }
-    }
-  };
-
+  /**
+   * A transaction that meets another process's lock is rolled back and run again after an async pause:
+   * its only effects are its statements, so running it again is safe.
+   */
   const transaction = <T>(beginStatement: string, fn: (s: SqlSession) => Promise<T>): Promise<T> =>
     exclusive(async () => {
-      await begin(beginStatement);
-      try {
-        const result = await fn(session);
-        db.exec('COMMIT');
-        return result;
-      } catch (err) {
-        if (db.inTransaction) db.exec('ROLLBACK');
-        throw err;
+      const deadline = Date.now() + lockTimeoutMs;
+      for (let backoff = 1; ; backoff = Math.min(backoff * 2, MAX_BACKOFF_MS)) {
+        try {
+          db.exec(beginStatement);
+          const result = await fn(session);
+          db.exec('COMMIT');
+          return result;
+        } catch (err) {
+          if (db.inTransaction) db.exec('ROLLBACK');
+          if (!isBusy(err)) throw err;
+          if (Date.now() >= deadline) {
+            throw new Error(
+              `metadata database ${file} stayed locked by another process for ${lockTimeoutMs} ms; ` +
+                'is a process stuck holding it?',
+            );
+          }
+          await sleep(backoff);
+        }
       }
     });
 
