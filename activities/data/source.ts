@@ -1,0 +1,183 @@
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { UserInputError } from '../executor-api';
+import type { DuckDbSession } from './duckdb-session';
+import { sqlString } from './sql';
+
+export const INPUT_FORMATS = ['csv', 'json', 'jsonl', 'parquet'] as const;
+export type InputFormat = (typeof INPUT_FORMATS)[number];
+
+export interface CsvOptions {
+  delimiter?: string;
+  header?: boolean;
+}
+
+export interface SourceRequest {
+  /** Absolute local path or `file://` URI, either possibly a glob. */
+  input: string;
+  format: InputFormat | 'auto';
+  csv?: CsvOptions;
+}
+
+/** Input files found and how DuckDB reads them. */
+export interface Source {
+  input: string;
+  files: string[];
+  format: InputFormat;
+  /** A table-function call usable wherever SQL expects a relation. */
+  relationSql: string;
+}
+
+const FORMAT_BY_EXTENSION: Record<string, InputFormat> = {
+  '.csv': 'csv',
+  '.tsv': 'csv',
+  '.json': 'json',
+  '.jsonl': 'jsonl',
+  '.ndjson': 'jsonl',
+  '.parquet': 'parquet',
+  '.pq': 'parquet',
+};
+/** DuckDB decompresses these transparently; the format is the extension before them. */
+const COMPRESSION_EXTENSIONS = new Set(['.gz', '.zst']);
+const GLOB_CHARS = /[*?[]/;
+
+function localPattern(input: string): string {
+  if (/^file:/i.test(input)) {
+    try {
+      return fileURLToPath(input);
+    } catch (err) {
+      throw new UserInputError(`input "${input}" is not a valid file:// URI: ${(err as Error).message}`);
+    }
+  }
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(input);
+  if (scheme) {
+    throw new UserInputError(
+      `input "${input}": reading from ${scheme[1]}:// is not supported yet; give a local path or a file:// URI`,
+    );
+  }
+  if (!path.isAbsolute(input)) {
+    throw new UserInputError(`input "${input}" must be an absolute path or a file:// URI (got a relative path)`);
+  }
+  return input;
+}
+
+export function formatFromExtension(pattern: string): InputFormat | undefined {
+  let base = path.basename(pattern).toLowerCase();
+  const compression = path.extname(base);
+  if (COMPRESSION_EXTENSIONS.has(compression)) base = base.slice(0, -compression.length);
+  return FORMAT_BY_EXTENSION[path.extname(base)];
+}
+
+async function matchFiles(db: DuckDbSession, pattern: string, input: string): Promise<string[]> {
+  if (!GLOB_CHARS.test(pattern)) {
+    const info = await stat(pattern).catch(() => null);
+    if (!info) throw new UserInputError(`input file not found: ${pattern}`);
+    if (info.isDirectory()) {
+      throw new UserInputError(`input ${pattern} is a directory; name its files with a glob such as ${path.join(pattern, '*.parquet')}`);
+    }
+    return [pattern];
+  }
+  const reader = await db.query(`SELECT file FROM glob(${sqlString(pattern)}) ORDER BY file`);
+  const files = reader.getRowObjectsJS().map((row) => String(row.file));
+  if (files.length === 0) throw new UserInputError(`no file matches the input pattern "${input}"`);
+  return files;
+}
+
+function readerSql(format: InputFormat, files: readonly string[], csv: CsvOptions | undefined): string {
+  const options: string[] = [];
+  if (files.length > 1) options.push('union_by_name = true');
+  switch (format) {
+    case 'csv':
+      // Rejected lines are recorded instead of failing the scan, which also lets the sniffer see a
+      // file with a bad line as the comma-separated file it is; `checkCsvRejects` then reports them.
+      options.push('store_rejects = true');
+      if (csv?.delimiter !== undefined) options.push(`delim = ${sqlString(csv.delimiter)}`);
+      if (csv?.header !== undefined) options.push(`header = ${csv.header}`);
+      break;
+    case 'json':
+      options.push(`format = 'auto'`, `records = 'true'`);
+      break;
+    case 'jsonl':
+      options.push(`format = 'newline_delimited'`, `records = 'true'`);
+      break;
+    case 'parquet':
+      break;
+  }
+  const fn = format === 'parquet' ? 'read_parquet' : format === 'csv' ? 'read_csv' : 'read_json';
+  const list = `[${files.map(sqlString).join(', ')}]`;
+  return `${fn}(${[list, ...options].join(', ')})`;
+}
+
+/** Finds the input files and decides how to read them; every problem is a UserInputError. */
+export async function resolveSource(db: DuckDbSession, request: SourceRequest): Promise<Source> {
+  const pattern = localPattern(request.input);
+  let format: InputFormat;
+  if (request.format === 'auto') {
+    const detected = formatFromExtension(pattern);
+    if (!detected) {
+      throw new UserInputError(
+        `cannot tell the format of input "${request.input}" from its extension; set format to one of ${INPUT_FORMATS.join(', ')}`,
+      );
+    }
+    format = detected;
+  } else {
+    format = request.format;
+  }
+  if (request.csv && format !== 'csv') {
+    throw new UserInputError(`csv options apply to CSV input only; input "${request.input}" is read as ${format}`);
+  }
+  const files = await matchFiles(db, pattern, request.input);
+  return { input: request.input, files, format, relationSql: readerSql(format, files, request.csv) };
+}
+
+const DATA_ERROR = /^(Invalid Input|Conversion|Out of Range) Error: /;
+const NOT_RECORDS = /^Binder Error: json_read expected records/;
+
+function conciseDuckDbMessage(message: string): string {
+  const cut = ['\nPossible fixes', '\n\nLINE ', '\nLINE '].reduce((m, marker) => {
+    const at = m.indexOf(marker);
+    return at >= 0 ? m.slice(0, at) : m;
+  }, message);
+  return cut
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .join('; ');
+}
+
+/**
+ * Turns a DuckDB failure while reading `source` into a UserInputError naming the input (DuckDB's own
+ * text names the file and the line or byte where it has them), or returns the error unchanged when it
+ * is not about the data.
+ */
+export function asReadError(err: unknown, source: Source): unknown {
+  if (!(err instanceof Error)) return err;
+  const what = `cannot read ${describeFiles(source)} as ${source.format.toUpperCase()}`;
+  if (NOT_RECORDS.test(err.message)) {
+    return new UserInputError(`${what}: every record must be a JSON object (one row), but the input holds other JSON values`);
+  }
+  if (DATA_ERROR.test(err.message)) return new UserInputError(`${what}: ${conciseDuckDbMessage(err.message)}`);
+  return err;
+}
+
+function describeFiles(source: Source): string {
+  return source.files.length === 1 ? source.files[0]! : `${source.files.length} files matching "${source.input}"`;
+}
+
+/** After a CSV scan: the first line DuckDB rejected, as a UserInputError naming file, line and reason. */
+export async function checkCsvRejects(db: DuckDbSession, source: Source): Promise<void> {
+  if (source.format !== 'csv') return;
+  const reader = await db.query(
+    `SELECT s.file_path, e.line, e.column_name, e.csv_line, e.error_message, count(*) OVER () AS total
+     FROM reject_errors e JOIN reject_scans s ON e.scan_id = s.scan_id AND e.file_id = s.file_id
+     ORDER BY s.file_path, e.line LIMIT 1`,
+  );
+  const first = reader.getRowObjectsJS()[0];
+  if (!first) return;
+  const column = first.column_name ? `, column "${String(first.column_name)}"` : '';
+  const more = Number(first.total) > 1 ? ` (${Number(first.total) - 1} more bad line(s) after it)` : '';
+  throw new UserInputError(
+    `malformed CSV: ${String(first.file_path)} line ${String(first.line)}${column}: ${String(first.error_message)}; the line reads: ${String(first.csv_line)}${more}`,
+  );
+}

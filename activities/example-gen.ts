@@ -1,0 +1,95 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { ExampleGenParameters } from '../dsl/components/example-gen';
+import { withDuckDb, type DuckDbSession } from './data/duckdb-session';
+import { splitDataFileName, splitDirName, splitNamesProperty } from './data/examples-layout';
+import { assignSplitsSql, featureKeySql, recordKeySql, RESERVED_COLUMNS, SPLIT_INDEX_COLUMN } from './data/hash-split';
+import { asReadError, checkCsvRejects, resolveSource, type Source } from './data/source';
+import { sqlIdentifier, sqlString } from './data/sql';
+import { UserInputError, type Executor, type ExecutorContext } from './executor-api';
+
+const ROWS_TABLE = '__mlpipe_rows';
+/** Share of the progress bar for reading and hashing; writing the splits takes the rest. */
+const READ_SHARE = 0.8;
+
+async function keySql(db: DuckDbSession, source: Source, partitionFeature: string | undefined): Promise<string> {
+  const columns = await db.columns(source.relationSql).catch((err: unknown) => {
+    throw asReadError(err, source);
+  });
+  const reserved = columns.find((c) => RESERVED_COLUMNS.includes(c.name));
+  if (reserved) throw new UserInputError(`input column "${reserved.name}" uses a name reserved by ExampleGen; rename it`);
+  if (partitionFeature === undefined) return recordKeySql(columns);
+  const feature = columns.find((c) => c.name === partitionFeature);
+  if (!feature) {
+    throw new UserInputError(
+      `partitionFeature "${partitionFeature}" is not a column of ${source.input}; its columns are: ${columns.map((c) => `"${c.name}"`).join(', ')}`,
+    );
+  }
+  return featureKeySql(feature);
+}
+
+async function splitRowCounts(db: DuckDbSession, splitCount: number): Promise<number[]> {
+  const reader = await db.query(`SELECT ${sqlIdentifier(SPLIT_INDEX_COLUMN)} AS i, count(*) AS n FROM ${ROWS_TABLE} GROUP BY ALL`);
+  const counts = new Array<number>(splitCount).fill(0);
+  for (const row of reader.getRowObjectsJS()) counts[Number(row.i)] = Number(row.n);
+  return counts;
+}
+
+async function run(ctx: ExecutorContext<ExampleGenParameters>) {
+  const { parameters: params, signal } = ctx;
+  const outDir = ctx.outputDirs.examples;
+  if (!outDir) throw new Error('ExampleGen needs an output directory for "examples"');
+
+  return withDuckDb({ tmpDir: ctx.tmpDir, signal }, async (db) => {
+    const source = await resolveSource(db, params);
+    ctx.progress({ fraction: 0, message: `reading ${source.files.length} ${source.format} file(s)` });
+    const key = await keySql(db, source, params.partitionFeature);
+
+    // Materialised once so the input is read and hashed once; insertion order is kept, which makes the
+    // written files byte-identical from run to run.
+    await db
+      .query(`CREATE TEMP TABLE ${ROWS_TABLE} AS ${assignSplitsSql(source.relationSql, key, params.splits)}`, (p) =>
+        ctx.progress({ fraction: p.fraction * READ_SHARE, message: 'reading and hashing rows', counters: { rowsRead: p.rowsProcessed } }),
+      )
+      .catch((err: unknown) => {
+        throw asReadError(err, source);
+      });
+    await checkCsvRejects(db, source);
+
+    const counts = await splitRowCounts(db, params.splits.length);
+    const total = counts.reduce((a, b) => a + b, 0);
+    if (total === 0) throw new UserInputError(`input ${source.input} holds no rows (${source.files.length} file(s) read)`);
+
+    let written = 0;
+    for (const [i, split] of params.splits.entries()) {
+      const dir = path.join(outDir, splitDirName(split.name));
+      await mkdir(dir, { recursive: true });
+      const select = `SELECT * EXCLUDE (${sqlIdentifier(SPLIT_INDEX_COLUMN)}) FROM ${ROWS_TABLE} WHERE ${sqlIdentifier(SPLIT_INDEX_COLUMN)} = ${i}`;
+      await db.query(`COPY (${select}) TO ${sqlString(path.join(dir, splitDataFileName(0)))} (FORMAT parquet)`);
+      written += counts[i]!;
+      ctx.progress({
+        fraction: READ_SHARE + ((1 - READ_SHARE) * written) / total,
+        message: `wrote split ${split.name}`,
+        counters: { rowsRead: total, rowsWritten: written },
+      });
+    }
+
+    const perSplit = Object.fromEntries(params.splits.map((s, i) => [s.name, counts[i]!]));
+    return {
+      properties: {
+        examples: {
+          split_names: splitNamesProperty(params.splits.map((s) => s.name)),
+          span: 0,
+          version: 0,
+          num_examples: total,
+          ...Object.fromEntries(params.splits.map((s, i) => [`num_examples_${s.name}`, counts[i]!])),
+          input_format: source.format,
+        },
+      },
+      summary: { rows: total, splits: perSplit, format: source.format, files: source.files.length },
+    };
+  });
+}
+
+/** ExampleGen: input files → Parquet per split (`Split-<name>/data-00000.parquet`). */
+export const executor: Executor<ExampleGenParameters> = run;

@@ -1,0 +1,72 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { defineComponent } from '../component';
+
+/** Split names become `Split-<name>/` directories. */
+export const SPLIT_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+/** Bounds the bucket arithmetic; a million buckets is far finer than any split ratio needs. */
+export const MAX_TOTAL_HASH_BUCKETS = 1_000_000;
+
+export const SplitConfigSchema = z
+  .object({
+    name: z.string().regex(SPLIT_NAME_PATTERN, 'split names start with a letter or digit and use letters, digits, _ and - (up to 64)'),
+    hashBuckets: z.number().int().min(1, 'hashBuckets must be at least 1'),
+  })
+  .strict();
+export type SplitConfig = z.infer<typeof SplitConfigSchema>;
+
+export const ExampleGenParametersSchema = z
+  .object({
+    /** Absolute local path or file:// URI; may be a glob (`/data/part-*.parquet`). */
+    input: z.string().min(1, 'input must name a file, a file:// URI or a glob'),
+    /** `auto` picks the format from the extension (.csv/.tsv, .json, .jsonl/.ndjson, .parquet/.pq, optionally .gz/.zst). */
+    format: z.enum(['auto', 'csv', 'json', 'jsonl', 'parquet']).default('auto'),
+    /** Hash-bucket split, as TFX's `output_config.split_config`: train:eval = 2:1 by default. */
+    splits: z
+      .array(SplitConfigSchema)
+      .min(1, 'at least one split is needed')
+      .default([
+        { name: 'train', hashBuckets: 2 },
+        { name: 'eval', hashBuckets: 1 },
+      ])
+      .superRefine((splits, ctx) => {
+        const seen = new Set<string>();
+        splits.forEach((split, i) => {
+          if (seen.has(split.name)) {
+            ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `split name '${split.name}' is used twice` });
+          }
+          seen.add(split.name);
+        });
+        const total = splits.reduce((sum, s) => sum + s.hashBuckets, 0);
+        if (total > MAX_TOTAL_HASH_BUCKETS) {
+          ctx.addIssue({ code: 'custom', message: `hash buckets add up to ${total}; at most ${MAX_TOTAL_HASH_BUCKETS} are allowed` });
+        }
+      }),
+    /** Column whose value is the hash key (rows sharing it share a split); default: the whole record. */
+    partitionFeature: z.string().min(1).optional(),
+    /** CSV dialect; anything left out is detected from the file. */
+    csv: z
+      .object({
+        delimiter: z.string().min(1).max(4).optional(),
+        header: z.boolean().optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+export type ExampleGenParameters = z.output<typeof ExampleGenParametersSchema>;
+
+/**
+ * Ingests CSV, JSON (array or lines), JSON lines or Parquet and writes Parquet per split under
+ * `Split-<name>/`, split deterministically by a hash of each record (see activities/data/hash-split.ts).
+ */
+export const ExampleGen = defineComponent({
+  type: 'ExampleGen',
+  version: '1',
+  description: 'Reads CSV, JSON, JSON lines or Parquet files and writes a deterministic hash split as Parquet per split',
+  parameters: ExampleGenParametersSchema,
+  inputs: {},
+  outputs: { examples: 'Examples' },
+  defaultResource: 'cpu',
+  executorModule: path.join(__dirname, '../../activities/example-gen.js'),
+});

@@ -1,0 +1,122 @@
+import { createHash } from 'node:crypto';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { z } from 'zod';
+import type { Executor, ExecutorContext, ExecutorInput, ExecutorResult, Progress } from '../../activities/executor-api';
+import { UserInputError } from '../../activities/executor-api';
+import type { PropertyValue } from '../../artifacts/artifact-types';
+import { contentHashOf } from '../../artifacts/manifest';
+import { describeIssues } from '../../artifacts/metadata/zod-issues';
+import type { ManifestFile } from '../../artifacts/store';
+import type { ComponentSpec } from '../../dsl/component';
+import { tempDir } from './tmp';
+
+/** An input artifact for a test: a local directory, with properties when the executor reads them. */
+export interface TestArtifact {
+  localDir: string;
+  properties?: Record<string, PropertyValue>;
+}
+
+export interface ExecutorTestOptions<P extends z.ZodType> {
+  /** Raw parameters, parsed by the spec's schema as the executor activity does. */
+  parameters?: z.input<P>;
+  /** Input artifacts by input key: local directories, or directories with properties. */
+  inputs?: Record<string, Array<string | TestArtifact>>;
+  signal?: AbortSignal;
+  resumeState?: unknown;
+}
+
+export interface ExecutorTestRun {
+  /** Local directory of each output key, filled by the executor. */
+  outputDirs: Record<string, string>;
+  result: ExecutorResult;
+  /** Every progress report, in order. */
+  progress: Progress[];
+  checkpoints: unknown[];
+  /** An output as the input of a next executor, with the properties this run gave it. */
+  artifact(outputKey: string): TestArtifact;
+}
+
+async function filesUnder(root: string, dir = root): Promise<ManifestFile[]> {
+  const out: ManifestFile[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) {
+      out.push(...(await filesUnder(root, full)));
+    } else if (entry.isFile()) {
+      const body = await readFile(full);
+      out.push({
+        path: path.relative(root, full).split(path.sep).join('/'),
+        size: (await stat(full)).size,
+        sha256: createHash('sha256').update(body).digest('hex'),
+      });
+    }
+  }
+  return out;
+}
+
+/**
+ * Runs a component's executor in this process on local directories, the way the executor activity
+ * does (parameters parsed by the spec's schema, fresh output and scratch directories, the executor
+ * loaded from `spec.executorModule`), without Temporal or an artifact store.
+ */
+export async function runExecutorForTest<P extends z.ZodType>(
+  spec: ComponentSpec<P>,
+  options: ExecutorTestOptions<P> = {},
+): Promise<ExecutorTestRun> {
+  const parsed = spec.parameters.safeParse(options.parameters ?? {});
+  if (!parsed.success) throw new UserInputError(`${spec.type} parameters: ${describeIssues(parsed.error, '(parameters)')}`);
+
+  const inputs: Record<string, ExecutorInput[]> = {};
+  for (const [key, artifacts] of Object.entries(options.inputs ?? {})) {
+    const inputSpec = spec.inputs[key];
+    if (!inputSpec) throw new Error(`${spec.type} has no input "${key}" (inputs: ${Object.keys(spec.inputs).join(', ')})`);
+    inputs[key] = await Promise.all(
+      artifacts.map(async (artifact) => {
+        const { localDir, properties = {} } = typeof artifact === 'string' ? { localDir: artifact } : artifact;
+        return {
+          localDir,
+          ref: {
+            type: inputSpec.type,
+            uri: pathToFileURL(localDir).href,
+            contentHash: contentHashOf(await filesUnder(localDir)),
+            properties,
+          },
+        };
+      }),
+    );
+  }
+
+  const outputDirs: Record<string, string> = {};
+  for (const key of Object.keys(spec.outputs)) outputDirs[key] = await tempDir(`${spec.type}-${key}`);
+  const progress: Progress[] = [];
+  const checkpoints: unknown[] = [];
+  const ctx: ExecutorContext<z.output<P>> = {
+    nodeId: `test-${spec.type}`,
+    parameters: parsed.data,
+    inputs,
+    outputDirs,
+    tmpDir: await tempDir(`${spec.type}-tmp`),
+    resumeState: options.resumeState,
+    progress: (p) => progress.push(p),
+    checkpoint: (state) => checkpoints.push(state),
+    signal: options.signal ?? new AbortController().signal,
+  };
+
+  const mod = require(spec.executorModule) as Record<string, unknown>;
+  const executor = mod[spec.executorExport ?? 'executor'];
+  if (typeof executor !== 'function') throw new Error(`${spec.executorModule} exports no executor function`);
+  const result = await (executor as Executor<z.output<P>>)(ctx);
+  return {
+    outputDirs,
+    result,
+    progress,
+    checkpoints,
+    artifact: (key) => {
+      const localDir = outputDirs[key];
+      if (!localDir) throw new Error(`${spec.type} has no output "${key}"`);
+      return { localDir, properties: result.properties?.[key] ?? {} };
+    },
+  };
+}
