@@ -32,6 +32,7 @@ export interface MinioServer {
   consoleUrl: string | null;
   accessKey: string;
   secretKey: string;
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -82,6 +83,7 @@ export async function startMinio(opts: MinioServerOptions): Promise<MinioServer>
       consoleUrl: consolePort === null ? null : `http://127.0.0.1:${consolePort}`,
       accessKey,
       secretKey,
+      pid: proc.pid,
       stop: () => proc.stop(),
     };
   }

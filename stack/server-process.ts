@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -42,11 +42,34 @@ export interface SpawnServerOptions {
   logFile?: string;
 }
 
+let setprivPath: string | null | undefined;
+
+/**
+ * util-linux `setpriv --pdeathsig` makes the kernel kill the server when this process dies
+ * by any means, SIGKILL included, which no handler in Node can cover. It execs the server, so
+ * the pid stays the server's.
+ */
+function parentDeathWrapper(): string | null {
+  if (setprivPath !== undefined) return setprivPath;
+  setprivPath = null;
+  if (process.platform !== 'linux') return setprivPath;
+  for (const candidate of ['/usr/bin/setpriv', '/bin/setpriv']) {
+    const probe = spawnSync(candidate, ['--pdeathsig', 'KILL', '--', 'true'], { stdio: 'ignore' });
+    if (probe.status === 0) {
+      setprivPath = candidate;
+      break;
+    }
+  }
+  return setprivPath;
+}
+
 export function spawnServer(name: string, command: string, args: string[], opts: SpawnServerOptions = {}): ServerProcess {
   installExitHook();
-  // Pipes rather than inherited file descriptors: a Go server that loses its parent dies of
-  // SIGPIPE on its next log write instead of lingering.
-  const child = spawn(command, args, { env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const wrapper = parentDeathWrapper();
+  const [file, argv] = wrapper ? [wrapper, ['--pdeathsig', 'KILL', '--', command, ...args]] : [command, args];
+  // Pipes rather than inherited file descriptors: without setpriv, a Go server that loses its
+  // parent still dies of SIGPIPE on its next log write instead of lingering.
+  const child = spawn(file, argv, { env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
   let tail = '';
   let exit: ExitInfo | null = null;
   let spawnError: Error | null = null;

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
@@ -197,6 +199,30 @@ describe('stack: MinIO', () => {
     } finally {
       await server.stop();
     }
+  });
+});
+
+describe('stack: servers die with the process that started them', () => {
+  it('takes MinIO down when its parent is SIGKILLed, which no exit handler sees', async () => {
+    const dir = await tempDir('orphan');
+    const runsFromSources = __filename.endsWith('.ts');
+    const script = `
+      const { startMinio } = require(${JSON.stringify(path.join(__dirname, '..', '..', 'stack', 'minio-server'))});
+      startMinio({ dataDir: ${JSON.stringify(path.join(dir, 'data'))} }).then((s) => process.stdout.write(s.pid + '\\n'));
+      setInterval(() => {}, 1000);
+    `;
+    const parent = spawn(process.execPath, [...(runsFromSources ? ['--require', 'tsx/cjs'] : []), '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const serverPid = await new Promise<number>((resolve, reject) => {
+      parent.stdout.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim())));
+      parent.once('exit', (code) => reject(new Error(`fixture exited with ${code} before starting MinIO`)));
+    });
+    assert.ok(isRunning(serverPid));
+    parent.kill('SIGKILL');
+    const deadline = Date.now() + 10_000;
+    while (isRunning(serverPid) && Date.now() < deadline) await sleep(100);
+    assert.equal(isRunning(serverPid), false, `minio (pid ${serverPid}) outlived its parent`);
   });
 });
 
