@@ -200,7 +200,11 @@ export async function hashLocalArtifact(dir: string, options: { fsync: boolean }
   }));
 }
 
-/** `fn` over `items` with at most `limit` calls in flight; results keep the input order. */
+/**
+ * `fn` over `items` with at most `limit` calls in flight; results keep the input order. After a
+ * failure no new call starts, and an error is thrown only once the calls in flight have
+ * ended, so a caller's clean-up never races a straggler.
+ */
 export async function mapWithConcurrency<T, R>(
   items: readonly T[],
   limit: number,
@@ -208,13 +212,21 @@ export async function mapWithConcurrency<T, R>(
 ): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
+  let failed = false;
   const worker = async (): Promise<void> => {
-    while (next < items.length) {
+    while (!failed && next < items.length) {
       const index = next++;
-      results[index] = await fn(items[index] as T, index);
+      try {
+        results[index] = await fn(items[index] as T, index);
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  const outcomes = await Promise.allSettled(Array.from({ length: Math.min(limit, items.length) }, worker));
+  const rejected = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+  if (rejected) throw rejected.reason;
   return results;
 }
 

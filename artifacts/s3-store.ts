@@ -48,6 +48,11 @@ export class ArtifactIntegrityError extends Error {
 export interface S3StoreOptions {
   /** Local directory for staging areas and materialized artifacts (content-addressed). */
   cacheDir?: string;
+  /**
+   * How long a commit claim may go unrefreshed before it counts as a crashed committer's and is
+   * taken over; the time a crash mid-commit can hold up the next commit to that URI.
+   */
+  claimStaleMs?: number;
 }
 
 export const DEFAULT_S3_CACHE_DIR = path.join(os.homedir(), '.cache', 'mlpipe', 'artifacts');
@@ -59,10 +64,10 @@ const PART_SIZE = 16 * 1024 * 1024;
 const MAX_COPY_BYTES = 5 * 1024 * 1024 * 1024;
 const TRANSFER_CONCURRENCY = 4;
 const DELETE_BATCH = 1000;
-// A commit holds a claim while it copies files and writes the manifest; the holder refreshes it,
-// and a claim not refreshed for CLAIM_STALE_MS belongs to a crashed committer.
-const CLAIM_REFRESH_MS = 5_000;
-const CLAIM_STALE_MS = 30_000;
+// A commit holds a claim while it copies files and writes the manifest; the holder refreshes it
+// several times per stale period, so only a crashed (or stalled) committer's claim goes stale.
+const DEFAULT_CLAIM_STALE_MS = 30_000;
+const CLAIM_REFRESHES_PER_STALE_PERIOD = 6;
 const CLAIM_WAIT_LIMIT_MS = 10 * 60_000;
 
 const NETWORK_ERROR_CODES = new Set([
@@ -204,6 +209,7 @@ export class S3ArtifactStore implements ArtifactStore {
     location: S3Root,
     private readonly config: S3Config,
     private readonly cacheDir: string,
+    private readonly claimStaleMs: number,
   ) {
     this.bucket = location.bucket;
     this.prefix = location.prefix;
@@ -227,7 +233,12 @@ export class S3ArtifactStore implements ArtifactStore {
 
   /** Opens the store, creating the bucket if it does not exist yet. */
   static async open(rootUri: string, config: S3Config, options: S3StoreOptions = {}): Promise<S3ArtifactStore> {
-    const store = new S3ArtifactStore(parseS3RootUri(rootUri), config, path.resolve(options.cacheDir ?? DEFAULT_S3_CACHE_DIR));
+    const store = new S3ArtifactStore(
+      parseS3RootUri(rootUri),
+      config,
+      path.resolve(options.cacheDir ?? DEFAULT_S3_CACHE_DIR),
+      options.claimStaleMs ?? DEFAULT_CLAIM_STALE_MS,
+    );
     try {
       await store.ensureBucket();
       await mkdir(store.localStagingRoot, { recursive: true });
@@ -346,7 +357,7 @@ export class S3ArtifactStore implements ArtifactStore {
       const refresher = setInterval(() => {
         // A missed refresh only shortens the claim's life; the commit itself reports real failures.
         this.client.putObject(this.bucket, claim, canonicalUri).catch(() => undefined);
-      }, CLAIM_REFRESH_MS);
+      }, this.claimStaleMs / CLAIM_REFRESHES_PER_STALE_PERIOD);
       refresher.unref();
       try {
         const winner = await this.readManifestOf(key);
@@ -532,7 +543,7 @@ export class S3ArtifactStore implements ArtifactStore {
       }
       const others = claims.filter((c) => c.name !== claim);
       // Ages compare server timestamps with each other, so client clocks do not matter.
-      const stale = others.filter((c) => mine.lastModified - c.lastModified > CLAIM_STALE_MS);
+      const stale = others.filter((c) => mine.lastModified - c.lastModified > this.claimStaleMs);
       await this.removeNames(stale.map((c) => c.name), `commit ${uri}: drop stale claims`);
       if (others.length === stale.length) return claim;
       await this.removeNames([claim], `commit ${uri}: withdraw claim`);
