@@ -4,7 +4,7 @@ import type { ExampleGenParameters } from '../dsl/components/example-gen';
 import { withDuckDb, type DuckDbSession } from './data/duckdb-session';
 import { splitDataFileName, splitDirName, splitNamesProperty } from './data/examples-layout';
 import { assignSplitsSql, featureKeySql, recordKeySql, RESERVED_COLUMNS, SPLIT_INDEX_COLUMN } from './data/hash-split';
-import { asReadError, checkCsvRejects, resolveSource, type Source } from './data/source';
+import { asReadError, checkCsvRejects, noRowsError, resolveSource, type Source } from './data/source';
 import { sqlIdentifier, sqlString } from './data/sql';
 import { UserInputError, type Executor, type ExecutorContext } from './executor-api';
 
@@ -13,8 +13,8 @@ const ROWS_TABLE = '__mlpipe_rows';
 const READ_SHARE = 0.8;
 
 async function keySql(db: DuckDbSession, source: Source, partitionFeature: string | undefined): Promise<string> {
-  const columns = await db.columns(source.relationSql).catch((err: unknown) => {
-    throw asReadError(err, source);
+  const columns = await db.columns(source.relationSql).catch(async (err: unknown) => {
+    throw await asReadError(db, err, source);
   });
   const reserved = columns.find((c) => RESERVED_COLUMNS.includes(c.name));
   if (reserved) throw new UserInputError(`input column "${reserved.name}" uses a name reserved by ExampleGen; rename it`);
@@ -51,14 +51,14 @@ async function run(ctx: ExecutorContext<ExampleGenParameters>) {
       .query(`CREATE TEMP TABLE ${ROWS_TABLE} AS ${assignSplitsSql(source.relationSql, key, params.splits)}`, (p) =>
         ctx.progress({ fraction: p.fraction * READ_SHARE, message: 'reading and hashing rows', counters: { rowsRead: p.rowsProcessed } }),
       )
-      .catch((err: unknown) => {
-        throw asReadError(err, source);
+      .catch(async (err: unknown) => {
+        throw await asReadError(db, err, source);
       });
     await checkCsvRejects(db, source);
 
     const counts = await splitRowCounts(db, params.splits.length);
     const total = counts.reduce((a, b) => a + b, 0);
-    if (total === 0) throw new UserInputError(`input ${source.input} holds no rows (${source.files.length} file(s) read)`);
+    if (total === 0) throw noRowsError(source);
 
     let written = 0;
     for (const [i, split] of params.splits.entries()) {

@@ -110,8 +110,8 @@ function topValues(value: unknown): TopValue[] {
 function featureStatistics(col: Column, i: number, row: Row, numExamples: number): FeatureStatistics {
   const get = (what: string) => row[`f${i}_${what}`];
   const present = int(get('count'));
+  const name = col.name;
   const common = {
-    name: col.name,
     physicalType: col.physicalType,
     count: present,
     missing: numExamples - present,
@@ -121,8 +121,9 @@ function featureStatistics(col: Column, i: number, row: Row, numExamples: number
     case 'INT':
     case 'FLOAT':
       return {
-        ...common,
+        name,
         type: col.kind,
+        ...common,
         min: num(get('min')),
         max: num(get('max')),
         mean: num(get('mean')),
@@ -130,13 +131,13 @@ function featureStatistics(col: Column, i: number, row: Row, numExamples: number
         nonFinite: col.kind === 'FLOAT' ? int(get('nonfinite')) : 0,
       };
     case 'STRING':
-      return { ...common, type: 'STRING', avgLength: num(get('avglen')), topValues: topValues(get('top')) };
+      return { name, type: 'STRING', ...common, avgLength: num(get('avglen')), topValues: topValues(get('top')) };
     case 'BOOL':
-      return { ...common, type: 'BOOL', topValues: topValues(get('top')) };
+      return { name, type: 'BOOL', ...common, topValues: topValues(get('top')) };
     case 'TEMPORAL':
-      return { ...common, type: 'TEMPORAL', min: text(get('min')), max: text(get('max')) };
+      return { name, type: 'TEMPORAL', ...common, min: text(get('min')), max: text(get('max')) };
     case 'OTHER':
-      return { ...common, type: 'OTHER' };
+      return { name, type: 'OTHER', ...common };
   }
 }
 

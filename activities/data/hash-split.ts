@@ -81,7 +81,7 @@ export function totalBuckets(splits: readonly SplitConfig[]): number {
  * r = (r * (2^64 mod n) + chunk mod n) mod n. With n ≤ MAX_TOTAL_HASH_BUCKETS (< 2^32) every
  * intermediate fits a UBIGINT, which DuckDB computes several times faster than 128-bit arithmetic.
  */
-function bucketSql(digestSql: string, total: number): string {
+export function bucketSql(digestSql: string, total: number): string {
   if (!Number.isInteger(total) || total < 1 || total > MAX_TOTAL_HASH_BUCKETS) {
     throw new RangeError(`total hash buckets must be an integer in 1..${MAX_TOTAL_HASH_BUCKETS}, got ${total}`);
   }

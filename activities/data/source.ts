@@ -84,9 +84,11 @@ async function matchFiles(db: DuckDbSession, pattern: string, input: string): Pr
   return files;
 }
 
-function readerSql(format: InputFormat, files: readonly string[], csv: CsvOptions | undefined): string {
+/** `jsonRecords: 'true'` makes DuckDB insist on one JSON object per row. */
+function readerSql(format: InputFormat, files: readonly string[], csv: CsvOptions | undefined, jsonRecords: 'true' | 'auto' = 'true'): string {
   const options: string[] = [];
-  if (files.length > 1) options.push('union_by_name = true');
+  // DuckDB cannot combine union_by_name with store_rejects: CSV files of one input share one header.
+  if (files.length > 1 && format !== 'csv') options.push('union_by_name = true');
   switch (format) {
     case 'csv':
       // Rejected lines are recorded instead of failing the scan, which also lets the sniffer see a
@@ -96,10 +98,10 @@ function readerSql(format: InputFormat, files: readonly string[], csv: CsvOption
       if (csv?.header !== undefined) options.push(`header = ${csv.header}`);
       break;
     case 'json':
-      options.push(`format = 'auto'`, `records = 'true'`);
+      options.push(`format = 'auto'`, `records = ${sqlString(jsonRecords)}`);
       break;
     case 'jsonl':
-      options.push(`format = 'newline_delimited'`, `records = 'true'`);
+      options.push(`format = 'newline_delimited'`, `records = ${sqlString(jsonRecords)}`);
       break;
     case 'parquet':
       break;
@@ -112,6 +114,7 @@ function readerSql(format: InputFormat, files: readonly string[], csv: CsvOption
 /** Finds the input files and decides how to read them; every problem is a UserInputError. */
 export async function resolveSource(db: DuckDbSession, request: SourceRequest): Promise<Source> {
   const pattern = localPattern(request.input);
+  const files = await matchFiles(db, pattern, request.input);
   let format: InputFormat;
   if (request.format === 'auto') {
     const detected = formatFromExtension(pattern);
@@ -127,11 +130,10 @@ export async function resolveSource(db: DuckDbSession, request: SourceRequest): 
   if (request.csv && format !== 'csv') {
     throw new UserInputError(`csv options apply to CSV input only; input "${request.input}" is read as ${format}`);
   }
-  const files = await matchFiles(db, pattern, request.input);
   return { input: request.input, files, format, relationSql: readerSql(format, files, request.csv) };
 }
 
-const DATA_ERROR = /^(Invalid Input|Conversion|Out of Range) Error: /;
+const DATA_ERROR = /^(?:Invalid Input|Conversion|Out of Range) Error: /;
 const NOT_RECORDS = /^Binder Error: json_read expected records/;
 
 function conciseDuckDbMessage(message: string): string {
@@ -140,10 +142,15 @@ function conciseDuckDbMessage(message: string): string {
     return at >= 0 ? m.slice(0, at) : m;
   }, message);
   return cut
+    .replace(DATA_ERROR, '')
     .split('\n')
     .map((line) => line.trim())
     .filter(Boolean)
     .join('; ');
+}
+
+export function noRowsError(source: Source): UserInputError {
+  return new UserInputError(`input ${source.input} holds no rows (${source.files.length} file(s) read)`);
 }
 
 /**
@@ -151,10 +158,14 @@ function conciseDuckDbMessage(message: string): string {
  * text names the file and the line or byte where it has them), or returns the error unchanged when it
  * is not about the data.
  */
-export function asReadError(err: unknown, source: Source): unknown {
+export async function asReadError(db: DuckDbSession, err: unknown, source: Source): Promise<unknown> {
   if (!(err instanceof Error)) return err;
   const what = `cannot read ${describeFiles(source)} as ${source.format.toUpperCase()}`;
   if (NOT_RECORDS.test(err.message)) {
+    // An empty array has no records either; tell that apart from an array of non-objects.
+    const lenient = readerSql(source.format, source.files, undefined, 'auto');
+    const [row] = (await db.query(`SELECT count(*) AS n FROM ${lenient}`)).getRowObjectsJS();
+    if (Number(row?.n) === 0) return noRowsError(source);
     return new UserInputError(`${what}: every record must be a JSON object (one row), but the input holds other JSON values`);
   }
   if (DATA_ERROR.test(err.message)) return new UserInputError(`${what}: ${conciseDuckDbMessage(err.message)}`);
