@@ -5,7 +5,7 @@ import http from 'node:http';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'minio';
@@ -260,7 +260,31 @@ export class S3ArtifactStore implements ArtifactStore {
 
   async putObject(key: string, body: Readable | Buffer | string): Promise<void> {
     const normalized = normalizeObjectKey(key, 'object key');
-    await this.s3(`put ${this.uriFor(normalized)}`, () => this.client.putObject(this.bucket, this.objectName(normalized), body));
+    const name = this.objectName(normalized);
+    const action = `put ${this.uriFor(normalized)}`;
+    if (typeof body === 'string' || Buffer.isBuffer(body)) {
+      await this.s3(action, () => this.client.putObject(this.bucket, name, body));
+      return;
+    }
+    // The client pipes a stream without listening for its errors (a failing source would crash the
+    // process and leave the upload waiting forever), so the source goes through a pipeline we watch.
+    const relay = new PassThrough();
+    let sourceFailure: unknown;
+    const feeding = pipeline(body, relay).catch((err: unknown) => {
+      sourceFailure ??= err;
+      throw err;
+    });
+    const upload = this.client.putObject(this.bucket, name, relay);
+    try {
+      await Promise.all([feeding, upload]);
+    } catch (err) {
+      // Whichever side failed first, stop the other: no half-fed upload, no source left waiting.
+      relay.destroy();
+      feeding.catch(() => undefined);
+      upload.catch(() => undefined);
+      await this.client.removeIncompleteUpload(this.bucket, name).catch(() => undefined);
+      throw err === sourceFailure ? err : this.describeFailure(err, action);
+    }
   }
 
   async getObject(key: string): Promise<Readable> {

@@ -148,6 +148,18 @@ function describeArtifactStoreContract(backend: string, openStore: () => Promise
       await assert.rejects(store.getObjectBuffer(`${base}/never-written`), ArtifactNotFoundError);
     });
 
+    it('rejects a put whose source stream fails, leaving no object behind', async () => {
+      const failing = new Readable({
+        read() {
+          this.push(Buffer.alloc(1024, 1));
+          this.destroy(new Error('source broke'));
+        },
+      });
+      await assert.rejects(store.putObject(`${base}/broken`, failing), /source broke/);
+      assert.equal(await store.statObject(`${base}/broken`), null);
+      assert.deepEqual(await keysUnder(store, base), []);
+    });
+
     it('lists recursively in key order and treats the prefix as a directory', async () => {
       for (const k of ['b', 'ab', 'a/y/z', 'a/x', 'a-b']) await store.putObject(`${base}/${k}`, k);
       // '-' (0x2d) sorts before '/' (0x2f): full-key order, not a per-directory walk.

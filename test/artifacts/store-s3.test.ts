@@ -14,6 +14,7 @@ import {
 } from '../../artifacts/s3-store';
 import { MANIFEST_NAME, type ArtifactStore, type StagingArea } from '../../artifacts/store';
 import { freePort } from '../../stack/free-port';
+import { startMinio } from '../../stack/minio-server';
 import { testMinio, type MinioServer } from '../support/servers';
 import { tempDir } from '../support/tmp';
 
@@ -113,6 +114,34 @@ describe('artifact store on s3:// (MinIO specifics)', function () {
         return true;
       },
     );
+  });
+
+  it('turns a server that goes away mid-session into retryable errors', async () => {
+    const own = await startMinio({ dataDir: path.join(await tempDir('minio-outage'), 'data') });
+    const store = await S3ArtifactStore.open(
+      's3://outage/p',
+      { endpoint: own.endpoint, accessKey: own.accessKey, secretKey: own.secretKey, region: 'us-east-1' },
+      { cacheDir: await tempDir('s3-cache') },
+    );
+    opened.push(store);
+    await store.putObject('before', 'ok');
+    const staging = await stage(store, { 'f.txt': 'f' });
+    await own.stop();
+    const attempts: Array<[string, () => Promise<unknown>]> = [
+      ['putObject', () => store.putObject('after', 'x')],
+      ['getObject', () => store.getObject('before')],
+      ['statObject', () => store.statObject('before')],
+      ['list', async () => { for await (const _ of store.list('')) break; }],
+      ['readManifest', () => store.readManifest(store.uriFor('a'))],
+      ['commit', () => store.commit(staging, store.uriFor('a'))],
+    ];
+    for (const [what, attempt] of attempts) {
+      await assert.rejects(attempt(), (err: Error) => {
+        assert.ok(err instanceof StoreUnavailableError, `${what}: ${String(err)}`);
+        assert.match(err.message, new RegExp(`S3 endpoint ${own.endpoint}, bucket 'outage' is unreachable`), what);
+        return true;
+      });
+    }
   });
 
   it('lists number-like keys at the root of a bucket exactly as written', async () => {
