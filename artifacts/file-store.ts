@@ -149,8 +149,8 @@ export class FileArtifactStore implements ArtifactStore {
   }
 
   async commit(staging: StagingArea, uri: string): Promise<Manifest> {
-    const stagingDir = this.stagingDirOf(staging);
-    const key = this.artifactKey(uri);
+    const stagingDir = stagingDirOf(staging, this.stagingRoot, this.rootUri);
+    const key = this.root.artifactKey(uri);
     const canonicalUri = this.uriFor(key);
     const finalDir = this.pathFor(key);
     const existing = await this.readManifestIn(finalDir);
@@ -161,14 +161,26 @@ export class FileArtifactStore implements ArtifactStore {
     await this.assertNoCommittedAncestor(key, canonicalUri);
     const files = await hashLocalArtifact(stagingDir, { fsync: true });
     const manifest = buildManifest(canonicalUri, files);
-    await writeFile(path.join(stagingDir, MANIFEST_NAME), serializeManifest(manifest), { flush: true });
+    const stagedManifest = path.join(stagingDir, MANIFEST_NAME);
+    await writeFile(stagedManifest, serializeManifest(manifest), { flush: true });
     const dirs = new Set([stagingDir, ...files.map((f) => path.dirname(path.join(stagingDir, ...f.path.split('/'))))]);
     for (const dir of dirs) await fsyncDir(dir);
+    try {
+      return await this.publish(stagingDir, finalDir, canonicalUri, manifest);
+    } catch (err) {
+      // The staging area stays committable: take back the manifest a retry would refuse as a user file.
+      await rm(stagedManifest, { force: true });
+      throw err;
+    }
+  }
+
+  /** Renames a complete staging directory to `finalDir`, or returns the manifest of whoever won. */
+  private async publish(stagingDir: string, finalDir: string, uri: string, manifest: Manifest): Promise<Manifest> {
     try {
       await mkdir(path.dirname(finalDir), { recursive: true });
     } catch (err) {
       if (hasErrorCode(err, 'ENOTDIR', 'EEXIST')) {
-        throw new InvalidArtifactLocationError(`cannot commit ${canonicalUri}: a parent of it is an object, not a prefix`);
+        throw new InvalidArtifactLocationError(`cannot commit ${uri}: a parent of it is an object, not a prefix`);
       }
       throw err;
     }
@@ -180,7 +192,7 @@ export class FileArtifactStore implements ArtifactStore {
         return manifest;
       } catch (err) {
         if (hasErrorCode(err, 'ENOTDIR')) {
-          throw new InvalidArtifactLocationError(`cannot commit ${canonicalUri}: an object exists at that key`);
+          throw new InvalidArtifactLocationError(`cannot commit ${uri}: an object exists at that key`);
         }
         if (!hasErrorCode(err, 'ENOTEMPTY', 'EEXIST')) throw err;
       }
@@ -189,41 +201,33 @@ export class FileArtifactStore implements ArtifactStore {
         await rm(stagingDir, { recursive: true, force: true });
         return winner;
       }
-      await this.replaceDebris(finalDir, canonicalUri);
+      await this.replaceDebris(finalDir, uri);
     }
-    throw new Error(`cannot commit ${canonicalUri}: the location kept changing under concurrent writers`);
+    throw new Error(`cannot commit ${uri}: the location kept changing under concurrent writers`);
   }
 
   async abort(staging: StagingArea): Promise<void> {
-    await rm(this.stagingDirOf(staging), { recursive: true, force: true });
+    await rm(stagingDirOf(staging, this.stagingRoot, this.rootUri), { recursive: true, force: true });
   }
 
   async readManifest(uri: string): Promise<Manifest | null> {
-    return this.readManifestIn(this.pathFor(this.artifactKey(uri)));
+    return this.readManifestIn(this.pathFor(this.root.artifactKey(uri)));
   }
 
   async materialize(uri: string): Promise<string> {
-    const dir = this.pathFor(this.artifactKey(uri));
+    const dir = this.pathFor(this.root.artifactKey(uri));
     if (!(await this.readManifestIn(dir))) throw new ArtifactNotFoundError(`no committed artifact at ${uri}`);
     return dir;
   }
 
   async deleteArtifact(uri: string): Promise<void> {
-    await this.removeAway(this.pathFor(this.artifactKey(uri)));
+    await this.removeAway(this.pathFor(this.root.artifactKey(uri)));
   }
 
   async close(): Promise<void> {}
 
   private pathFor(key: string): string {
     return key === '' ? this.rootDir : path.join(this.rootDir, ...key.split('/'));
-  }
-
-  private artifactKey(uri: string): string {
-    return this.root.artifactKey(uri);
-  }
-
-  private stagingDirOf(staging: StagingArea): string {
-    return stagingDirOf(staging, this.stagingRoot, this.rootUri);
   }
 
   private async openObject(key: string) {

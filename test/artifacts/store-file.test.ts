@@ -56,6 +56,8 @@ describe('artifact store on file:// (local directory specifics)', () => {
     const staging = await store.createStaging();
     await writeFile(path.join(staging.localDir, 'f'), 'x');
     await assert.rejects(store.commit(staging, store.uriFor('a/b')), /cannot commit .*\/a\/b: an object exists at that key/);
+    const manifest = await store.commit(staging, store.uriFor('elsewhere'));
+    assert.deepEqual(manifest.files.map((f) => f.path), ['f'], 'a refused staging area can still be committed');
   });
 
   it('names the manifest file when a stored manifest is corrupt', async () => {
