@@ -1,0 +1,157 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { onnx } from 'onnx-proto';
+
+/** ONNX element types (onnx.TensorProto.DataType) of every tensor type onnxruntime-node accepts. */
+export const OnnxElementType = {
+  FLOAT: 1,
+  UINT8: 2,
+  INT8: 3,
+  UINT16: 4,
+  INT16: 5,
+  INT32: 6,
+  INT64: 7,
+  STRING: 8,
+  BOOL: 9,
+  FLOAT16: 10,
+  DOUBLE: 11,
+  UINT32: 12,
+  UINT64: 13,
+} as const;
+
+export interface MlpSpec {
+  inputDim: number;
+  hiddenDims: number[];
+  outputDim: number;
+  /** Different seeds give different weights, so tests can tell versions apart by their outputs. */
+  seed: number;
+}
+
+/** Penguins-sized classifier: 4 measurements in, 3 species probabilities out. */
+export const SMALL_MLP: MlpSpec = { inputDim: 4, hiddenDims: [16, 16], outputDim: 3, seed: 1 };
+/** Compute-bound model: about 5.3M weights, so a batch of 64 costs milliseconds. */
+export const HEAVY_MLP: MlpSpec = { inputDim: 512, hiddenDims: [2048, 2048], outputDim: 10, seed: 2 };
+
+export const MLP_INPUT = 'input';
+export const MLP_OUTPUT = 'probabilities';
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function floatInitializer(name: string, dims: number[], values: Float32Array): onnx.ITensorProto {
+  return {
+    name,
+    dims,
+    dataType: OnnxElementType.FLOAT,
+    rawData: new Uint8Array(values.buffer, values.byteOffset, values.byteLength),
+  };
+}
+
+function tensorValueInfo(name: string, elemType: number, dims: Array<number | string>): onnx.IValueInfoProto {
+  return {
+    name,
+    type: {
+      tensorType: {
+        elemType,
+        shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) },
+      },
+    },
+  };
+}
+
+function encodeModel(graph: onnx.IGraphProto): Uint8Array {
+  return onnx.ModelProto.encode({
+    irVersion: 8,
+    producerName: 'mlpipe-bench',
+    opsetImport: [{ domain: '', version: 13 }],
+    graph,
+  }).finish();
+}
+
+/** A dense ReLU network ending in softmax, input [batch, inputDim] float32, output [batch, outputDim]. */
+export function buildMlpModel(spec: MlpSpec): Uint8Array {
+  const random = mulberry32(spec.seed);
+  const dims = [spec.inputDim, ...spec.hiddenDims, spec.outputDim];
+  const nodes: onnx.INodeProto[] = [];
+  const initializers: onnx.ITensorProto[] = [];
+  let current = MLP_INPUT;
+  for (let layer = 0; layer + 1 < dims.length; layer++) {
+    const fanIn = dims[layer]!;
+    const fanOut = dims[layer + 1]!;
+    const scale = 1 / Math.sqrt(fanIn);
+    const weights = new Float32Array(fanIn * fanOut).map(() => (random() * 2 - 1) * scale);
+    const bias = new Float32Array(fanOut).map(() => (random() * 2 - 1) * 0.1);
+    initializers.push(floatInitializer(`w${layer}`, [fanIn, fanOut], weights));
+    initializers.push(floatInitializer(`b${layer}`, [fanOut], bias));
+    const gemmOut = `gemm${layer}`;
+    nodes.push({ opType: 'Gemm', input: [current, `w${layer}`, `b${layer}`], output: [gemmOut], name: gemmOut });
+    const isLast = layer + 2 === dims.length;
+    const activated = isLast ? MLP_OUTPUT : `relu${layer}`;
+    nodes.push(
+      isLast
+        ? { opType: 'Softmax', input: [gemmOut], output: [activated], name: 'softmax', attribute: [{ name: 'axis', type: 2, i: 1 }] }
+        : { opType: 'Relu', input: [gemmOut], output: [activated], name: activated },
+    );
+    current = activated;
+  }
+  return encodeModel({
+    name: 'mlp',
+    node: nodes,
+    initializer: initializers,
+    input: [tensorValueInfo(MLP_INPUT, OnnxElementType.FLOAT, ['batch', spec.inputDim])],
+    output: [tensorValueInfo(MLP_OUTPUT, OnnxElementType.FLOAT, ['batch', spec.outputDim])],
+  });
+}
+
+export interface IdentityTensorSpec {
+  name: string;
+  elemType: number;
+  /** Dims after the leading batch dimension; a string is a symbolic (variable) dim. */
+  dims: Array<number | string>;
+}
+
+/** Each input `x` is copied to output `x_out`: a model that round-trips every datatype, strings included. */
+export function buildIdentityModel(tensors: IdentityTensorSpec[]): Uint8Array {
+  return encodeModel({
+    name: 'identity',
+    node: tensors.map((t) => ({ opType: 'Identity', input: [t.name], output: [`${t.name}_out`], name: `id_${t.name}` })),
+    input: tensors.map((t) => tensorValueInfo(t.name, t.elemType, ['batch', ...t.dims])),
+    output: tensors.map((t) => tensorValueInfo(`${t.name}_out`, t.elemType, ['batch', ...t.dims])),
+  });
+}
+
+/**
+ * Writes `<repo>/<model>/<version>/model.onnx` (and `<repo>/<model>/config.json` when given) the way a
+ * pusher should: the version directory is filled under a hidden name and renamed into place, so a polling
+ * server never sees half a file.
+ */
+export async function writeModelVersion(
+  repoDir: string,
+  model: string,
+  version: number,
+  onnxBytes: Uint8Array,
+  config?: Record<string, unknown>,
+): Promise<void> {
+  const modelDir = path.join(repoDir, model);
+  await mkdir(modelDir, { recursive: true });
+  if (config) {
+    const tmpConfig = path.join(modelDir, `.config-${randomBytes(4).toString('hex')}.json`);
+    await writeFile(tmpConfig, JSON.stringify(config, null, 2));
+    await rename(tmpConfig, path.join(modelDir, 'config.json'));
+  }
+  const staging = path.join(modelDir, `.staging-${version}-${randomBytes(4).toString('hex')}`);
+  await mkdir(staging);
+  await writeFile(path.join(staging, 'model.onnx'), onnxBytes);
+  const target = path.join(modelDir, String(version));
+  await rm(target, { recursive: true, force: true });
+  await rename(staging, target);
+}

@@ -1,0 +1,53 @@
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { startModelServer } from '../../serving/server';
+import { describeZodError } from '../../serving/zod-issues';
+import { CliError, cliConfig, untilInterrupted } from '../cli-context';
+
+const integer = (flag: string, min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z
+    .string()
+    .regex(/^\d+$/, `${flag}: expected a whole number`)
+    .transform(Number)
+    .pipe(z.number().min(min, `${flag}: expected at least ${min}`).max(max, `${flag}: expected at most ${max}`));
+
+const ServeFlagsSchema = z.object({
+  repository: z.string().min(1, '--repository: expected a file://, s3:// URI or a directory'),
+  host: z.string().min(1),
+  httpPort: integer('--http-port', 0, 65535),
+  grpcPort: integer('--grpc-port', 0, 65535),
+  pollIntervalMs: integer('--poll-interval-ms', 0),
+  defaultMaxBatchSize: integer('--default-max-batch-size', 0),
+  maxRequestBytes: integer('--max-request-bytes', 1),
+  shutdownTimeoutMs: integer('--shutdown-timeout-ms', 1),
+});
+
+export function registerServeCommand(program: Command): void {
+  program
+    .command('serve')
+    .description('serve a Triton-style model repository: OIP v2 REST and gRPC, TF Serving REST, /metrics')
+    .requiredOption('--repository <uri>', 'model repository: file:///dir, a directory, or s3://bucket/prefix')
+    .option('--host <address>', 'address to listen on (0.0.0.0 for every interface)', '127.0.0.1')
+    .option('--http-port <port>', 'HTTP port for REST and /metrics (0 picks a free port)', '8000')
+    .option('--grpc-port <port>', 'gRPC port (0 picks a free port)', '8001')
+    .option('--poll-interval-ms <ms>', 'how often to look for new, changed or removed versions (0: never)', '5000')
+    .option('--default-max-batch-size <n>', 'max_batch_size for models whose config.json omits it', '4')
+    .option('--max-request-bytes <n>', 'largest request body or gRPC message accepted', String(64 * 1024 * 1024))
+    .option('--shutdown-timeout-ms <ms>', 'how long shutdown waits for in-flight requests', '30000')
+    .action(async (rawFlags: unknown) => {
+      const parsed = ServeFlagsSchema.safeParse(rawFlags);
+      if (!parsed.success) throw new CliError(`serve: ${describeZodError(parsed.error)}`);
+      const flags = parsed.data;
+      const s3 = flags.repository.startsWith('s3://') ? cliConfig().s3 : undefined;
+      const server = await startModelServer({ ...flags, ...(s3 ? { s3 } : {}) });
+      process.stdout.write(
+        `mlpipe serve: ${server.repository.uri}\n` +
+          `  HTTP  http://${server.host}:${server.httpPort}  (OIP v2 /v2, TF Serving /v1, /metrics)\n` +
+          `  gRPC  ${server.host}:${server.grpcPort}  (inference.GRPCInferenceService)\n` +
+          `  models: ${server.repository.modelNames().join(', ') || '(none yet)'}\n`,
+      );
+      const signal = await untilInterrupted();
+      process.stdout.write(`mlpipe serve: ${signal}: draining in-flight requests\n`);
+      await server.stop();
+    });
+}

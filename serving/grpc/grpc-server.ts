@@ -1,0 +1,88 @@
+import * as grpc from '@grpc/grpc-js';
+import { asServingError, GRPC_STATUS, ServingError } from '../errors';
+import type { InferenceService } from '../inference-service';
+import type { VersionSelector } from '../model-repository';
+import { parseVersion } from '../version-policy';
+import type { ModelInferRequestMessage, ModelRequestMessage } from './grpc-messages';
+import { loadInferenceService } from './grpc-proto';
+import { decodeGrpcRequest, encodeGrpcResponse } from './grpc-tensors';
+
+export interface GrpcFrontEndOptions {
+  host: string;
+  port: number;
+  maxRequestBytes: number;
+}
+
+export interface GrpcFrontEnd {
+  readonly port: number;
+  /** Refuses new calls; resolves when running calls have finished. */
+  close(): Promise<void>;
+  destroy(): void;
+}
+
+function selectorOf(version: string): VersionSelector {
+  return version === '' ? {} : { version: parseVersion(version) };
+}
+
+type Unary<Req> = (call: grpc.ServerUnaryCall<Req, object>, callback: grpc.sendUnaryData<object>) => void;
+
+/** A unary handler whose thrown or rejected ServingError becomes the matching gRPC status. */
+function unary<Req>(fn: (request: Req, call: grpc.ServerUnaryCall<Req, object>) => object | Promise<object>): Unary<Req> {
+  return (call, callback) => {
+    Promise.resolve()
+      .then(() => fn(call.request, call))
+      .then(
+        (reply) => callback(null, reply),
+        (err: unknown) => {
+          const error = asServingError(err);
+          callback({ code: GRPC_STATUS[error.kind], details: error.message });
+        },
+      );
+  };
+}
+
+/** `inference.GRPCInferenceService` on @grpc/grpc-js. */
+export async function startGrpcFrontEnd(service: InferenceService, options: GrpcFrontEndOptions): Promise<GrpcFrontEnd> {
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': options.maxRequestBytes,
+    'grpc.max_send_message_length': -1,
+  });
+  const implementation: grpc.UntypedServiceImplementation = {
+    ServerLive: unary(() => ({ live: service.live })),
+    ServerReady: unary(() => ({ ready: service.ready })),
+    ModelReady: unary<ModelRequestMessage>((req) => {
+      try {
+        return { ready: service.modelReady(req.name, selectorOf(req.version)) };
+      } catch (err) {
+        if (err instanceof ServingError && err.kind === 'not_found') return { ready: false };
+        throw err;
+      }
+    }),
+    ServerMetadata: unary(() => service.serverMetadata()),
+    ModelMetadata: unary<ModelRequestMessage>((req) => service.modelMetadata(req.name, selectorOf(req.version))),
+    ModelConfig: unary<ModelRequestMessage>((req) => ({ config: service.modelConfig(req.name, selectorOf(req.version)) })),
+    ModelStatistics: unary<ModelRequestMessage>((req) =>
+      service.modelStatistics(req.name === '' ? undefined : req.name, req.version === '' ? undefined : parseVersion(req.version)),
+    ),
+    RepositoryIndex: unary(() => ({ models: service.repository.index() })),
+    ModelInfer: unary<ModelInferRequestMessage>(async (req, call) => {
+      const startedAt = performance.now();
+      const request = decodeGrpcRequest(req);
+      const abort = new AbortController();
+      call.once('cancelled', () => abort.abort());
+      const response = await service.infer(req.model_name, selectorOf(req.model_version), request, { startedAt, signal: abort.signal });
+      return encodeGrpcResponse(response);
+    }),
+  };
+  server.addService(loadInferenceService().service, implementation);
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(`${options.host}:${options.port}`, grpc.ServerCredentials.createInsecure(), (err, bound) =>
+      err ? reject(err) : resolve(bound),
+    );
+  });
+  return {
+    port,
+    close: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
+    destroy: () => server.forceShutdown(),
+  };
+}

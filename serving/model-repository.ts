@@ -1,0 +1,407 @@
+import { createHash } from 'node:crypto';
+import { ServingError } from './errors';
+import { parseModelConfig, type ModelConfig } from './model-config';
+import { DEFAULT_MODEL_FILENAME } from './model-signature';
+import { ModelVersion } from './model-version';
+import type { RepositoryFile, RepositorySource } from './repository-source';
+import type { ServingMetrics } from './serving-metrics';
+import { DEFAULT_VERSION_POLICY, selectVersions } from './version-policy';
+
+export type VersionState = 'LOADING' | 'READY' | 'UNLOADING' | 'FAILED';
+
+export interface VersionStatus {
+  version: number;
+  state: VersionState;
+  /** Why a version failed (empty otherwise). */
+  reason: string;
+}
+
+export type RepositoryEvent =
+  | { type: 'loaded'; model: string; version: number; seconds: number }
+  | { type: 'load-failed'; model: string; version: number; error: string }
+  | { type: 'config-failed'; model: string; error: string }
+  | { type: 'unloading'; model: string; version: number; reason: string }
+  | { type: 'unloaded'; model: string; version: number }
+  | { type: 'poll-failed'; error: string };
+
+export interface ModelRepositoryOptions {
+  /** Triton's default-max-batch-size: used when config.json leaves max_batch_size out. */
+  defaultMaxBatchSize: number;
+  /** 0 turns polling off: the repository is read once at start. */
+  pollIntervalMs: number;
+  onEvent: (event: RepositoryEvent) => void;
+}
+
+/** Which version of a model a request wants. */
+export type VersionSelector = { version: number } | { label: string } | Record<string, never>;
+
+interface Serving {
+  mv: ModelVersion;
+  fingerprint: string;
+}
+
+interface ModelEntry {
+  name: string;
+  configHash: string | undefined;
+  /** The last config.json that parsed (undefined when the model has none). */
+  config: ModelConfig | undefined;
+  configError: string | undefined;
+  serving: Map<number, Serving>;
+  loading: Set<number>;
+  failed: Map<number, { fingerprint: string; error: string }>;
+  unloading: Map<number, number>;
+}
+
+interface ModelListing {
+  configKey: string | undefined;
+  /** version -> files in its directory */
+  versions: Map<number, RepositoryFile[]>;
+}
+
+const VERSION_DIR = /^[1-9][0-9]{0,15}$/;
+const CONFIG_FILE = 'config.json';
+
+function groupListing(files: readonly RepositoryFile[]): Map<string, ModelListing> {
+  const models = new Map<string, ModelListing>();
+  const entry = (name: string) => {
+    let m = models.get(name);
+    if (!m) {
+      m = { configKey: undefined, versions: new Map() };
+      models.set(name, m);
+    }
+    return m;
+  };
+  for (const f of files) {
+    const parts = f.key.split('/');
+    if (parts.length === 2 && parts[1] === CONFIG_FILE) entry(parts[0]!).configKey = f.key;
+    else if (parts.length === 3 && VERSION_DIR.test(parts[1]!)) {
+      const m = entry(parts[0]!);
+      const v = Number(parts[1]);
+      const list = m.versions.get(v) ?? [];
+      list.push(f);
+      m.versions.set(v, list);
+    } else if (parts.length >= 1) entry(parts[0]!);
+  }
+  return models;
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/**
+ * The models of a Triton-style repository and the versions being served. Polling reconciles it with
+ * the repository: a new or changed version is loaded and warmed up while the old one keeps serving,
+ * then swapped in; the old one drains before it unloads. A version that fails to load changes nothing
+ * that serves. Requests resolve a version and enter its queue in one synchronous step, so a swap
+ * never strands a request.
+ */
+export class ModelRepository {
+  private readonly models = new Map<string, ModelEntry>();
+  private readonly unloads = new Set<Promise<void>>();
+  private chain: Promise<void> = Promise.resolve();
+  private timer: NodeJS.Timeout | undefined;
+  private initialScanDone = false;
+  private stopped = false;
+
+  constructor(
+    private readonly source: RepositorySource,
+    private readonly options: ModelRepositoryOptions,
+    private readonly metrics: ServingMetrics,
+  ) {}
+
+  get uri(): string {
+    return this.source.uri;
+  }
+
+  /** Loads what the repository holds now, then keeps polling. */
+  async start(): Promise<void> {
+    await this.pollNow();
+    this.initialScanDone = true;
+    this.schedulePoll();
+  }
+
+  /** One reconcile pass, after any pass already running. */
+  pollNow(): Promise<void> {
+    const next = this.chain.then(() => this.reconcile());
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Stops polling and drains every version (in-flight requests finish) before closing its sessions. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.chain;
+    for (const entry of this.models.values()) {
+      for (const [version, s] of [...entry.serving]) this.retire(entry, version, s.mv, 'server shutting down');
+    }
+    while (this.unloads.size > 0) await Promise.all([...this.unloads]);
+    await this.source.close();
+  }
+
+  /** Triton's readiness: the first scan finished and every model serves at least one version. */
+  get ready(): boolean {
+    if (!this.initialScanDone || this.stopped) return false;
+    for (const entry of this.models.values()) if (entry.serving.size === 0) return false;
+    return true;
+  }
+
+  modelNames(): string[] {
+    return [...this.models.keys()].sort();
+  }
+
+  hasModel(model: string): boolean {
+    return this.models.has(model);
+  }
+
+  /** Serving versions, highest first. */
+  servingVersions(model: string): number[] {
+    const entry = this.models.get(model);
+    return entry ? [...entry.serving.keys()].sort((a, b) => b - a) : [];
+  }
+
+  versionLabels(model: string): Record<string, number> {
+    return this.models.get(model)?.config?.version_labels ?? {};
+  }
+
+  /**
+   * The version that serves a request. Throws not_found for unknown models, versions and labels, and
+   * unavailable for versions that exist but are loading or failed.
+   */
+  resolve(model: string, selector: VersionSelector): ModelVersion {
+    const entry = this.models.get(model);
+    if (!entry) throw new ServingError('not_found', `unknown model '${model}'`);
+    let version: number | undefined;
+    if ('label' in selector && selector.label !== undefined) {
+      version = entry.config?.version_labels?.[selector.label];
+      if (version === undefined) throw new ServingError('not_found', `model '${model}' has no version label '${selector.label}'`);
+    } else if ('version' in selector && selector.version !== undefined) {
+      version = selector.version;
+    }
+    if (version === undefined) {
+      const latest = this.servingVersions(model)[0];
+      if (latest === undefined) throw new ServingError('unavailable', `model '${model}' is not ready: ${this.notReadyReason(entry)}`);
+      return entry.serving.get(latest)!.mv;
+    }
+    const serving = entry.serving.get(version);
+    if (serving) return serving.mv;
+    if (entry.loading.has(version)) throw new ServingError('unavailable', `version ${version} of model '${model}' is still loading`);
+    const failed = entry.failed.get(version);
+    if (failed) throw new ServingError('unavailable', `version ${version} of model '${model}' failed to load: ${failed.error}`);
+    const available = this.servingVersions(model);
+    throw new ServingError(
+      'not_found',
+      `model '${model}' has no version ${version} being served (serving: ${available.length ? available.join(', ') : 'none'})`,
+    );
+  }
+
+  /** Every version the repository knows of a model, with its state. */
+  status(model: string): VersionStatus[] | undefined {
+    const entry = this.models.get(model);
+    if (!entry) return undefined;
+    const out = new Map<number, VersionStatus>();
+    for (const [version, f] of entry.failed) out.set(version, { version, state: 'FAILED', reason: f.error });
+    for (const version of entry.unloading.keys()) out.set(version, { version, state: 'UNLOADING', reason: '' });
+    for (const version of entry.loading) out.set(version, { version, state: 'LOADING', reason: '' });
+    for (const version of entry.serving.keys()) out.set(version, { version, state: 'READY', reason: '' });
+    if (out.size === 0 && entry.configError) return [{ version: 0, state: 'FAILED', reason: entry.configError }];
+    return [...out.values()].sort((a, b) => b.version - a.version);
+  }
+
+  /** Triton's repository index: every model and version with state and reason. */
+  index(): Array<{ name: string; version: string; state: string; reason: string }> {
+    return this.modelNames().flatMap((name) =>
+      (this.status(name) ?? []).map((s) => ({
+        name,
+        version: s.version > 0 ? String(s.version) : '',
+        state: s.state === 'FAILED' ? 'UNAVAILABLE' : s.state,
+        reason: s.reason,
+      })),
+    );
+  }
+
+  pendingCounts(): Array<{ model: string; version: number; count: number }> {
+    return [...this.models.values()].flatMap((e) =>
+      [...e.serving].map(([version, s]) => ({ model: e.name, version, count: s.mv.pending })),
+    );
+  }
+
+  states(): Array<{ model: string; version: number; state: string }> {
+    return this.modelNames().flatMap((model) =>
+      (this.status(model) ?? []).filter((s) => s.version > 0).map((s) => ({ model, version: s.version, state: s.state })),
+    );
+  }
+
+  loadSeconds(): Array<{ model: string; version: number; seconds: number }> {
+    return [...this.models.values()].flatMap((e) =>
+      [...e.serving].map(([version, s]) => ({ model: e.name, version, seconds: s.mv.loadSeconds })),
+    );
+  }
+
+  private notReadyReason(entry: ModelEntry): string {
+    if (entry.configError) return entry.configError;
+    if (entry.loading.size > 0) return 'loading';
+    const failure = [...entry.failed.values()][0];
+    if (failure) return `failed to load: ${failure.error}`;
+    return 'no version directory with a model file';
+  }
+
+  private schedulePoll(): void {
+    if (this.stopped || this.options.pollIntervalMs <= 0) return;
+    this.timer = setTimeout(() => {
+      void this.pollNow().finally(() => this.schedulePoll());
+    }, this.options.pollIntervalMs);
+    this.timer.unref();
+  }
+
+  private async reconcile(): Promise<void> {
+    if (this.stopped) return;
+    let files: RepositoryFile[];
+    try {
+      files = await this.source.listFiles();
+    } catch (err) {
+      this.options.onEvent({ type: 'poll-failed', error: `cannot list ${this.source.uri}: ${(err as Error).message}` });
+      return;
+    }
+    const listing = groupListing(files);
+    for (const [name, entry] of this.models) {
+      if (listing.has(name)) continue;
+      for (const [version, s] of [...entry.serving]) this.retire(entry, version, s.mv, 'model removed from the repository');
+      this.models.delete(name);
+    }
+    await Promise.all([...listing].map(([name, model]) => this.reconcileModel(name, model)));
+  }
+
+  private async reconcileModel(name: string, listing: ModelListing): Promise<void> {
+    let entry = this.models.get(name);
+    if (!entry) {
+      entry = {
+        name,
+        configHash: undefined,
+        config: undefined,
+        configError: undefined,
+        serving: new Map(),
+        loading: new Set(),
+        failed: new Map(),
+        unloading: new Map(),
+      };
+      this.models.set(name, entry);
+    }
+    let configText = '';
+    if (listing.configKey) {
+      try {
+        configText = (await this.source.readFile(listing.configKey)).toString('utf8');
+      } catch (err) {
+        this.options.onEvent({ type: 'poll-failed', error: `cannot read ${listing.configKey}: ${(err as Error).message}` });
+        return;
+      }
+    }
+    const configHash = sha256(`${listing.configKey ? 'config' : 'none'}\n${configText}`);
+    if (configHash !== entry.configHash) {
+      entry.configHash = configHash;
+      try {
+        entry.config = listing.configKey ? parseModelConfig(name, configText) : undefined;
+        entry.configError = undefined;
+      } catch (err) {
+        entry.configError = (err as Error).message;
+        this.options.onEvent({ type: 'config-failed', model: name, error: entry.configError });
+      }
+    }
+    if (entry.configError) {
+      // A broken config.json leaves whatever serves untouched, except versions whose files are gone.
+      for (const [version, s] of [...entry.serving]) {
+        if (!listing.versions.has(version)) this.retire(entry, version, s.mv, 'version removed from the repository');
+      }
+      return;
+    }
+    const config = entry.config;
+    const filename = config?.default_model_filename ?? DEFAULT_MODEL_FILENAME;
+    const available = [...listing.versions].filter(([, files]) => files.some((f) => f.key.endsWith(`/${filename}`))).map(([v]) => v);
+    const desired = selectVersions(config?.version_policy ?? DEFAULT_VERSION_POLICY, available);
+    const fingerprintOf = (version: number) =>
+      sha256(
+        [configHash, filename, ...listing.versions.get(version)!.map((f) => `${f.key}\u0000${f.stamp}`).sort()].join('\n'),
+      );
+    for (const version of [...entry.failed.keys()]) if (!available.includes(version)) entry.failed.delete(version);
+
+    for (const version of desired) {
+      const fingerprint = fingerprintOf(version);
+      if (entry.serving.get(version)?.fingerprint === fingerprint) continue;
+      if (entry.failed.get(version)?.fingerprint === fingerprint) continue;
+      await this.loadVersion(entry, version, fingerprint, `${name}/${version}/${filename}`, filename, config);
+    }
+
+    for (const [version, s] of [...entry.serving]) {
+      if (!available.includes(version)) this.retire(entry, version, s.mv, 'version removed from the repository');
+    }
+    // Versions the policy no longer wants go only once every wanted version serves, so a failed
+    // new version leaves the previous one answering.
+    const allDesiredServing = desired.every((v) => entry.serving.has(v));
+    if (allDesiredServing) {
+      for (const [version, s] of [...entry.serving]) {
+        if (!desired.includes(version)) this.retire(entry, version, s.mv, 'version policy no longer selects it');
+      }
+    }
+  }
+
+  private async loadVersion(
+    entry: ModelEntry,
+    version: number,
+    fingerprint: string,
+    key: string,
+    filename: string,
+    config: ModelConfig | undefined,
+  ): Promise<void> {
+    entry.loading.add(version);
+    try {
+      const modelData = this.source.localPath(key) ?? new Uint8Array(await this.source.readFile(key));
+      const mv = await ModelVersion.load({
+        model: entry.name,
+        version,
+        config,
+        modelData,
+        modelFilename: filename,
+        defaultMaxBatchSize: this.options.defaultMaxBatchSize,
+        stats: this.metrics.forVersion(entry.name, version),
+      });
+      if (this.stopped) {
+        await mv.unload();
+        return;
+      }
+      const previous = entry.serving.get(version);
+      entry.serving.set(version, { mv, fingerprint });
+      entry.failed.delete(version);
+      this.options.onEvent({ type: 'loaded', model: entry.name, version, seconds: mv.loadSeconds });
+      if (previous) this.drain(entry, version, previous.mv, 'replaced by a reload of the same version');
+    } catch (err) {
+      const error = (err as Error).message;
+      entry.failed.set(version, { fingerprint, error });
+      this.metrics.recordLoadFailure(entry.name, version);
+      this.options.onEvent({ type: 'load-failed', model: entry.name, version, error });
+    } finally {
+      entry.loading.delete(version);
+    }
+  }
+
+  private retire(entry: ModelEntry, version: number, mv: ModelVersion, reason: string): void {
+    entry.serving.delete(version);
+    this.drain(entry, version, mv, reason);
+  }
+
+  private drain(entry: ModelEntry, version: number, mv: ModelVersion, reason: string): void {
+    entry.unloading.set(version, (entry.unloading.get(version) ?? 0) + 1);
+    this.options.onEvent({ type: 'unloading', model: entry.name, version, reason });
+    const done: Promise<void> = mv
+      .unload()
+      .catch(() => undefined)
+      .then(() => {
+        const left = (entry.unloading.get(version) ?? 1) - 1;
+        if (left > 0) entry.unloading.set(version, left);
+        else entry.unloading.delete(version);
+        this.unloads.delete(done);
+        this.options.onEvent({ type: 'unloaded', model: entry.name, version });
+      });
+    this.unloads.add(done);
+  }
+}

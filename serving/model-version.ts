@@ -1,0 +1,147 @@
+import { assembleFeeds, splitOutputs } from './batch-assembly';
+import { createTensorData, ortTypeOf, type NumericArray, type OipDatatype, type TensorData } from './datatypes';
+import { DynamicBatcher, type Dispatched, type SubmitOptions } from './dynamic-batcher';
+import { ServingError } from './errors';
+import { prepareRequest, type InferRequest, type InferTensor, type PreparedRequest } from './inference-request';
+import type { ModelConfig } from './model-config';
+import { resolveInstances, resolveModel, type ResolvedModel, type WarmupSample } from './model-signature';
+import type { RequestTiming, VersionStatistics } from './serving-metrics';
+import { SessionInstance } from './session-instance';
+import type { WireTensor } from './session-protocol';
+
+export interface VersionResult {
+  outputs: InferTensor[];
+  timing: Omit<RequestTiming, 'requestMs'>;
+}
+
+export interface LoadVersionOptions {
+  model: string;
+  version: number;
+  config: ModelConfig | undefined;
+  /** A local path, or the model bytes when the repository is remote. */
+  modelData: string | Uint8Array;
+  modelFilename: string;
+  defaultMaxBatchSize: number;
+  stats: VersionStatistics;
+}
+
+function warmupData(datatype: OipDatatype, count: number, random: boolean): TensorData {
+  const data = createTensorData(datatype, count);
+  if (!random) return data;
+  if (Array.isArray(data)) return data.map((_, i) => `warmup-${i}`);
+  const numeric = data as NumericArray;
+  for (let i = 0; i < count; i++) {
+    if (numeric instanceof BigInt64Array || numeric instanceof BigUint64Array) numeric[i] = BigInt(i % 100);
+    else if (numeric instanceof Float32Array || numeric instanceof Float64Array) numeric[i] = Math.random();
+    else if (datatype === 'BOOL') numeric[i] = i % 2;
+    else if (datatype === 'FP16') numeric[i] = 0x3c00;
+    else numeric[i] = i % 100;
+  }
+  return numeric;
+}
+
+function warmupFeeds(sample: WarmupSample): WireTensor[] {
+  return sample.inputs.map((input) => {
+    const dims = sample.batchSize > 0 ? [sample.batchSize, ...input.dims] : input.dims;
+    const count = dims.reduce((a, b) => a * b, 1);
+    return { name: input.name, type: ortTypeOf(input.datatype), dims, data: warmupData(input.datatype, count, input.random) };
+  });
+}
+
+/**
+ * One loaded model version: its sessions (one worker thread each), its dynamic batcher, and its
+ * signature. Created fully warmed up; `unload` drains it before the sessions close.
+ */
+export class ModelVersion {
+  private readonly batcher: DynamicBatcher<PreparedRequest, VersionResult>;
+  private readonly outputNames: string[];
+
+  private constructor(
+    readonly model: string,
+    readonly version: number,
+    readonly resolved: ResolvedModel,
+    private readonly instances: SessionInstance[],
+    private readonly stats: VersionStatistics,
+    readonly loadSeconds: number,
+  ) {
+    this.outputNames = resolved.signature.outputs.map((o) => o.name);
+    this.batcher = new DynamicBatcher(resolved.scheduling, instances.length, (batch, instance) => this.execute(batch, instance));
+  }
+
+  /** Starts every instance, checks the model against its config, and warms each instance up. */
+  static async load(options: LoadVersionOptions): Promise<ModelVersion> {
+    const started = performance.now();
+    const { model, config } = options;
+    const settings = resolveInstances(model, config);
+    const sessionData = () => ({
+      model: typeof options.modelData === 'string' ? options.modelData : options.modelData.slice(),
+      ...(settings.intraOpThreads !== undefined ? { intraOpNumThreads: settings.intraOpThreads } : {}),
+      ...(settings.interOpThreads !== undefined ? { interOpNumThreads: settings.interOpThreads } : {}),
+    });
+    const instances: SessionInstance[] = [];
+    try {
+      instances.push(await SessionInstance.start(sessionData()));
+      const resolved = resolveModel(model, config, instances[0]!, {
+        defaultMaxBatchSize: options.defaultMaxBatchSize,
+        modelFilename: options.modelFilename,
+      });
+      const rest = await Promise.allSettled(Array.from({ length: settings.instanceCount - 1 }, () => SessionInstance.start(sessionData())));
+      for (const r of rest) if (r.status === 'fulfilled') instances.push(r.value);
+      const failed = rest.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+      for (const sample of resolved.warmup) {
+        const outputNames = resolved.signature.outputs.map((o) => o.name);
+        for (let i = 0; i < sample.count; i++) {
+          await Promise.all(instances.map((inst) => inst.run(warmupFeeds(sample), outputNames)));
+        }
+      }
+      return new ModelVersion(model, options.version, resolved, instances, options.stats, (performance.now() - started) / 1000);
+    } catch (err) {
+      await Promise.all(instances.map((i) => i.close()));
+      throw err;
+    }
+  }
+
+  get pending(): number {
+    return this.batcher.pending;
+  }
+
+  get accepting(): boolean {
+    return !this.batcher.isClosed;
+  }
+
+  prepare(request: InferRequest): PreparedRequest {
+    return prepareRequest(this.model, this.resolved.signature, request);
+  }
+
+  submit(prepared: PreparedRequest, options: SubmitOptions): Promise<VersionResult> {
+    return this.batcher.submit(prepared, options);
+  }
+
+  /** Stops taking requests, lets queued and running ones finish, then closes the sessions. */
+  async unload(): Promise<void> {
+    await this.batcher.close();
+    await Promise.all(this.instances.map((i) => i.close()));
+  }
+
+  private async execute(batch: Array<Dispatched<PreparedRequest>>, instance: number): Promise<Array<VersionResult | ServingError>> {
+    const t0 = performance.now();
+    const requests = batch.map((b) => b.item);
+    const batched = this.resolved.signature.maxBatchSize > 0;
+    const feeds = assembleFeeds(requests, this.resolved.signature.inputs, batched);
+    const t1 = performance.now();
+    const { outputs, inferMs } = await this.instances[instance]!.run(feeds, this.outputNames);
+    const t2 = performance.now();
+    const perRequest = splitOutputs(requests, outputs, this.resolved.signature.outputs);
+    const t3 = performance.now();
+    const rows = requests.reduce((n, r) => n + r.rows, 0);
+    // Time between the two threads (message passing) counts as input and output, as Triton counts copies.
+    const inputMs = t1 - t0 + Math.max(0, (t2 - t1 - inferMs) / 2);
+    const outputMs = t3 - t2 + Math.max(0, (t2 - t1 - inferMs) / 2);
+    this.stats.recordExecution(rows, inputMs, inferMs, outputMs);
+    return batch.map((b, i) => ({
+      outputs: perRequest[i]!,
+      timing: { queueMs: b.queuedMs, computeInputMs: inputMs, computeInferMs: inferMs, computeOutputMs: outputMs, rows: b.item.rows },
+    }));
+  }
+}
