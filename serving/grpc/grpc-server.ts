@@ -67,10 +67,13 @@ export async function startGrpcFrontEnd(service: InferenceService, options: Grpc
     RepositoryIndex: unary(() => ({ models: service.repository.index() })),
     ModelInfer: unary<ModelInferRequestMessage>(async (req, call) => {
       const startedAt = performance.now();
+      const selector = selectorOf(req.model_version);
+      // Unknown models and versions answer NOT_FOUND whatever the tensors hold, as over REST.
+      service.repository.resolve(req.model_name, selector);
       const request = decodeGrpcRequest(req);
       const abort = new AbortController();
       call.once('cancelled', () => abort.abort());
-      const response = await service.infer(req.model_name, selectorOf(req.model_version), request, { startedAt, signal: abort.signal });
+      const response = await service.infer(req.model_name, selector, request, { startedAt, signal: abort.signal });
       return encodeGrpcResponse(response);
     }),
   };

@@ -81,6 +81,8 @@ export async function handleOip(service: InferenceService, ctx: RouteContext): P
 
 async function infer(service: InferenceService, ctx: RouteContext, model: string, selector: ReturnType<typeof versionSelector>): Promise<void> {
   const { req, res } = ctx;
+  // Unknown models and versions answer 404 whatever the body holds.
+  service.repository.resolve(model, selector);
   const body = await readBody(req, ctx.maxRequestBytes);
   const decoded = decodeInferRequest(body, req.headers[BINARY_HEADER]);
   const abort = new AbortController();

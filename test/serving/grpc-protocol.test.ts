@@ -1,0 +1,173 @@
+import assert from 'node:assert/strict';
+import { status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
+import { buildIdentityModel, buildMlpModel, OnnxElementType, SMALL_MLP, writeModelVersion } from '../../bench/serving/models';
+import { floats, grpcClient, startTestServer, type ServerUnderTest } from './serving-fixture';
+
+const X = [5.1, 3.5, 1.4, 0.2, 6.7, 3.0, 5.2, 2.3];
+
+function bytesTensor(values: string[]): Buffer {
+  return Buffer.concat(
+    values.flatMap((v) => {
+      const b = Buffer.from(v, 'utf8');
+      const len = Buffer.alloc(4);
+      len.writeUInt32LE(b.length);
+      return [len, b];
+    }),
+  );
+}
+
+async function rejectsWith(pending: Promise<unknown>, code: number, pattern: RegExp): Promise<void> {
+  await assert.rejects(pending, (err: ServiceError) => {
+    assert.equal(err.code, code, err.details);
+    assert.match(err.details, pattern);
+    return true;
+  });
+}
+
+describe('serving: Open Inference Protocol v2 over gRPC (inference.GRPCInferenceService)', function () {
+  let t: ServerUnderTest;
+  let client: ReturnType<typeof grpcClient>;
+
+  before(async () => {
+    t = await startTestServer(async (repo) => {
+      await writeModelVersion(repo, 'small', 1, buildMlpModel(SMALL_MLP), { max_batch_size: 8 });
+      await writeModelVersion(
+        repo,
+        'identity',
+        1,
+        buildIdentityModel([
+          { name: 'i64', elemType: OnnxElementType.INT64, dims: [2] },
+          { name: 's', elemType: OnnxElementType.STRING, dims: [2] },
+          { name: 'b', elemType: OnnxElementType.BOOL, dims: [2] },
+        ]),
+        { max_batch_size: 4 },
+      );
+    });
+    client = grpcClient(t.grpcAddress);
+  });
+  after(async () => {
+    client?.close();
+    await t?.stop();
+  });
+
+  it('answers liveness, readiness and server metadata', async () => {
+    assert.deepEqual(await client.call('ServerLive')({}), { live: true });
+    assert.deepEqual(await client.call('ServerReady')({}), { ready: true });
+    assert.deepEqual(await client.call('ModelReady')({ name: 'small', version: '' }), { ready: true });
+    assert.deepEqual(await client.call('ModelReady')({ name: 'small', version: '2' }), { ready: false });
+    assert.deepEqual(await client.call('ModelReady')({ name: 'nope', version: '' }), { ready: false });
+    const meta = await client.call('ServerMetadata')({});
+    assert.equal(meta.name, 'mlpipe');
+    assert.ok((meta.extensions as string[]).includes('binary_tensor_data'));
+  });
+
+  it('reports model metadata and Triton ModelConfig', async () => {
+    const meta = await client.call('ModelMetadata')({ name: 'small', version: '' });
+    assert.deepEqual(meta, {
+      name: 'small',
+      versions: ['1'],
+      platform: 'onnxruntime_onnx',
+      inputs: [{ name: 'input', datatype: 'FP32', shape: [-1, 4] }],
+      outputs: [{ name: 'probabilities', datatype: 'FP32', shape: [-1, 3] }],
+    });
+    const { config } = (await client.call('ModelConfig')({ name: 'small', version: '1' })) as {
+      config: { max_batch_size: number; input: Array<{ name: string; data_type: string; dims: number[] }>; dynamic_batching: unknown; scheduling_choice: string };
+    };
+    assert.equal(config.max_batch_size, 8);
+    assert.deepEqual(
+      config.input.map((i) => [i.name, i.data_type, i.dims]),
+      [['input', 'TYPE_FP32', [4]]],
+    );
+    assert.equal(config.scheduling_choice, 'dynamic_batching');
+  });
+
+  it('infers with raw_input_contents and returns raw_output_contents', async () => {
+    const res = (await client.call('ModelInfer')({
+      model_name: 'small',
+      id: 'g-1',
+      inputs: [{ name: 'input', datatype: 'FP32', shape: [2, 4] }],
+      raw_input_contents: [floats(X)],
+    })) as { model_name: string; model_version: string; id: string; outputs: Array<{ name: string; datatype: string; shape: number[] }>; raw_output_contents: Buffer[] };
+    assert.equal(res.model_name, 'small');
+    assert.equal(res.model_version, '1');
+    assert.equal(res.id, 'g-1');
+    assert.deepEqual(res.outputs, [{ name: 'probabilities', datatype: 'FP32', shape: [2, 3], parameters: {}, contents: null }]);
+    const out = new Float32Array(res.raw_output_contents[0]!.buffer.slice(res.raw_output_contents[0]!.byteOffset, res.raw_output_contents[0]!.byteOffset + 24));
+    assert.ok(Math.abs(out[0]! + out[1]! + out[2]! - 1) < 1e-5);
+    const typed = (await client.call('ModelInfer')({
+      model_name: 'small',
+      model_version: '1',
+      inputs: [{ name: 'input', datatype: 'FP32', shape: [2, 4], contents: { fp32_contents: X } }],
+    })) as typeof res;
+    assert.deepEqual(typed.raw_output_contents[0], res.raw_output_contents[0]);
+  });
+
+  it('carries INT64, BYTES and BOOL raw tensors exactly', async () => {
+    const ints = Buffer.from(new BigInt64Array([2n ** 62n, -5n]).buffer);
+    const strings = bytesTensor(['grüße', '']);
+    const bools = Buffer.from([1, 0]);
+    const res = (await client.call('ModelInfer')({
+      model_name: 'identity',
+      inputs: [
+        { name: 'i64', datatype: 'INT64', shape: [1, 2] },
+        { name: 's', datatype: 'BYTES', shape: [1, 2] },
+        { name: 'b', datatype: 'BOOL', shape: [1, 2] },
+      ],
+      outputs: [{ name: 's_out' }, { name: 'i64_out' }, { name: 'b_out' }],
+      raw_input_contents: [ints, strings, bools],
+    })) as { outputs: Array<{ name: string }>; raw_output_contents: Buffer[] };
+    assert.deepEqual(
+      res.outputs.map((o) => o.name),
+      ['s_out', 'i64_out', 'b_out'],
+    );
+    assert.deepEqual(res.raw_output_contents, [strings, ints, bools]);
+    const viaContents = (await client.call('ModelInfer')({
+      model_name: 'identity',
+      inputs: [
+        { name: 'i64', datatype: 'INT64', shape: [1, 2], contents: { int64_contents: [7, -7] } },
+        { name: 's', datatype: 'BYTES', shape: [1, 2], contents: { bytes_contents: [Buffer.from('grüße'), Buffer.alloc(0)] } },
+        { name: 'b', datatype: 'BOOL', shape: [1, 2], contents: { bool_contents: [true, false] } },
+      ],
+    })) as typeof res;
+    assert.deepEqual(viaContents.raw_output_contents[1], strings);
+    assert.deepEqual(viaContents.raw_output_contents[2], bools);
+  });
+
+  it('maps errors to gRPC status codes with the same messages as REST', async () => {
+    const infer = client.call('ModelInfer');
+    await rejectsWith(infer({ model_name: 'nope', inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 4] }], raw_input_contents: [floats([1, 2, 3, 4])] }), GrpcStatus.NOT_FOUND, /unknown model 'nope'/);
+    await rejectsWith(
+      infer({ model_name: 'small', inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 4] }], raw_input_contents: [floats([1, 2, 3])] }),
+      GrpcStatus.INVALID_ARGUMENT,
+      /input 'input': shape needs 16 bytes of FP32 but got 12/,
+    );
+    await rejectsWith(
+      infer({ model_name: 'small', inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 4] }], raw_input_contents: [floats([1, 2, 3, 4]), floats([1])] }),
+      GrpcStatus.INVALID_ARGUMENT,
+      /raw_input_contents has 2 entries for 1 inputs/,
+    );
+    await rejectsWith(
+      infer({ model_name: 'small', inputs: [{ name: 'input', datatype: 'FP16', shape: [1, 4], contents: {} }] }),
+      GrpcStatus.INVALID_ARGUMENT,
+      /FP16 data must be sent in raw_input_contents/,
+    );
+    await rejectsWith(infer({ model_name: 'small', model_version: 'latest', inputs: [] }), GrpcStatus.INVALID_ARGUMENT, /version 'latest' is not a positive integer/);
+    await rejectsWith(client.call('ModelMetadata')({ name: 'small', version: '9' }), GrpcStatus.NOT_FOUND, /no version 9 being served/);
+  });
+
+  it('reports statistics and the repository index', async () => {
+    const stats = (await client.call('ModelStatistics')({ name: 'small', version: '' })) as {
+      model_stats: Array<{ name: string; inference_count: number; execution_count: number; inference_stats: { success: { count: number } } }>;
+    };
+    assert.equal(stats.model_stats[0]!.name, 'small');
+    assert.ok(stats.model_stats[0]!.inference_stats.success.count >= 2);
+    const index = (await client.call('RepositoryIndex')({})) as { models: Array<{ name: string; state: string }> };
+    assert.deepEqual(
+      index.models.map((m) => [m.name, m.state]),
+      [
+        ['identity', 'READY'],
+        ['small', 'READY'],
+      ],
+    );
+  });
+});
