@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { ExampleGenParameters } from '../dsl/components/example-gen';
 import { withDuckDb, type DuckDbSession } from './data/duckdb-session';
+import { monotonicProgress } from './data/progress';
 import { splitDataFileName, splitDirName, splitNamesProperty } from './data/examples-layout';
 import { assignSplitsSql, featureKeySql, recordKeySql, RESERVED_COLUMNS, SPLIT_INDEX_COLUMN } from './data/hash-split';
 import { asReadError, checkCsvRejects, noRowsError, resolveSource, type Source } from './data/source';
@@ -37,19 +38,20 @@ async function splitRowCounts(db: DuckDbSession, splitCount: number): Promise<nu
 
 async function run(ctx: ExecutorContext<ExampleGenParameters>) {
   const { parameters: params, signal } = ctx;
+  const progress = monotonicProgress(ctx.progress);
   const outDir = ctx.outputDirs.examples;
   if (!outDir) throw new Error('ExampleGen needs an output directory for "examples"');
 
   return withDuckDb({ tmpDir: ctx.tmpDir, signal }, async (db) => {
     const source = await resolveSource(db, params);
-    ctx.progress({ fraction: 0, message: `reading ${source.files.length} ${source.format} file(s)` });
+    progress({ fraction: 0, message: `reading ${source.files.length} ${source.format} file(s)` });
     const key = await keySql(db, source, params.partitionFeature);
 
     // Materialised once so the input is read and hashed once; insertion order is kept, which makes the
     // written files byte-identical from run to run.
     await db
       .query(`CREATE TEMP TABLE ${ROWS_TABLE} AS ${assignSplitsSql(source.relationSql, key, params.splits)}`, (p) =>
-        ctx.progress({ fraction: p.fraction * READ_SHARE, message: 'reading and hashing rows', counters: { rowsRead: p.rowsProcessed } }),
+        progress({ fraction: p.fraction * READ_SHARE, message: 'reading and hashing rows', counters: { rowsRead: p.rowsProcessed } }),
       )
       .catch(async (err: unknown) => {
         throw await asReadError(db, err, source);
@@ -67,7 +69,7 @@ async function run(ctx: ExecutorContext<ExampleGenParameters>) {
       const select = `SELECT * EXCLUDE (${sqlIdentifier(SPLIT_INDEX_COLUMN)}) FROM ${ROWS_TABLE} WHERE ${sqlIdentifier(SPLIT_INDEX_COLUMN)} = ${i}`;
       await db.query(`COPY (${select}) TO ${sqlString(path.join(dir, splitDataFileName(0)))} (FORMAT parquet)`);
       written += counts[i]!;
-      ctx.progress({
+      progress({
         fraction: READ_SHARE + ((1 - READ_SHARE) * written) / total,
         message: `wrote split ${split.name}`,
         counters: { rowsRead: total, rowsWritten: written },

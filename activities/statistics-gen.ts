@@ -2,6 +2,7 @@ import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ExampleStatisticsSchema, STATISTICS_FILE_NAME, type SplitStatistics } from '../artifacts/payloads/statistics';
 import type { StatisticsGenParameters } from '../dsl/components/statistics-gen';
+import { monotonicProgress } from './data/progress';
 import { withDuckDb } from './data/duckdb-session';
 import { listSplits, splitNamesProperty, type SplitLocation } from './data/examples-layout';
 import { computeSplitStatistics } from './data/feature-statistics';
@@ -16,6 +17,7 @@ async function splitRelationSql(split: SplitLocation): Promise<string> {
 
 async function run(ctx: ExecutorContext<StatisticsGenParameters>) {
   const { parameters: params, signal } = ctx;
+  const progress = monotonicProgress(ctx.progress);
   const examples = ctx.inputs.examples?.[0];
   if (!examples) throw new UserInputError('StatisticsGen needs an Examples artifact on its "examples" input');
   const outDir = ctx.outputDirs.statistics;
@@ -39,7 +41,7 @@ async function run(ctx: ExecutorContext<StatisticsGenParameters>) {
         columns: await db.columns(relationSql),
         topK: params.topK,
         onProgress: (p) =>
-          ctx.progress({
+          progress({
             fraction: (i + p.fraction) / splits.length,
             message: `statistics of split ${split.name}`,
             counters: { rowsRead: rowsRead + p.rowsProcessed },
@@ -47,7 +49,7 @@ async function run(ctx: ExecutorContext<StatisticsGenParameters>) {
       });
       rowsRead += stats.numExamples;
       done.push(stats);
-      ctx.progress({ fraction: (i + 1) / splits.length, message: `statistics of split ${split.name} done`, counters: { rowsRead } });
+      progress({ fraction: (i + 1) / splits.length, message: `statistics of split ${split.name} done`, counters: { rowsRead } });
     }
     return done;
   });

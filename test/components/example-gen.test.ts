@@ -219,12 +219,20 @@ describe('ExampleGen', function () {
 
     it('stops with an AbortError when cancelled mid-scan (flights-3m.parquet)', async function () {
       const controller = new AbortController();
+      let rowsReadAtAbort = 0;
       const run = runExecutorForTest(ExampleGen, {
         parameters: { input: vegaFile('flights-3m.parquet') },
         signal: controller.signal,
+        onProgress: (p) => {
+          const rowsRead = p.counters?.rowsRead ?? 0;
+          if (rowsRead > 0 && !controller.signal.aborted) {
+            rowsReadAtAbort = rowsRead;
+            controller.abort();
+          }
+        },
       });
-      setTimeout(() => controller.abort(), 300);
       await assert.rejects(run, (err: Error) => err.name === 'AbortError');
+      assert.ok(rowsReadAtAbort > 0 && rowsReadAtAbort < 3_000_000, `cancelled after ${rowsReadAtAbort} rows`);
     });
   });
 

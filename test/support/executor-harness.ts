@@ -25,6 +25,8 @@ export interface ExecutorTestOptions<P extends z.ZodType> {
   inputs?: Record<string, Array<string | TestArtifact>>;
   signal?: AbortSignal;
   resumeState?: unknown;
+  /** Called on every progress report, as it happens (e.g. to cancel mid-run). */
+  onProgress?: (progress: Progress) => void;
 }
 
 export interface ExecutorTestRun {
@@ -57,14 +59,15 @@ async function filesUnder(root: string, dir = root): Promise<ManifestFile[]> {
 }
 
 /**
- * Runs a component's executor in this process on local directories, the way the executor activity
+ * Runs a component's executor (give the spec or the factory `defineComponent` made) in this process on local directories, the way the executor activity
  * does (parameters parsed by the spec's schema, fresh output and scratch directories, the executor
  * loaded from `spec.executorModule`), without Temporal or an artifact store.
  */
 export async function runExecutorForTest<P extends z.ZodType>(
-  spec: ComponentSpec<P>,
+  component: ComponentSpec<P> | { spec: ComponentSpec<P> },
   options: ExecutorTestOptions<P> = {},
 ): Promise<ExecutorTestRun> {
+  const spec = 'spec' in component ? component.spec : component;
   const parsed = spec.parameters.safeParse(options.parameters ?? {});
   if (!parsed.success) throw new UserInputError(`${spec.type} parameters: ${describeIssues(parsed.error, '(parameters)')}`);
 
@@ -99,7 +102,10 @@ export async function runExecutorForTest<P extends z.ZodType>(
     outputDirs,
     tmpDir: await tempDir(`${spec.type}-tmp`),
     resumeState: options.resumeState,
-    progress: (p) => progress.push(p),
+    progress: (p) => {
+      progress.push(p);
+      options.onProgress?.(p);
+    },
     checkpoint: (state) => checkpoints.push(state),
     signal: options.signal ?? new AbortController().signal,
   };
