@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { UserInputError } from '../../activities/executor-api';
 import { sqlString } from '../../activities/data/sql';
@@ -192,6 +192,33 @@ describe('StatisticsGen', function () {
       ],
     });
     assert.deepEqual(feature(all, 'tags'), { name: 'tags', type: 'OTHER', physicalType: 'INTEGER[]', count: 4, missing: 1, distinct: 3 });
+  });
+
+  it('gives a split that received no rows zero counts and null moments', async function () {
+    const dir = await tempDir('statistics-one-row');
+    const input = path.join(dir, 'one.jsonl');
+    await writeFile(input, `${JSON.stringify(penguins[0])}\n`);
+    const examples = await runExecutorForTest(ExampleGen, { parameters: { input } });
+    const empty = [examples.result.properties?.examples?.num_examples_train, examples.result.properties?.examples?.num_examples_eval].indexOf(0);
+    assert.notEqual(empty, -1, 'one row leaves one of two splits empty');
+    const stats = await statisticsOf(await runStatistics(examples.artifact('examples')));
+    const split = stats.splits[empty];
+    assert.equal(split?.numExamples, 0);
+    assert.deepEqual(feature(split, 'Body Mass (g)'), {
+      name: 'Body Mass (g)',
+      type: 'INT',
+      physicalType: 'BIGINT',
+      count: 0,
+      missing: 0,
+      distinct: 0,
+      min: null,
+      max: null,
+      mean: null,
+      std: null,
+      nonFinite: 0,
+    });
+    const species = feature(split, 'Species');
+    assert.deepEqual(species.type === 'STRING' ? [species.topValues, species.avgLength] : undefined, [[], null]);
   });
 
   it('keeps topK values and leaves out excluded splits', async function () {
