@@ -1,24 +1,13 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { INPUT_FORMATS, type ExampleGenParameters, type InputFormat } from '../../dsl/components/example-gen';
 import { UserInputError } from '../executor-api';
 import type { DuckDbSession } from './duckdb-session';
 import { sqlString } from './sql';
 
-export const INPUT_FORMATS = ['csv', 'json', 'jsonl', 'parquet'] as const;
-export type InputFormat = (typeof INPUT_FORMATS)[number];
-
-export interface CsvOptions {
-  delimiter?: string;
-  header?: boolean;
-}
-
-export interface SourceRequest {
-  /** Absolute local path or `file://` URI, either possibly a glob. */
-  input: string;
-  format: InputFormat | 'auto';
-  csv?: CsvOptions;
-}
+type SourceRequest = Pick<ExampleGenParameters, 'input' | 'format' | 'csv'>;
+type CsvOptions = SourceRequest['csv'];
 
 /** Input files found and how DuckDB reads them. */
 export interface Source {
@@ -62,7 +51,7 @@ function localPattern(input: string): string {
   return input;
 }
 
-export function formatFromExtension(pattern: string): InputFormat | undefined {
+function formatFromExtension(pattern: string): InputFormat | undefined {
   let base = path.basename(pattern).toLowerCase();
   const compression = path.extname(base);
   if (COMPRESSION_EXTENSIONS.has(compression)) base = base.slice(0, -compression.length);
@@ -164,8 +153,11 @@ export async function asReadError(db: DuckDbSession, err: unknown, source: Sourc
   if (NOT_RECORDS.test(err.message)) {
     // An empty array has no records either; tell that apart from an array of non-objects.
     const lenient = readerSql(source.format, source.files, undefined, 'auto');
-    const [row] = (await db.query(`SELECT count(*) AS n FROM ${lenient}`)).getRowObjectsJS();
-    if (Number(row?.n) === 0) return noRowsError(source);
+    const rows = await db.query(`SELECT count(*) AS n FROM ${lenient}`).then(
+      (reader) => Number(reader.getRowObjectsJS()[0]?.n),
+      () => undefined,
+    );
+    if (rows === 0) return noRowsError(source);
     return new UserInputError(`${what}: every record must be a JSON object (one row), but the input holds other JSON values`);
   }
   if (DATA_ERROR.test(err.message)) return new UserInputError(`${what}: ${conciseDuckDbMessage(err.message)}`);

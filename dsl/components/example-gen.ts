@@ -15,12 +15,15 @@ export const SplitConfigSchema = z
   .strict();
 export type SplitConfig = z.infer<typeof SplitConfigSchema>;
 
+export const INPUT_FORMATS = ['csv', 'json', 'jsonl', 'parquet'] as const;
+export type InputFormat = (typeof INPUT_FORMATS)[number];
+
 export const ExampleGenParametersSchema = z
   .object({
     /** Absolute local path or file:// URI; may be a glob (`/data/part-*.parquet`). */
     input: z.string().min(1, 'input must name a file, a file:// URI or a glob'),
     /** `auto` picks the format from the extension (.csv/.tsv, .json, .jsonl/.ndjson, .parquet/.pq, optionally .gz/.zst). */
-    format: z.enum(['auto', 'csv', 'json', 'jsonl', 'parquet']).default('auto'),
+    format: z.enum(['auto', ...INPUT_FORMATS]).default('auto'),
     /** Hash-bucket split, as TFX's `output_config.split_config`: train:eval = 2:1 by default. */
     splits: z
       .array(SplitConfigSchema)
