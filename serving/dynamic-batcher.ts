@@ -107,6 +107,7 @@ export class DynamicBatcher<T extends BatchItem, R> {
   /** Stops taking requests; resolves once every queued and running request has finished. */
   close(): Promise<void> {
     this.closed = true;
+    this.pump();
     if (this.pending === 0) return Promise.resolve();
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
@@ -173,7 +174,8 @@ export class DynamicBatcher<T extends BatchItem, R> {
       let batch = this.collect();
       const rows = batch.reduce((n, e) => n + e.item.rows, 0);
       const delayMs = this.policy.maxQueueDelayUs / 1000;
-      if (this.policy.dynamicBatching && delayMs > 0 && rows < this.policy.maxBatchSize) {
+      // A closing batcher (shutdown, unload) runs what it holds at once rather than waiting for company.
+      if (this.policy.dynamicBatching && delayMs > 0 && rows < this.policy.maxBatchSize && !this.closed) {
         const preferred = this.preferredPrefix(batch);
         const waited = performance.now() - batch[0]!.enqueuedAt;
         if (preferred) {
