@@ -28,6 +28,19 @@ export const ModelServerOptionsSchema = z.strictObject({
 });
 export type ModelServerOptions = z.input<typeof ModelServerOptionsSchema>;
 
+/** A port could not be opened (in use, not permitted): the user has to choose another. */
+export class ServerListenError extends Error {
+  override readonly name = 'ServerListenError';
+}
+
+async function listening<T>(what: string, address: string, start: () => Promise<T>): Promise<T> {
+  try {
+    return await start();
+  } catch (err) {
+    throw new ServerListenError(`cannot listen for ${what} on ${address}: ${(err as Error).message}`);
+  }
+}
+
 export interface ModelServer {
   readonly host: string;
   readonly httpPort: number;
@@ -85,8 +98,12 @@ export async function startModelServer(
   let grpc: GrpcFrontEnd | undefined;
   try {
     // Listening first lets health checks see "live, not ready" while models load.
-    http = await startHttpFrontEnd(service, { host: o.host, port: o.httpPort, maxRequestBytes: o.maxRequestBytes });
-    grpc = await startGrpcFrontEnd(service, { host: o.host, port: o.grpcPort, maxRequestBytes: o.maxRequestBytes });
+    http = await listening('HTTP', `${o.host}:${o.httpPort}`, () =>
+      startHttpFrontEnd(service, { host: o.host, port: o.httpPort, maxRequestBytes: o.maxRequestBytes }),
+    );
+    grpc = await listening('gRPC', `${o.host}:${o.grpcPort}`, () =>
+      startGrpcFrontEnd(service, { host: o.host, port: o.grpcPort, maxRequestBytes: o.maxRequestBytes }),
+    );
     await repo.start();
   } catch (err) {
     http?.destroy();

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { startModelServer } from '../../serving/server';
+import { RepositoryLocationError } from '../../serving/open-repository-source';
+import { ServerListenError, startModelServer } from '../../serving/server';
 import { describeZodError } from '../../serving/zod-issues';
 import { CliError, cliConfig, untilInterrupted } from '../cli-context';
 
@@ -39,7 +40,10 @@ export function registerServeCommand(program: Command): void {
       if (!parsed.success) throw new CliError(`serve: ${describeZodError(parsed.error)}`);
       const flags = parsed.data;
       const s3 = flags.repository.startsWith('s3://') ? cliConfig().s3 : undefined;
-      const server = await startModelServer({ ...flags, ...(s3 ? { s3 } : {}) });
+      const server = await startModelServer({ ...flags, ...(s3 ? { s3 } : {}) }).catch((err: unknown) => {
+        if (err instanceof RepositoryLocationError || err instanceof ServerListenError) throw new CliError(err.message);
+        throw err;
+      });
       process.stdout.write(
         `mlpipe serve: ${server.repository.uri}\n` +
           `  HTTP  http://${server.host}:${server.httpPort}  (OIP v2 /v2, TF Serving /v1, /metrics)\n` +

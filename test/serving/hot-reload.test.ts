@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { buildMlpModel, HEAVY_MLP, SMALL_MLP, writeModelVersion } from '../../bench/serving/models';
-import { floats, grpcClient, parseMetrics, postJson, request, startTestServer, waitFor, type ServerUnderTest } from './serving-fixture';
+import { floats, grpcClient, parseMetrics, postJson, request, startTestServer, waitFor } from './serving-fixture';
 
 const X = [5.1, 3.5, 1.4, 0.2];
 const inferBody = { inputs: [{ name: 'input', shape: [1, 4], datatype: 'FP32', data: X }] };

@@ -1,0 +1,78 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import net from 'node:net';
+import path from 'node:path';
+import { buildMlpModel, SMALL_MLP, writeModelVersion } from '../../bench/serving/models';
+import { tempDir } from '../support/tmp';
+import { grpcClient, postJson, request } from './serving-fixture';
+
+function serveProcess(args: string[]) {
+  const fromSource = __filename.endsWith('.ts');
+  const entry = path.join(__dirname, `serve-cli-entry${fromSource ? '.ts' : '.js'}`);
+  const child = spawn(process.execPath, [...(fromSource ? ['--require', 'tsx/cjs'] : []), entry, 'serve', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, exited, out: () => stdout, err: () => stderr };
+}
+
+describe('serving: mlpipe serve', function () {
+  it('serves a repository on free ports it prints, and drains on SIGTERM', async () => {
+    const repo = await tempDir('serve-cli');
+    await writeModelVersion(repo, 'iris', 1, buildMlpModel(SMALL_MLP));
+    const p = serveProcess(['--repository', `file://${repo}`, '--http-port', '0', '--grpc-port', '0', '--poll-interval-ms', '500']);
+    try {
+      const deadline = Date.now() + 60_000;
+      while (!/gRPC\s+127\.0\.0\.1:\d+/.test(p.out())) {
+        if (Date.now() > deadline) throw new Error(`no ports printed; stderr: ${p.err()}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const httpPort = Number(/HTTP\s+http:\/\/127\.0\.0\.1:(\d+)/.exec(p.out())![1]);
+      const grpcPort = Number(/gRPC\s+127\.0\.0\.1:(\d+)/.exec(p.out())![1]);
+      assert.ok(httpPort > 0 && grpcPort > 0 && httpPort !== 8000);
+      assert.match(p.out(), /models: iris/);
+      assert.equal((await request(`http://127.0.0.1:${httpPort}/v2/health/ready`)).status, 200);
+      const reply = await postJson(`http://127.0.0.1:${httpPort}/v2/models/iris/infer`, {
+        inputs: [{ name: 'input', shape: [1, 4], datatype: 'FP32', data: [5.1, 3.5, 1.4, 0.2] }],
+      });
+      assert.equal(reply.status, 200);
+      const client = grpcClient(`127.0.0.1:${grpcPort}`);
+      assert.deepEqual(await client.call('ServerReady')({}), { ready: true });
+      client.close();
+      p.child.kill('SIGTERM');
+      assert.equal(await p.exited, 0);
+      assert.match(p.out(), /SIGTERM: draining in-flight requests/);
+      assert.match(p.err(), /unloaded iris version 1/);
+    } finally {
+      p.child.kill('SIGKILL');
+    }
+  });
+
+  it('rejects bad flags and repositories with messages naming them', async () => {
+    const badPort = serveProcess(['--repository', '/tmp', '--http-port', 'eighty']);
+    assert.equal(await badPort.exited, 2);
+    assert.match(badPort.err(), /--http-port: expected a whole number/);
+    const tooBig = serveProcess(['--repository', '/tmp', '--grpc-port', '70000']);
+    assert.equal(await tooBig.exited, 2);
+    assert.match(tooBig.err(), /--grpc-port: expected at most 65535/);
+    const missing = serveProcess(['--repository', '/nonexistent/models', '--http-port', '0', '--grpc-port', '0']);
+    assert.equal(await missing.exited, 2);
+    assert.match(missing.err(), /model repository '\/nonexistent\/models': \/nonexistent\/models is not a directory/);
+    const scheme = serveProcess(['--repository', 'gs://bucket/models', '--http-port', '0', '--grpc-port', '0']);
+    assert.equal(await scheme.exited, 2);
+    assert.match(scheme.err(), /unsupported scheme; expected file:\/\/, s3:\/\/ or a directory path/);
+    const repo = await tempDir('serve-cli-busy');
+    const blocker = net.createServer().listen(0, '127.0.0.1');
+    await once(blocker, 'listening');
+    const busyPort = (blocker.address() as net.AddressInfo).port;
+    const busy = serveProcess(['--repository', repo, '--http-port', String(busyPort), '--grpc-port', '0']);
+    assert.equal(await busy.exited, 2);
+    assert.match(busy.err(), new RegExp(`cannot listen for HTTP on 127\\.0\\.0\\.1:${busyPort}: .*EADDRINUSE`));
+    blocker.close();
+  });
+});
