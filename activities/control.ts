@@ -71,10 +71,12 @@ export function createControlActivities({ store, metadata, registry }: ControlDe
   return {
     async prepareNode(raw: PrepareNodeInput): Promise<PrepareNodeResult> {
       const input = PrepareNodeInputSchema.parse(raw);
-      await metadata.putContext('run', input.runId, { [RUN_STATUS_PROPERTY]: 'running', workflowId: input.workflowId }, { pipeline: input.pipeline });
       const fingerprint = await fingerprintOf(input);
       // A retried prepare (e.g. after a control worker crash) must not start a second execution.
       const run = await metadata.getRun(input.runId);
+      if (!run) {
+        await metadata.putContext('run', input.runId, { [RUN_STATUS_PROPERTY]: 'running', workflowId: input.workflowId }, { pipeline: input.pipeline });
+      }
       const existing = run?.executions.find((e) => e.nodeId === input.nodeId && e.fingerprint === fingerprint);
       if (existing?.state === 'cached') {
         const outputs = Object.fromEntries(

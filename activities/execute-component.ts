@@ -12,11 +12,12 @@ import {
 } from '../workflows/pipeline-types';
 import type { ComponentRegistry } from './component-registry';
 import type { ExecutorInput, Progress } from './executor-api';
-import { runExecutorInThread } from './run-in-thread';
+import type { ExecutorThreadPool } from './run-in-thread';
 
 export interface ExecutorDeps {
   store: ArtifactStore;
   registry: ComponentRegistry;
+  threads: ExecutorThreadPool;
   /** Recorded in the metadata store as the worker that ran the node. */
   identity: string;
   /** Delivers progress to the workflow's status query (a signal); failures are ignored. */
@@ -34,7 +35,7 @@ interface HeartbeatDetails {
 }
 
 /** Executor activities (queues mlpipe-cpu and mlpipe-gpu): run a component's executor and commit its outputs. */
-export function createExecutorActivities({ store, registry, identity, notifyProgress }: ExecutorDeps) {
+export function createExecutorActivities({ store, registry, threads, identity, notifyProgress }: ExecutorDeps) {
   return {
     async executeComponent(raw: ExecuteComponentInput): Promise<ExecuteComponentResult> {
       const input = ExecuteComponentInputSchema.parse(raw);
@@ -54,12 +55,15 @@ export function createExecutorActivities({ store, registry, identity, notifyProg
 
       const previous = (ctx.info.heartbeatDetails ?? {}) as HeartbeatDetails;
       const details: HeartbeatDetails = { checkpoint: previous.checkpoint, progress: { message: 'preparing inputs' } };
-      ctx.heartbeat(details);
+      // No heartbeat right away: each one is a server write, and nodes shorter than the interval
+      // need none (the heartbeat timeout is many intervals long).
       const heartbeatTimer = setInterval(() => ctx.heartbeat(details), HEARTBEAT_EVERY_MS);
-      let lastSignal = 0;
-      const signalProgress = (force: boolean) => {
+      // Starting the clock now means nodes shorter than the interval send no signal at all: each
+      // signal costs the workflow a task, which would dominate the overhead of short nodes.
+      let lastSignal = Date.now();
+      const signalProgress = () => {
         const now = Date.now();
-        if (!notifyProgress || (!force && now - lastSignal < PROGRESS_SIGNAL_EVERY_MS)) return;
+        if (!notifyProgress || now - lastSignal < PROGRESS_SIGNAL_EVERY_MS) return;
         lastSignal = now;
         notifyProgress(input.workflowId, { nodeId: input.nodeId, attempt, progress: details.progress ?? {} }).catch(() => undefined);
       };
@@ -73,10 +77,9 @@ export function createExecutorActivities({ store, registry, identity, notifyProg
         }
         for (const key of Object.keys(input.outputUris)) stagings[key] = await store.createStaging();
 
-        const started = performance.now();
-        let result;
+        let outcome;
         try {
-          result = await runExecutorInThread(
+          outcome = await threads.run(
             {
               executorModule: spec.executorModule,
               executorExport: spec.executorExport ?? 'executor',
@@ -90,7 +93,7 @@ export function createExecutorActivities({ store, registry, identity, notifyProg
             {
               onProgress: (progress) => {
                 details.progress = progress;
-                signalProgress(false);
+                signalProgress();
               },
               onCheckpoint: (state) => {
                 details.checkpoint = state;
@@ -105,7 +108,7 @@ export function createExecutorActivities({ store, registry, identity, notifyProg
           if (e.name === 'UserInputError') throw ApplicationFailure.nonRetryable(e.message, 'UserInputError');
           throw ApplicationFailure.retryable(`${spec.type} executor failed: ${e.message}`, e.name);
         }
-        const executorMs = performance.now() - started;
+        const { result, executorMs } = outcome;
 
         details.progress = { ...details.progress, message: 'committing outputs' };
         const outputs: Record<string, ArtifactRef[]> = {};
@@ -122,7 +125,6 @@ export function createExecutorActivities({ store, registry, identity, notifyProg
           ];
         }
         details.progress = { fraction: 1, message: 'done' };
-        signalProgress(true);
         return { outputs, worker: identity, attempt, executorMs, summary: result.summary };
       } finally {
         clearInterval(heartbeatTimer);
