@@ -324,6 +324,9 @@ export function tensorDataToJson(datatype: OipDatatype, data: TensorData): strin
 export function tensorDataFromRaw(datatype: OipDatatype, raw: Uint8Array, count: number, what: string): TensorData {
   const d = info(datatype);
   if (d.kind === 'bytes') {
+    if (count * 4 > raw.byteLength) {
+      throw new ServingError('invalid_argument', `${what}: ${count} BYTES elements need at least ${count * 4} bytes but got ${raw.byteLength}`);
+    }
     const out = new Array<string>(count);
     const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
     let offset = 0;

@@ -36,7 +36,8 @@ export const HEAVY_MLP: MlpSpec = { inputDim: 512, hiddenDims: [2048, 2048], out
 export const MLP_INPUT = 'input';
 export const MLP_OUTPUT = 'probabilities';
 
-function mulberry32(seed: number): () => number {
+/** A small seeded generator: deterministic weights and reproducible fuzz input. */
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

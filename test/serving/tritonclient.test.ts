@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { buildIdentityModel, buildMlpModel, OnnxElementType, SMALL_MLP, writeModelVersion } from '../../bench/serving/models';
+import { startTestServer } from './serving-fixture';
+
+const run = promisify(execFile);
+
+/** A Python with NVIDIA's client installed (`pip install 'tritonclient[http,grpc]'`); python3 by default. */
+const PYTHON = process.env['MLPIPE_TRITONCLIENT_PYTHON'] ?? 'python3';
+
+describe("serving: NVIDIA's tritonclient (Python, unmodified) against mlpipe", function () {
+  before(async function () {
+    try {
+      await run(PYTHON, ['-c', 'import tritonclient.http, tritonclient.grpc, numpy']);
+    } catch {
+      // The client is a pip package outside this repository; say how to get it rather than fail.
+      console.log(`    tritonclient not importable by ${PYTHON}: pip install 'tritonclient[http,grpc]' and set MLPIPE_TRITONCLIENT_PYTHON`);
+      this.skip();
+    }
+  });
+
+  it('passes health, metadata, config, JSON and binary inference, every tested datatype, statistics and errors', async () => {
+    const t = await startTestServer(async (repo) => {
+      await writeModelVersion(repo, 'small', 1, buildMlpModel(SMALL_MLP), { max_batch_size: 64, dynamic_batching: {} });
+      await writeModelVersion(
+        repo,
+        'identity',
+        1,
+        buildIdentityModel([
+          { name: 'f32', elemType: OnnxElementType.FLOAT, dims: [2] },
+          { name: 'i64', elemType: OnnxElementType.INT64, dims: [2] },
+          { name: 'b', elemType: OnnxElementType.BOOL, dims: [2] },
+          { name: 's', elemType: OnnxElementType.STRING, dims: [2] },
+          { name: 'h', elemType: OnnxElementType.FLOAT16, dims: [2] },
+        ]),
+        { max_batch_size: 8 },
+      );
+    });
+    try {
+      const script = path.join(__dirname, '..', '..', '..', 'test', 'serving', 'tritonclient_check.py');
+      const local = path.join(__dirname, 'tritonclient_check.py');
+      const { stdout } = await run(PYTHON, [__filename.endsWith('.ts') ? local : script, `127.0.0.1:${t.server.httpPort}`, t.grpcAddress], {
+        timeout: 60_000,
+      });
+      const seen = JSON.parse(stdout.trim().split('\n').at(-1)!) as {
+        http_small: number[][];
+        http_unknown_model: string;
+        grpc_bad_shape: { status: string; message: string };
+      };
+      assert.equal(seen.http_small.length, 2);
+      assert.match(seen.http_unknown_model, /unknown model 'nope'/);
+      assert.equal(seen.grpc_bad_shape.status, 'StatusCode.INVALID_ARGUMENT');
+      assert.match(seen.grpc_bad_shape.message, /shape \[1, 3\] does not match/);
+    } finally {
+      await t.stop();
+    }
+  });
+});
