@@ -30,6 +30,8 @@ export interface CliOptions {
   cwd: string;
   env?: Record<string, string>;
   timeoutMs?: number;
+  /** Its own process group, as a terminal's foreground job: `stop()` then signals the whole group, as Ctrl-C does. */
+  processGroup?: boolean;
 }
 
 /** What a failed expectation prints so the reader sees what the command said. */
@@ -40,12 +42,19 @@ export function describeResult(args: readonly string[], r: CliResult): string {
 /** A running `mlpipe` process whose output is collected as it arrives. */
 export class CliProcess {
   readonly child: ChildProcess;
+  private readonly group: boolean;
   stdout = '';
   stderr = '';
   readonly exited: Promise<CliResult>;
 
   constructor(readonly args: readonly string[], opts: CliOptions) {
-    this.child = spawn(process.execPath, [CLI_MAIN, ...args], { cwd: opts.cwd, env: cliEnv(opts.env), stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(process.execPath, [CLI_MAIN, ...args], {
+      cwd: opts.cwd,
+      env: cliEnv(opts.env),
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: opts.processGroup === true,
+    });
+    this.group = opts.processGroup === true;
     this.child.stdout!.setEncoding('utf8').on('data', (s: string) => (this.stdout += s));
     this.child.stderr!.setEncoding('utf8').on('data', (s: string) => (this.stderr += s));
     this.exited = new Promise((resolve, reject) => {
@@ -72,14 +81,28 @@ export class CliProcess {
     }
   }
 
-  /** Sends `signal` and waits for the exit; SIGKILLs and fails when it does not exit in time. */
+  private signal(signal: NodeJS.Signals): void {
+    try {
+      if (this.group && this.child.pid !== undefined) process.kill(-this.child.pid, signal);
+      else this.child.kill(signal);
+    } catch {
+      // Already gone.
+    }
+  }
+
+  /** Sends `signal` (to the whole group when it has one, as Ctrl-C does) and waits for the exit; SIGKILLs and fails when it does not exit in time. */
   async stop(signal: NodeJS.Signals, timeoutMs: number): Promise<CliResult> {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return this.exited;
-    this.child.kill(signal);
+    this.signal(signal);
     return withDeadline(this.exited, timeoutMs, () => {
-      this.child.kill('SIGKILL');
+      this.signal('SIGKILL');
       return `mlpipe ${this.args.join(' ')} did not exit within ${timeoutMs} ms of ${signal}\n${describeResult(this.args, this.result)}`;
     });
+  }
+
+  /** For after() hooks: whatever still runs is killed, group included. */
+  kill(): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.signal('SIGKILL');
   }
 }
 
