@@ -1,4 +1,3 @@
-import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { ConfigError, loadConfig, type MlpipeConfig } from '../config/config';
 import { PipelineCompileError } from '../dsl/compile';
 import { PipelineModuleError } from './pipeline-module';
@@ -18,6 +17,8 @@ export class CliError extends Error {
 
 /** Temporal's runtime logs at INFO and handles SIGINT itself; the CLI wants quiet logs and its own shutdown order. */
 export function installQuietRuntime(): void {
+  // Loaded here, not at the top: the worker runtime takes ~250 ms to load and most commands never need it.
+  const { DefaultLogger, Runtime } = require('@temporalio/worker') as typeof import('@temporalio/worker');
   Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
 }
 

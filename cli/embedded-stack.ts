@@ -1,24 +1,12 @@
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { z } from 'zod';
 import type { ComponentRegistry } from '../activities/component-registry';
 import { resolveConfig, type MlpipeConfig, type QueueName, type ResolvedConfig } from '../config/config';
 import { startMinio, type MinioServer } from '../stack/minio-server';
 import { startTemporalDevServer, type TemporalDevServer } from '../stack/temporal-dev-server';
 import { startWorkers, type RunningWorkers } from '../workers/worker';
-
-/** Written by `mlpipe dev` so that `mlpipe run` in another terminal uses the running stack. */
-const DevStateSchema = z.object({
-  pid: z.number().int(),
-  temporalAddress: z.string(),
-  uiUrl: z.string().nullable(),
-  artifactRoot: z.string(),
-  s3: z.object({ endpoint: z.string(), accessKey: z.string(), secretKey: z.string(), region: z.string() }).optional(),
-});
-type DevState = z.infer<typeof DevStateSchema>;
-
-const devStatePath = (home: string) => path.join(home, 'dev-stack.json');
+import { devStatePath, type DevState } from './dev-stack-state';
 
 export const DEFAULT_TEMPORAL_PORT = 7233;
 export const DEFAULT_UI_PORT = 8233;
@@ -121,38 +109,4 @@ export async function startEmbeddedStack(opts: EmbeddedStackOptions): Promise<Em
     await stopAll();
     throw err;
   }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** The stack a running `mlpipe dev` announced in this MLPIPE_HOME, if its process is alive. */
-export function runningDevStack(home: string): DevState | null {
-  const file = devStatePath(home);
-  if (!existsSync(file)) return null;
-  try {
-    const state = DevStateSchema.parse(JSON.parse(readFileSync(file, 'utf8')));
-    return processAlive(state.pid) ? state : null;
-  } catch {
-    return null;
-  }
-}
-
-/** Fills in the Temporal address (and store) of a running `mlpipe dev` when none is configured. */
-export function withRunningDevStack(config: MlpipeConfig): MlpipeConfig {
-  if (config.temporalAddress) return config;
-  const dev = runningDevStack(config.home);
-  if (!dev) return config;
-  return {
-    ...config,
-    temporalAddress: dev.temporalAddress,
-    artifactRoot: config.artifactRoot ?? dev.artifactRoot,
-    ...(dev.s3 && !config.s3 ? { s3: dev.s3 } : {}),
-  };
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
-import { installQuietRuntime, reportError } from './cli-context';
+import { reportError } from './cli-context';
 import { registerDevCommand } from './commands/dev';
 import { registerRunCommand } from './commands/run';
 import { registerLineageCommand, registerRunsCommand } from './commands/runs';
@@ -9,7 +9,6 @@ import { registerServeCommand } from './commands/serve';
 import { registerWorkerCommand } from './commands/worker';
 
 async function main(argv: string[]): Promise<number> {
-  installQuietRuntime();
   const program = new Command('mlpipe')
     .description('production ML pipelines in TypeScript, run as durable Temporal workflows')
     .version((require('../../package.json') as { version: string }).version)

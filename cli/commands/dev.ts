@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { redactConfig } from '../../config/config';
-import { cliConfig, collect, untilInterrupted } from '../cli-context';
-import { DEFAULT_MINIO_PORT, DEFAULT_TEMPORAL_PORT, DEFAULT_UI_PORT, startEmbeddedStack } from '../embedded-stack';
+import { cliConfig, collect, installQuietRuntime, untilInterrupted } from '../cli-context';
+import { DEFAULT_MINIO_PORT, DEFAULT_TEMPORAL_PORT, DEFAULT_UI_PORT } from '../embedded-stack';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const DevFlagsSchema = z.object({
@@ -26,6 +26,8 @@ export function registerDevCommand(program: Command): void {
       const flags = DevFlagsSchema.parse(rawFlags);
       const config = cliConfig();
       const started = Date.now();
+      installQuietRuntime();
+      const { startEmbeddedStack } = require('../embedded-stack') as typeof import('../embedded-stack');
       const stack = await startEmbeddedStack({
         config: { ...config, temporalAddress: undefined },
         withMinio: flags.minio,

@@ -3,8 +3,8 @@ import { z } from 'zod';
 import { connectClient, startPipeline, waitForRun } from '../../client/pipeline-client';
 import { resolveConfig } from '../../config/config';
 import type { PipelineStatus } from '../../workflows/pipeline-types';
-import { CliError, EXIT_FAILED, cliConfig, collect } from '../cli-context';
-import { startEmbeddedStack, withRunningDevStack } from '../embedded-stack';
+import { CliError, EXIT_FAILED, cliConfig, collect, installQuietRuntime } from '../cli-context';
+import { withRunningDevStack } from '../dev-stack-state';
 import { compilePipelineModule, parseParams } from '../pipeline-module';
 import { LiveProgress, renderStatusLines } from '../progress-view';
 
@@ -56,9 +56,12 @@ export function registerRunCommand(program: Command): void {
       const say = (line: string) => {
         if (!flags.json) process.stderr.write(`${line}\n`);
       };
-      const embedded = config.temporalAddress
-        ? null
-        : await startEmbeddedStack({ config, registry, withMinio: flags.minio });
+      let embedded = null;
+      if (!config.temporalAddress) {
+        installQuietRuntime();
+        const { startEmbeddedStack } = require('../embedded-stack') as typeof import('../embedded-stack');
+        embedded = await startEmbeddedStack({ config, registry, withMinio: flags.minio });
+      }
       if (embedded) {
         say(`embedded stack: Temporal ${embedded.temporal.address}${embedded.minio ? `, MinIO ${embedded.minio.endpoint}` : ''} (state in ${config.home})`);
         config = embedded.config;

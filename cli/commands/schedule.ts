@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { connectClient, type ConnectedClient } from '../../client/pipeline-client';
 import { OVERLAP_POLICIES, createPipelineSchedule, describeScheduleText, listPipelineSchedules } from '../../client/schedules';
 import { CliError, cliConfig, collect } from '../cli-context';
-import { withRunningDevStack } from '../embedded-stack';
+import { withRunningDevStack } from '../dev-stack-state';
 import { compilePipelineModule, parseParams } from '../pipeline-module';
 
 async function withClient<T>(fn: (c: ConnectedClient['client']) => Promise<T>): Promise<T> {

@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { QueueNameSchema, resolveConfig } from '../../config/config';
-import { startWorkers } from '../../workers/worker';
-import { CliError, cliConfig, collect, untilInterrupted } from '../cli-context';
-import { withRunningDevStack } from '../embedded-stack';
+import { CliError, cliConfig, collect, installQuietRuntime, untilInterrupted } from '../cli-context';
+import { withRunningDevStack } from '../dev-stack-state';
 
 const WorkerFlagsSchema = z.object({
   queues: z.string().optional(),
@@ -45,6 +44,8 @@ export function registerWorkerCommand(program: Command): void {
       const config = resolveConfig(withRunningDevStack(cliConfig()));
       if (!config.temporalAddress) throw new CliError('no Temporal to poll: set MLPIPE_TEMPORAL_ADDRESS or start `mlpipe dev`');
       const queues = flags.queues ? parseQueues(flags.queues) : config.worker.queues;
+      installQuietRuntime();
+      const { startWorkers } = require('../../workers/worker') as typeof import('../../workers/worker');
       const workers = await startWorkers({
         config,
         queues,
