@@ -13,6 +13,10 @@ export const DevStateSchema = z.object({
 });
 export type DevState = z.infer<typeof DevStateSchema>;
 
+export const DEFAULT_TEMPORAL_PORT = 7233;
+export const DEFAULT_UI_PORT = 8233;
+export const DEFAULT_MINIO_PORT = 9000;
+
 export const devStatePath = (home: string) => path.join(home, 'dev-stack.json');
 
 function processAlive(pid: number): boolean {

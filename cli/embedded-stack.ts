@@ -6,11 +6,8 @@ import { resolveConfig, type MlpipeConfig, type QueueName, type ResolvedConfig }
 import { startMinio, type MinioServer } from '../stack/minio-server';
 import { startTemporalDevServer, type TemporalDevServer } from '../stack/temporal-dev-server';
 import { startWorkers, type RunningWorkers } from '../workers/worker';
-import { devStatePath, type DevState } from './dev-stack-state';
+import { DEFAULT_MINIO_PORT, DEFAULT_TEMPORAL_PORT, DEFAULT_UI_PORT, devStatePath, type DevState } from './dev-stack-state';
 
-export const DEFAULT_TEMPORAL_PORT = 7233;
-export const DEFAULT_UI_PORT = 8233;
-export const DEFAULT_MINIO_PORT = 9000;
 const MINIO_BUCKET_ROOT = 's3://mlpipe/artifacts';
 
 export interface EmbeddedStack {

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { redactConfig } from '../../config/config';
 import { cliConfig, collect, installQuietRuntime, untilInterrupted } from '../cli-context';
-import { DEFAULT_MINIO_PORT, DEFAULT_TEMPORAL_PORT, DEFAULT_UI_PORT } from '../embedded-stack';
+import { DEFAULT_MINIO_PORT, DEFAULT_TEMPORAL_PORT, DEFAULT_UI_PORT } from '../dev-stack-state';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const DevFlagsSchema = z.object({
