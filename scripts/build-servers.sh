@@ -53,11 +53,11 @@ is_current() { # binary module version
   [ -x "$1" ] && [ "$(embedded_version "$1")" = "$2 $3" ]
 }
 
-explain_without_go() {
+explain_without_go() { # why
   cat >&2 <<MSG
-build-servers: Go is not installed, so the servers cannot be built here.
-  Either install Go (https://go.dev/dl/, 1.25 or newer) and run this script again, or fetch the
-  two binaries yourself:
+build-servers: $1, so the servers cannot be built here.
+  Either install Go (https://go.dev/dl/, 1.25 or newer; Go 1.21 to 1.24 fetch a newer toolchain
+  themselves) and run this script again, or fetch the two binaries yourself:
     - Temporal CLI $TEMPORAL_VERSION: https://github.com/temporalio/cli/releases/tag/$TEMPORAL_VERSION
       (archive temporal_cli_${TEMPORAL_VERSION#v}_<os>_<arch>.tar.gz, binary 'temporal')
     - MinIO server: https://dl.min.io/server/minio/release/<os>-<arch>/minio
@@ -70,7 +70,14 @@ if ! command -v go >/dev/null 2>&1; then
     say "Go is not installed; using the binaries already in $bin_dir without checking their versions"
     exit 0
   fi
-  explain_without_go
+  explain_without_go "Go is not installed"
+  exit 1
+fi
+
+# Go 1.21 and later switch to the toolchain a module asks for (GOTOOLCHAIN=auto); older ones cannot.
+go_version="$(go env GOVERSION 2>/dev/null || true)"
+if ! [[ "$go_version" =~ ^go1\.([0-9]+) ]] || [ "${BASH_REMATCH[1]}" -lt 21 ]; then
+  explain_without_go "$(command -v go) is ${go_version:-of unknown version}, too old to build them"
   exit 1
 fi
 
@@ -112,7 +119,7 @@ build() { # name module package version
   local start=$SECONDS
   if ! GOBIN="$staging" go install "$package@$version"; then
     rm -rf "$staging"
-    shout "building $name failed (output above). Without a working Go toolchain, see: bash $0 --help"
+    explain_without_go "building $name failed (output above)"
     return 1
   fi
   mv -f "$staging/$name" "$target"
