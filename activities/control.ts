@@ -82,7 +82,7 @@ export function createControlActivities({ store, metadata, registry }: ControlDe
         const outputs = Object.fromEntries(
           Object.entries(existing.outputs).map(([k, recs]) => [k, recs.map(({ id, type, uri, contentHash, properties }) => ({ id, type, uri, contentHash, properties }))]),
         );
-        return { cached: true, executionId: existing.id, outputs };
+        return { cached: true, executionId: existing.id, outputs, ...(existing.summary ? { summary: existing.summary } : {}) };
       }
       if (input.useCache && !existing) {
         for (const candidate of await metadata.findByFingerprint(fingerprint)) {
@@ -99,8 +99,10 @@ export function createControlActivities({ store, metadata, registry }: ControlDe
             state: 'cached',
             cachedFrom: candidate.executionId,
           });
-          const published = await metadata.finishExecution(executionId, { state: 'cached', outputs });
-          return { cached: true, executionId, outputs: published };
+          const original = await metadata.getExecution(candidate.executionId);
+          const summary = original?.summary ?? undefined;
+          const published = await metadata.finishExecution(executionId, { state: 'cached', outputs, ...(summary ? { summary } : {}) });
+          return { cached: true, executionId, outputs: published, ...(summary ? { summary } : {}) };
         }
       }
       const executionId =

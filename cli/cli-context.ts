@@ -19,7 +19,13 @@ export class CliError extends Error {
 export function installQuietRuntime(): void {
   // Loaded here, not at the top: the worker runtime takes ~250 ms to load and most commands never need it.
   const { DefaultLogger, Runtime } = require('@temporalio/worker') as typeof import('@temporalio/worker');
-  Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
+  const logger = new DefaultLogger('WARN', (entry) => {
+    // Executor-only workers (cpu, gpu) poll no workflows by design; the SDK warns about it anyway.
+    if (entry.message.startsWith('No workflows registered')) return;
+    const time = new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString();
+    process.stderr.write(`${time} [${entry.level}] ${entry.message}${entry.meta ? ` ${JSON.stringify(entry.meta)}` : ''}\n`);
+  });
+  Runtime.install({ logger, shutdownSignals: [] });
 }
 
 export function cliConfig(overrides: Record<string, unknown> = {}): MlpipeConfig {

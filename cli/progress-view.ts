@@ -33,6 +33,18 @@ export function renderStatusLines(status: PipelineStatus, now = Date.now()): str
   });
 }
 
+/** One line per node with a summary: scalars as k=v, one level of nesting as k={a:1,b:2}. */
+export function renderSummaryLines(status: PipelineStatus): string[] {
+  const compact = (v: unknown): string => {
+    if (v === null || typeof v !== 'object') return String(v);
+    if (Array.isArray(v)) return `[${v.map(compact).join(',')}]`;
+    return `{${Object.entries(v as Record<string, unknown>).map(([k, x]) => `${k}:${compact(x)}`).join(',')}}`;
+  };
+  return Object.entries(status.nodes)
+    .filter(([, n]) => n.summary && Object.keys(n.summary).length > 0)
+    .map(([id, n]) => `  ${id}: ${Object.entries(n.summary!).map(([k, v]) => `${k}=${compact(v)}`).join(' ')}`);
+}
+
 /** Redraws the node table in place on a TTY. */
 export class LiveProgress {
   private drawn = 0;

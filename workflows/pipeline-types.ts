@@ -75,7 +75,13 @@ export const PrepareNodeInputSchema = z.object({
 export type PrepareNodeInput = z.infer<typeof PrepareNodeInputSchema>;
 
 export const PrepareNodeResultSchema = z.discriminatedUnion('cached', [
-  z.object({ cached: z.literal(true), executionId: z.number(), outputs: ArtifactRefListMap }),
+  z.object({
+    cached: z.literal(true),
+    executionId: z.number(),
+    outputs: ArtifactRefListMap,
+    /** The summary of the execution whose outputs are reused. */
+    summary: z.record(z.string(), z.unknown()).optional(),
+  }),
   z.object({
     cached: z.literal(false),
     executionId: z.number(),

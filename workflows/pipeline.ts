@@ -115,6 +115,7 @@ export async function runPipeline(rawInput: RunPipelineInput): Promise<PipelineS
       useCache: node.cache && !options.noCache,
     });
     if (prepared.cached) {
+      nodeStatus.summary = prepared.summary;
       finish(nodeStatus, 'cached', prepared.outputs);
       publishDetails();
       return prepared.outputs;

@@ -6,7 +6,7 @@ import type { PipelineStatus } from '../../workflows/pipeline-types';
 import { CliError, EXIT_FAILED, cliConfig, collect, installQuietRuntime } from '../cli-context';
 import { withRunningDevStack } from '../dev-stack-state';
 import { compilePipelineModule, parseParams } from '../pipeline-module';
-import { LiveProgress, renderStatusLines } from '../progress-view';
+import { LiveProgress, renderStatusLines, renderSummaryLines } from '../progress-view';
 
 const RunFlagsSchema = z.object({
   param: z.array(z.string()).default([]),
@@ -79,9 +79,10 @@ export function registerRunCommand(program: Command): void {
         } else {
           if (!live) for (const line of renderStatusLines(outcome.status)) say(line);
           say(`\n${spec.name}: ${outcome.status.state}${outcome.error ? ` — ${outcome.error}` : ''}`);
+          for (const line of renderSummaryLines(outcome.status)) say(line);
           const ui = embedded?.temporal.uiUrl ?? 'http://localhost:8233';
           say(`Temporal UI: ${ui}/namespaces/${resolved.temporalNamespace}/workflows/${handle.workflowId}${embedded ? ' (start `mlpipe dev` to browse it after this run)' : ''}`);
-          say(`artifacts:   ${resolved.artifactRoot}/pipelines/${spec.name}/runs/${outcome.runId}/`);
+          say('artifacts (cached nodes point at the run that produced them):');
           for (const [id, n] of Object.entries(outcome.status.nodes)) {
             for (const [key, uris] of Object.entries(n.outputs ?? {})) say(`  ${id}.${key}: ${uris.join(', ')}`);
           }
