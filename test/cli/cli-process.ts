@@ -128,6 +128,34 @@ export async function runCli(args: readonly string[], opts: CliOptions): Promise
   });
 }
 
+const shellQuote = (arg: string) => `'${arg.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * Runs `mlpipe <args>` with a pseudo-terminal as stdin/stdout/stderr (util-linux `script`), as a
+ * person at a terminal runs it; everything it wrote comes back on stdout.
+ */
+export async function runCliOnTty(args: readonly string[], opts: CliOptions): Promise<CliResult> {
+  const command = [process.execPath, CLI_MAIN, ...args].map(shellQuote).join(' ');
+  const child = spawn('script', ['--quiet', '--return', '--flush', '--command', command, '/dev/null'], {
+    cwd: opts.cwd,
+    env: { ...cliEnv(opts.env), COLUMNS: '160' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+  const exited = new Promise<CliResult>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  return withDeadline(exited, timeoutMs, () => {
+    child.kill('SIGKILL');
+    return `mlpipe ${args.join(' ')} (on a pty) did not finish within ${timeoutMs} ms\n${describeResult(args, { code: null, signal: null, stdout, stderr })}`;
+  });
+}
+
 /** Parses stdout that must be exactly one JSON value (what `--json` promises scripts). */
 export function parseJsonStdout(args: readonly string[], r: CliResult): unknown {
   try {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { startTestStack, type TestStack } from '../pipeline/harness';
 import { tempDir } from '../support/tmp';
-import { describeResult, parseJsonStdout, runCli, type CliResult } from './cli-process';
+import { describeResult, parseJsonStdout, runCli, runCliOnTty, type CliResult } from './cli-process';
 
 const CHAIN_PIPELINE = path.join(__dirname, 'fixtures', 'chain-pipeline.js');
 const FAILING_PIPELINE = path.join(__dirname, '..', 'fixtures', 'failing-pipeline.js');
@@ -140,6 +140,16 @@ describe('mlpipe run, runs, lineage (CLI against a Temporal server with workers)
       assert.match(bad.stderr, /node 'train' failed/);
       assert.match(bad.stderr, /training data has no rows with a label/);
       assert.doesNotMatch(bad.stderr, /^\s+at /m, `a failed run is reported, not a crash\n${bad.stderr}`);
+    });
+    it('on a terminal it redraws a live table: each node running with a progress bar, then its final state', async () => {
+      const args = ['run', CHAIN_PIPELINE, '--param', 'name=cli-tty', '--param', 'label=tty', '--param', 'ms=1500'];
+      const r = await runCliOnTty(args, { cwd, env, timeoutMs: RUN_TIMEOUT_MS });
+      assert.equal(r.code, 0, describeResult(args, r));
+      assert.match(r.stdout, /\x1b\[2K/, `the table is redrawn in place\n${describeResult(args, r)}`);
+      assert.match(r.stdout, /▶ step1\s+running\s+\[[█░]+\]\s+\d+%/, `step1 shown running with a progress bar\n${describeResult(args, r)}`);
+      assert.match(r.stdout, /✔ step1\s+succeeded/);
+      assert.match(r.stdout, /✔ step2\s+succeeded/);
+      assert.match(r.stdout, /cli-tty: succeeded/);
     });
   });
 
