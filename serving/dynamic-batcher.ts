@@ -1,3 +1,4 @@
+import type { ClientDisconnect } from './client-disconnect';
 import { ServingError } from './errors';
 import type { SchedulingPolicy } from './model-signature';
 
@@ -20,8 +21,8 @@ export type BatchExecutor<T, R> = (batch: Array<Dispatched<T>>, instance: number
 export interface SubmitOptions {
   /** Queue timeout for this request in microseconds (0 = none); replaces the default only if allowed. */
   timeoutUs?: number;
-  /** Aborting drops the request if it is still queued (a client that went away). */
-  signal?: AbortSignal;
+  /** Firing drops the request if it is still queued (a client that went away). */
+  disconnect?: ClientDisconnect;
 }
 
 interface Entry<T, R> {
@@ -31,8 +32,7 @@ interface Entry<T, R> {
   resolve: (r: R) => void;
   reject: (e: ServingError) => void;
   timer: NodeJS.Timeout | undefined;
-  signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
+  disconnect: ClientDisconnect | undefined;
 }
 
 /**
@@ -70,7 +70,7 @@ export class DynamicBatcher<T extends BatchItem, R> {
 
   submit(item: T, options: SubmitOptions = {}): Promise<R> {
     if (this.closed) return Promise.reject(new ServingError('unavailable', 'model version is unloading'));
-    if (options.signal?.aborted) return Promise.reject(new ServingError('cancelled', 'request cancelled by the client'));
+    if (options.disconnect?.isGone) return Promise.reject(new ServingError('cancelled', 'request cancelled by the client'));
     const { maxQueueSize } = this.policy;
     if (maxQueueSize > 0 && this.queuedCount >= maxQueueSize) {
       return Promise.reject(new ServingError('resource_exhausted', `queue is full (max_queue_size ${maxQueueSize})`));
@@ -83,8 +83,7 @@ export class DynamicBatcher<T extends BatchItem, R> {
         resolve,
         reject,
         timer: undefined,
-        signal: options.signal,
-        onAbort: undefined,
+        disconnect: options.disconnect,
       };
       const timeoutUs =
         options.timeoutUs !== undefined && this.policy.allowTimeoutOverride ? options.timeoutUs : this.policy.defaultTimeoutUs;
@@ -94,10 +93,7 @@ export class DynamicBatcher<T extends BatchItem, R> {
           Math.max(1, Math.round(timeoutUs / 1000)),
         );
       }
-      if (options.signal) {
-        entry.onAbort = () => this.drop(entry, new ServingError('cancelled', 'request cancelled by the client'));
-        options.signal.addEventListener('abort', entry.onAbort, { once: true });
-      }
+      options.disconnect?.listen(() => this.drop(entry, new ServingError('cancelled', 'request cancelled by the client')));
       this.queue.push(entry);
       this.queuedCount++;
       this.pump();
@@ -124,7 +120,7 @@ export class DynamicBatcher<T extends BatchItem, R> {
 
   private cleanup(entry: Entry<T, R>): void {
     if (entry.timer) clearTimeout(entry.timer);
-    if (entry.onAbort) entry.signal?.removeEventListener('abort', entry.onAbort);
+    entry.disconnect?.listen(undefined);
   }
 
   private compact(): void {

@@ -1,3 +1,4 @@
+import type { ClientDisconnect } from './client-disconnect';
 import { asServingError, FAILURE_REASON, ServingError } from './errors';
 import type { InferRequest, InferResponse } from './inference-request';
 import type { ModelRepository, VersionSelector } from './model-repository';
@@ -26,7 +27,7 @@ export interface ModelMetadata {
 export interface InferCallOptions {
   /** performance.now() when the request arrived, for the request-duration metrics. */
   startedAt: number;
-  signal?: AbortSignal;
+  disconnect?: ClientDisconnect;
 }
 
 /**
@@ -107,7 +108,7 @@ export class InferenceService {
       const prepared = mv.prepare(request);
       const result = await mv.submit(prepared, {
         ...(request.timeoutUs !== undefined ? { timeoutUs: request.timeoutUs } : {}),
-        ...(options.signal ? { signal: options.signal } : {}),
+        ...(options.disconnect ? { disconnect: options.disconnect } : {}),
       });
       stats.recordSuccess({ ...result.timing, requestMs: performance.now() - options.startedAt });
       return {

@@ -108,10 +108,18 @@ function parseThreadCount(model: string, config: ModelConfig | undefined, key: s
   return Number(raw);
 }
 
+/**
+ * Where sessions run: `worker` threads (one per instance), the server's `event_loop`, or `auto`: the
+ * event loop when a full batch takes well under a millisecond, threads otherwise.
+ */
+export type SessionThread = 'auto' | 'worker' | 'event_loop';
+const SESSION_THREADS: readonly SessionThread[] = ['auto', 'worker', 'event_loop'];
+
 export interface InstanceSettings {
   instanceCount: number;
   intraOpThreads?: number;
   interOpThreads?: number;
+  sessionThread: SessionThread;
 }
 
 /** What each session needs before it starts: how many, and the onnxruntime backend's thread parameters. */
@@ -119,8 +127,16 @@ export function resolveInstances(model: string, config: ModelConfig | undefined)
   const instanceCount = (config?.instance_group ?? [{}]).reduce((n, g) => n + (g.count ?? 1), 0);
   const intraOpThreads = parseThreadCount(model, config, 'intra_op_thread_count');
   const interOpThreads = parseThreadCount(model, config, 'inter_op_thread_count');
+  const sessionThread = config?.parameters?.['session_thread']?.string_value ?? 'auto';
+  if (!(SESSION_THREADS as readonly string[]).includes(sessionThread)) {
+    throw new ModelConfigError(
+      model,
+      `model '${model}' config.json: field parameters.session_thread.string_value: expected ${SESSION_THREADS.join(', ')}, got "${sessionThread}"`,
+    );
+  }
   return {
     instanceCount,
+    sessionThread: sessionThread as SessionThread,
     ...(intraOpThreads !== undefined ? { intraOpThreads } : {}),
     ...(interOpThreads !== undefined ? { interOpThreads } : {}),
   };
@@ -269,7 +285,7 @@ export function resolveModel(
     timeoutAction: queuePolicy?.timeout_action ?? 'REJECT',
     allowTimeoutOverride: queuePolicy?.allow_timeout_override ?? false,
   };
-  const { instanceCount, intraOpThreads, interOpThreads } = resolveInstances(model, config);
+  const { instanceCount, intraOpThreads, interOpThreads, sessionThread } = resolveInstances(model, config);
   const versionPolicy = config?.version_policy ?? DEFAULT_VERSION_POLICY;
   const warmup = resolveWarmup(model, config, signature);
   const tensorView = (s: TensorSpec): TritonTensorView => ({
@@ -319,6 +335,7 @@ export function resolveModel(
     signature,
     scheduling,
     instanceCount,
+    sessionThread,
     ...(intraOpThreads !== undefined ? { intraOpThreads } : {}),
     ...(interOpThreads !== undefined ? { interOpThreads } : {}),
     versionPolicy,

@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import { assembleFeeds, splitOutputs } from './batch-assembly';
 import { createTensorData, ortTypeOf, type NumericArray, type OipDatatype, type TensorData } from './datatypes';
 import { DynamicBatcher, type Dispatched, type SubmitOptions } from './dynamic-batcher';
@@ -6,6 +7,7 @@ import { prepareRequest, type InferRequest, type InferTensor, type PreparedReque
 import type { ModelConfig } from './model-config';
 import { resolveInstances, resolveModel, type ResolvedModel, type WarmupSample } from './model-signature';
 import type { RequestTiming, VersionStatistics } from './serving-metrics';
+import { InlineSession } from './inline-session';
 import { SessionInstance } from './session-instance';
 import type { WireTensor } from './session-protocol';
 
@@ -48,6 +50,25 @@ function warmupFeeds(sample: WarmupSample): WireTensor[] {
   });
 }
 
+/** A session that runs batches: in a worker thread, or on the event loop. */
+type ModelInstance = Pick<SessionInstance, 'run' | 'close'>;
+
+/** Above either limit a model's sessions stay in worker threads: blocking the event loop would show. */
+const EVENT_LOOP_MAX_INFER_MS = 0.5;
+const EVENT_LOOP_MAX_MODEL_BYTES = 16 * 1024 * 1024;
+
+/** Times the largest batch the model will see on the probe session (best of three runs). */
+async function suitsEventLoop(probe: SessionInstance, resolved: ResolvedModel, modelData: string | Uint8Array): Promise<boolean> {
+  const bytes = typeof modelData === 'string' ? (await stat(modelData)).size : modelData.byteLength;
+  if (bytes > EVENT_LOOP_MAX_MODEL_BYTES) return false;
+  const sample = resolved.warmup[0]!;
+  const fullBatch = { ...sample, batchSize: resolved.signature.maxBatchSize, inputs: sample.inputs.map((i) => ({ ...i, random: false })) };
+  const outputNames = resolved.signature.outputs.map((o) => o.name);
+  let best = Infinity;
+  for (let i = 0; i < 3; i++) best = Math.min(best, (await probe.run(warmupFeeds(fullBatch), outputNames)).inferMs);
+  return best < EVENT_LOOP_MAX_INFER_MS;
+}
+
 /**
  * One loaded model version: its sessions (one worker thread each), its dynamic batcher, and its
  * signature. Created fully warmed up; `unload` drains it before the sessions close.
@@ -60,15 +81,20 @@ export class ModelVersion {
     readonly model: string,
     readonly version: number,
     readonly resolved: ResolvedModel,
-    private readonly instances: SessionInstance[],
+    private readonly instances: ModelInstance[],
     private readonly stats: VersionStatistics,
     readonly loadSeconds: number,
+    /** True when the sessions run on the server's event loop rather than in worker threads. */
+    readonly onEventLoop: boolean,
   ) {
     this.outputNames = resolved.signature.outputs.map((o) => o.name);
     this.batcher = new DynamicBatcher(resolved.scheduling, instances.length, (batch, instance) => this.execute(batch, instance));
   }
 
-  /** Starts every instance, checks the model against its config, and warms each instance up. */
+  /**
+   * Starts the first session in a worker thread to learn the model's signature, decides where the
+   * sessions run, starts the rest, and warms every instance up before the version takes traffic.
+   */
   static async load(options: LoadVersionOptions): Promise<ModelVersion> {
     const started = performance.now();
     const { model, config } = options;
@@ -78,24 +104,33 @@ export class ModelVersion {
       ...(settings.intraOpThreads !== undefined ? { intraOpNumThreads: settings.intraOpThreads } : {}),
       ...(settings.interOpThreads !== undefined ? { interOpNumThreads: settings.interOpThreads } : {}),
     });
-    const instances: SessionInstance[] = [];
+    const instances: ModelInstance[] = [];
     try {
-      instances.push(await SessionInstance.start(sessionData()));
-      const resolved = resolveModel(model, config, instances[0]!, {
+      const probe = await SessionInstance.start(sessionData());
+      instances.push(probe);
+      const resolved = resolveModel(model, config, probe, {
         defaultMaxBatchSize: options.defaultMaxBatchSize,
         modelFilename: options.modelFilename,
       });
-      const rest = await Promise.allSettled(Array.from({ length: settings.instanceCount - 1 }, () => SessionInstance.start(sessionData())));
+      const onEventLoop =
+        settings.sessionThread === 'event_loop' ||
+        (settings.sessionThread === 'auto' && (await suitsEventLoop(probe, resolved, options.modelData)));
+      const start = () => (onEventLoop ? InlineSession.start(sessionData()) : SessionInstance.start(sessionData()));
+      if (onEventLoop) {
+        instances.length = 0;
+        await probe.close();
+      }
+      const rest = await Promise.allSettled(Array.from({ length: settings.instanceCount - instances.length }, start));
       for (const r of rest) if (r.status === 'fulfilled') instances.push(r.value);
       const failed = rest.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
+      const outputNames = resolved.signature.outputs.map((o) => o.name);
       for (const sample of resolved.warmup) {
-        const outputNames = resolved.signature.outputs.map((o) => o.name);
         for (let i = 0; i < sample.count; i++) {
           await Promise.all(instances.map((inst) => inst.run(warmupFeeds(sample), outputNames)));
         }
       }
-      return new ModelVersion(model, options.version, resolved, instances, options.stats, (performance.now() - started) / 1000);
+      return new ModelVersion(model, options.version, resolved, instances, options.stats, (performance.now() - started) / 1000, onEventLoop);
     } catch (err) {
       await Promise.all(instances.map((i) => i.close()));
       throw err;

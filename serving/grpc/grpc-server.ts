@@ -1,4 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
+import { ClientDisconnect } from '../client-disconnect';
 import { asServingError, GRPC_STATUS, ServingError } from '../errors';
 import type { InferenceService } from '../inference-service';
 import type { VersionSelector } from '../model-repository';
@@ -71,9 +72,9 @@ export async function startGrpcFrontEnd(service: InferenceService, options: Grpc
       // Unknown models and versions answer NOT_FOUND whatever the tensors hold, as over REST.
       service.repository.resolve(req.model_name, selector);
       const request = decodeGrpcRequest(req);
-      const abort = new AbortController();
-      call.once('cancelled', () => abort.abort());
-      const response = await service.infer(req.model_name, selector, request, { startedAt, signal: abort.signal });
+      const disconnect = new ClientDisconnect();
+      call.once('cancelled', () => disconnect.fire());
+      const response = await service.infer(req.model_name, selector, request, { startedAt, disconnect });
       return encodeGrpcResponse(response);
     }),
   };

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { ClientDisconnect } from '../client-disconnect';
 import { ServingError } from '../errors';
 import type { InferenceService } from '../inference-service';
 import { sendBody, sendError } from './http-io';
@@ -28,7 +29,11 @@ export async function startHttpFrontEnd(service: InferenceService, options: Http
     const startedAt = performance.now();
     if (closing) res.shouldKeepAlive = false;
     inFlight.add(res);
-    res.once('close', () => inFlight.delete(res));
+    const disconnect = new ClientDisconnect();
+    res.once('close', () => {
+      inFlight.delete(res);
+      if (!res.writableFinished) disconnect.fire();
+    });
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const ctx: RouteContext = {
@@ -38,6 +43,7 @@ export async function startHttpFrontEnd(service: InferenceService, options: Http
       path: q >= 0 ? url.slice(0, q) : url,
       startedAt,
       maxRequestBytes: options.maxRequestBytes,
+      disconnect,
     };
     try {
       if (ctx.path === '/metrics') {

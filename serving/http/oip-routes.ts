@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ClientDisconnect } from '../client-disconnect';
 import { ServingError } from '../errors';
 import type { InferenceService } from '../inference-service';
 import { readBody, sendBody, sendJson } from './http-io';
@@ -14,6 +15,8 @@ export interface RouteContext {
   path: string;
   startedAt: number;
   maxRequestBytes: number;
+  /** Fires when the client closes the connection before its response is sent. */
+  disconnect: ClientDisconnect;
 }
 
 function requireMethod(ctx: RouteContext, method: string): void {
@@ -85,13 +88,7 @@ async function infer(service: InferenceService, ctx: RouteContext, model: string
   service.repository.resolve(model, selector);
   const body = await readBody(req, ctx.maxRequestBytes);
   const decoded = decodeInferRequest(body, req.headers[BINARY_HEADER]);
-  const abort = new AbortController();
-  const onClose = () => {
-    if (!res.writableFinished) abort.abort();
-  };
-  res.once('close', onClose);
-  const response = await service.infer(model, selector, decoded.request, { startedAt: ctx.startedAt, signal: abort.signal });
-  res.off('close', onClose);
+  const response = await service.infer(model, selector, decoded.request, { startedAt: ctx.startedAt, disconnect: ctx.disconnect });
   const encoded = encodeInferResponse(response, decoded);
   if (encoded.jsonLength === undefined) sendJson(res, 200, encoded.body as string);
   else sendBody(res, 200, encoded.body, { 'Content-Type': 'application/octet-stream', 'Inference-Header-Content-Length': encoded.jsonLength });

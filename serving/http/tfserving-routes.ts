@@ -42,13 +42,7 @@ export async function handleTfServing(service: InferenceService, ctx: RouteConte
   const body = parseJson((await readBody(ctx.req, ctx.maxRequestBytes)).toString('utf8'), 'request body');
   const mv = repo.resolve(model, selector);
   const decoded = decodePredict(body, mv.resolved.signature.inputs);
-  const abort = new AbortController();
-  const onClose = () => {
-    if (!ctx.res.writableFinished) abort.abort();
-  };
-  ctx.res.once('close', onClose);
-  const response = await service.infer(model, { version: mv.version }, { inputs: decoded.inputs }, { startedAt: ctx.startedAt, signal: abort.signal });
-  ctx.res.off('close', onClose);
+  const response = await service.infer(model, { version: mv.version }, { inputs: decoded.inputs }, { startedAt: ctx.startedAt, disconnect: ctx.disconnect });
   sendJson(ctx.res, 200, encodePredict(decoded.format, response.outputs));
   return true;
 }
