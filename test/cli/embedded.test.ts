@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { connectClient } from '../../client/pipeline-client';
@@ -59,6 +60,18 @@ describe('the embedded stack (mlpipe run with nothing configured, mlpipe dev)', 
     assert.ok(existsSync(path.join(home, 'temporal.db')), 'Temporal state lives in a SQLite file under MLPIPE_HOME');
     assert.ok(existsSync(path.join(home, 'metadata.db')), 'the metadata database lives under MLPIPE_HOME');
     assert.ok(!existsSync(path.join(home, 'dev-stack.json')), 'a run-scoped stack does not announce itself as `mlpipe dev`');
+    await expectNoProcessesMentioning(home, 5_000);
+  });
+
+  it('a dev-stack.json left behind by a killed `mlpipe dev` is ignored: mlpipe run starts its own stack', async () => {
+    const cwd = await tempDir('embedded-stale');
+    const home = path.join(cwd, 'state');
+    mkdirSync(home, { recursive: true });
+    const deadPid = spawnSync(process.execPath, ['-e', '']).pid;
+    const stale = { pid: deadPid, temporalAddress: '127.0.0.1:1', uiUrl: null, artifactRoot: 'file:///nonexistent/artifacts' };
+    writeFileSync(path.join(home, 'dev-stack.json'), JSON.stringify(stale));
+    const run = await runJson([FAN_OUT, '--param', 'ms=0'], cwd, { MLPIPE_HOME: home });
+    for (const uri of allOutputUris(run)) assert.ok(uri.startsWith(`file://${path.join(home, 'artifacts')}/`), uri);
     await expectNoProcessesMentioning(home, 5_000);
   });
 
