@@ -26,8 +26,14 @@ export interface ExecutorDeps {
 
 /** Heartbeat cadence: cancellation reaches an activity only through heartbeat responses. */
 const HEARTBEAT_EVERY_MS = 1000;
-/** Progress signals cost a workflow task each; a few per second per node is plenty for a person. */
+/**
+ * Progress signals cost a workflow task and a history event each. One a second reads as live in the
+ * first minute; after that one every 15 s keeps a multi-hour training node to a few hundred events,
+ * far from Temporal's 51,200-event history limit.
+ */
 const PROGRESS_SIGNAL_EVERY_MS = 1000;
+const PROGRESS_SIGNAL_LATER_EVERY_MS = 15_000;
+const PROGRESS_SIGNAL_FAST_FOR_MS = 60_000;
 
 interface HeartbeatDetails {
   progress?: Progress;
@@ -60,10 +66,12 @@ export function createExecutorActivities({ store, registry, threads, identity, n
       const heartbeatTimer = setInterval(() => ctx.heartbeat(details), HEARTBEAT_EVERY_MS);
       // Starting the clock now means nodes shorter than the interval send no signal at all: each
       // signal costs the workflow a task, which would dominate the overhead of short nodes.
-      let lastSignal = Date.now();
+      const activityStarted = Date.now();
+      let lastSignal = activityStarted;
       const signalProgress = () => {
         const now = Date.now();
-        if (!notifyProgress || now - lastSignal < PROGRESS_SIGNAL_EVERY_MS) return;
+        const every = now - activityStarted < PROGRESS_SIGNAL_FAST_FOR_MS ? PROGRESS_SIGNAL_EVERY_MS : PROGRESS_SIGNAL_LATER_EVERY_MS;
+        if (!notifyProgress || now - lastSignal < every) return;
         lastSignal = now;
         notifyProgress(input.workflowId, { nodeId: input.nodeId, attempt, progress: details.progress ?? {} }).catch(() => undefined);
       };
