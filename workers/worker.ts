@@ -5,6 +5,7 @@ import { builtinRegistry } from '../activities/builtin-components';
 import type { ComponentRegistry } from '../activities/component-registry';
 import { createControlActivities } from '../activities/control';
 import { createExecutorActivities } from '../activities/execute-component';
+import { ExecutorThreadPool } from '../activities/run-in-thread';
 import { openArtifactStore } from '../artifacts/open-store';
 import { openMetadataStore } from '../artifacts/metadata/metadata-store';
 import { TASK_QUEUES, type QueueName, type ResolvedConfig } from '../config/config';
@@ -69,9 +70,13 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<RunningWo
       const clientConnection = await Connection.connect({ address: config.temporalAddress });
       closers.unshift(() => clientConnection.close());
       const client = new Client({ connection: clientConnection, namespace: config.temporalNamespace });
+      const threads = new ExecutorThreadPool();
+      threads.warm(executorQueues.reduce((n, q) => n + concurrency[q], 0));
+      closers.unshift(() => threads.close());
       const activities = createExecutorActivities({
         store,
         registry,
+        threads,
         identity,
         notifyProgress: (workflowId, signal) => client.workflow.getHandle(workflowId).signal(NODE_PROGRESS_SIGNAL, signal),
       });
