@@ -269,6 +269,8 @@ function checkCompose(text: string, problems: string[]): void {
     const repoBucket = /^s3:\/\/([^/]+)\//.exec(repository)?.[1];
     if (!repoBucket) problems.push(`model-server: --repository must be an s3:// location in the artifact bucket, got '${repository}'`);
     else if (config && !config.artifactRoot.startsWith(`s3://${repoBucket}/`)) problems.push(`model-server: --repository bucket '${repoBucket}' is not the artifact bucket`);
+    // The server listens on 127.0.0.1 unless told otherwise; published ports need every interface.
+    if (flagValue(args, '--host') !== '0.0.0.0') problems.push(`model-server: needs --host 0.0.0.0, or its published ports reach nothing inside the container`);
     for (const [flag, port] of [['--http-port', 8000], ['--grpc-port', 8001]] as const) {
       const value = flagValue(args, flag);
       if (value !== undefined && Number(value) !== port) problems.push(`model-server: ${flag} ${value} but port ${port} is published`);

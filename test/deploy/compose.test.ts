@@ -112,6 +112,14 @@ describe('deployment: docker-compose.yml and Dockerfile', () => {
     assertProblem(files, /service 'minio-setup' is missing/);
   });
 
+  it('requires the model server to listen on every interface of its container', () => {
+    const files = withCompose((services) => {
+      const command = services['model-server']!.command as string[];
+      services['model-server']!.command = command.filter((a, i) => a !== '--host' && command[i - 1] !== '--host');
+    });
+    assertProblem(files, /model-server: needs --host 0\.0\.0\.0/);
+  });
+
   it('requires the search attribute the pipeline workflow sets', () => {
     const files = withCompose((s) => {
       s['temporal-setup']!.command = ['true'];
