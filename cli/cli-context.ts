@@ -1,3 +1,5 @@
+import type { z } from 'zod';
+import { TemporalUnreachableError } from '../client/temporal-connection';
 import { ConfigError, loadConfig, type MlpipeConfig } from '../config/config';
 import { PipelineCompileError } from '../dsl/compile';
 import { PipelineModuleError } from './pipeline-module';
@@ -42,6 +44,10 @@ export function reportError(err: unknown): number {
     process.stderr.write(`mlpipe: ${err.message}\n`);
     return EXIT_USAGE;
   }
+  if (err instanceof TemporalUnreachableError) {
+    process.stderr.write(`mlpipe: ${err.message}\n`);
+    return EXIT_FAILED;
+  }
   process.stderr.write(`mlpipe: ${(err as Error)?.stack ?? String(err)}\n`);
   return EXIT_FAILED;
 }
@@ -57,6 +63,23 @@ export function untilInterrupted(): Promise<NodeJS.Signals> {
     process.on('SIGINT', handler);
     process.on('SIGTERM', handler);
   });
+}
+
+const kebab = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+/**
+ * Validates parsed flags; a problem becomes a usage error naming the flag (`--catchup-window: ...`),
+ * or the argument in angle brackets when `argumentNames` maps the key to one.
+ */
+export function parseFlags<S extends z.ZodType>(schema: S, raw: unknown, argumentNames: Record<string, string> = {}): z.output<S> {
+  const parsed = schema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const lines = parsed.error.issues.map((issue) => {
+    const key = String(issue.path[0] ?? '');
+    const name = argumentNames[key] ?? (key ? `--${kebab(key)}` : 'flags');
+    return `${name}: ${issue.message}`;
+  });
+  throw new CliError(lines.join('\n'));
 }
 
 export function collect(value: string, previous: string[] = []): string[] {

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
-import { reportError } from './cli-context';
+import { EXIT_USAGE, reportError } from './cli-context';
 import { registerDevCommand } from './commands/dev';
 import { registerRunCommand } from './commands/run';
 import { registerLineageCommand, registerRunsCommand } from './commands/runs';
@@ -26,7 +26,8 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (err) {
     const code = (err as { code?: string; exitCode?: number }).code;
-    if (typeof code === 'string' && code.startsWith('commander.')) return (err as { exitCode: number }).exitCode;
+    // Commander exits 0 for --help and --version; every other complaint of its is a usage error.
+    if (typeof code === 'string' && code.startsWith('commander.')) return (err as { exitCode: number }).exitCode === 0 ? 0 : EXIT_USAGE;
     return reportError(err);
   }
 }

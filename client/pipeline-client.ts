@@ -4,6 +4,7 @@ import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/commo
 import { TASK_QUEUES, type MlpipeConfig } from '../config/config';
 import type { PipelineSpec } from '../dsl/ir';
 import { PIPELINE_SEARCH_ATTRIBUTE } from '../stack/temporal-dev-server';
+import { reachTemporal } from './temporal-connection';
 import {
   PIPELINE_WORKFLOW_TYPE,
   PipelineStatusSchema,
@@ -22,7 +23,8 @@ export interface ConnectedClient {
 
 export async function connectClient(config: MlpipeConfig): Promise<ConnectedClient> {
   if (!config.temporalAddress) throw new Error('no Temporal address configured (MLPIPE_TEMPORAL_ADDRESS)');
-  const connection = await Connection.connect({ address: config.temporalAddress });
+  const address = config.temporalAddress;
+  const connection = await reachTemporal(address, () => Connection.connect({ address }));
   return {
     client: new Client({ connection, namespace: config.temporalNamespace }),
     close: () => connection.close(),

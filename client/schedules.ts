@@ -54,6 +54,22 @@ export async function listPipelineSchedules(client: Client): Promise<ScheduleSum
   return out;
 }
 
+/** 3600000 -> '1h', 90000 -> '1m30s': how people write intervals. */
+export function formatDuration(ms: number): string {
+  if (ms <= 0) return '0s';
+  const units: Array<[string, number]> = [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000], ['ms', 1]];
+  let rest = ms;
+  let out = '';
+  for (const [name, size] of units) {
+    const n = Math.floor(rest / size);
+    if (n > 0) {
+      out += `${n}${name}`;
+      rest -= n * size;
+    }
+  }
+  return out;
+}
+
 /** A readable view of a schedule description (the raw one holds SDK classes). */
 export function describeScheduleText(d: ScheduleDescription): string {
   const action = d.action.type === 'startWorkflow' ? d.action : null;
@@ -62,9 +78,9 @@ export function describeScheduleText(d: ScheduleDescription): string {
     `  workflow:        ${action?.workflowType ?? d.action.type}${action ? ` on ${action.taskQueue}` : ''}`,
     `  pipeline:        ${String(d.memo?.pipeline ?? '-')}`,
     `  cron:            ${(d.memo?.cron as string[] | undefined)?.join('; ') || '-'}`,
-    `  every:           ${d.spec.intervals?.map((i) => `${i.every}ms`).join(', ') || '-'}`,
+    `  every:           ${d.spec.intervals?.map((i) => formatDuration(Number(i.every))).join(', ') || '-'}`,
     `  overlap:         ${d.policies.overlap}`,
-    `  catch-up window: ${d.policies.catchupWindow} ms`,
+    `  catch-up window: ${formatDuration(d.policies.catchupWindow)}`,
     `  pause on fail:   ${d.policies.pauseOnFailure}`,
     `  actions taken:   ${d.info.numActionsTaken}`,
     `  next runs:       ${d.info.nextActionTimes.slice(0, 3).map((t) => t.toISOString()).join(', ') || '-'}`,

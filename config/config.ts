@@ -58,7 +58,8 @@ export const MlpipeConfigSchema = z
     artifactRoot: artifactRootSchema.optional(),
     s3: z
       .object({
-        endpoint: z.string().url('expected a URL such as http://127.0.0.1:9000'),
+        // z.string().url() takes 'minio:9000' for a URL with scheme 'minio'; an S3 endpoint is http(s).
+        endpoint: z.url({ protocol: /^https?$/, error: 'expected a URL such as http://127.0.0.1:9000' }),
         accessKey: z.string().min(3),
         secretKey: z.string().min(8, 'expected at least 8 characters'),
         region: z.string().default('us-east-1'),
@@ -205,7 +206,8 @@ export function loadConfig(options: LoadConfigOptions = {}): MlpipeConfig {
   const parsed = MlpipeConfigSchema.safeParse(merged);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => {
-      const inFile = issue.path.length > 0 && hasPath(fileValues, issue.path) && !hasPath(envValues, issue.path);
+      const paths = issue.code === 'unrecognized_keys' ? issue.keys.map((k) => [...issue.path, k]) : [issue.path];
+      const inFile = paths.some((p) => p.length > 0 && hasPath(fileValues, p) && !hasPath(envValues, p));
       const where = inFile ? `${filePath}: ${settingName(issue.path, true)}` : settingName(issue.path, false);
       return `${where}: ${issue.message}`;
     });

@@ -8,6 +8,7 @@ import { createExecutorActivities } from '../activities/execute-component';
 import { ExecutorThreadPool } from '../activities/run-in-thread';
 import { openArtifactStore } from '../artifacts/open-store';
 import { openMetadataStore } from '../artifacts/metadata/metadata-store';
+import { reachTemporal } from '../client/temporal-connection';
 import { TASK_QUEUES, type QueueName, type ResolvedConfig } from '../config/config';
 import { NODE_PROGRESS_SIGNAL } from '../workflows/pipeline-types';
 import { workflowCodeOption } from './workflow-bundle';
@@ -45,7 +46,8 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<RunningWo
   for (const mod of opts.componentModules ?? []) registry.registerModule(mod);
   const concurrency = { ...DEFAULT_CONCURRENCY, ...config.worker.concurrency, ...opts.concurrency };
 
-  const connection = await NativeConnection.connect({ address: config.temporalAddress });
+  const address = config.temporalAddress;
+  const connection = await reachTemporal(address, () => NativeConnection.connect({ address }));
   const store = await openArtifactStore(config.artifactRoot, config.s3, { cacheDir: `${config.home}/cache` });
   const closers: Array<() => Promise<void>> = [() => store.close(), () => connection.close()];
   const workers: Worker[] = [];

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { redactConfig } from '../../config/config';
-import { cliConfig, collect, installQuietRuntime, untilInterrupted } from '../cli-context';
+import { cliConfig, collect, installQuietRuntime, parseFlags, untilInterrupted } from '../cli-context';
 import { DEFAULT_MINIO_PORT, DEFAULT_TEMPORAL_PORT, DEFAULT_UI_PORT } from '../dev-stack-state';
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -23,7 +23,7 @@ export function registerDevCommand(program: Command): void {
     .option('--minio-port <port>', 'MinIO S3 API port', String(DEFAULT_MINIO_PORT))
     .option('--components <module>', 'module exporting custom components (repeatable)', collect, [])
     .action(async (rawFlags: unknown) => {
-      const flags = DevFlagsSchema.parse(rawFlags);
+      const flags = parseFlags(DevFlagsSchema, rawFlags);
       const config = cliConfig();
       const started = Date.now();
       installQuietRuntime();

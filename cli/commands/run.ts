@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { connectClient, startPipeline, waitForRun } from '../../client/pipeline-client';
 import { resolveConfig } from '../../config/config';
 import type { PipelineStatus } from '../../workflows/pipeline-types';
-import { CliError, EXIT_FAILED, cliConfig, collect, installQuietRuntime } from '../cli-context';
+import { cliConfig, CliError, collect, EXIT_FAILED, installQuietRuntime, parseFlags } from '../cli-context';
 import { withRunningDevStack } from '../dev-stack-state';
 import { compilePipelineModule, parseParams } from '../pipeline-module';
 import { LiveProgress, renderStatusLines, renderSummaryLines } from '../progress-view';
@@ -50,7 +50,7 @@ export function registerRunCommand(program: Command): void {
     .option('--minio', 'with the embedded stack: store artifacts in a local MinIO')
     .addHelpText('after', '\nWithout MLPIPE_TEMPORAL_ADDRESS (and no `mlpipe dev` running) it starts the embedded stack for the length of the run.')
     .action(async (modulePath: string, rawFlags: unknown) => {
-      const flags = RunFlagsSchema.parse(rawFlags);
+      const flags = parseFlags(RunFlagsSchema, rawFlags);
       const { spec, registry } = compilePipelineModule(modulePath, parseParams(flags.param), flags.components);
       let config = withRunningDevStack(cliConfig());
       const say = (line: string) => {
@@ -77,17 +77,21 @@ export function registerRunCommand(program: Command): void {
         if (flags.json) {
           process.stdout.write(`${JSON.stringify(runSummaryJson(handle.workflowId, outcome.runId, outcome.status, outcome.error))}\n`);
         } else {
-          if (!live) for (const line of renderStatusLines(outcome.status)) say(line);
-          say(`\n${spec.name}: ${outcome.status.state}${outcome.error ? ` — ${outcome.error}` : ''}`);
-          for (const line of renderSummaryLines(outcome.status)) say(line);
+          // Progress goes to stderr; the report a person keeps (or pipes) goes to stdout.
+          const report = (line: string) => process.stdout.write(`${line}\n`);
+          if (!live) for (const line of renderStatusLines(outcome.status)) report(line);
+          report(`\n${spec.name}: ${outcome.status.state}${outcome.error ? ` — ${outcome.error}` : ''}`);
+          for (const line of renderSummaryLines(outcome.status)) report(line);
           const ui = embedded?.temporal.uiUrl ?? 'http://localhost:8233';
-          say(`Temporal UI: ${ui}/namespaces/${resolved.temporalNamespace}/workflows/${handle.workflowId}${embedded ? ' (start `mlpipe dev` to browse it after this run)' : ''}`);
-          say('artifacts (cached nodes point at the run that produced them):');
+          report(`Temporal UI: ${ui}/namespaces/${resolved.temporalNamespace}/workflows/${handle.workflowId}${embedded ? ' (start `mlpipe dev` to browse it after this run)' : ''}`);
+          report('artifacts (cached nodes point at the run that produced them):');
           for (const [id, n] of Object.entries(outcome.status.nodes)) {
-            for (const [key, uris] of Object.entries(n.outputs ?? {})) say(`  ${id}.${key}: ${uris.join(', ')}`);
+            for (const [key, uris] of Object.entries(n.outputs ?? {})) report(`  ${id}.${key}: ${uris.join(', ')}`);
           }
         }
-        if (outcome.status.state !== 'succeeded') throw new CliError(`run ${handle.workflowId} ${outcome.status.state}`, EXIT_FAILED);
+        if (outcome.status.state !== 'succeeded') {
+          throw new CliError(`run ${handle.workflowId} ${outcome.status.state}${outcome.error ? `: ${outcome.error}` : ''}`, EXIT_FAILED);
+        }
       } finally {
         await close();
         await embedded?.stop();

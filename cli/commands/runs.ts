@@ -4,7 +4,7 @@ import { openMetadataStore, type MetadataStore } from '../../artifacts/metadata/
 import { formatRun, formatRunsTable } from '../../artifacts/metadata/runs-format';
 import { formatLineage } from '../../artifacts/metadata/lineage-format';
 import { resolveConfig } from '../../config/config';
-import { CliError, cliConfig } from '../cli-context';
+import { cliConfig, CliError, parseFlags } from '../cli-context';
 
 async function withMetadata<T>(fn: (m: MetadataStore) => Promise<T>): Promise<T> {
   const metadata = await openMetadataStore(resolveConfig(cliConfig()).metadataUrl);
@@ -27,7 +27,7 @@ export function registerRunsCommand(program: Command): void {
     .option('--limit <n>', 'at most this many', '20')
     .option('--json', 'print JSON')
     .action(async (raw: unknown) => {
-      const flags = z.object({ pipeline: z.string().optional(), limit: z.coerce.number().int().positive(), json: z.boolean().default(false) }).parse(raw);
+      const flags = parseFlags(z.object({ pipeline: z.string().optional(), limit: z.coerce.number().int().positive(), json: z.boolean().default(false) }), raw);
       await withMetadata(async (m) => {
         const list = await m.listRuns({ pipeline: flags.pipeline, limit: flags.limit });
         print(flags.json, list, () => formatRunsTable(list));
@@ -39,7 +39,7 @@ export function registerRunsCommand(program: Command): void {
     .argument('<id>', 'run id (Temporal run id) or workflow id')
     .option('--json', 'print JSON')
     .action(async (id: string, raw: unknown) => {
-      const flags = z.object({ json: z.boolean().default(false) }).parse(raw);
+      const flags = parseFlags(z.object({ json: z.boolean().default(false) }), raw);
       await withMetadata(async (m) => {
         let detail = await m.getRun(id);
         if (!detail) {
@@ -62,9 +62,10 @@ export function registerLineageCommand(program: Command): void {
     .option('--direction <dir>', 'up, down or both', 'both')
     .option('--json', 'print JSON')
     .action(async (artifact: string, raw: unknown) => {
-      const flags = z
-        .object({ depth: z.coerce.number().int().positive().optional(), direction: z.enum(['up', 'down', 'both']), json: z.boolean().default(false) })
-        .parse(raw);
+      const flags = parseFlags(
+        z.object({ depth: z.coerce.number().int().positive().optional(), direction: z.enum(['up', 'down', 'both']), json: z.boolean().default(false) }),
+        raw,
+      );
       await withMetadata(async (m) => {
         const key = /^\d+$/.test(artifact) ? Number(artifact) : artifact;
         const found = await m.getArtifact(key);

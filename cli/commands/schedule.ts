@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { connectClient, type ConnectedClient } from '../../client/pipeline-client';
-import { OVERLAP_POLICIES, createPipelineSchedule, describeScheduleText, listPipelineSchedules } from '../../client/schedules';
-import { CliError, cliConfig, collect } from '../cli-context';
+import { OVERLAP_POLICIES, PipelineScheduleSchema, createPipelineSchedule, describeScheduleText, listPipelineSchedules } from '../../client/schedules';
+import { cliConfig, CliError, collect, parseFlags } from '../cli-context';
 import { withRunningDevStack } from '../dev-stack-state';
 import { compilePipelineModule, parseParams } from '../pipeline-module';
 
@@ -48,9 +48,13 @@ export function registerScheduleCommand(program: Command): void {
     .option('--param <key=value>', 'pipeline parameter (repeatable)', collect, [])
     .option('--components <module>', 'module exporting custom components (repeatable)', collect, [])
     .action(async (scheduleId: string, modulePath: string, raw: unknown) => {
-      const flags = CreateFlagsSchema.parse(raw);
+      const flags = parseFlags(CreateFlagsSchema, raw);
       const { spec } = compilePipelineModule(modulePath, parseParams(flags.param), flags.components);
-      const parsed = { scheduleId, cron: flags.cron, every: flags.every, overlap: flags.overlap, catchupWindow: flags.catchupWindow, pauseOnFailure: flags.pauseOnFailure, noCache: !flags.cache, paused: flags.paused, note: flags.note };
+      const parsed = parseFlags(
+        PipelineScheduleSchema,
+        { scheduleId, cron: flags.cron, every: flags.every, overlap: flags.overlap, catchupWindow: flags.catchupWindow, pauseOnFailure: flags.pauseOnFailure, noCache: !flags.cache, paused: flags.paused, note: flags.note },
+        { scheduleId: '<schedule-id>' },
+      );
       await withClient(async (client) => {
         const handle = await createPipelineSchedule(client, spec, parsed).catch((err: Error) => {
           throw new CliError(`schedule ${scheduleId}: ${err.message}`);
@@ -63,7 +67,7 @@ export function registerScheduleCommand(program: Command): void {
     .description('list schedules')
     .option('--json', 'print JSON')
     .action(async (raw: unknown) => {
-      const flags = z.object({ json: z.boolean().default(false) }).parse(raw);
+      const flags = parseFlags(z.object({ json: z.boolean().default(false) }), raw);
       await withClient(async (client) => {
         const list = await listPipelineSchedules(client);
         if (flags.json) {
@@ -84,7 +88,7 @@ export function registerScheduleCommand(program: Command): void {
       .argument('<schedule-id>')
       .option('--note <text>', 'a note recorded with the change')
       .action(async (id: string, raw: unknown) => {
-        const flags = z.object({ note: z.string().optional() }).parse(raw);
+        const flags = parseFlags(z.object({ note: z.string().optional() }), raw);
         await withClient(async (client) => {
           const handle = client.schedule.getHandle(id);
           try {

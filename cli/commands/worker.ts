@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { QueueNameSchema, resolveConfig } from '../../config/config';
-import { CliError, cliConfig, collect, installQuietRuntime, untilInterrupted } from '../cli-context';
+import { cliConfig, CliError, collect, installQuietRuntime, parseFlags, untilInterrupted } from '../cli-context';
 import { withRunningDevStack } from '../dev-stack-state';
 
 const WorkerFlagsSchema = z.object({
@@ -40,7 +40,7 @@ export function registerWorkerCommand(program: Command): void {
     .option('--components <module>', 'module exporting custom components (repeatable)', collect, [])
     .option('--identity <name>', 'worker identity recorded in the metadata store')
     .action(async (rawFlags: unknown) => {
-      const flags = WorkerFlagsSchema.parse(rawFlags);
+      const flags = parseFlags(WorkerFlagsSchema, rawFlags);
       const config = resolveConfig(withRunningDevStack(cliConfig()));
       if (!config.temporalAddress) throw new CliError('no Temporal to poll: set MLPIPE_TEMPORAL_ADDRESS or start `mlpipe dev`');
       const queues = flags.queues ? parseQueues(flags.queues) : config.worker.queues;
