@@ -84,39 +84,27 @@ export function createControlActivities({ store, metadata, registry }: ControlDe
         );
         return { cached: true, executionId: existing.id, outputs, ...(existing.summary ? { summary: existing.summary } : {}) };
       }
+      const execution = {
+        pipeline: input.pipeline,
+        runId: input.runId,
+        nodeId: input.nodeId,
+        component: input.component,
+        componentVersion: input.componentVersion,
+        fingerprint,
+        inputs: input.inputs,
+      };
       if (input.useCache && !existing) {
         for (const candidate of await metadata.findByFingerprint(fingerprint)) {
           const outputs = await reusableOutputs(candidate, Object.keys(input.outputs));
           if (!outputs) continue;
-          const executionId = await metadata.startExecution({
-            pipeline: input.pipeline,
-            runId: input.runId,
-            nodeId: input.nodeId,
-            component: input.component,
-            componentVersion: input.componentVersion,
-            fingerprint,
-            inputs: input.inputs,
-            state: 'cached',
-            cachedFrom: candidate.executionId,
-          });
+          const executionId = await metadata.startExecution({ ...execution, state: 'cached', cachedFrom: candidate.executionId });
           const original = await metadata.getExecution(candidate.executionId);
           const summary = original?.summary ?? undefined;
           const published = await metadata.finishExecution(executionId, { state: 'cached', outputs, ...(summary ? { summary } : {}) });
           return { cached: true, executionId, outputs: published, ...(summary ? { summary } : {}) };
         }
       }
-      const executionId =
-        existing?.state === 'running'
-          ? existing.id
-          : await metadata.startExecution({
-              pipeline: input.pipeline,
-              runId: input.runId,
-              nodeId: input.nodeId,
-              component: input.component,
-              componentVersion: input.componentVersion,
-              fingerprint,
-              inputs: input.inputs,
-            });
+      const executionId = existing?.state === 'running' ? existing.id : await metadata.startExecution(execution);
       const outputUris = Object.fromEntries(
         Object.keys(input.outputs).map((key) => [key, outputUri(store, input.pipeline, input.runId, input.nodeId, key)]),
       );

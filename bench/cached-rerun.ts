@@ -10,58 +10,43 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { ENV_VARS } from '../config/config';
 import createPenguins from '../examples/penguins/pipeline';
-import { startTestStack } from '../test/pipeline/harness';
-import { stopTestServers } from '../test/support/servers';
-import { removeTempDirs } from '../test/support/tmp';
+import { numberArg, runBench } from './support/bench-stack';
 import { median } from './stats';
 
 const run = promisify(execFile);
 const CLI = path.join(__dirname, '..', 'cli', 'main.js');
 const PIPELINE = path.join(__dirname, '..', 'examples', 'penguins', 'pipeline.js');
 
-async function main(): Promise<void> {
-  const i = process.argv.indexOf('--runs');
-  const runs = i > 0 ? Number(process.argv[i + 1]) : 5;
-  const stack = await startTestStack({ queues: ['control', 'cpu'] });
-  try {
-    const first = await stack.run(createPenguins(), { noCache: true });
-    if (first.status.state !== 'succeeded') throw new Error(`first run failed: ${first.error}`);
-    const inProcess: number[] = [];
-    for (let r = 0; r < runs; r++) {
-      const { status, wallMs } = await stack.run(createPenguins());
-      if (!Object.values(status.nodes).every((n) => n.state === 'cached')) throw new Error('re-run was not fully cached');
-      inProcess.push(wallMs);
-    }
-    const env = {
-      ...process.env,
-      [ENV_VARS.home]: stack.config.home,
-      [ENV_VARS.temporalAddress]: stack.config.temporalAddress,
-      [ENV_VARS.artifactRoot]: stack.config.artifactRoot,
-      [ENV_VARS.metadataUrl]: stack.config.metadataUrl,
-    };
-    const cli: number[] = [];
-    for (let r = 0; r < runs; r++) {
-      const started = Date.now();
-      const { stdout } = await run(process.execPath, [CLI, 'run', PIPELINE, '--json'], { env });
-      cli.push(Date.now() - started);
-      const parsed = JSON.parse(stdout) as { nodes: Record<string, { status: string }> };
-      if (!Object.values(parsed.nodes).every((n) => n.status === 'cached')) throw new Error('CLI re-run was not fully cached');
-    }
-    const nodeStart = Date.now();
-    await run(process.execPath, ['-e', '0']);
-    const bareNode = Date.now() - nodeStart;
-    console.log('penguins pipeline (ExampleGen + StatisticsGen), Temporal dev server, file:// store:');
-    console.log(`  first run, uncached:                    ${first.wallMs} ms`);
-    console.log(`  cached re-run, connected client:        median ${median(inProcess)} ms over ${runs}  (${((median(inProcess) / first.wallMs) * 100).toFixed(1)}% of the first run)`);
-    console.log(`  cached re-run, whole \`mlpipe run\` CLI:  median ${median(cli)} ms over ${runs}  (target ≤ 1500 ms; bare \`node -e 0\` here: ${bareNode} ms)`);
-  } finally {
-    await stack.stop();
-    await stopTestServers();
-    await removeTempDirs();
+runBench(async (stack) => {
+  const runs = numberArg('runs', 5);
+  const first = await stack.run(createPenguins(), { noCache: true });
+  if (first.status.state !== 'succeeded') throw new Error(`first run failed: ${first.error}`);
+  const inProcess: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    const { status, wallMs } = await stack.run(createPenguins());
+    if (!Object.values(status.nodes).every((n) => n.state === 'cached')) throw new Error('re-run was not fully cached');
+    inProcess.push(wallMs);
   }
-}
-
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
+  const env = {
+    ...process.env,
+    [ENV_VARS.home]: stack.config.home,
+    [ENV_VARS.temporalAddress]: stack.config.temporalAddress,
+    [ENV_VARS.artifactRoot]: stack.config.artifactRoot,
+    [ENV_VARS.metadataUrl]: stack.config.metadataUrl,
+  };
+  const cli: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    const started = Date.now();
+    const { stdout } = await run(process.execPath, [CLI, 'run', PIPELINE, '--json'], { env });
+    cli.push(Date.now() - started);
+    const parsed = JSON.parse(stdout) as { nodes: Record<string, { status: string }> };
+    if (!Object.values(parsed.nodes).every((n) => n.status === 'cached')) throw new Error('CLI re-run was not fully cached');
+  }
+  const nodeStart = Date.now();
+  await run(process.execPath, ['-e', '0']);
+  const bareNode = Date.now() - nodeStart;
+  console.log('penguins pipeline (ExampleGen + StatisticsGen), Temporal dev server, file:// store:');
+  console.log(`  first run, uncached:                    ${first.wallMs} ms`);
+  console.log(`  cached re-run, connected client:        median ${median(inProcess)} ms over ${runs}  (${((median(inProcess) / first.wallMs) * 100).toFixed(1)}% of the first run)`);
+  console.log(`  cached re-run, whole \`mlpipe run\` CLI:  median ${median(cli)} ms over ${runs}  (target ≤ 1500 ms; bare \`node -e 0\` here: ${bareNode} ms)`);
 });

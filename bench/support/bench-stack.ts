@@ -1,0 +1,25 @@
+import { startTestStack, type TestStack } from '../../test/pipeline/harness';
+import { stopTestServers } from '../../test/support/servers';
+import { removeTempDirs } from '../../test/support/tmp';
+
+/** Runs a benchmark against a fresh engine stack (real dev server, in-process workers), then tears it all down. */
+export function runBench(fn: (stack: TestStack) => Promise<void>): void {
+  (async () => {
+    const stack = await startTestStack({ queues: ['control', 'cpu'] });
+    try {
+      await fn(stack);
+    } finally {
+      await stack.stop();
+      await stopTestServers();
+      await removeTempDirs();
+    }
+  })().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
+
+export function numberArg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+}
