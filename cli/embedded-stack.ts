@@ -39,6 +39,22 @@ function portIsFree(port: number): Promise<boolean> {
   });
 }
 
+/** The port of a configured loopback S3 endpoint, where the embedded MinIO must listen to match it. */
+function configuredPort(config: MlpipeConfig): number | undefined {
+  if (!config.artifactRoot?.startsWith('s3://') || !config.s3) return undefined;
+  const url = new URL(config.s3.endpoint);
+  return ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname) ? Number(url.port || 80) : undefined;
+}
+
+/**
+ * An s3:// root whose endpoint is this machine and answers nothing: the embedded stack starts the
+ * MinIO it names. A remote endpoint, or a local one already serving, is used as configured.
+ */
+async function configuredMinioIsLocalAndDown(config: MlpipeConfig): Promise<boolean> {
+  const port = configuredPort(config);
+  return port !== undefined && (await portIsFree(port));
+}
+
 async function preferredPort(port: number): Promise<number> {
   return (await portIsFree(port)) ? port : 0;
 }
@@ -49,7 +65,7 @@ async function preferredPort(port: number): Promise<number> {
  */
 export async function startEmbeddedStack(opts: EmbeddedStackOptions): Promise<EmbeddedStack> {
   const home = opts.config.home;
-  const wantsMinio = opts.withMinio || opts.config.artifactRoot?.startsWith('s3://') === true;
+  const wantsMinio = opts.withMinio || (await configuredMinioIsLocalAndDown(opts.config));
   const stops: Array<() => Promise<void>> = [];
   const stopAll = async () => {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
@@ -70,7 +86,7 @@ export async function startEmbeddedStack(opts: EmbeddedStackOptions): Promise<Em
     if (wantsMinio) {
       minio = await startMinio({
         dataDir: path.join(home, 'minio'),
-        port: opts.minioPort ?? (await preferredPort(DEFAULT_MINIO_PORT)),
+        port: opts.minioPort ?? configuredPort(opts.config) ?? (await preferredPort(DEFAULT_MINIO_PORT)),
         logFile: path.join(home, 'minio.log'),
         usePathBinary: opts.config.useBinariesOnPath,
         ...(opts.config.s3 ? { accessKey: opts.config.s3.accessKey, secretKey: opts.config.s3.secretKey } : {}),
