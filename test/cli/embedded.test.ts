@@ -7,6 +7,7 @@ import { connectClient } from '../../client/pipeline-client';
 import { openArtifactStore } from '../../artifacts/open-store';
 import { loadConfig } from '../../config/config';
 import { REPO_ROOT } from '../support/repo-root';
+import { freePort } from '../../stack/free-port';
 import { tempDir } from '../support/tmp';
 import { CliProcess, describeResult, expectNoProcessesMentioning, parseJsonStdout, runCli } from './cli-process';
 
@@ -116,6 +117,25 @@ describe('the embedded stack (mlpipe run with nothing configured, mlpipe dev)', 
     assert.equal(devExit.code, 0, describeResult(dev.args, devExit));
     assert.match(devExit.stdout, /stopped\.\s*$/);
     assert.ok(!existsSync(path.join(home, 'dev-stack.json')), 'dev-stack.json is removed so later commands do not use a stopped stack');
+    await expectNoProcessesMentioning(home, 5_000);
+  });
+
+  it('mlpipe run with an s3:// root on a local endpoint nobody serves starts that MinIO for the run', async () => {
+    const cwd = await tempDir('embedded-s3-config');
+    const home = path.join(cwd, 'state');
+    const port = await freePort();
+    const s3 = { endpoint: `http://127.0.0.1:${port}`, accessKey: 'configured', secretKey: 'configured-secret-1' };
+    const env = {
+      MLPIPE_HOME: home,
+      MLPIPE_ARTIFACT_ROOT: 's3://configured-bucket/art',
+      MLPIPE_S3_ENDPOINT: s3.endpoint,
+      MLPIPE_S3_ACCESS_KEY: s3.accessKey,
+      MLPIPE_S3_SECRET_KEY: s3.secretKey,
+    };
+    const run = await runJson([PENGUINS], cwd, env);
+    const uris = allOutputUris(run);
+    assert.ok(uris.length > 0 && uris.every((u) => u.startsWith('s3://configured-bucket/art/')), uris.join('\n'));
+    assert.ok(existsSync(path.join(home, 'minio')), 'the MinIO data lives under MLPIPE_HOME');
     await expectNoProcessesMentioning(home, 5_000);
   });
 
