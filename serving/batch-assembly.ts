@@ -48,16 +48,15 @@ export function splitOutputs(
   outputs: readonly WireTensor[],
   outputSpecs: readonly TensorSpec[],
 ): InferTensor[][] {
-  const datatypeOf = new Map(outputSpecs.map((s) => [s.name, s.datatype]));
-  const byName = new Map(outputs.map((o) => [o.name, o]));
+  const byName = (name: string) => outputs.find((o) => o.name === name)!;
   const tensorOf = (o: WireTensor, shape: number[], data: TensorData): InferTensor => ({
     name: o.name,
-    datatype: datatypeOf.get(o.name)!,
+    datatype: outputSpecs.find((s) => s.name === o.name)!.datatype,
     shape,
     data,
   });
   if (requests.length === 1) {
-    return [requests[0]!.outputNames.map((n) => byName.get(n)!).map((o) => tensorOf(o, o.dims, o.data))];
+    return [requests[0]!.outputNames.map((n) => byName(n)).map((o) => tensorOf(o, o.dims, o.data))];
   }
   const totalRows = requests.reduce((n, r) => n + r.rows, 0);
   for (const o of outputs) {
@@ -70,7 +69,7 @@ export function splitOutputs(
     const start = row;
     row += r.rows;
     return r.outputNames.map((n) => {
-      const o = byName.get(n)!;
+      const o = byName(n);
       const perRow = o.dims.slice(1).reduce((a, b) => a * b, 1);
       return tensorOf(o, [r.rows, ...o.dims.slice(1)], sliceRows(o.data, start * perRow, (start + r.rows) * perRow));
     });

@@ -212,6 +212,10 @@ function describeValue(v: unknown): string {
   return `${typeof v} ${String(v)}`;
 }
 
+function badElement(what: string, flat: readonly unknown[], i: number, expected: string): never {
+  throw new ServingError('invalid_argument', `${what}: element ${i} is ${describeValue(flat[i])}, expected ${expected}`);
+}
+
 /**
  * Converts the `data` of a JSON tensor into a typed array, checking element count and every element's
  * type and range; `what` names the tensor in errors.
@@ -222,15 +226,12 @@ export function tensorDataFromJson(datatype: OipDatatype, data: readonly unknown
   if (flat.length !== count) {
     throw new ServingError('invalid_argument', `${what}: shape needs ${count} elements but data has ${flat.length}`);
   }
-  const bad = (i: number, expected: string): never => {
-    throw new ServingError('invalid_argument', `${what}: element ${i} is ${describeValue(flat[i])}, expected ${expected}`);
-  };
   switch (d.kind) {
     case 'bytes': {
       const out = new Array<string>(count);
       for (let i = 0; i < count; i++) {
         const v = flat[i];
-        if (typeof v !== 'string') bad(i, 'a string');
+        if (typeof v !== 'string') badElement(what, flat, i, 'a string');
         out[i] = v as string;
       }
       return out;
@@ -239,7 +240,7 @@ export function tensorDataFromJson(datatype: OipDatatype, data: readonly unknown
       const out = new Uint8Array(count);
       for (let i = 0; i < count; i++) {
         const v = flat[i];
-        if (typeof v !== 'boolean') bad(i, 'true or false');
+        if (typeof v !== 'boolean') badElement(what, flat, i, 'true or false');
         out[i] = v ? 1 : 0;
       }
       return out;
@@ -248,7 +249,7 @@ export function tensorDataFromJson(datatype: OipDatatype, data: readonly unknown
       const out = d.create(count) as Float32Array | Float64Array;
       for (let i = 0; i < count; i++) {
         const v = flat[i];
-        if (typeof v !== 'number') bad(i, 'a number');
+        if (typeof v !== 'number') badElement(what, flat, i, 'a number');
         out[i] = v as number;
       }
       return out;
@@ -257,7 +258,7 @@ export function tensorDataFromJson(datatype: OipDatatype, data: readonly unknown
       const out = new Uint16Array(count);
       for (let i = 0; i < count; i++) {
         const v = flat[i];
-        if (typeof v !== 'number') bad(i, 'a number');
+        if (typeof v !== 'number') badElement(what, flat, i, 'a number');
         out[i] = numberToHalfBits(v as number);
       }
       return out;
@@ -268,7 +269,7 @@ export function tensorDataFromJson(datatype: OipDatatype, data: readonly unknown
       const max = d.max as number;
       for (let i = 0; i < count; i++) {
         const v = flat[i];
-        if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) bad(i, `an integer in [${min}, ${max}]`);
+        if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) badElement(what, flat, i, `an integer in [${min}, ${max}]`);
         out[i] = v as number;
       }
       return out;
@@ -279,9 +280,9 @@ export function tensorDataFromJson(datatype: OipDatatype, data: readonly unknown
       const max = d.max as bigint;
       for (let i = 0; i < count; i++) {
         const v = flat[i];
-        if (typeof v !== 'number' || !Number.isInteger(v)) bad(i, `an integer in [${min}, ${max}]`);
+        if (typeof v !== 'number' || !Number.isInteger(v)) badElement(what, flat, i, `an integer in [${min}, ${max}]`);
         const b = BigInt(v as number);
-        if (b < min || b > max) bad(i, `an integer in [${min}, ${max}]`);
+        if (b < min || b > max) badElement(what, flat, i, `an integer in [${min}, ${max}]`);
         out[i] = b;
       }
       return out;

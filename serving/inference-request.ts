@@ -67,12 +67,11 @@ function shapeText(shape: readonly number[]): string {
  * equal, shapes compatible, one batch size shared by all inputs and within max_batch_size.
  */
 export function prepareRequest(model: string, signature: ModelSignature, request: InferRequest): PreparedRequest {
-  const byName = new Map<string, InferTensor>();
-  for (const t of request.inputs) {
-    if (byName.has(t.name)) throw new ServingError('invalid_argument', `input '${t.name}' is given twice`);
-    byName.set(t.name, t);
-  }
-  for (const name of byName.keys()) {
+  // Linear scans: models have a handful of inputs, and this runs for every request.
+  const given = request.inputs;
+  for (let i = 0; i < given.length; i++) {
+    const name = given[i]!.name;
+    for (let j = 0; j < i; j++) if (given[j]!.name === name) throw new ServingError('invalid_argument', `input '${name}' is given twice`);
     if (!signature.inputs.some((s) => s.name === name)) {
       throw new ServingError(
         'invalid_argument',
@@ -85,7 +84,7 @@ export function prepareRequest(model: string, signature: ModelSignature, request
   let batchKey = '';
   const inputs: InferTensor[] = [];
   for (const spec of signature.inputs) {
-    const t = byName.get(spec.name);
+    const t = given.find((g) => g.name === spec.name);
     if (!t) {
       if (spec.optional) continue;
       throw new ServingError('invalid_argument', `missing input '${spec.name}' for model '${model}'`);

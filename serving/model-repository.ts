@@ -180,9 +180,10 @@ export class ModelRepository {
       version = selector.version;
     }
     if (version === undefined) {
-      const latest = this.servingVersions(model)[0];
-      if (latest === undefined) throw new ServingError('unavailable', `model '${model}' is not ready: ${this.notReadyReason(entry)}`);
-      return entry.serving.get(latest)!.mv;
+      let latest: ModelVersion | undefined;
+      for (const s of entry.serving.values()) if (!latest || s.mv.version > latest.version) latest = s.mv;
+      if (!latest) throw new ServingError('unavailable', `model '${model}' is not ready: ${this.notReadyReason(entry)}`);
+      return latest;
     }
     const serving = entry.serving.get(version);
     if (serving) return serving.mv;

@@ -55,6 +55,11 @@ function duration(): Duration {
   return { count: 0, ns: 0 };
 }
 
+function addDuration(d: Duration, ms: number): void {
+  d.count++;
+  d.ns += msToNs(ms);
+}
+
 /**
  * Counters of one model version. They outlive a reload of the same version, so Prometheus counters
  * stay monotonic across hot reloads.
@@ -115,15 +120,11 @@ export class VersionStatistics {
   recordSuccess(t: RequestTiming): void {
     this.lastInference = Date.now();
     this.inferenceCount += t.rows;
-    const add = (d: Duration, ms: number) => {
-      d.count++;
-      d.ns += msToNs(ms);
-    };
-    add(this.stats.success, t.requestMs);
-    add(this.stats.queue, t.queueMs);
-    add(this.stats.compute_input, t.computeInputMs);
-    add(this.stats.compute_infer, t.computeInferMs);
-    add(this.stats.compute_output, t.computeOutputMs);
+    addDuration(this.stats.success, t.requestMs);
+    addDuration(this.stats.queue, t.queueMs);
+    addDuration(this.stats.compute_input, t.computeInputMs);
+    addDuration(this.stats.compute_infer, t.computeInferMs);
+    addDuration(this.stats.compute_output, t.computeOutputMs);
     const s = this.s;
     s.success.inc();
     s.inferenceCount.inc(t.rows);
@@ -137,8 +138,7 @@ export class VersionStatistics {
   }
 
   recordFailure(reason: FailureReason, requestMs: number): void {
-    this.stats.fail.count++;
-    this.stats.fail.ns += msToNs(requestMs);
+    addDuration(this.stats.fail, requestMs);
     let series = this.failures.get(reason);
     if (!series) {
       series = this.families.failure.labels({ model: this.model, version: String(this.version), reason });
@@ -157,12 +157,9 @@ export class VersionStatistics {
       b = { compute_input: duration(), compute_infer: duration(), compute_output: duration() };
       this.batches.set(batchSize, b);
     }
-    b.compute_input.count++;
-    b.compute_input.ns += msToNs(inputMs);
-    b.compute_infer.count++;
-    b.compute_infer.ns += msToNs(inferMs);
-    b.compute_output.count++;
-    b.compute_output.ns += msToNs(outputMs);
+    addDuration(b.compute_input, inputMs);
+    addDuration(b.compute_infer, inferMs);
+    addDuration(b.compute_output, outputMs);
   }
 
   toJson(): ModelStatisticsJson {
