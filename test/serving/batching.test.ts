@@ -31,6 +31,11 @@ describe('serving: dynamic batching, queue policy, timeouts and cancellation', f
     t = await startTestServer(async (repo) => {
       await writeModelVersion(repo, 'batched', 1, model, { max_batch_size: 64, dynamic_batching: {} });
       await writeModelVersion(repo, 'unbatched', 1, model, { max_batch_size: 0 });
+      await writeModelVersion(repo, 'threaded', 1, model, {
+        max_batch_size: 64,
+        instance_group: [{ kind: 'KIND_CPU', count: 2 }],
+        parameters: { session_thread: { string_value: 'worker' } },
+      });
       await writeModelVersion(repo, 'held', 1, model, {
         max_batch_size: 8,
         dynamic_batching: { preferred_batch_size: [8], max_queue_delay_microseconds: HOLD_US, default_queue_policy: { max_queue_size: 2 } },
@@ -79,6 +84,22 @@ describe('serving: dynamic batching, queue policy, timeouts and cancellation', f
     await Promise.all(Array.from({ length: 40 }, (_, i) => postJson(`${t.http}/v2/models/unbatched/infer`, body([row(i)]))));
     const u = await stats('unbatched');
     assert.equal(u.execution_count, 40, 'max_batch_size 0 runs each request alone');
+  });
+
+  it('runs small models on the event loop and others in worker threads, as configured', async () => {
+    assert.equal(t.server.repository.resolve('batched', {}).onEventLoop, true, 'auto: a full batch of the small model takes microseconds');
+    assert.equal(t.server.repository.resolve('threaded', {}).onEventLoop, false);
+    const [onLoop, threaded] = await Promise.all([
+      postJson(`${t.http}/v2/models/batched/infer`, body([row(1), row(2)])),
+      postJson(`${t.http}/v2/models/threaded/infer`, body([row(1), row(2)])),
+    ]);
+    assert.deepEqual(
+      (threaded.json as { outputs: unknown }).outputs,
+      (onLoop.json as { outputs: unknown }).outputs,
+      'same answers from a worker-thread session',
+    );
+    const config = (await request(`${t.http}/v2/models/threaded/config`)).json as { instance_group: Array<{ count: number }> };
+    assert.equal(config.instance_group[0]!.count, 2);
   });
 
   it('waits up to max_queue_delay for a preferred batch, and runs at once when one forms', async () => {

@@ -65,6 +65,10 @@ describe('serving: config.json (Triton field names)', () => {
       resolve('{"parameters": {"intra_op_thread_count": {"string_value": "two"}}}'),
       /field parameters\.intra_op_thread_count\.string_value: expected a whole number/,
     );
+    assert.throws(
+      resolve('{"parameters": {"session_thread": {"string_value": "gpu"}}}'),
+      /field parameters\.session_thread\.string_value: expected auto, worker, event_loop, got "gpu"/,
+    );
     const fixedBatch = { inputs: [{ name: 'x', type: 'float32', isTensor: true, dims: [1, 4] }], outputs: mlpSession.outputs };
     assert.throws(
       () => resolveModel('iris', parseModelConfig('iris', '{"max_batch_size": 8}'), fixedBatch, defaults),
