@@ -31,13 +31,14 @@ export const nodeProgressSignal = defineSignal<[NodeProgressSignal]>(NODE_PROGRE
 const CONTROL_QUEUE = 'mlpipe-control';
 const EXECUTOR_QUEUES = { cpu: 'mlpipe-cpu', gpu: 'mlpipe-gpu' } as const;
 
-const control = proxyActivities<ControlActivities>({
+const CONTROL_OPTIONS = {
   taskQueue: CONTROL_QUEUE,
   // Control activities are short metadata/store look-ups; a minute covers a slow store, and
   // retries ride out a store or database restart without failing the run.
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 20 },
-});
+} as const;
+const control = proxyActivities<ControlActivities>(CONTROL_OPTIONS);
 
 type NodeOutputs = Record<string, ArtifactRef[]>;
 
@@ -102,7 +103,9 @@ export async function runPipeline(rawInput: RunPipelineInput): Promise<PipelineS
     nodeStatus.state = 'running';
     nodeStatus.startedAt = Date.now();
     publishDetails();
-    const prepared = await control.prepareNode({
+    // The summary labels the node's activities in the Temporal UI's timeline.
+    const nodeControl = proxyActivities<ControlActivities>({ ...CONTROL_OPTIONS, summary: node.id });
+    const prepared = await nodeControl.prepareNode({
       pipeline: spec.name,
       workflowId: info.workflowId,
       runId: info.runId,
@@ -121,6 +124,7 @@ export async function runPipeline(rawInput: RunPipelineInput): Promise<PipelineS
       return prepared.outputs;
     }
     const executor = proxyActivities<ExecutorActivities>({
+      summary: `${node.id} (${node.component})`,
       taskQueue: EXECUTOR_QUEUES[node.resource],
       startToCloseTimeout: node.timeouts.startToCloseMs,
       heartbeatTimeout: node.timeouts.heartbeatMs,
@@ -156,7 +160,7 @@ export async function runPipeline(rawInput: RunPipelineInput): Promise<PipelineS
       publishDetails();
       // Recording the outcome must happen even while the run is being cancelled.
       await CancellationScope.nonCancellable(() =>
-        control.abandonNode({ executionId: prepared.executionId, state: cancelled ? 'cancelled' : 'failed', error: nodeStatus.error! }),
+        nodeControl.abandonNode({ executionId: prepared.executionId, state: cancelled ? 'cancelled' : 'failed', error: nodeStatus.error! }),
       );
       throw err;
     }
@@ -164,7 +168,7 @@ export async function runPipeline(rawInput: RunPipelineInput): Promise<PipelineS
     nodeStatus.worker = result.worker;
     nodeStatus.executorMs = result.executorMs;
     nodeStatus.summary = result.summary;
-    const published = await control.publishNode({
+    const published = await nodeControl.publishNode({
       executionId: prepared.executionId,
       outputs: result.outputs,
       worker: result.worker,
