@@ -3,11 +3,15 @@ import { pipeline } from '../../dsl/compile';
 import { TestStep } from '../fixtures/test-components';
 import { startTestStack, type TestStack } from './harness';
 
+/**
+ * a -> b -> c and a -> side. Node times are long enough that the 10% bound on a cached re-run
+ * measures caching, not scheduling noise on a loaded machine.
+ */
 function chain(bMs: number, bLabel = 'b') {
-  const a = TestStep('a', { parameters: { label: 'a', ms: 800 } });
+  const a = TestStep('a', { parameters: { label: 'a', ms: 1500 } });
   const b = TestStep('b', { parameters: { label: bLabel, ms: bMs }, inputs: { upstream: a.outputs.out } });
-  const c = TestStep('c', { parameters: { label: 'c', ms: 800 }, inputs: { upstream: b.outputs.out } });
-  const side = TestStep('side', { parameters: { label: 'side', ms: 800 }, inputs: { upstream: a.outputs.out } });
+  const c = TestStep('c', { parameters: { label: 'c', ms: 1500 }, inputs: { upstream: b.outputs.out } });
+  const side = TestStep('side', { parameters: { label: 'side', ms: 1500 }, inputs: { upstream: a.outputs.out } });
   return pipeline({ name: 'cache-test', nodes: [a, b, c, side] });
 }
 
@@ -22,16 +26,16 @@ describe('caching', function () {
   after(async () => stack?.stop());
 
   it('an identical second run is all cached and takes under 10% of the first', async () => {
-    const first = await stack.run(chain(800));
+    const first = await stack.run(chain(1500));
     assert.equal(first.status.state, 'succeeded');
-    const second = await stack.run(chain(800));
+    const second = await stack.run(chain(1500));
     assert.deepEqual(states(second.status), { a: 'cached', b: 'cached', c: 'cached', side: 'cached' });
     assert.deepEqual(second.status.nodes.c!.outputs, first.status.nodes.c!.outputs, 'the cached run reuses the same artifacts');
     assert.ok(second.wallMs < first.wallMs * 0.1, `cached run ${second.wallMs} ms vs first ${first.wallMs} ms`);
   });
 
   it("changing one node's parameter re-runs that node and its downstream only", async () => {
-    const { status } = await stack.run(chain(800, 'b-changed'));
+    const { status } = await stack.run(chain(10, 'b-changed'));
     assert.deepEqual(states(status), { a: 'cached', b: 'succeeded', c: 'succeeded', side: 'cached' });
   });
 
