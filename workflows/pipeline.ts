@@ -5,7 +5,9 @@ import {
   defineQuery,
   defineSignal,
   isCancellation,
+  patched,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   workflowInfo,
   setCurrentDetails,
@@ -38,7 +40,24 @@ const CONTROL_OPTIONS = {
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 20 },
 } as const;
-const control = proxyActivities<ControlActivities>(CONTROL_OPTIONS);
+/**
+ * Control activities as local activities: run by the control worker that runs this workflow (the
+ * same fleet, polling mlpipe-control) inside its workflow task, without two server round trips per
+ * call. A control step is a few metadata and manifest look-ups, well inside a workflow task.
+ */
+const LOCAL_CONTROL_OPTIONS = {
+  startToCloseTimeout: '1 minute',
+  retry: CONTROL_OPTIONS.retry,
+} as const;
+/** Runs started before control steps became local activities replay with the scheduled ones. */
+const LOCAL_CONTROL_PATCH = 'control-as-local-activities';
+
+function controlActivities(summary?: string): ControlActivities {
+  const withSummary = summary ? { summary } : {};
+  return patched(LOCAL_CONTROL_PATCH)
+    ? proxyLocalActivities<ControlActivities>({ ...LOCAL_CONTROL_OPTIONS, ...withSummary })
+    : proxyActivities<ControlActivities>({ ...CONTROL_OPTIONS, ...withSummary });
+}
 
 type NodeOutputs = Record<string, ArtifactRef[]>;
 
@@ -52,6 +71,7 @@ class UpstreamNotAvailable extends Error {}
 export async function runPipeline(rawInput: RunPipelineInput): Promise<PipelineStatus> {
   const { spec, options } = RunPipelineInputSchema.parse(rawInput);
   const info = workflowInfo();
+  const control = controlActivities();
   const status: PipelineStatus = {
     pipeline: spec.name,
     state: 'running',
@@ -104,7 +124,7 @@ export async function runPipeline(rawInput: RunPipelineInput): Promise<PipelineS
     nodeStatus.startedAt = Date.now();
     publishDetails();
     // The summary labels the node's activities in the Temporal UI's timeline.
-    const nodeControl = proxyActivities<ControlActivities>({ ...CONTROL_OPTIONS, summary: node.id });
+    const nodeControl = controlActivities(node.id);
     const prepared = await nodeControl.prepareNode({
       pipeline: spec.name,
       workflowId: info.workflowId,
