@@ -66,9 +66,6 @@ function devServerArgs(opts: TemporalDevServerOptions, port: number, uiPort: num
     // ~50 ms on every hop (activity scheduled -> task queue, completion -> next workflow task): 300 ms
     // per pipeline node on an idle machine. A dev server has one user; let it poll as fast as needed.
     '--dynamic-config-value', 'history.transferProcessorMaxPollRPS=1000',
-    // Control activities share the workflow's task queue, so the server may hand them to the worker
-    // in the workflow task's response instead of a separate dispatch.
-    '--dynamic-config-value', 'system.enableActivityEagerExecution=true',
   ];
   if (uiPort === null) args.push('--headless');
   else args.push('--ui-ip', '127.0.0.1', '--ui-port', String(uiPort));
