@@ -1,4 +1,5 @@
 import * as ort from 'onnxruntime-node';
+import { ortSessionOptions } from './session-options';
 import { ServingError } from './errors';
 import type { SessionRunResult } from './session-instance';
 import type { SessionWorkerData, WireTensor } from './session-protocol';
@@ -12,9 +13,7 @@ export class InlineSession {
   private constructor(private readonly session: ort.InferenceSession) {}
 
   static async start(data: SessionWorkerData): Promise<InlineSession> {
-    const options: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: 'all', executionMode: 'sequential' };
-    if (data.intraOpNumThreads !== undefined) options.intraOpNumThreads = data.intraOpNumThreads;
-    if (data.interOpNumThreads !== undefined) options.interOpNumThreads = data.interOpNumThreads;
+    const options = ortSessionOptions(data);
     const session =
       typeof data.model === 'string'
         ? await ort.InferenceSession.create(data.model, options)

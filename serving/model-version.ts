@@ -70,8 +70,9 @@ async function suitsEventLoop(probe: SessionInstance, resolved: ResolvedModel, m
 }
 
 /**
- * One loaded model version: its sessions (one worker thread each), its dynamic batcher, and its
- * signature. Created fully warmed up; `unload` drains it before the sessions close.
+ * One loaded model version: its sessions (worker threads, or the event loop for tiny models), its
+ * dynamic batcher, and its signature. Created fully warmed up; `unload` drains it before the sessions
+ * close.
  */
 export class ModelVersion {
   private readonly batcher: DynamicBatcher<PreparedRequest, VersionResult>;

@@ -1,5 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
+import { ortSessionOptions } from './session-options';
 import {
   transferList,
   type SessionWorkerData,
@@ -38,9 +39,7 @@ function send(reply: SessionWorkerReply, transfer: ArrayBuffer[] = []): void {
 async function main(): Promise<void> {
   let session: ort.InferenceSession;
   try {
-    const options: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: 'all', executionMode: 'sequential' };
-    if (data.intraOpNumThreads !== undefined) options.intraOpNumThreads = data.intraOpNumThreads;
-    if (data.interOpNumThreads !== undefined) options.interOpNumThreads = data.interOpNumThreads;
+    const options = ortSessionOptions(data);
     session =
       typeof data.model === 'string'
         ? await ort.InferenceSession.create(data.model, options)

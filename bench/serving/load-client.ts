@@ -32,7 +32,7 @@ class Recorder {
     this.firstError ??= message;
   }
 
-  result(seconds: number): LoadResult {
+  result(seconds: number, clientCores: number): LoadResult {
     const sorted = this.latencies.slice(0, this.count).sort();
     const at = (p: number) => (this.count === 0 ? NaN : sorted[Math.min(this.count - 1, Math.ceil((p / 100) * this.count) - 1)]!);
     let sum = 0;
@@ -45,6 +45,7 @@ class Recorder {
       p50Ms: at(50),
       p99Ms: at(99),
       meanMs: this.count ? sum / this.count : NaN,
+      clientCores,
       ...(this.firstError ? { firstError: this.firstError } : {}),
     };
   }
@@ -128,13 +129,16 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
   const load = spec.kind === 'http' ? runHttp(spec, rec, running) : runGrpc(spec, rec, running);
   await new Promise((r) => setTimeout(r, spec.warmupMs));
   rec.recording = true;
+  process.send!('measuring');
   const started = performance.now();
+  const cpu0 = process.cpuUsage();
   await new Promise((r) => setTimeout(r, spec.durationMs));
   rec.recording = false;
+  const cpu = process.cpuUsage(cpu0);
   const seconds = (performance.now() - started) / 1000;
   active = false;
   await load;
-  return rec.result(seconds);
+  return rec.result(seconds, (cpu.user + cpu.system) / 1e6 / seconds);
 }
 
 process.once('message', (spec: LoadSpec) => {

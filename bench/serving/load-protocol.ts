@@ -29,5 +29,7 @@ export interface LoadResult {
   p50Ms: number;
   p99Ms: number;
   meanMs: number;
+  /** CPU cores the load client itself used while measuring: on a small machine it competes with the server. */
+  clientCores: number;
   firstError?: string;
 }

@@ -12,14 +12,15 @@
  *   (compiled: node dist/bench/serving/serving-throughput.js ...)
  */
 import * as grpc from '@grpc/grpc-js';
+import os from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { loadInferenceService } from '../../serving/grpc/grpc-proto';
 import { startModelServer, type ModelServer } from '../../serving/server';
 import { removeTempDirs, tempDir } from '../../test/support/tmp';
 import { percentile } from '../stats';
 import { startBareGrpc, startBareHttp, type CannedHttpResponse } from './bare-servers';
-import { runLoad } from './load';
-import type { LoadResult, LoadSpec } from './load-protocol';
+import { runLoad, type MeasuredLoad } from './load';
+import type { LoadSpec } from './load-protocol';
 import { buildMlpModel, HEAVY_MLP, mulberry32, SMALL_MLP, writeModelVersion, type MlpSpec } from './models';
 
 type ModelKey = 'small' | 'heavy';
@@ -109,10 +110,11 @@ async function captureResponses(server: ModelServer, model: string, requests: Re
   return { json: http.json!, binary: http.binary!, grpc: response };
 }
 
-function fmt(r: LoadResult | undefined): string {
-  if (!r) return ''.padEnd(30);
+function fmt(r: MeasuredLoad | undefined): string {
+  if (!r) return ''.padEnd(44);
   const err = r.errors ? ` !${r.errors} errors` : '';
-  return `${r.rps.toFixed(0).padStart(7)}/s ${r.p50Ms.toFixed(2).padStart(7)} ${r.p99Ms.toFixed(2).padStart(7)}${err}`.padEnd(30);
+  const cores = `${r.serverCores.toFixed(1)}+${r.clientCores.toFixed(1)}`;
+  return `${r.rps.toFixed(0).padStart(7)}/s ${r.p50Ms.toFixed(2).padStart(6)} ${r.p99Ms.toFixed(2).padStart(6)} ${cores.padStart(7)}${err}`.padEnd(44);
 }
 
 async function main(): Promise<void> {
@@ -135,7 +137,7 @@ async function main(): Promise<void> {
   const ceilings = new Map<string, Awaited<ReturnType<typeof computeCeiling>>>();
 
   const server = await startModelServer({ repository: repo, httpPort: 0, grpcPort: 0, pollIntervalMs: 0 }, () => undefined);
-  const results = new Map<string, LoadResult>();
+  const results = new Map<string, MeasuredLoad>();
   const cell = (key: ModelKey, protocol: Protocol, conc: number, variant: Variant) => `${key}/${protocol}/${conc}/${variant}`;
   try {
     for (const key of models) {
@@ -194,7 +196,10 @@ async function main(): Promise<void> {
   }
 
   process.stdout.write(`\nmodel server throughput, 1 row per request, ${durationMs} ms per cell after ${warmupMs} ms warm-up, ${instances} instance(s) per model\n`);
-  process.stdout.write(`columns: requests/s  p50 ms  p99 ms (latency seen by the load process)\n`);
+  process.stdout.write(
+    `columns: requests/s, p50 and p99 ms (latency seen by the load process), CPU cores used by server+client process\n` +
+      `machine: ${os.cpus().length} cores, load average ${os.loadavg()[0]!.toFixed(1)} at the end of the run (other processes share them)\n`,
+  );
   const checks: Array<{ what: string; value: number; target: string; ok: boolean }> = [];
   for (const key of models) {
     const spec = MODELS[key];
@@ -209,7 +214,7 @@ async function main(): Promise<void> {
       }
     }
     process.stdout.write(
-      `  ${'protocol'.padEnd(8)} ${'conc'.padStart(4)}  ${'(t) bare transport'.padEnd(30)}${'(b) dynamic batching'.padEnd(30)}${'(c) no batching'.padEnd(30)}\n`,
+      `  ${'protocol'.padEnd(8)} ${'conc'.padStart(4)}  ${'(t) bare transport'.padEnd(44)}${'(b) dynamic batching'.padEnd(44)}${'(c) no batching'.padEnd(44)}\n`,
     );
     for (const protocol of protocols) {
       for (const conc of concurrencies) {
