@@ -24,14 +24,11 @@ export interface HttpFrontEnd {
 /** One node:http server: Open Inference Protocol v2 under /v2, TF Serving under /v1, Prometheus at /metrics. */
 export async function startHttpFrontEnd(service: InferenceService, options: HttpFrontEndOptions): Promise<HttpFrontEnd> {
   let closing = false;
-  const inFlight = new Set<ServerResponse>();
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const startedAt = performance.now();
     if (closing) res.shouldKeepAlive = false;
-    inFlight.add(res);
     const disconnect = new ClientDisconnect();
     res.once('close', () => {
-      inFlight.delete(res);
       if (!res.writableFinished) disconnect.fire();
     });
     const url = req.url ?? '/';
@@ -78,9 +75,13 @@ export async function startHttpFrontEnd(service: InferenceService, options: Http
     close: () =>
       new Promise<void>((resolve) => {
         closing = true;
-        // Responses still to come close their connection, so keep-alive clients cannot linger.
-        for (const res of inFlight) if (!res.headersSent) res.shouldKeepAlive = false;
-        server.close(() => resolve());
+        // Requests already running answer on a keep-alive connection, which then sits idle: sweep
+        // those until the server has closed (new requests get `Connection: close` instead).
+        const sweep = setInterval(() => server.closeIdleConnections(), 25);
+        server.close(() => {
+          clearInterval(sweep);
+          resolve();
+        });
         server.closeIdleConnections();
       }),
     destroy: () => server.closeAllConnections(),

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ClientDisconnect } from '../client-disconnect';
 import { ServingError } from '../errors';
 import type { InferenceService } from '../inference-service';
+import type { VersionSelector } from '../model-repository';
 import { readBody, sendBody, sendJson } from './http-io';
 import { BINARY_HEADER, decodeInferRequest, encodeInferResponse } from './oip-codec';
 import { decodeSegment, versionSelector } from './route-params';
@@ -82,7 +83,7 @@ export async function handleOip(service: InferenceService, ctx: RouteContext): P
   return false;
 }
 
-async function infer(service: InferenceService, ctx: RouteContext, model: string, selector: ReturnType<typeof versionSelector>): Promise<void> {
+async function infer(service: InferenceService, ctx: RouteContext, model: string, selector: VersionSelector): Promise<void> {
   const { req, res } = ctx;
   // Unknown models and versions answer 404 whatever the body holds.
   service.repository.resolve(model, selector);

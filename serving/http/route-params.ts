@@ -3,6 +3,7 @@ import type { VersionSelector } from '../model-repository';
 import { parseVersion } from '../version-policy';
 
 export function decodeSegment(segment: string): string {
+  if (!segment.includes('%')) return segment;
   try {
     return decodeURIComponent(segment);
   } catch {
