@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { RepositoryLocationError } from '../../serving/open-repository-source';
-import { ServerListenError, startModelServer } from '../../serving/server';
 import { describeZodError } from '../../serving/zod-issues';
 import { CliError, cliConfig, untilInterrupted } from '../cli-context';
 
@@ -40,6 +38,9 @@ export function registerServeCommand(program: Command): void {
       if (!parsed.success) throw new CliError(`serve: ${describeZodError(parsed.error)}`);
       const flags = parsed.data;
       const s3 = flags.repository.startsWith('s3://') ? cliConfig().s3 : undefined;
+      // Loaded here: onnxruntime and gRPC take ~250 ms to load, which every other command would pay.
+      const { startModelServer, ServerListenError } = require('../../serving/server') as typeof import('../../serving/server');
+      const { RepositoryLocationError } = require('../../serving/open-repository-source') as typeof import('../../serving/open-repository-source');
       const server = await startModelServer({ ...flags, ...(s3 ? { s3 } : {}) }).catch((err: unknown) => {
         if (err instanceof RepositoryLocationError || err instanceof ServerListenError) throw new CliError(err.message);
         throw err;
