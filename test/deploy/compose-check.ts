@@ -47,6 +47,7 @@ const ServiceSchema = z.looseObject({
   environment: z.union([z.record(z.string(), scalar), stringList]).optional(),
   ports: z.array(z.union([z.string(), z.number(), z.looseObject({ target: z.number(), published: z.union([z.string(), z.number()]) })])).optional(),
   depends_on: z.union([stringList, z.record(z.string(), z.looseObject({ condition: z.string().optional() }))]).optional(),
+  volumes: z.array(z.union([z.string(), z.looseObject({ target: z.string() })])).optional(),
   deploy: z
     .looseObject({
       resources: z
@@ -159,6 +160,27 @@ function loadServiceConfig(name: string, env: Record<string, string>, problems: 
   }
 }
 
+/** Container paths of a service's volume mounts. */
+function volumeTargets(service: Service): string[] {
+  return (service.volumes ?? []).map((v) => (typeof v === 'string' ? (v.split(':')[1] ?? v) : v.target));
+}
+
+/**
+ * The control fleet opens the metadata store at start: its URL must be one this build opens
+ * (sqlite://; postgres:// is refused) and the file must live on a volume, or every container
+ * restart loses the lineage and the cache.
+ */
+function checkMetadataStore(name: string, metadataUrl: string, service: Service, problems: string[]): void {
+  if (!metadataUrl.startsWith('sqlite://')) {
+    problems.push(`${name}: ${ENV_VARS.metadataUrl} ${metadataUrl.split('://')[0]}:// cannot be opened by this build (its metadata store is SQLite)`);
+    return;
+  }
+  const file = metadataUrl.slice('sqlite://'.length);
+  if (!volumeTargets(service).some((target) => file.startsWith(`${target.replace(/\/$/, '')}/`))) {
+    problems.push(`${name}: the metadata database ${file} is not on a volume of the service, so a restart would lose it`);
+  }
+}
+
 function checkMlpipeEnvironment(
   name: string,
   env: Record<string, string>,
@@ -182,19 +204,6 @@ function checkMlpipeEnvironment(
     const minioEnv = environmentOf(services.minio ?? {}, 'minio', []);
     if (config.s3.accessKey !== minioEnv.MINIO_ROOT_USER || config.s3.secretKey !== minioEnv.MINIO_ROOT_PASSWORD) {
       problems.push(`${name}: ${ENV_VARS.s3AccessKey}/${ENV_VARS.s3SecretKey} differ from minio's MINIO_ROOT_USER/MINIO_ROOT_PASSWORD`);
-    }
-  }
-  if (!config.metadataUrl.startsWith('postgres')) {
-    problems.push(`${name}: ${ENV_VARS.metadataUrl} must point at PostgreSQL, got ${config.metadataUrl.split('://')[0]}://`);
-  } else {
-    checkPointsAtService(`${name} ${ENV_VARS.metadataUrl}`, config.metadataUrl, 'postgres', 5432, services, problems);
-    const url = new URL(config.metadataUrl);
-    const pg = environmentOf(services.postgres ?? {}, 'postgres', []);
-    if (decodeURIComponent(url.username) !== (pg.POSTGRES_USER ?? 'postgres') || decodeURIComponent(url.password) !== pg.POSTGRES_PASSWORD) {
-      problems.push(`${name}: ${ENV_VARS.metadataUrl} credentials differ from postgres's POSTGRES_USER/POSTGRES_PASSWORD`);
-    }
-    if (url.pathname.slice(1) !== pg.POSTGRES_DB) {
-      problems.push(`${name}: ${ENV_VARS.metadataUrl} names database '${url.pathname.slice(1)}', postgres creates '${pg.POSTGRES_DB}'`);
     }
   }
   return config;
@@ -252,7 +261,8 @@ function checkCompose(text: string, problems: string[]): void {
     if (!parsedQueues.success) problems.push(`${name}: --queues '${queues.join(',')}' is not a list of ${Object.keys(TASK_QUEUES).join(', ')}`);
     else if (parsedQueues.data.join(',') !== queue) problems.push(`${name}: polls --queues ${queues.join(',')}, expected ${queue}`);
     if (!service.build) problems.push(`${name}: must be built from the Dockerfile (build: .)`);
-    checkMlpipeEnvironment(name, environmentOf(service, name, []), compose, bucketCreatedBySetup, problems);
+    const config = checkMlpipeEnvironment(name, environmentOf(service, name, []), compose, bucketCreatedBySetup, problems);
+    if (config && queue === 'control') checkMetadataStore(name, config.metadataUrl, service, problems);
     const devices = gpuDevices(service);
     if (queue === 'gpu' && !devices.some((d) => d.driver === 'nvidia')) {
       problems.push(`${name}: reserves no NVIDIA device (deploy.resources.reservations.devices with driver nvidia, capabilities [gpu])`);

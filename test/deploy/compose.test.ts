@@ -66,10 +66,8 @@ describe('deployment: docker-compose.yml and Dockerfile', () => {
 
   it('rejects credentials that do not match the servers they are for', () => {
     const files = withCompose((s) => {
-      env(s, 'worker-gpu').MLPIPE_METADATA_URL = 'postgres://postgres:wrong@postgres:5432/mlpipe';
       env(s, 'model-server').MLPIPE_S3_SECRET_KEY = 'not-the-minio-secret';
     });
-    assertProblem(files, /worker-gpu: MLPIPE_METADATA_URL credentials differ/);
     assertProblem(files, /model-server: MLPIPE_S3_ACCESS_KEY\/MLPIPE_S3_SECRET_KEY differ/);
   });
 
@@ -110,6 +108,17 @@ describe('deployment: docker-compose.yml and Dockerfile', () => {
     });
     assertProblem(files, /temporal-ui: port 8080 is not published as 8080:8080/);
     assertProblem(files, /service 'minio-setup' is missing/);
+  });
+
+  it('requires the control worker to keep its metadata in a store this build opens, on a volume', () => {
+    const postgres = withCompose((s) => {
+      env(s, 'worker-control').MLPIPE_METADATA_URL = 'postgres://postgres:secret@postgres:5432/mlpipe';
+    });
+    assertProblem(postgres, /worker-control: MLPIPE_METADATA_URL postgres:\/\/ cannot be opened by this build/);
+    const noVolume = withCompose((s) => {
+      delete s['worker-control']!.volumes;
+    });
+    assertProblem(noVolume, /worker-control: the metadata database \/var\/lib\/mlpipe\/metadata\.db is not on a volume/);
   });
 
   it('requires the model server to listen on every interface of its container', () => {
