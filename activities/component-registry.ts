@@ -1,6 +1,11 @@
 import path from 'node:path';
 import type { ComponentSpec } from '../dsl/component';
 
+/** A component module that cannot be loaded, or components that clash: the user's to fix. */
+export class ComponentRegistryError extends Error {
+  override name = 'ComponentRegistryError';
+}
+
 /** Components a worker can run and the compiler accepts, by type. */
 export class ComponentRegistry implements ReadonlyMap<string, ComponentSpec> {
   private readonly specs = new Map<string, ComponentSpec>();
@@ -12,7 +17,7 @@ export class ComponentRegistry implements ReadonlyMap<string, ComponentSpec> {
   register(spec: ComponentSpec): void {
     const existing = this.specs.get(spec.type);
     if (existing && (existing.executorModule !== spec.executorModule || existing.version !== spec.version)) {
-      throw new Error(
+      throw new ComponentRegistryError(
         `component type '${spec.type}' is registered twice with different executors (${existing.executorModule}@${existing.version} and ${spec.executorModule}@${spec.version})`,
       );
     }
@@ -22,7 +27,12 @@ export class ComponentRegistry implements ReadonlyMap<string, ComponentSpec> {
   /** Registers every component factory (anything with a `spec`) exported by a module. */
   registerModule(modulePath: string): number {
     const resolved = path.resolve(modulePath);
-    const mod = require(resolved) as Record<string, unknown>;
+    let mod: Record<string, unknown>;
+    try {
+      mod = require(resolved) as Record<string, unknown>;
+    } catch (err) {
+      throw new ComponentRegistryError(`component module ${resolved}: cannot load it (${(err as Error).message.split('\n')[0]})`);
+    }
     let count = 0;
     for (const value of Object.values(mod)) {
       const spec = (value as { spec?: unknown } | null)?.spec;
@@ -31,7 +41,7 @@ export class ComponentRegistry implements ReadonlyMap<string, ComponentSpec> {
         count++;
       }
     }
-    if (count === 0) throw new Error(`${resolved}: exports no components (expected values made by defineComponent)`);
+    if (count === 0) throw new ComponentRegistryError(`${resolved}: exports no components (expected values made by defineComponent)`);
     return count;
   }
 

@@ -1,5 +1,7 @@
 import type { ArtifactRef } from '../artifacts/artifact-types';
-import { computeFingerprint, hashFileContent } from '../artifacts/fingerprint';
+import { ApplicationFailure } from '@temporalio/activity';
+import { computeFingerprint } from '../artifacts/fingerprint';
+import { ContentParameterError, hashParameterContent } from '../artifacts/parameter-content';
 import { RUN_STATUS_PROPERTY, type MetadataStore } from '../artifacts/metadata/metadata-store';
 import type { ArtifactStore } from '../artifacts/store';
 import {
@@ -11,15 +13,20 @@ import {
   type PrepareNodeResult,
   type PublishNodeInput,
 } from '../workflows/pipeline-types';
-import type { ComponentRegistry } from './component-registry';
 
 export interface ControlDeps {
   store: ArtifactStore;
   metadata: MetadataStore;
-  registry: ComponentRegistry;
 }
 
 type RefsByKey = Record<string, ArtifactRef[]>;
+
+/** Metadata records reduced to the refs that travel through the workflow. */
+function refsOf(records: Record<string, Array<ArtifactRef & { id: number }>>): RefsByKey {
+  return Object.fromEntries(
+    Object.entries(records).map(([k, recs]) => [k, recs.map(({ id, type, uri, contentHash, properties }) => ({ id, type, uri, contentHash, properties }))]),
+  );
+}
 
 /** Where a node's output lives: one prefix per run and node, so a retried attempt writes the same place. */
 export function outputUri(store: ArtifactStore, pipeline: string, runId: string, nodeId: string, key: string): string {
@@ -30,21 +37,41 @@ export function outputUri(store: ArtifactStore, pipeline: string, runId: string,
  * The control-plane activities (queue mlpipe-control): fingerprint and cache look-up before a node,
  * publication of outputs and lineage after it. They touch metadata and manifests only, never data.
  */
-export function createControlActivities({ store, metadata, registry }: ControlDeps) {
-  async function fingerprintOf(input: PrepareNodeInput): Promise<string> {
-    const spec = registry.get(input.component);
-    const userModules: Record<string, string> = {};
-    for (const param of spec?.userModuleParameters ?? []) {
-      const modulePath = input.parameters[param];
-      if (typeof modulePath === 'string') userModules[param] = await hashFileContent(modulePath);
+export function createControlActivities({ store, metadata }: ControlDeps) {
+  /**
+   * The cache key, and whether it can be trusted: a content parameter naming a location whose content
+   * cannot be hashed here (s3://, say) makes the node uncacheable rather than keyed by its name.
+   */
+  async function fingerprintOf(input: PrepareNodeInput): Promise<{ fingerprint: string; cacheable: boolean }> {
+    const contents: Record<string, string> = {};
+    let cacheable = true;
+    for (const param of input.contentParameters) {
+      const value = input.parameters[param];
+      const values = typeof value === 'string' ? [value] : Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+      const hashes: string[] = [];
+      for (const [i, v] of values.entries()) {
+        const where = `node '${input.nodeId}' parameter ${param}${values.length > 1 ? `[${i}]` : ''}`;
+        let hash: string | null;
+        try {
+          hash = await hashParameterContent(v, where);
+        } catch (err) {
+          if (err instanceof ContentParameterError) throw ApplicationFailure.nonRetryable(err.message, 'UserInputError');
+          throw err;
+        }
+        if (hash === null) cacheable = false;
+        else hashes.push(hash);
+      }
+      contents[param] = hashes.join(',');
     }
-    return computeFingerprint({
+    const fingerprint = computeFingerprint({
       component: input.component,
       componentVersion: input.componentVersion,
       parameters: input.parameters,
       inputs: Object.fromEntries(Object.entries(input.inputs).map(([k, refs]) => [k, refs.map((r) => r.contentHash)])),
-      userModules,
+      // The fingerprint's slot for named files' content (user modules and input data alike).
+      userModules: contents,
     });
+    return { fingerprint, cacheable };
   }
 
   /** Outputs of a cached execution, if every one is still committed with the same content. */
@@ -60,18 +87,13 @@ export function createControlActivities({ store, metadata, registry }: ControlDe
         }
       }
     }
-    return Object.fromEntries(
-      Object.entries(candidate.outputs).map(([k, refs]) => [
-        k,
-        refs.map(({ id, type, uri, contentHash, properties }) => ({ id, type, uri, contentHash, properties })),
-      ]),
-    );
+    return refsOf(candidate.outputs);
   }
 
   return {
     async prepareNode(raw: PrepareNodeInput): Promise<PrepareNodeResult> {
       const input = PrepareNodeInputSchema.parse(raw);
-      const fingerprint = await fingerprintOf(input);
+      const { fingerprint, cacheable } = await fingerprintOf(input);
       // A retried prepare (e.g. after a control worker crash) must not start a second execution.
       const run = await metadata.getRun(input.runId);
       if (!run) {
@@ -79,9 +101,11 @@ export function createControlActivities({ store, metadata, registry }: ControlDe
       }
       const existing = run?.executions.find((e) => e.nodeId === input.nodeId && e.fingerprint === fingerprint);
       if (existing?.state === 'cached') {
-        const outputs = Object.fromEntries(
-          Object.entries(existing.outputs).map(([k, recs]) => [k, recs.map(({ id, type, uri, contentHash, properties }) => ({ id, type, uri, contentHash, properties }))]),
-        );
+        let outputs = refsOf(existing.outputs);
+        // An earlier attempt recorded the cache hit but died before attaching its outputs.
+        const complete = Object.keys(input.outputs).every((k) => (outputs[k]?.length ?? 0) > 0);
+        const source = !complete && existing.cachedFrom ? await metadata.getExecution(existing.cachedFrom) : null;
+        if (source) outputs = await metadata.finishExecution(existing.id, { state: 'cached', outputs: refsOf(source.outputs) });
         return { cached: true, executionId: existing.id, outputs, ...(existing.summary ? { summary: existing.summary } : {}) };
       }
       const execution = {
@@ -93,7 +117,7 @@ export function createControlActivities({ store, metadata, registry }: ControlDe
         fingerprint,
         inputs: input.inputs,
       };
-      if (input.useCache && !existing) {
+      if (input.useCache && cacheable && !existing) {
         for (const candidate of await metadata.findByFingerprint(fingerprint)) {
           const outputs = await reusableOutputs(candidate, Object.keys(input.outputs));
           if (!outputs) continue;

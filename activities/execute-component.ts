@@ -11,7 +11,7 @@ import {
   type NodeProgressSignal,
 } from '../workflows/pipeline-types';
 import type { ComponentRegistry } from './component-registry';
-import type { ExecutorInput, Progress } from './executor-api';
+import { ProgressSchema, type ExecutorInput, type Progress } from './executor-api';
 import type { ExecutorThreadPool } from './run-in-thread';
 
 export interface ExecutorDeps {
@@ -51,7 +51,8 @@ export function createExecutorActivities({ store, registry, threads, identity, n
       try {
         spec = registry.require(input.component);
       } catch (err) {
-        throw ApplicationFailure.nonRetryable((err as Error).message, 'UnknownComponent');
+        // Retryable: during a rolling deploy another worker on this queue may know the component.
+        throw ApplicationFailure.retryable((err as Error).message, 'UnknownComponent');
       }
       const params = spec.parameters.safeParse(input.parameters);
       if (!params.success) {
@@ -63,7 +64,7 @@ export function createExecutorActivities({ store, registry, threads, identity, n
       const details: HeartbeatDetails = { checkpoint: previous.checkpoint, progress: { message: 'preparing inputs' } };
       // No heartbeat right away: each one is a server write, and nodes shorter than the interval
       // need none (the heartbeat timeout is many intervals long).
-      const heartbeatTimer = setInterval(() => ctx.heartbeat(details), HEARTBEAT_EVERY_MS);
+      let heartbeatTimer: NodeJS.Timeout | undefined;
       // Starting the clock now means nodes shorter than the interval send no signal at all: each
       // signal costs the workflow a task, which would dominate the overhead of short nodes.
       const activityStarted = Date.now();
@@ -77,8 +78,10 @@ export function createExecutorActivities({ store, registry, threads, identity, n
       };
 
       const stagings: Record<string, StagingArea> = {};
-      const tmpDir = await mkdtemp(path.join(os.tmpdir(), 'mlpipe-exec-'));
+      let tmpDir: string | undefined;
       try {
+        heartbeatTimer = setInterval(() => ctx.heartbeat(details), HEARTBEAT_EVERY_MS);
+        tmpDir = await mkdtemp(path.join(os.tmpdir(), 'mlpipe-exec-'));
         const inputs: Record<string, ExecutorInput[]> = {};
         for (const [key, refs] of Object.entries(input.inputs)) {
           inputs[key] = await Promise.all(refs.map(async (ref) => ({ ref, localDir: await store.materialize(ref.uri) })));
@@ -100,7 +103,10 @@ export function createExecutorActivities({ store, registry, threads, identity, n
             },
             {
               onProgress: (progress) => {
-                details.progress = progress;
+                // Executors are user code: a malformed report is dropped, not shown.
+                const parsed = ProgressSchema.safeParse(progress);
+                if (!parsed.success) return;
+                details.progress = parsed.data;
                 signalProgress();
               },
               onCheckpoint: (state) => {
@@ -114,6 +120,9 @@ export function createExecutorActivities({ store, registry, threads, identity, n
           if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
           const e = err as Error;
           if (e.name === 'UserInputError') throw ApplicationFailure.nonRetryable(e.message, 'UserInputError');
+          if (e.name === 'DataCloneError') {
+            throw ApplicationFailure.nonRetryable(`${spec.type} parameters cannot be passed to its executor thread: ${e.message}`, 'ComponentError');
+          }
           throw ApplicationFailure.retryable(`${spec.type} executor failed: ${e.message}`, e.name);
         }
         const { result, executorMs } = outcome;
@@ -137,7 +146,7 @@ export function createExecutorActivities({ store, registry, threads, identity, n
       } finally {
         clearInterval(heartbeatTimer);
         await Promise.all(Object.values(stagings).map((s) => store.abort(s).catch(() => undefined)));
-        await rm(tmpDir, { recursive: true, force: true });
+        if (tmpDir) await rm(tmpDir, { recursive: true, force: true });
       }
     },
   };

@@ -108,7 +108,8 @@ export class ExecutorThreadPool {
             resolve({ result: (msg.result ?? {}) as ExecutorResult, executorMs: msg.executorMs });
             break;
           case 'error':
-            cleanup(!hooks.signal.aborted);
+            // The executor returned (by throwing), so the thread is idle again, cancelled or not.
+            cleanup(true);
             reject(new ExecutorThreadError(msg.name, msg.message, msg.stack));
             break;
         }
@@ -131,7 +132,14 @@ export class ExecutorThreadPool {
       worker.on('exit', onExit);
       worker.on('error', onError);
       hooks.signal.addEventListener('abort', onAbort, { once: true });
-      worker.postMessage({ type: 'run', runId, data } satisfies ParentMessage);
+      try {
+        worker.postMessage({ type: 'run', runId, data } satisfies ParentMessage);
+      } catch (err) {
+        // Parameters or inputs that structured clone refuses (functions, class instances).
+        cleanup(true);
+        reject(new ExecutorThreadError('DataCloneError', (err as Error).message));
+        return;
+      }
       if (hooks.signal.aborted) onAbort();
     });
   }

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { ComponentRegistryError } from '../activities/component-registry';
 import { TemporalUnreachableError } from '../client/temporal-connection';
 import { ConfigError, loadConfig, type MlpipeConfig } from '../config/config';
 import { PipelineCompileError } from '../dsl/compile';
@@ -40,7 +41,12 @@ export function reportError(err: unknown): number {
     process.stderr.write(`mlpipe: ${err.message}\n`);
     return err.exitCode;
   }
-  if (err instanceof ConfigError || err instanceof PipelineCompileError || err instanceof PipelineModuleError) {
+  if (
+    err instanceof ConfigError ||
+    err instanceof PipelineCompileError ||
+    err instanceof PipelineModuleError ||
+    err instanceof ComponentRegistryError
+  ) {
     process.stderr.write(`mlpipe: ${err.message}\n`);
     return EXIT_USAGE;
   }

@@ -57,7 +57,8 @@ export function loadPipelineDefinition(modulePath: string, params: Record<string
 
 /** The builtin components plus every component the pipeline itself declares (custom components). */
 export function registryFor(definition: PipelineDefinition, base: ComponentRegistry = builtinRegistry()): ComponentRegistry {
-  for (const node of definition.nodes) if (!base.has(node.spec.type)) base.register(node.spec);
+  // register() refuses a custom component that reuses a built-in's type with another executor.
+  for (const node of definition.nodes) base.register(node.spec);
   return base;
 }
 

@@ -34,7 +34,8 @@ export async function createPipelineSchedule(client: Client, spec: PipelineSpec,
     action: {
       type: 'startWorkflow',
       workflowType: PIPELINE_WORKFLOW_TYPE,
-      workflowId: `${spec.name}-scheduled`,
+      // Per schedule: two schedules of one pipeline on one cron would otherwise collide on the id.
+      workflowId: `${spec.name}-${s.scheduleId}`,
       ...pipelineStartOptions(spec, { noCache: s.noCache }),
     },
     policies: {

@@ -3,6 +3,7 @@ import type { ComponentSpec, NodeHandle, OutputHandle } from './component';
 import {
   NODE_ID_PATTERN,
   PipelineSpecSchema,
+  PipelineSpecShapeSchema,
   RetryPolicySchema,
   TimeoutsSchema,
   type InputRef,
@@ -118,6 +119,7 @@ export function compilePipeline(definition: PipelineDefinition, registry?: Compo
         retry: retry.data,
         timeouts: timeouts.data,
         cache: node.options.cache ?? true,
+        contentParameters: spec.contentParameters ?? [],
       });
     }
   }
@@ -184,7 +186,7 @@ function assertJsonSerialisable(spec: PipelineSpec): void {
  * components and their parameters, wiring to existing outputs, and no cycles.
  */
 export function validatePipelineSpec(json: unknown, registry: ComponentRegistry): PipelineSpec {
-  const parsed = PipelineSpecSchema.safeParse(json);
+  const parsed = PipelineSpecShapeSchema.safeParse(json);
   if (!parsed.success) throw new PipelineCompileError(describeZodIssues('pipeline', parsed.error));
   const spec = parsed.data;
   const problems: string[] = [];
@@ -220,7 +222,9 @@ export function validatePipelineSpec(json: unknown, registry: ComponentRegistry)
   }
   if (problems.length === 0) {
     const ordered = topologicalOrder(spec.nodes, problems);
-    if (problems.length === 0) return { ...spec, nodes: ordered };
+    // The component spec, not the JSON, says which parameters name content to hash.
+    const withContent = ordered.map((n) => ({ ...n, contentParameters: registry.get(n.component)?.contentParameters ?? [] }));
+    if (problems.length === 0) return { ...spec, nodes: withContent };
   }
   throw new PipelineCompileError(problems);
 }

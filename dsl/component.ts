@@ -30,8 +30,11 @@ export interface ComponentSpec<
   executorModule: string;
   /** Export name in `executorModule`; default `executor`. */
   executorExport?: string;
-  /** Names of parameters holding paths of user modules whose content belongs in the cache key. */
-  userModuleParameters?: string[];
+  /**
+   * Parameters naming files whose content belongs in the cache key: input data (a path or glob),
+   * user modules. Without this a node reading a refreshed file at the same path would hit the cache.
+   */
+  contentParameters?: string[];
 }
 
 export interface OutputHandle {

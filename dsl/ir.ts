@@ -22,7 +22,8 @@ export const TimeoutsSchema = z
     /** Upper bound on one attempt of the executor. */
     startToCloseMs: z.number().int().min(1000).default(2 * 60 * 60 * 1000),
     /** A worker that stops heartbeating this long is presumed dead and the attempt is retried elsewhere. */
-    heartbeatMs: z.number().int().min(1000).default(30_000),
+    // Executors heartbeat every second: a timeout of a few seconds leaves room for jitter.
+    heartbeatMs: z.number().int().min(3000).default(30_000),
     /** How long a node may wait for a worker on its queue (a gpu node with no gpu worker waits). */
     scheduleToStartMs: z.number().int().min(1000).optional(),
   })
@@ -51,11 +52,14 @@ export const NodeSpecSchema = z
     retry: RetryPolicySchema,
     timeouts: TimeoutsSchema,
     cache: z.boolean(),
+    /** Parameters whose named files' content is part of the cache key (from the component spec). */
+    contentParameters: z.array(z.string()).default([]),
   })
   .strict();
 export type NodeSpec = z.infer<typeof NodeSpecSchema>;
 
-export const PipelineSpecSchema = z
+/** The IR's shape without the ordering checks: what a JSON spec must look like before it is sorted. */
+export const PipelineSpecShapeSchema = z
   .object({
     irVersion: z.literal(1),
     name: z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]{0,127}$/, 'pipeline names start with a letter; letters, digits, _ . -'),
@@ -63,6 +67,24 @@ export const PipelineSpecSchema = z
     nodes: z.array(NodeSpecSchema).min(1),
   })
   .strict();
+
+export const PipelineSpecSchema = PipelineSpecShapeSchema
+  // The workflow relies on these: an IR made by hand (SDK, UI) could otherwise leave a node unrun.
+  .superRefine((spec, ctx) => {
+    const seen = new Map<string, Record<string, string>>();
+    spec.nodes.forEach((node, i) => {
+      if (seen.has(node.id)) ctx.addIssue({ code: 'custom', path: ['nodes', i, 'id'], message: `duplicate node id '${node.id}'` });
+      for (const [key, refs] of Object.entries(node.inputs)) {
+        refs.forEach((ref, j) => {
+          const outputs = seen.get(ref.node);
+          const where = ['nodes', i, 'inputs', key, j];
+          if (!outputs) ctx.addIssue({ code: 'custom', path: where, message: `node '${node.id}' reads '${ref.node}', which is not an earlier node` });
+          else if (!(ref.output in outputs)) ctx.addIssue({ code: 'custom', path: where, message: `node '${ref.node}' has no output '${ref.output}'` });
+        });
+      }
+      seen.set(node.id, node.outputs);
+    });
+  });
 export type PipelineSpec = z.infer<typeof PipelineSpecSchema>;
 
 /** Node states as the `status` query reports them. */

@@ -48,10 +48,11 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<RunningWo
 
   const address = config.temporalAddress;
   const connection = await reachTemporal(address, () => NativeConnection.connect({ address }));
-  const store = await openArtifactStore(config.artifactRoot, config.s3, { cacheDir: `${config.home}/cache` });
-  const closers: Array<() => Promise<void>> = [() => store.close(), () => connection.close()];
+  const closers: Array<() => Promise<void>> = [() => connection.close()];
   const workers: Worker[] = [];
   try {
+    const store = await openArtifactStore(config.artifactRoot, config.s3, { cacheDir: `${config.home}/cache` });
+    closers.unshift(() => store.close());
     if (opts.queues.includes('control')) {
       const metadata = await openMetadataStore(config.metadataUrl);
       closers.unshift(() => metadata.close());
@@ -62,8 +63,9 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<RunningWo
           taskQueue: TASK_QUEUES.control,
           identity,
           ...workflowCodeOption(),
-          activities: createControlActivities({ store, metadata, registry }),
-          maxConcurrentActivityTaskExecutions: concurrency.control,
+          activities: createControlActivities({ store, metadata }),
+          // Control steps run as local activities of this worker (see workflows/pipeline.ts).
+          maxConcurrentLocalActivityExecutions: concurrency.control,
         }),
       );
     }
@@ -105,8 +107,10 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<RunningWo
     throw err;
   }
 
-  const done = Promise.all(workers.map((w) => w.run())).then(async () => {
+  const done = Promise.allSettled(workers.map((w) => w.run())).then(async (results) => {
     for (const close of closers) await close().catch(() => undefined);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
   });
   let stopping: Promise<void> | undefined;
   return {

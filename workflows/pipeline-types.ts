@@ -71,6 +71,7 @@ export const PrepareNodeInputSchema = z.object({
   outputs: z.record(z.string(), z.string()),
   inputs: ArtifactRefListMap,
   useCache: z.boolean(),
+  contentParameters: z.array(z.string()).default([]),
 });
 export type PrepareNodeInput = z.infer<typeof PrepareNodeInputSchema>;
 

@@ -18,6 +18,7 @@ import type { ControlActivities } from '../activities/control';
 import type { ExecutorActivities } from '../activities/execute-component';
 import {
   NODE_PROGRESS_SIGNAL,
+  NodeProgressSignalSchema,
   RunPipelineInputSchema,
   STATUS_QUERY,
   type ExecuteComponentResult,
@@ -69,7 +70,13 @@ class UpstreamNotAvailable extends Error {}
  * activity that publishes outputs and lineage. Only artifact references pass through here.
  */
 export async function runPipeline(rawInput: RunPipelineInput): Promise<PipelineStatus> {
-  const { spec, options } = RunPipelineInputSchema.parse(rawInput);
+  const parsedInput = RunPipelineInputSchema.safeParse(rawInput);
+  if (!parsedInput.success) {
+    // A ZodError would fail the workflow task and be retried forever; bad input fails the run.
+    const problems = parsedInput.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`).join('; ');
+    throw ApplicationFailure.nonRetryable(`invalid pipeline spec: ${problems}`, 'InvalidPipelineSpec');
+  }
+  const { spec, options } = parsedInput.data;
   const info = workflowInfo();
   const control = controlActivities();
   const status: PipelineStatus = {
@@ -78,7 +85,10 @@ export async function runPipeline(rawInput: RunPipelineInput): Promise<PipelineS
     nodes: Object.fromEntries(spec.nodes.map((n) => [n.id, { state: 'pending', attempt: 0 } satisfies NodeStatus])),
   };
   setHandler(statusQuery, () => status);
-  setHandler(nodeProgressSignal, ({ nodeId, attempt, progress }) => {
+  setHandler(nodeProgressSignal, (raw) => {
+    const parsed = NodeProgressSignalSchema.safeParse(raw);
+    if (!parsed.success) return;
+    const { nodeId, attempt, progress } = parsed.data;
     const node = status.nodes[nodeId];
     // A late signal from an earlier attempt must not overwrite a newer attempt's progress.
     if (node && node.state === 'running' && attempt >= node.attempt) {
@@ -136,6 +146,7 @@ export async function runPipeline(rawInput: RunPipelineInput): Promise<PipelineS
       outputs: node.outputs,
       inputs,
       useCache: node.cache && !options.noCache,
+      contentParameters: node.contentParameters,
     });
     if (prepared.cached) {
       nodeStatus.summary = prepared.summary;
@@ -188,13 +199,22 @@ export async function runPipeline(rawInput: RunPipelineInput): Promise<PipelineS
     nodeStatus.worker = result.worker;
     nodeStatus.executorMs = result.executorMs;
     nodeStatus.summary = result.summary;
-    const published = await nodeControl.publishNode({
-      executionId: prepared.executionId,
-      outputs: result.outputs,
-      worker: result.worker,
-      attempt: result.attempt,
-      summary: result.summary,
-    });
+    let published: NodeOutputs;
+    try {
+      published = await nodeControl.publishNode({
+        executionId: prepared.executionId,
+        outputs: result.outputs,
+        worker: result.worker,
+        attempt: result.attempt,
+        summary: result.summary,
+      });
+    } catch (err) {
+      const cancelled = isCancellation(err);
+      await CancellationScope.nonCancellable(() =>
+        nodeControl.abandonNode({ executionId: prepared.executionId, state: cancelled ? 'cancelled' : 'failed', error: cancelled ? 'cancelled' : describeFailure(err) }),
+      );
+      throw err;
+    }
     finish(nodeStatus, 'succeeded', published);
     publishDetails();
     return published;

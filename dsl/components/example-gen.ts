@@ -71,5 +71,6 @@ export const ExampleGen = defineComponent({
   inputs: {},
   outputs: { examples: 'Examples' },
   defaultResource: 'cpu',
+  contentParameters: ['input'],
   executorModule: path.join(__dirname, '../../activities/example-gen.js'),
 });

@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict';
+import { readFile, utimes, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { pipeline } from '../../dsl/compile';
+import createPenguins, { vegaDataDir } from '../../examples/penguins/pipeline';
+import { tempDir } from '../support/tmp';
 import { TestStep } from '../fixtures/test-components';
 import { startTestStack, type TestStack } from './harness';
 
@@ -55,6 +59,25 @@ describe('caching', function () {
     assert.notEqual(status.nodes.b!.outputs!.out![0], bUri);
     const gone = await stack.metadata.getArtifact(bUri);
     assert.equal(gone?.state, 'deleted', 'the metadata store now knows the artifact is gone');
+  });
+
+  it("ExampleGen's input file is keyed by content: a refreshed file at the same path runs again, a touched one does not", async () => {
+    const dir = await tempDir('cache-input');
+    const input = path.join(dir, 'penguins.json');
+    const rows = JSON.parse(await readFile(path.join(vegaDataDir(), 'penguins.json'), 'utf8')) as unknown[];
+    await writeFile(input, JSON.stringify(rows));
+    const first = await stack.run(createPenguins({ input }));
+    assert.equal(first.status.state, 'succeeded');
+
+    const later = new Date(Date.now() + 60_000);
+    await utimes(input, later, later);
+    const touched = await stack.run(createPenguins({ input }));
+    assert.deepEqual(states(touched.status), { example_gen: 'cached', statistics_gen: 'cached' }, 'a new mtime alone is not new data');
+
+    await writeFile(input, JSON.stringify(rows.slice(0, 300)));
+    const refreshed = await stack.run(createPenguins({ input }));
+    assert.deepEqual(states(refreshed.status), { example_gen: 'succeeded', statistics_gen: 'succeeded' }, 'new content at the same path runs again');
+    assert.equal(refreshed.status.nodes.example_gen!.summary?.rows, 300);
   });
 
   it('a node with cache off always runs', async () => {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { compilePipeline, pipeline, validatePipelineSpec, PipelineCompileError } from '../../dsl/compile';
+import { PipelineSpecSchema } from '../../dsl/ir';
 import type { OutputHandle } from '../../dsl/component';
 import { TestStep } from '../fixtures/test-components';
 import { testRegistry } from './harness';
@@ -68,6 +69,16 @@ describe('pipeline compiler', () => {
     json.nodes[0]!.component = 'TrainerX';
     const problems = problemsOf(() => validatePipelineSpec(json, registry));
     assert.match(problems[0]!, /^node 'a': unknown component 'TrainerX' \(known: .*TestStep/);
+  });
+
+  it('the IR schema itself refuses duplicate ids and reads of later or missing nodes (the workflow relies on it)', () => {
+    const a = TestStep('a');
+    const b = TestStep('b', { inputs: { upstream: a.outputs.out } });
+    const spec = compilePipeline(pipeline({ name: 'p', nodes: [a, b] }), registry);
+    const messages = (s: unknown) => (PipelineSpecSchema.safeParse(s).error?.issues ?? []).map((i) => i.message).join('\n');
+    assert.equal(messages(spec), '');
+    assert.match(messages({ ...spec, nodes: [spec.nodes[1], spec.nodes[0]] }), /node 'b' reads 'a', which is not an earlier node/);
+    assert.match(messages({ ...spec, nodes: [spec.nodes[0], spec.nodes[0]] }), /duplicate node id 'a'/);
   });
 
   it('rejects a JSON spec whose wiring has a cycle or a wrong output', () => {

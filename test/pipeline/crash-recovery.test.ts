@@ -39,7 +39,7 @@ describe('crash recovery', function () {
     const step = TestStep('step', {
       parameters: { label: 'step', ms: 5000, parts: 20 },
       // A short heartbeat timeout so the dead worker is noticed in seconds rather than the default 30 s.
-      timeouts: { heartbeatMs: 2000 },
+      timeouts: { heartbeatMs: 3000 },
       retry: { maximumAttempts: 3, initialIntervalMs: 100 },
     });
     const handle = await stack.start(pipeline({ name: 'crash-test', nodes: [step] }));

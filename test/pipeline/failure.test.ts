@@ -38,6 +38,18 @@ describe('pipeline workflow: failing nodes', function () {
     assert.match(badExec.error ?? '', /disk on fire/);
   });
 
+  it('a malformed pipeline spec started directly fails the run at once instead of retrying forever', async () => {
+    const step = TestStep('a', { parameters: { label: 'x' } });
+    const spec = JSON.parse(JSON.stringify(stack.compile(pipeline({ name: 'bad-spec-test', nodes: [step] })))) as { nodes: Array<Record<string, unknown>> };
+    spec.nodes.push({ ...spec.nodes[0]!, inputs: { upstream: [{ node: 'ghost', output: 'out' }] }, id: 'b' });
+    const handle = await stack.client.workflow.start('runPipeline', {
+      taskQueue: 'mlpipe-control',
+      workflowId: `bad-spec-${Date.now()}`,
+      args: [{ spec, options: { noCache: false } }],
+    });
+    await assert.rejects(handle.result(), (err: Error) => /invalid pipeline spec: .*'ghost', which is not an earlier node/.test(String((err as { cause?: Error }).cause?.message)));
+  });
+
   it('does not retry bad input: one attempt, and the message reaches the user as written', async () => {
     const step = TestStep('reads_csv', {
       parameters: { label: 'x', userError: "data.csv row 7: column 'age' expected a number, got 'abc'" },
