@@ -117,7 +117,7 @@ describe('mlpipe schedule (Temporal Schedules through the CLI)', function () {
     const status = PipelineStatusSchema.parse(result);
     assert.equal(status.state, 'succeeded');
     assert.deepEqual(Object.keys(status.nodes).sort(), ['step1', 'step2']);
-    assert.match(runs[0]!.workflowId, new RegExp(`^${pipelineName}-scheduled`));
+    assert.match(runs[0]!.workflowId, new RegExp(`^${pipelineName}-${scheduleId}-`), "scheduled runs are named by pipeline and schedule");
 
     const text = await describeText();
     assert.match(text, /actions taken:\s+[1-9]/);
