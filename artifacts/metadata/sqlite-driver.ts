@@ -41,19 +41,29 @@ export function openSqliteDriver(file: string, options: SqliteDriverOptions = {}
   if (!inMemory) mkdirSync(path.dirname(file), { recursive: true });
   const db = new Database(file, { timeout: NATIVE_BUSY_TIMEOUT_MS });
   const lockTimeoutMs = options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
-  try {
-    // Switching to WAL needs a moment of exclusive access when several processes open a new file at once.
-    withNativeBusyTimeout(db, lockTimeoutMs, () => {
-      if (!inMemory) {
-        const mode = db.pragma('journal_mode = WAL', { simple: true });
-        if (mode !== 'wal') throw new Error(`metadata database ${file}: could not enable WAL mode (got '${String(mode)}')`);
+  // Switching to WAL needs a moment of exclusive access when several processes open a new file at
+  // once. When two connections would deadlock, SQLite answers SQLITE_BUSY without calling the busy
+  // handler at all, so the busy timeout alone does not cover it: retry until the lock timeout.
+  const deadline = Date.now() + lockTimeoutMs;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      withNativeBusyTimeout(db, lockTimeoutMs, () => {
+        if (!inMemory) {
+          const mode = db.pragma('journal_mode = WAL', { simple: true });
+          if (mode !== 'wal') throw new Error(`metadata database ${file}: could not enable WAL mode (got '${String(mode)}')`);
+        }
+        db.pragma('synchronous = NORMAL');
+        db.pragma('foreign_keys = ON');
+      });
+      break;
+    } catch (err) {
+      if (!isBusy(err) || Date.now() >= deadline) {
+        db.close();
+        throw err;
       }
-      db.pragma('synchronous = NORMAL');
-      db.pragma('foreign_keys = ON');
-    });
-  } catch (err) {
-    db.close();
-    throw err;
+      // Opening is synchronous; a few milliseconds of blocking sleep at start-up is harmless.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Math.min(MAX_BACKOFF_MS, 2 ** attempt));
+    }
   }
 
   const statements = new Map<string, Database.Statement>();
