@@ -8,7 +8,6 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { ENV_VARS } from '../config/config';
 import createPenguins from '../examples/penguins/pipeline';
 import { numberArg, runBench } from './support/bench-stack';
 import { median } from './stats';
@@ -27,13 +26,7 @@ runBench(async (stack) => {
     if (!Object.values(status.nodes).every((n) => n.state === 'cached')) throw new Error('re-run was not fully cached');
     inProcess.push(wallMs);
   }
-  const env = {
-    ...process.env,
-    [ENV_VARS.home]: stack.config.home,
-    [ENV_VARS.temporalAddress]: stack.config.temporalAddress,
-    [ENV_VARS.artifactRoot]: stack.config.artifactRoot,
-    [ENV_VARS.metadataUrl]: stack.config.metadataUrl,
-  };
+  const env = { ...process.env, ...stack.env() };
   const cli: number[] = [];
   for (let r = 0; r < runs; r++) {
     const started = Date.now();

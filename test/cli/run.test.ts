@@ -35,12 +35,7 @@ describe('mlpipe run, runs, lineage (CLI against a Temporal server with workers)
   before(async () => {
     stack = await startTestStack({ queues: ['control', 'cpu'] });
     cwd = await tempDir('cli-run');
-    env = {
-      MLPIPE_TEMPORAL_ADDRESS: stack.config.temporalAddress!,
-      MLPIPE_HOME: stack.config.home,
-      MLPIPE_ARTIFACT_ROOT: stack.config.artifactRoot,
-      MLPIPE_METADATA_URL: stack.config.metadataUrl,
-    };
+    env = stack.env();
   });
   after(async () => stack?.stop());
 

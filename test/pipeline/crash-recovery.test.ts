@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { MANIFEST_NAME } from '../../artifacts/store';
-import { ENV_VARS } from '../../config/config';
 import { pipeline } from '../../dsl/compile';
 import { TestStep } from '../fixtures/test-components';
 import { startTestStack, TEST_COMPONENTS_MODULE, type TestStack } from './harness';
@@ -11,13 +10,7 @@ const CLI = path.join(__dirname, '..', '..', 'cli', 'main.js');
 
 function spawnWorker(stack: TestStack, identity: string): ChildProcess {
   const child = spawn(process.execPath, [CLI, 'worker', '--queues', 'cpu', '--components', TEST_COMPONENTS_MODULE, '--identity', identity], {
-    env: {
-      ...process.env,
-      [ENV_VARS.home]: stack.config.home,
-      [ENV_VARS.temporalAddress]: stack.config.temporalAddress,
-      [ENV_VARS.artifactRoot]: stack.config.artifactRoot,
-      [ENV_VARS.metadataUrl]: stack.config.metadataUrl,
-    },
+    env: { ...process.env, ...stack.env() },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stderr!.on('data', (d: Buffer) => process.stderr.write(`[${identity}] ${d}`));

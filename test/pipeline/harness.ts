@@ -6,7 +6,7 @@ import { openArtifactStore } from '../../artifacts/open-store';
 import { openMetadataStore, type MetadataStore } from '../../artifacts/metadata/metadata-store';
 import type { ArtifactStore } from '../../artifacts/store';
 import { connectClient, startPipeline, waitForRun } from '../../client/pipeline-client';
-import { loadConfig, resolveConfig, type QueueName, type ResolvedConfig } from '../../config/config';
+import { ENV_VARS, loadConfig, resolveConfig, type QueueName, type ResolvedConfig } from '../../config/config';
 import { compilePipeline, type PipelineDefinition } from '../../dsl/compile';
 import type { PipelineSpec } from '../../dsl/ir';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
@@ -38,6 +38,8 @@ export interface TestStack {
   metadata: MetadataStore;
   registry: ComponentRegistry;
   workers: RunningWorkers[];
+  /** MLPIPE_* variables that point a CLI process (worker, run, schedule) at this stack. */
+  env(): Record<string, string>;
   addWorkers(queues: QueueName[], opts?: { identity?: string; concurrency?: Partial<Record<QueueName, number>> }): Promise<RunningWorkers>;
   compile(definition: PipelineDefinition): PipelineSpec;
   start(definition: PipelineDefinition | PipelineSpec, options?: Partial<RunOptions>): Promise<WorkflowHandle>;
@@ -72,6 +74,12 @@ export async function startTestStack(opts: { queues?: QueueName[]; artifactRoot?
     metadata,
     registry,
     workers,
+    env: () => ({
+      [ENV_VARS.home]: config.home,
+      [ENV_VARS.temporalAddress]: config.temporalAddress!,
+      [ENV_VARS.artifactRoot]: config.artifactRoot,
+      [ENV_VARS.metadataUrl]: config.metadataUrl,
+    }),
     async addWorkers(queues, o = {}) {
       const w = await startWorkers({ config, queues, registry, identity: o.identity, concurrency: { cpu: 4, gpu: 2, ...opts.concurrency, ...o.concurrency } });
       workers.push(w);

@@ -23,12 +23,7 @@ describe('mlpipe schedule (Temporal Schedules through the CLI)', function () {
   before(async () => {
     stack = await startTestStack({ queues: ['control', 'cpu'] });
     cwd = await tempDir('cli-schedules');
-    env = {
-      MLPIPE_TEMPORAL_ADDRESS: stack.config.temporalAddress!,
-      MLPIPE_HOME: stack.config.home,
-      MLPIPE_ARTIFACT_ROOT: stack.config.artifactRoot,
-      MLPIPE_METADATA_URL: stack.config.metadataUrl,
-    };
+    env = stack.env();
   });
 
   after(async () => {
