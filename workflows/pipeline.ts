@@ -21,7 +21,6 @@ import {
   NodeProgressSignalSchema,
   RunPipelineInputSchema,
   STATUS_QUERY,
-  type ExecuteComponentResult,
   type NodeProgressSignal,
   type NodeStatus,
   type PipelineStatus,
@@ -171,9 +170,9 @@ export async function runPipeline(rawInput: RunPipelineInput): Promise<PipelineS
         nonRetryableErrorTypes: ['UserInputError'],
       },
     });
-    let result: ExecuteComponentResult;
+    let published: NodeOutputs;
     try {
-      result = await executor.executeComponent({
+      const result = await executor.executeComponent({
         pipeline: spec.name,
         workflowId: info.workflowId,
         nodeId: node.id,
@@ -181,6 +180,17 @@ export async function runPipeline(rawInput: RunPipelineInput): Promise<PipelineS
         parameters: node.parameters,
         inputs,
         outputUris: prepared.outputUris,
+      });
+      nodeStatus.attempt = result.attempt;
+      nodeStatus.worker = result.worker;
+      nodeStatus.executorMs = result.executorMs;
+      nodeStatus.summary = result.summary;
+      published = await nodeControl.publishNode({
+        executionId: prepared.executionId,
+        outputs: result.outputs,
+        worker: result.worker,
+        attempt: result.attempt,
+        summary: result.summary,
       });
     } catch (err) {
       const cancelled = isCancellation(err);
@@ -191,27 +201,7 @@ export async function runPipeline(rawInput: RunPipelineInput): Promise<PipelineS
       publishDetails();
       // Recording the outcome must happen even while the run is being cancelled.
       await CancellationScope.nonCancellable(() =>
-        nodeControl.abandonNode({ executionId: prepared.executionId, state: cancelled ? 'cancelled' : 'failed', error: nodeStatus.error! }),
-      );
-      throw err;
-    }
-    nodeStatus.attempt = result.attempt;
-    nodeStatus.worker = result.worker;
-    nodeStatus.executorMs = result.executorMs;
-    nodeStatus.summary = result.summary;
-    let published: NodeOutputs;
-    try {
-      published = await nodeControl.publishNode({
-        executionId: prepared.executionId,
-        outputs: result.outputs,
-        worker: result.worker,
-        attempt: result.attempt,
-        summary: result.summary,
-      });
-    } catch (err) {
-      const cancelled = isCancellation(err);
-      await CancellationScope.nonCancellable(() =>
-        nodeControl.abandonNode({ executionId: prepared.executionId, state: cancelled ? 'cancelled' : 'failed', error: cancelled ? 'cancelled' : describeFailure(err) }),
+        nodeControl.abandonNode({ executionId: prepared.executionId, state: nodeStatus.state as 'failed' | 'cancelled', error: nodeStatus.error! }),
       );
       throw err;
     }
