@@ -13,14 +13,13 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import os from 'node:os';
-import * as ort from 'onnxruntime-node';
 import { loadInferenceService } from '../../serving/grpc/grpc-proto';
 import { startModelServer, type ModelServer } from '../../serving/server';
 import { removeTempDirs, tempDir } from '../../test/support/tmp';
-import { percentile } from '../stats';
 import { startBareGrpc, startBareHttp, type CannedHttpResponse } from './bare-servers';
 import { runLoad, type MeasuredLoad } from './load';
 import type { LoadSpec } from './load-protocol';
+import { computeCeiling, type ComputeCeiling } from './compute-ceiling';
 import { buildMlpModel, HEAVY_MLP, mulberry32, SMALL_MLP, writeModelVersion, type MlpSpec } from './models';
 
 type ModelKey = 'small' | 'heavy';
@@ -36,24 +35,6 @@ function listArg<T extends string>(name: string, fallback: T[]): T[] {
 function numberArg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
-}
-
-/** (a): session.run on batches of 64 rows in this process, as fast as it goes. */
-async function computeCeiling(spec: MlpSpec, durationMs: number): Promise<{ rowsPerSecond: number; p50Ms: number; p99Ms: number }> {
-  const session = await ort.InferenceSession.create(buildMlpModel(spec));
-  const random = mulberry32(7);
-  const input = new ort.Tensor('float32', new Float32Array(64 * spec.inputDim).map(() => random()), [64, spec.inputDim]);
-  for (let i = 0; i < 5; i++) await session.run({ input });
-  const times: number[] = [];
-  const started = performance.now();
-  while (performance.now() - started < durationMs) {
-    const t0 = performance.now();
-    await session.run({ input });
-    times.push(performance.now() - t0);
-  }
-  const seconds = (performance.now() - started) / 1000;
-  await session.release();
-  return { rowsPerSecond: (times.length * 64) / seconds, p50Ms: percentile(times, 50), p99Ms: percentile(times, 99) };
 }
 
 interface Requests {
@@ -137,7 +118,10 @@ async function main(): Promise<void> {
 
   // (a) is measured right before each concurrency-64 (b) cell, so each ratio compares numbers taken
   // under the same machine load (other processes share these cores).
-  const ceilings = new Map<string, Awaited<ReturnType<typeof computeCeiling>>>();
+  const ceilings = new Map<string, ComputeCeiling>();
+  // One onnxruntime thread at batch 64 is the least CPU per row measured here (two threads on two
+  // cores run 1.7x faster, not 2x): what inference costs at the least, for the CPU budget below.
+  const singleThread = new Map<ModelKey, ComputeCeiling>();
 
   const server = await startModelServer({ repository: repo, httpPort: 0, grpcPort: 0, pollIntervalMs: 0 }, () => undefined);
   const results = new Map<string, MeasuredLoad>();
@@ -147,6 +131,7 @@ async function main(): Promise<void> {
       const spec = MODELS[key];
       const requests = requestsFor(spec);
       const canned = await captureResponses(server, `${key}_b`, requests);
+      if (key === 'heavy' && concurrencies.includes(64)) singleThread.set(key, await computeCeiling(spec, durationMs, 1));
       const bareHttp = await startBareHttp(
         new Map([
           ['/json', canned.json],
@@ -216,6 +201,8 @@ async function main(): Promise<void> {
         );
       }
     }
+    const a1 = singleThread.get(key);
+    if (a1) process.stdout.write(`  (a1) the same with one onnxruntime thread: ${a1.rowsPerSecond.toFixed(0)} rows/s on one core\n`);
     process.stdout.write(
       `  ${'protocol'.padEnd(8)} ${'conc'.padStart(4)}  ${'(t) bare transport'.padEnd(44)}${'(b) dynamic batching'.padEnd(44)}${'(c) no batching'.padEnd(44)}\n`,
     );
@@ -246,11 +233,50 @@ async function main(): Promise<void> {
       if (b1 && key === 'small') checks.push({ what: `small ${protocol} c=1 (b) p99 ms`, value: b1.p99Ms, target: '<= 2', ok: b1.p99Ms <= 2 });
     }
   }
+  const budget = cpuBudget(results, ceilings, singleThread.get('heavy'), protocols);
+  if (budget.length) {
+    process.stdout.write(
+      `\nCPU budget of heavy (b) = 0.5 x (a) at concurrency 64, on ${os.cpus().length} cores shared by server and client:\n` +
+        `  the bare transport's CPU per request (t, server + client) at that rate, plus onnxruntime at its cheapest (a1)\n`,
+    );
+    for (const line of budget) process.stdout.write(`  ${line}\n`);
+  }
   if (checks.length) {
     process.stdout.write('\ntargets (ratios from this run)\n');
     for (const c of checks) process.stdout.write(`  ${c.what.padEnd(32)} ${c.value.toFixed(2).padStart(7)}  target ${c.target.padEnd(6)} ${c.ok ? 'met' : 'MISSED'}\n`);
   }
   await removeTempDirs();
+}
+
+/**
+ * Whether heavy (b) >= 0.5 x (a) fits this machine at all: the server must do at least what the bare
+ * transport does per request, and the rows must be computed, so if those two alone need more cores
+ * than there are, no server design reaches the target here.
+ */
+function cpuBudget(
+  results: Map<string, MeasuredLoad>,
+  ceilings: Map<string, { rowsPerSecond: number }>,
+  singleThread: { rowsPerSecond: number } | undefined,
+  protocols: Protocol[],
+): string[] {
+  if (!singleThread) return [];
+  const cores = os.cpus().length;
+  return protocols.flatMap((protocol) => {
+    const t = results.get(`heavy/${protocol}/64/t`);
+    const a = ceilings.get(`heavy/${protocol}`);
+    if (!t || !a) return [];
+    const rate = 0.5 * a.rowsPerSecond;
+    const transport = ((t.serverCores + t.clientCores) / t.rps) * rate;
+    const inference = rate / singleThread.rowsPerSecond;
+    const total = transport + inference;
+    const verdict =
+      total > cores
+        ? `out of reach on ${cores} cores`
+        : `${(cores - total).toFixed(2)} cores left for the server's own work per request and idle gaps`;
+    return [
+      `${protocol.padEnd(6)} ${rate.toFixed(0)} rows/s: transport ${transport.toFixed(2)} + inference ${inference.toFixed(2)} = ${total.toFixed(2)} cores: ${verdict}`,
+    ];
+  });
 }
 
 main().then(
