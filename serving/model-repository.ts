@@ -24,12 +24,30 @@ export type RepositoryEvent =
   | { type: 'unloaded'; model: string; version: number }
   | { type: 'poll-failed'; error: string };
 
+/**
+ * Triton's model control modes: `none` reads the repository once at start; `poll` also re-reads it
+ * every pollIntervalMs; `explicit` loads only the startup models, then what load and unload requests
+ * name, and reads the repository only for those requests.
+ */
+export type ModelControlMode = 'none' | 'poll' | 'explicit';
+
 export interface ModelRepositoryOptions {
   /** Triton's default-max-batch-size: used when config.json leaves max_batch_size out. */
   defaultMaxBatchSize: number;
-  /** 0 turns polling off: the repository is read once at start. */
+  controlMode: ModelControlMode;
+  /** `poll` mode's interval; 0 reads the repository once, as `none` does. */
   pollIntervalMs: number;
+  /** `explicit` mode: the models to load at start (Triton's --load-model); `*` alone loads all. */
+  startupModels: readonly string[];
   onEvent: (event: RepositoryEvent) => void;
+}
+
+/** An entry of Triton's repository index; models never loaded have an empty version and state. */
+export interface RepositoryIndexEntry {
+  name: string;
+  version: string;
+  state: string;
+  reason: string;
 }
 
 /** Which version of a model a request wants. */
@@ -103,6 +121,12 @@ export class ModelRepository {
   private timer: NodeJS.Timeout | undefined;
   private initialScanDone = false;
   private stopped = false;
+  /** `explicit` mode: the models load requests (or the startup list) asked for, and not unloaded since. */
+  private readonly requested = new Set<string>();
+  /** `explicit` mode: models unloaded by request, which the index reports as such. */
+  private readonly unloaded = new Set<string>();
+  /** Model directories the repository held when last read, loaded or not. */
+  private listed = new Set<string>();
 
   constructor(
     private readonly source: RepositorySource,
@@ -114,17 +138,84 @@ export class ModelRepository {
     return this.source.uri;
   }
 
-  /** Loads what the repository holds now, then keeps polling. */
+  get controlMode(): ModelControlMode {
+    return this.options.controlMode;
+  }
+
+  /** Loads what the repository holds now (in `explicit` mode, the startup models), then keeps polling. */
   async start(): Promise<void> {
-    await this.pollNow();
+    const all = this.options.startupModels.includes('*');
+    if (this.options.controlMode === 'explicit' && !all) for (const name of this.options.startupModels) this.requested.add(name);
+    await this.serialized(() => this.reconcile(this.options.controlMode === 'explicit' && all ? 'all' : undefined));
     this.initialScanDone = true;
     this.schedulePoll();
   }
 
   /** One reconcile pass, after any pass already running. */
   pollNow(): Promise<void> {
-    const next = this.chain.then(() => this.reconcile());
-    this.chain = next.catch(() => undefined);
+    return this.serialized(() => this.reconcile());
+  }
+
+  /**
+   * Triton's load request (`explicit` mode): loads the model, or reloads it if its files or config
+   * changed, and resolves once it serves; rejects with the reason when no version could be loaded.
+   * `parameters` are the names of the request's parameters.
+   */
+  async loadModel(name: string, parameters: readonly string[] = []): Promise<void> {
+    this.requireExplicit('load');
+    // Triton's load can override config.json and model files inline; here they come from the repository only.
+    const override = parameters.find((k) => k === 'config' || k.startsWith('file:'));
+    if (override) {
+      throw new ServingError('invalid_argument', `load parameter '${override}' is not supported: put the config and model files in the repository`);
+    }
+    await this.serialized(async () => {
+      this.requested.add(name);
+      await this.reconcile(name);
+      if (!this.listed.has(name)) {
+        this.requested.delete(name);
+        throw new ServingError('not_found', `failed to load '${name}': no model directory '${name}' in ${this.source.uri}`);
+      }
+      this.unloaded.delete(name);
+    });
+    const entry = this.models.get(name);
+    if (!entry || entry.serving.size === 0) {
+      throw new ServingError('invalid_argument', `failed to load '${name}': ${entry ? this.notReadyReason(entry) : 'not loaded'}`);
+    }
+  }
+
+  /**
+   * Triton's unload request (`explicit` mode): the model stops taking requests at once and the call
+   * resolves when its in-flight requests have finished and its sessions are closed. Unloading a model
+   * that is not loaded does nothing.
+   */
+  async unloadModel(name: string): Promise<void> {
+    this.requireExplicit('unload');
+    const drains = await this.serialized(async () => {
+      this.requested.delete(name);
+      const entry = this.models.get(name);
+      if (!entry) return [];
+      this.unloaded.add(name);
+      this.models.delete(name);
+      return [...entry.serving].map(([version, s]) => this.retire(entry, version, s.mv, 'unloaded by request'));
+    });
+    await Promise.all(drains);
+  }
+
+  private requireExplicit(action: 'load' | 'unload'): void {
+    if (this.options.controlMode !== 'explicit') {
+      throw new ServingError(
+        'unavailable',
+        `explicit model ${action} is not allowed in model control mode '${this.options.controlMode}' (start the server with --model-control-mode explicit)`,
+      );
+    }
+  }
+
+  private serialized<T>(step: () => Promise<T>): Promise<T> {
+    const next = this.chain.then(step);
+    this.chain = next.then(
+      () => undefined,
+      () => undefined,
+    );
     return next;
   }
 
@@ -210,16 +301,26 @@ export class ModelRepository {
     return [...out.values()].sort((a, b) => b.version - a.version);
   }
 
-  /** Triton's repository index: every model and version with state and reason. */
-  index(): Array<{ name: string; version: string; state: string; reason: string }> {
-    return this.modelNames().flatMap((name) =>
-      (this.status(name) ?? []).map((s) => ({
+  /**
+   * Triton's repository index: every model and version with state and reason, and in `explicit` mode
+   * also the models the repository holds that are not loaded; `readyOnly` keeps the READY versions.
+   */
+  index(readyOnly = false): RepositoryIndexEntry[] {
+    const names = new Set([...this.modelNames(), ...(this.options.controlMode === 'explicit' ? this.listed : [])]);
+    const entries = [...names].sort().flatMap((name): RepositoryIndexEntry[] => {
+      const status = this.status(name);
+      if (!status) {
+        const unloaded = this.unloaded.has(name);
+        return [{ name, version: '', state: unloaded ? 'UNAVAILABLE' : '', reason: unloaded ? 'unloaded' : '' }];
+      }
+      return status.map((s) => ({
         name,
         version: s.version > 0 ? String(s.version) : '',
         state: s.state === 'FAILED' ? 'UNAVAILABLE' : s.state,
         reason: s.reason,
-      })),
-    );
+      }));
+    });
+    return readyOnly ? entries.filter((e) => e.state === 'READY') : entries;
   }
 
   pendingCounts(): Array<{ model: string; version: number; count: number }> {
@@ -249,29 +350,39 @@ export class ModelRepository {
   }
 
   private schedulePoll(): void {
-    if (this.stopped || this.options.pollIntervalMs <= 0) return;
+    if (this.stopped || this.options.controlMode !== 'poll' || this.options.pollIntervalMs <= 0) return;
     this.timer = setTimeout(() => {
       void this.pollNow().finally(() => this.schedulePoll());
     }, this.options.pollIntervalMs);
     this.timer.unref();
   }
 
-  private async reconcile(): Promise<void> {
+  /**
+   * Brings the served models in line with the repository: every model in `none` and `poll` modes (and
+   * for `explicit` mode's `*`), otherwise the requested models, or only `only` when a load names it.
+   */
+  private async reconcile(only?: string | 'all'): Promise<void> {
     if (this.stopped) return;
     let files: RepositoryFile[];
     try {
       files = await this.source.listFiles();
     } catch (err) {
-      this.options.onEvent({ type: 'poll-failed', error: `cannot list ${this.source.uri}: ${(err as Error).message}` });
+      const error = `cannot list ${this.source.uri}: ${(err as Error).message}`;
+      this.options.onEvent({ type: 'poll-failed', error });
+      if (only !== undefined && only !== 'all') throw new ServingError('unavailable', `failed to load '${only}': ${error}`);
       return;
     }
     const listing = groupListing(files);
+    this.listed = new Set(listing.keys());
+    if (only === 'all') for (const name of listing.keys()) this.requested.add(name);
+    const explicit = this.options.controlMode === 'explicit';
+    const wanted = (name: string) => (only !== undefined && only !== 'all' ? name === only : !explicit || this.requested.has(name));
     for (const [name, entry] of this.models) {
-      if (listing.has(name)) continue;
+      if (!wanted(name) || listing.has(name)) continue;
       for (const [version, s] of [...entry.serving]) this.retire(entry, version, s.mv, 'model removed from the repository');
       this.models.delete(name);
     }
-    await Promise.all([...listing].map(([name, model]) => this.reconcileModel(name, model)));
+    await Promise.all([...listing].filter(([name]) => wanted(name)).map(([name, model]) => this.reconcileModel(name, model)));
   }
 
   private async reconcileModel(name: string, listing: ModelListing): Promise<void> {
@@ -385,12 +496,12 @@ export class ModelRepository {
     }
   }
 
-  private retire(entry: ModelEntry, version: number, mv: ModelVersion, reason: string): void {
+  private retire(entry: ModelEntry, version: number, mv: ModelVersion, reason: string): Promise<void> {
     entry.serving.delete(version);
-    this.drain(entry, version, mv, reason);
+    return this.drain(entry, version, mv, reason);
   }
 
-  private drain(entry: ModelEntry, version: number, mv: ModelVersion, reason: string): void {
+  private drain(entry: ModelEntry, version: number, mv: ModelVersion, reason: string): Promise<void> {
     entry.unloading.set(version, (entry.unloading.get(version) ?? 0) + 1);
     this.options.onEvent({ type: 'unloading', model: entry.name, version, reason });
     const done: Promise<void> = mv
@@ -404,5 +515,6 @@ export class ModelRepository {
         this.options.onEvent({ type: 'unloaded', model: entry.name, version });
       });
     this.unloads.add(done);
+    return done;
   }
 }

@@ -16,8 +16,15 @@ export const ModelServerOptionsSchema = z.strictObject({
   host: z.string().min(1).default('127.0.0.1'),
   httpPort: port.default(8000),
   grpcPort: port.default(8001),
-  /** How often the repository is re-read for new, changed and removed versions; 0 turns polling off. */
+  /**
+   * Triton's --model-control-mode: `poll` re-reads the repository every pollIntervalMs, `none` reads
+   * it once, `explicit` serves loadModels and whatever load/unload requests name.
+   */
+  modelControlMode: z.enum(['none', 'poll', 'explicit']).default('poll'),
+  /** How often `poll` mode re-reads the repository for new, changed and removed versions; 0: never. */
   pollIntervalMs: z.number().int().min(0).default(5000),
+  /** Triton's --load-model, for `explicit` mode: models to load at start; `*` alone loads every model. */
+  loadModels: z.array(z.string().min(1, 'expected a model name or *')).default([]),
   /** max_batch_size for models whose config.json leaves it out (Triton's default-max-batch-size). */
   defaultMaxBatchSize: z.number().int().min(0).default(4),
   /** Largest request body (HTTP) or message (gRPC) accepted. */
@@ -25,7 +32,15 @@ export const ModelServerOptionsSchema = z.strictObject({
   /** How long stop() waits for in-flight requests before closing connections anyway. */
   shutdownTimeoutMs: z.number().int().positive().default(30_000),
   s3: MlpipeConfigSchema.shape.s3,
-});
+})
+  .refine((o) => o.loadModels.length === 0 || o.modelControlMode === 'explicit', {
+    path: ['loadModels'],
+    message: 'models to load at start need model control mode explicit (the other modes load every model)',
+  })
+  .refine((o) => !o.loadModels.includes('*') || o.loadModels.length === 1, {
+    path: ['loadModels'],
+    message: "'*' loads every model and must be the only model named",
+  });
 export type ModelServerOptions = z.input<typeof ModelServerOptionsSchema>;
 
 /** A port could not be opened (in use, not permitted): the user has to choose another. */
@@ -89,7 +104,13 @@ export async function startModelServer(
   });
   repository = new ModelRepository(
     source,
-    { defaultMaxBatchSize: o.defaultMaxBatchSize, pollIntervalMs: o.pollIntervalMs, onEvent },
+    {
+      defaultMaxBatchSize: o.defaultMaxBatchSize,
+      controlMode: o.modelControlMode,
+      pollIntervalMs: o.pollIntervalMs,
+      startupModels: o.loadModels,
+      onEvent,
+    },
     metrics,
   );
   const service = new InferenceService(repository, metrics);

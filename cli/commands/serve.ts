@@ -15,11 +15,17 @@ const ServeFlagsSchema = z.object({
   host: z.string().min(1),
   httpPort: integer('--http-port', 0, 65535),
   grpcPort: integer('--grpc-port', 0, 65535),
+  modelControlMode: z.enum(['none', 'poll', 'explicit'], { message: '--model-control-mode: expected none, poll or explicit' }),
+  loadModel: z.array(z.string().min(1, '--load-model: expected a model name or *')),
   pollIntervalMs: integer('--poll-interval-ms', 0),
   defaultMaxBatchSize: integer('--default-max-batch-size', 0),
   maxRequestBytes: integer('--max-request-bytes', 1),
   shutdownTimeoutMs: integer('--shutdown-timeout-ms', 1),
 });
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
 
 export function registerServeCommand(program: Command): void {
   program
@@ -29,19 +35,29 @@ export function registerServeCommand(program: Command): void {
     .option('--host <address>', 'address to listen on (0.0.0.0 for every interface)', '127.0.0.1')
     .option('--http-port <port>', 'HTTP port for REST and /metrics (0 picks a free port)', '8000')
     .option('--grpc-port <port>', 'gRPC port (0 picks a free port)', '8001')
-    .option('--poll-interval-ms <ms>', 'how often to look for new, changed or removed versions (0: never)', '5000')
+    .option(
+      '--model-control-mode <mode>',
+      'poll: follow the repository; none: read it once; explicit: --load-model and load/unload requests',
+      'poll',
+    )
+    .option('--load-model <name>', 'explicit mode: a model to load at start (repeatable; * for every model)', collect, [])
+    .option('--poll-interval-ms <ms>', 'poll mode: how often to look for new, changed or removed versions (0: never)', '5000')
     .option('--default-max-batch-size <n>', 'max_batch_size for models whose config.json omits it', '4')
     .option('--max-request-bytes <n>', 'largest request body or gRPC message accepted', String(64 * 1024 * 1024))
     .option('--shutdown-timeout-ms <ms>', 'how long shutdown waits for in-flight requests', '30000')
     .action(async (rawFlags: unknown) => {
       const parsed = ServeFlagsSchema.safeParse(rawFlags);
       if (!parsed.success) throw new CliError(`serve: ${describeZodError(parsed.error)}`);
-      const flags = parsed.data;
+      const { loadModel, ...flags } = parsed.data;
+      if (loadModel.length > 0 && flags.modelControlMode !== 'explicit') {
+        throw new CliError('serve: --load-model needs --model-control-mode explicit (the other modes load every model)');
+      }
+      if (loadModel.includes('*') && loadModel.length > 1) throw new CliError("serve: --load-model '*' must be the only --load-model");
       const s3 = flags.repository.startsWith('s3://') ? cliConfig().s3 : undefined;
       // Loaded here: onnxruntime and gRPC take ~250 ms to load, which every other command would pay.
       const { startModelServer, ServerListenError } = require('../../serving/server') as typeof import('../../serving/server');
       const { RepositoryLocationError } = require('../../serving/open-repository-source') as typeof import('../../serving/open-repository-source');
-      const server = await startModelServer({ ...flags, ...(s3 ? { s3 } : {}) }).catch((err: unknown) => {
+      const server = await startModelServer({ ...flags, loadModels: loadModel, ...(s3 ? { s3 } : {}) }).catch((err: unknown) => {
         if (err instanceof RepositoryLocationError || err instanceof ServerListenError) throw new CliError(err.message);
         throw err;
       });

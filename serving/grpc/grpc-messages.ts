@@ -43,3 +43,15 @@ export interface ModelRequestMessage {
   name: string;
   version: string;
 }
+
+export interface RepositoryIndexRequestMessage {
+  repository_name: string;
+  ready: boolean;
+}
+
+/** RepositoryModelLoadRequest and RepositoryModelUnloadRequest (the same fields). */
+export interface RepositoryModelRequestMessage {
+  repository_name: string;
+  model_name: string;
+  parameters: Record<string, { parameter_choice?: string }>;
+}

@@ -4,7 +4,12 @@ import { asServingError, GRPC_STATUS, ServingError } from '../errors';
 import type { InferenceService } from '../inference-service';
 import type { VersionSelector } from '../model-repository';
 import { parseVersion } from '../version-policy';
-import type { ModelInferRequestMessage, ModelRequestMessage } from './grpc-messages';
+import type {
+  ModelInferRequestMessage,
+  ModelRequestMessage,
+  RepositoryIndexRequestMessage,
+  RepositoryModelRequestMessage,
+} from './grpc-messages';
 import { loadInferenceService } from './grpc-proto';
 import { decodeGrpcRequest, encodeGrpcResponse } from './grpc-tensors';
 
@@ -68,7 +73,15 @@ export async function startGrpcFrontEnd(service: InferenceService, options: Grpc
     ModelStatistics: unary<ModelRequestMessage>((req) =>
       service.modelStatistics(req.name === '' ? undefined : req.name, req.version === '' ? undefined : parseVersion(req.version)),
     ),
-    RepositoryIndex: unary(() => ({ models: service.repository.index() })),
+    RepositoryIndex: unary<RepositoryIndexRequestMessage>((req) => ({ models: service.repository.index(req.ready) })),
+    RepositoryModelLoad: unary<RepositoryModelRequestMessage>(async (req) => {
+      await service.repository.loadModel(req.model_name, Object.keys(req.parameters));
+      return {};
+    }),
+    RepositoryModelUnload: unary<RepositoryModelRequestMessage>(async (req) => {
+      await service.repository.unloadModel(req.model_name);
+      return {};
+    }),
     ModelInfer: unary<ModelInferRequestMessage>(async (req, call) => {
       const startedAt = performance.now();
       const selector = selectorOf(req.model_version);

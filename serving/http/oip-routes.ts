@@ -1,13 +1,23 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { z } from 'zod';
 import type { ClientDisconnect } from '../client-disconnect';
 import { ServingError } from '../errors';
 import type { InferenceService } from '../inference-service';
 import type { VersionSelector } from '../model-repository';
-import { readBody, sendBody, sendJson } from './http-io';
+import { describeZodError } from '../zod-issues';
+import { parseJson, readBody, sendBody, sendJson } from './http-io';
 import { BINARY_HEADER, decodeInferRequest, encodeInferResponse } from './oip-codec';
 import { decodeSegment, versionSelector } from './route-params';
 
 const MODEL_ROUTE = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(?:\/(ready|infer|config|stats))?$/;
+const REPOSITORY_MODEL_ROUTE = /^\/v2\/repository\/models\/([^/]+)\/(load|unload)$/;
+
+/** Triton's index request: `{"ready": true}` keeps the models ready for inference. */
+const IndexRequestSchema = z.object({ ready: z.boolean().optional() });
+/** Triton's load and unload requests; unload_dependents has nothing to act on (no ensembles). */
+const ModelControlRequestSchema = z.object({
+  parameters: z.record(z.string(), z.union([z.boolean(), z.number(), z.string()])).optional(),
+});
 
 export interface RouteContext {
   req: IncomingMessage;
@@ -48,10 +58,22 @@ export async function handleOip(service: InferenceService, ctx: RouteContext): P
       requireMethod(ctx, 'GET');
       sendJson(res, 200, JSON.stringify(service.modelStatistics()));
       return true;
-    case '/v2/repository/index':
+    case '/v2/repository/index': {
       requireMethod(ctx, 'POST');
-      sendJson(res, 200, JSON.stringify(service.repository.index()));
+      const body = await optionalJsonBody(ctx, IndexRequestSchema, 'repository index request');
+      sendJson(res, 200, JSON.stringify(service.repository.index(body?.ready === true)));
       return true;
+    }
+  }
+  const control = REPOSITORY_MODEL_ROUTE.exec(path);
+  if (control) {
+    requireMethod(ctx, 'POST');
+    const model = decodeSegment(control[1]!);
+    const body = await optionalJsonBody(ctx, ModelControlRequestSchema, `${control[2]} request`);
+    if (control[2] === 'load') await service.repository.loadModel(model, Object.keys(body?.parameters ?? {}));
+    else await service.repository.unloadModel(model);
+    sendJson(res, 200, '{}');
+    return true;
   }
   const m = MODEL_ROUTE.exec(path);
   if (!m) return false;
@@ -81,6 +103,15 @@ export async function handleOip(service: InferenceService, ctx: RouteContext): P
       return true;
   }
   return false;
+}
+
+/** A JSON body checked against `schema`, or undefined when the request has none (Triton's clients may send none). */
+async function optionalJsonBody<T>(ctx: RouteContext, schema: z.ZodType<T>, what: string): Promise<T | undefined> {
+  const body = await readBody(ctx.req, ctx.maxRequestBytes);
+  if (body.length === 0) return undefined;
+  const parsed = schema.safeParse(parseJson(body.toString('utf8'), what));
+  if (!parsed.success) throw new ServingError('invalid_argument', `${what}: ${describeZodError(parsed.error)}`);
+  return parsed.data;
 }
 
 async function infer(service: InferenceService, ctx: RouteContext, model: string, selector: VersionSelector): Promise<void> {

@@ -74,5 +74,11 @@ describe('serving: mlpipe serve', function () {
     assert.equal(await busy.exited, 2);
     assert.match(busy.err(), new RegExp(`cannot listen for HTTP on 127\\.0\\.0\\.1:${busyPort}: .*EADDRINUSE`));
     blocker.close();
+    const notExplicit = serveProcess(['--repository', repo, '--load-model', 'iris']);
+    assert.equal(await notExplicit.exited, 2);
+    assert.match(notExplicit.err(), /--load-model needs --model-control-mode explicit/);
+    const badMode = serveProcess(['--repository', repo, '--model-control-mode', 'manual']);
+    assert.equal(await badMode.exited, 2);
+    assert.match(badMode.err(), /--model-control-mode: expected none, poll or explicit/);
   });
 });

@@ -10,6 +10,11 @@ const run = promisify(execFile);
 /** A Python with NVIDIA's client installed (`pip install 'tritonclient[http,grpc]'`); python3 by default. */
 const PYTHON = process.env['MLPIPE_TRITONCLIENT_PYTHON'] ?? 'python3';
 
+/** The Python scripts stay in test/serving; from dist this file runs two levels further down. */
+function pythonScript(name: string): string {
+  return __filename.endsWith('.ts') ? path.join(__dirname, name) : path.join(__dirname, '..', '..', '..', 'test', 'serving', name);
+}
+
 describe("serving: NVIDIA's tritonclient (Python, unmodified) against mlpipe", function () {
   before(async function () {
     try {
@@ -39,9 +44,7 @@ describe("serving: NVIDIA's tritonclient (Python, unmodified) against mlpipe", f
       );
     });
     try {
-      const script = path.join(__dirname, '..', '..', '..', 'test', 'serving', 'tritonclient_check.py');
-      const local = path.join(__dirname, 'tritonclient_check.py');
-      const { stdout } = await run(PYTHON, [__filename.endsWith('.ts') ? local : script, `127.0.0.1:${t.server.httpPort}`, t.grpcAddress], {
+      const { stdout } = await run(PYTHON, [pythonScript('tritonclient_check.py'), `127.0.0.1:${t.server.httpPort}`, t.grpcAddress], {
         timeout: 60_000,
       });
       const seen = JSON.parse(stdout.trim().split('\n').at(-1)!) as {
@@ -53,6 +56,26 @@ describe("serving: NVIDIA's tritonclient (Python, unmodified) against mlpipe", f
       assert.match(seen.http_unknown_model, /unknown model 'nope'/);
       assert.equal(seen.grpc_bad_shape.status, 'StatusCode.INVALID_ARGUMENT');
       assert.match(seen.grpc_bad_shape.message, /shape \[1, 3\] does not match/);
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it('loads and unloads models in explicit model control mode over HTTP and gRPC', async () => {
+    const t = await startTestServer(
+      async (repo) => {
+        await writeModelVersion(repo, 'iris_a', 1, buildMlpModel(SMALL_MLP), { max_batch_size: 8 });
+        await writeModelVersion(repo, 'iris_b', 1, buildMlpModel(SMALL_MLP), { max_batch_size: 8 });
+      },
+      { modelControlMode: 'explicit', loadModels: ['iris_a'] },
+    );
+    try {
+      const { stdout } = await run(PYTHON, [pythonScript('tritonclient_model_control.py'), `127.0.0.1:${t.server.httpPort}`, t.grpcAddress], {
+        timeout: 60_000,
+      });
+      const seen = JSON.parse(stdout.trim().split('\n').at(-1)!) as { http_load_missing: string; grpc_index: Record<string, string> };
+      assert.match(seen.http_load_missing, /failed to load 'nope'/);
+      assert.deepEqual(seen.grpc_index, { iris_a: 'READY', iris_b: 'UNAVAILABLE' });
     } finally {
       await t.stop();
     }
