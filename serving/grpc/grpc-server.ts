@@ -82,18 +82,64 @@ export async function startGrpcFrontEnd(service: InferenceService, options: Grpc
       await service.repository.unloadModel(req.model_name);
       return {};
     }),
-    ModelInfer: unary<ModelInferRequestMessage>(async (req, call) => {
-      const startedAt = performance.now();
-      const selector = selectorOf(req.model_version);
-      // Unknown models and versions answer NOT_FOUND whatever the tensors hold, as over REST.
-      service.repository.resolve(req.model_name, selector);
-      const request = decodeGrpcRequest(req);
+    ModelInfer: unary<ModelInferRequestMessage>((req, call) => {
       const disconnect = new ClientDisconnect();
       call.once('cancelled', () => disconnect.fire());
-      const response = await service.infer(req.model_name, selector, request, { startedAt, disconnect });
-      return encodeGrpcResponse(response);
+      return infer(req, disconnect);
     }),
+    ModelStreamInfer: (call: grpc.ServerDuplexStream<ModelInferRequestMessage, object>) => streamInfer(call),
   };
+
+  async function infer(req: ModelInferRequestMessage, disconnect: ClientDisconnect): Promise<object> {
+    const startedAt = performance.now();
+    const selector = selectorOf(req.model_version);
+    // Unknown models and versions answer NOT_FOUND whatever the tensors hold, as over REST.
+    service.repository.resolve(req.model_name, selector);
+    const request = decodeGrpcRequest(req);
+    const response = await service.infer(req.model_name, selector, request, { startedAt, disconnect });
+    return encodeGrpcResponse(response);
+  }
+
+  /**
+   * Triton's streaming inference: each request on the stream gets one response, in the order they
+   * finish (clients match them by id); a failed request answers with error_message and the stream
+   * goes on. The stream ends once the client has ended its side and every response is written.
+   */
+  function streamInfer(call: grpc.ServerDuplexStream<ModelInferRequestMessage, object>): void {
+    // One ClientDisconnect per request (each holds one queue entry), all fired when the stream goes.
+    const inFlight = new Set<ClientDisconnect>();
+    const cancelAll = () => {
+      for (const d of inFlight) d.fire();
+    };
+    call.once('cancelled', cancelAll);
+    call.on('error', cancelAll);
+    let clientDone = false;
+    const endIfDone = () => {
+      if (clientDone && inFlight.size === 0) call.end();
+    };
+    call.on('data', (req: ModelInferRequestMessage) => {
+      const disconnect = new ClientDisconnect();
+      inFlight.add(disconnect);
+      infer(req, disconnect)
+        .then(
+          (response) => ({ error_message: '', infer_response: response }),
+          (err: unknown) => ({
+            error_message: asServingError(err).message,
+            infer_response: { model_name: req.model_name, model_version: req.model_version, id: req.id },
+          }),
+        )
+        .then((reply) => {
+          inFlight.delete(disconnect);
+          if (!call.cancelled) call.write(reply);
+          endIfDone();
+        });
+    });
+    call.on('end', () => {
+      clientDone = true;
+      endIfDone();
+    });
+  }
+
   server.addService(loadInferenceService().service, implementation);
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(`${options.host}:${options.port}`, grpc.ServerCredentials.createInsecure(), (err, bound) =>

@@ -1,9 +1,15 @@
 import assert from 'node:assert/strict';
-import { status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
+import { credentials, status as GrpcStatus, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
+import { loadInferenceService } from '../../serving/grpc/grpc-proto';
 import { buildIdentityModel, buildMlpModel, OnnxElementType, SMALL_MLP, writeModelVersion } from '../../bench/serving/models';
 import { floats, grpcClient, startTestServer, type ServerUnderTest } from './serving-fixture';
 
 const X = [5.1, 3.5, 1.4, 0.2, 6.7, 3.0, 5.2, 2.3];
+
+interface StreamReply {
+  error_message: string;
+  infer_response: { id: string; raw_output_contents: Buffer[] };
+}
 
 function bytesTensor(values: string[]): Buffer {
   return Buffer.concat(
@@ -153,6 +159,41 @@ describe('serving: Open Inference Protocol v2 over gRPC (inference.GRPCInference
     );
     await rejectsWith(infer({ model_name: 'small', model_version: 'latest', inputs: [] }), GrpcStatus.INVALID_ARGUMENT, /version 'latest' is not a positive integer/);
     await rejectsWith(client.call('ModelMetadata')({ name: 'small', version: '9' }), GrpcStatus.NOT_FOUND, /no version 9 being served/);
+  });
+
+  it('streams inference: one response per request, errors in error_message, the stream goes on', async () => {
+    const Service = loadInferenceService();
+    const raw = new Service(t.grpcAddress, credentials.createInsecure());
+    try {
+      const stream = (raw['ModelStreamInfer'] as () => ClientDuplexStream<object, StreamReply>).call(raw);
+      const replies: StreamReply[] = [];
+      stream.on('data', (r: StreamReply) => replies.push(r));
+      const ended = new Promise<void>((resolve, reject) => {
+        stream.on('end', () => resolve());
+        stream.on('error', reject);
+      });
+      const row = (id: string, values: number[]) => ({
+        model_name: 'small',
+        id,
+        inputs: [{ name: 'input', datatype: 'FP32', shape: [1, values.length] }],
+        raw_input_contents: [floats(values)],
+      });
+      stream.write(row('first', X.slice(0, 4)));
+      stream.write(row('bad', [1, 2, 3]));
+      stream.write({ ...row('unknown', X.slice(0, 4)), model_name: 'nope' });
+      stream.write(row('second', X.slice(4)));
+      stream.end();
+      await ended;
+      const byId = new Map(replies.map((r) => [r.infer_response.id, r]));
+      assert.equal(replies.length, 4);
+      assert.equal(byId.get('first')!.error_message, '');
+      assert.equal(byId.get('second')!.error_message, '');
+      assert.equal(byId.get('first')!.infer_response.raw_output_contents[0]!.length, 12, 'three FP32 probabilities');
+      assert.match(byId.get('bad')!.error_message, /shape \[1, 3\] does not match/);
+      assert.match(byId.get('unknown')!.error_message, /unknown model 'nope'/);
+    } finally {
+      raw.close();
+    }
   });
 
   it('reports statistics and the repository index', async () => {

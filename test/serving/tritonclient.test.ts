@@ -51,11 +51,15 @@ describe("serving: NVIDIA's tritonclient (Python, unmodified) against mlpipe", f
         http_small: number[][];
         http_unknown_model: string;
         grpc_bad_shape: { status: string; message: string };
+        grpc_stream: Record<string, string>;
       };
       assert.equal(seen.http_small.length, 2);
       assert.match(seen.http_unknown_model, /unknown model 'nope'/);
       assert.equal(seen.grpc_bad_shape.status, 'StatusCode.INVALID_ARGUMENT');
       assert.match(seen.grpc_bad_shape.message, /shape \[1, 3\] does not match/);
+      assert.equal(seen.grpc_stream['row0'], 'ok');
+      assert.equal(seen.grpc_stream['row1'], 'ok');
+      assert.match(seen.grpc_stream['error']!, /shape \[1, 3\] does not match/);
     } finally {
       await t.stop();
     }

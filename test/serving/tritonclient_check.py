@@ -6,6 +6,7 @@ Expects the repository of test/serving/tritonclient.test.ts: 'small' (FP32 [-1,4
 non-zero on the first mismatch.
 """
 import json
+import queue
 import sys
 
 import numpy as np
@@ -104,6 +105,27 @@ def main():
         raise AssertionError("wrong shape must fail")
     except InferenceServerException as e:
         seen["grpc_bad_shape"] = {"status": e.status(), "message": e.message()}
+
+    replies = queue.Queue()
+    g.start_stream(callback=lambda result, error: replies.put((result, error)))
+    for i in range(2):
+        sinp = grpcclient.InferInput("input", [1, 4], "FP32")
+        sinp.set_data_from_numpy(x[i : i + 1])
+        g.async_stream_infer("small", [sinp], request_id=f"row{i}")
+    bad = grpcclient.InferInput("input", [1, 3], "FP32")
+    bad.set_data_from_numpy(np.zeros((1, 3), dtype=np.float32))
+    g.async_stream_infer("small", [bad], request_id="bad")
+    g.stop_stream()
+    stream = {}
+    while not replies.empty():
+        result, error = replies.get()
+        if error is not None:
+            stream["error"] = error.message()
+            continue
+        rid = result.get_response().id
+        check(np.allclose(result.as_numpy("probabilities")[0], results[True][int(rid[-1])], atol=1e-6), f"stream {rid}")
+        stream[rid] = "ok"
+    seen["grpc_stream"] = stream
     print(json.dumps(seen))
 
 
