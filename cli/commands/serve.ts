@@ -65,7 +65,7 @@ export function registerServeCommand(program: Command): void {
         `mlpipe serve: ${server.repository.uri}\n` +
           `  HTTP  http://${server.host}:${server.httpPort}  (OIP v2 /v2, TF Serving /v1, /metrics)\n` +
           `  gRPC  ${server.host}:${server.grpcPort}  (inference.GRPCInferenceService)\n` +
-          `  models: ${server.repository.modelNames().join(', ') || '(none yet)'}\n`,
+          `  models: ${server.repository.modelNames().join(', ') || '(none yet)'} (model control mode ${server.repository.controlMode})\n`,
       );
       const signal = await untilInterrupted();
       process.stdout.write(`mlpipe serve: ${signal}: draining in-flight requests\n`);
