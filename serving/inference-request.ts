@@ -17,6 +17,8 @@ export interface InferRequest {
   outputs?: string[];
   /** Queue timeout in microseconds (honoured when the model allows timeout override). */
   timeoutUs?: number;
+  /** The classification extension: output name -> how many top classes to return instead of the scores. */
+  classifications?: Record<string, number>;
 }
 
 export interface InferResponse {

@@ -1,14 +1,16 @@
 import type { ClientDisconnect } from './client-disconnect';
 import { asServingError, FAILURE_REASON, ServingError } from './errors';
-import type { InferRequest, InferResponse } from './inference-request';
+import { classify } from './classification';
+import type { InferRequest, InferResponse, InferTensor } from './inference-request';
 import type { ModelRepository, VersionSelector } from './model-repository';
+import type { ModelVersion } from './model-version';
 import type { TritonConfigView } from './model-signature';
 import type { ModelStatisticsJson, ServingMetrics } from './serving-metrics';
 
 export const SERVER_NAME = 'mlpipe';
 export const SERVER_VERSION = '0.1.0';
 /** Open Inference Protocol / Triton extensions this server implements, as `GET /v2` lists them. */
-export const SERVER_EXTENSIONS = ['binary_tensor_data', 'model_configuration', 'statistics', 'model_repository'];
+export const SERVER_EXTENSIONS = ['classification', 'binary_tensor_data', 'model_configuration', 'statistics', 'model_repository'];
 
 export interface TensorMetadata {
   name: string;
@@ -100,6 +102,15 @@ export class InferenceService {
     return { model_stats: stats };
   }
 
+  /** Outputs requested with `classification: k` become their top-k classes (Triton's classification extension). */
+  private classified(mv: ModelVersion, outputs: InferTensor[], classifications: Record<string, number>): InferTensor[] {
+    const batched = mv.resolved.signature.maxBatchSize > 0;
+    return outputs.map((o) => {
+      const k = classifications[o.name];
+      return k === undefined ? o : classify(o, k, batched, mv.labels.get(o.name));
+    });
+  }
+
   async infer(model: string, selector: VersionSelector, request: InferRequest, options: InferCallOptions): Promise<InferResponse> {
     if (this.shuttingDown) throw new ServingError('unavailable', 'server is shutting down');
     const mv = this.repository.resolve(model, selector);
@@ -110,12 +121,13 @@ export class InferenceService {
         ...(request.timeoutUs !== undefined ? { timeoutUs: request.timeoutUs } : {}),
         ...(options.disconnect ? { disconnect: options.disconnect } : {}),
       });
+      const outputs = request.classifications ? this.classified(mv, result.outputs, request.classifications) : result.outputs;
       stats.recordSuccess({ ...result.timing, requestMs: performance.now() - options.startedAt });
       return {
         modelName: model,
         modelVersion: mv.version,
         ...(request.id !== undefined ? { id: request.id } : {}),
-        outputs: result.outputs,
+        outputs,
       };
     } catch (err) {
       const error = asServingError(err);

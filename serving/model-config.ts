@@ -37,6 +37,8 @@ const TensorConfigSchema = z.strictObject({
   dims: z.array(dim).optional(),
   format: z.enum(['FORMAT_NONE', 'FORMAT_NHWC', 'FORMAT_NCHW']).optional(),
   optional: z.boolean().optional(),
+  /** Outputs only: a file in the model's directory with one label per class, for classification requests. */
+  label_filename: z.string().min(1).optional(),
 });
 export type TensorConfig = z.infer<typeof TensorConfigSchema>;
 

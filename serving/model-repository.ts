@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ServingError } from './errors';
+import { parseLabels } from './classification';
 import { parseModelConfig, type ModelConfig } from './model-config';
 import { DEFAULT_MODEL_FILENAME } from './model-signature';
 import { ModelVersion } from './model-version';
@@ -72,6 +73,8 @@ interface ModelEntry {
 
 interface ModelListing {
   configKey: string | undefined;
+  /** Files directly in the model's directory (config.json aside), such as label files: key -> stamp. */
+  modelFiles: Map<string, string>;
   /** version -> files in its directory */
   versions: Map<number, RepositoryFile[]>;
 }
@@ -84,7 +87,7 @@ function groupListing(files: readonly RepositoryFile[]): Map<string, ModelListin
   const entry = (name: string) => {
     let m = models.get(name);
     if (!m) {
-      m = { configKey: undefined, versions: new Map() };
+      m = { configKey: undefined, modelFiles: new Map(), versions: new Map() };
       models.set(name, m);
     }
     return m;
@@ -92,6 +95,7 @@ function groupListing(files: readonly RepositoryFile[]): Map<string, ModelListin
   for (const f of files) {
     const parts = f.key.split('/');
     if (parts.length === 2 && parts[1] === CONFIG_FILE) entry(parts[0]!).configKey = f.key;
+    else if (parts.length === 2) entry(parts[0]!).modelFiles.set(f.key, f.stamp);
     else if (parts.length === 3 && VERSION_DIR.test(parts[1]!)) {
       const m = entry(parts[0]!);
       const v = Number(parts[1]);
@@ -431,9 +435,12 @@ export class ModelRepository {
     const filename = config?.default_model_filename ?? DEFAULT_MODEL_FILENAME;
     const available = [...listing.versions].filter(([, files]) => files.some((f) => f.key.endsWith(`/${filename}`))).map(([v]) => v);
     const desired = selectVersions(config?.version_policy ?? DEFAULT_VERSION_POLICY, available);
+    const labelKeys = (config?.output ?? []).flatMap((o) => (o.label_filename ? [`${name}/${o.label_filename}`] : []));
+    // A changed label file reloads the versions that use it, as a changed config.json does.
+    const labelStamps = labelKeys.map((k) => `${k}\u0000${listing.modelFiles.get(k) ?? 'missing'}`);
     const fingerprintOf = (version: number) =>
       sha256(
-        [configHash, filename, ...listing.versions.get(version)!.map((f) => `${f.key}\u0000${f.stamp}`).sort()].join('\n'),
+        [configHash, filename, ...labelStamps, ...listing.versions.get(version)!.map((f) => `${f.key}\u0000${f.stamp}`).sort()].join('\n'),
       );
     for (const version of [...entry.failed.keys()]) if (!available.includes(version)) entry.failed.delete(version);
 
@@ -468,6 +475,7 @@ export class ModelRepository {
     entry.loading.add(version);
     try {
       const modelData = this.source.localPath(key) ?? new Uint8Array(await this.source.readFile(key));
+      const labels = await this.readLabels(entry.name, config);
       const mv = await ModelVersion.load({
         model: entry.name,
         version,
@@ -476,6 +484,7 @@ export class ModelRepository {
         modelFilename: filename,
         defaultMaxBatchSize: this.options.defaultMaxBatchSize,
         stats: this.metrics.forVersion(entry.name, version),
+        labels,
       });
       if (this.stopped) {
         await mv.unload();
@@ -494,6 +503,23 @@ export class ModelRepository {
     } finally {
       entry.loading.delete(version);
     }
+  }
+
+  /** The label files config.json names for outputs; a missing one fails the load, naming the file. */
+  private async readLabels(model: string, config: ModelConfig | undefined): Promise<Map<string, string[]>> {
+    const labels = new Map<string, string[]>();
+    for (const output of config?.output ?? []) {
+      if (!output.label_filename) continue;
+      const key = `${model}/${output.label_filename}`;
+      let text: string;
+      try {
+        text = (await this.source.readFile(key)).toString('utf8');
+      } catch (err) {
+        throw new Error(`output '${output.name}': cannot read label_filename ${key}: ${(err as Error).message}`);
+      }
+      labels.set(output.name, parseLabels(text));
+    }
+    return labels;
   }
 
   private retire(entry: ModelEntry, version: number, mv: ModelVersion, reason: string): Promise<void> {

@@ -25,6 +25,8 @@ export interface LoadVersionOptions {
   modelFilename: string;
   defaultMaxBatchSize: number;
   stats: VersionStatistics;
+  /** Class labels per output, from the label files config.json names. */
+  labels?: ReadonlyMap<string, readonly string[]>;
 }
 
 function warmupData(datatype: OipDatatype, count: number, random: boolean): TensorData {
@@ -87,6 +89,8 @@ export class ModelVersion {
     readonly loadSeconds: number,
     /** True when the sessions run on the server's event loop rather than in worker threads. */
     readonly onEventLoop: boolean,
+    /** Class labels per output, for classification requests. */
+    readonly labels: ReadonlyMap<string, readonly string[]>,
   ) {
     this.outputNames = resolved.signature.outputs.map((o) => o.name);
     this.batcher = new DynamicBatcher(resolved.scheduling, instances.length, (batch, instance) => this.execute(batch, instance));
@@ -133,7 +137,16 @@ export class ModelVersion {
           await Promise.all(instances.map((inst) => inst.run(warmupFeeds(sample), outputNames)));
         }
       }
-      return new ModelVersion(model, options.version, resolved, instances, options.stats, (performance.now() - started) / 1000, onEventLoop);
+      return new ModelVersion(
+        model,
+        options.version,
+        resolved,
+        instances,
+        options.stats,
+        (performance.now() - started) / 1000,
+        onEventLoop,
+        options.labels ?? new Map(),
+      );
     } catch (err) {
       await Promise.all(instances.map((i) => i.close()));
       throw err;

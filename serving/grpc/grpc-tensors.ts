@@ -54,11 +54,17 @@ export function decodeGrpcRequest(msg: ModelInferRequestMessage): InferRequest {
     return { name: input.name, datatype, shape: input.shape, data: tensorDataFromJson(datatype, values, count, what) };
   });
   const timeoutUs = integerParameter(msg.parameters['timeout'], 'timeout');
+  const classifications: Record<string, number> = {};
+  for (const o of msg.outputs) {
+    const k = integerParameter(o.parameters['classification'], 'classification');
+    if (k !== undefined) classifications[o.name] = k;
+  }
   return {
     ...(msg.id ? { id: msg.id } : {}),
     inputs,
     ...(msg.outputs.length > 0 ? { outputs: msg.outputs.map((o) => o.name) } : {}),
     ...(timeoutUs !== undefined ? { timeoutUs } : {}),
+    ...(Object.keys(classifications).length > 0 ? { classifications } : {}),
   };
 }
 

@@ -96,10 +96,9 @@ export function decodeInferRequest(body: Buffer, headerLengthValue: string | str
     throw new ServingError('invalid_argument', `${body.length - offset} bytes follow the last binary input`);
   }
   const binaryOutputs = new Map<string, boolean>();
+  const classifications: Record<string, number> = {};
   for (const o of header.outputs ?? []) {
-    if (o.parameters?.classification !== undefined) {
-      throw new ServingError('invalid_argument', `output '${o.name}': the classification extension is not supported`);
-    }
+    if (o.parameters?.classification !== undefined) classifications[o.name] = o.parameters.classification;
     if (o.parameters?.binary_data !== undefined) binaryOutputs.set(o.name, o.parameters.binary_data);
   }
   const timeout = header.parameters?.timeout;
@@ -109,6 +108,7 @@ export function decodeInferRequest(body: Buffer, headerLengthValue: string | str
       inputs,
       ...(header.outputs ? { outputs: header.outputs.map((o) => o.name) } : {}),
       ...(timeout !== undefined ? { timeoutUs: timeout } : {}),
+      ...(Object.keys(classifications).length > 0 ? { classifications } : {}),
     },
     binaryOutputs,
     binaryByDefault: header.parameters?.binary_data_output === true,

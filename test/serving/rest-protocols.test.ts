@@ -62,6 +62,7 @@ describe('serving: Open Inference Protocol v2 and TF Serving over REST', functio
     const meta = await request(`${t.http}/v2`);
     assert.equal((meta.json as { name: string }).name, 'mlpipe');
     assert.ok((meta.json as { extensions: string[] }).extensions.includes('binary_tensor_data'));
+    assert.ok((meta.json as { extensions: string[] }).extensions.includes('classification'));
     const model = await request(`${t.http}/v2/models/small`);
     assert.deepEqual(model.json, {
       name: 'small',

@@ -62,6 +62,15 @@ def main():
         check(results[binary].shape == (2, 3), f"http shape {results[binary].shape}")
         check(np.allclose(results[binary].sum(axis=1), 1.0, atol=1e-5), "softmax rows sum to 1")
     check(np.allclose(results[True], results[False]), "binary and JSON agree")
+    for binary in (True, False):
+        inp = httpclient.InferInput("input", [2, 4], "FP32")
+        inp.set_data_from_numpy(x, binary_data=binary)
+        out = httpclient.InferRequestedOutput("probabilities", binary_data=binary, class_count=2)
+        top = h.infer("small", [inp], outputs=[out]).as_numpy("probabilities")
+        check(top.shape == (2, 2), f"http classification shape {top.shape}")
+        # BYTES come back as bytes from binary outputs and as str from JSON ones.
+        best = [int((e if isinstance(e, str) else e.decode()).split(":")[1]) for e in top[:, 0]]
+        check(best == results[True].argmax(axis=1).tolist(), f"http classification {top}")
     seen["http_small"] = results[True].tolist()
     for binary in (True, False):
         arrays, inputs = identity_inputs(httpclient, binary)
@@ -91,6 +100,8 @@ def main():
     ginp.set_data_from_numpy(x)
     gres = g.infer("small", [ginp], outputs=[grpcclient.InferRequestedOutput("probabilities")])
     check(np.allclose(gres.as_numpy("probabilities"), results[True]), "grpc agrees with http")
+    gtop = g.infer("small", [ginp], outputs=[grpcclient.InferRequestedOutput("probabilities", class_count=1)]).as_numpy("probabilities")
+    check([int(e.decode().split(":")[1]) for e in gtop[:, 0]] == results[True].argmax(axis=1).tolist(), f"grpc classification {gtop}")
     arrays, inputs = identity_inputs(grpcclient, True)
     gid = g.infer("identity", inputs)
     for name, arr in arrays.items():
