@@ -1,0 +1,46 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { access, constants } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import { buildMlpModel, SMALL_MLP, writeModelVersion } from '../../bench/serving/models';
+import { startTestServer, type ServerUnderTest } from './serving-fixture';
+
+const run = promisify(execFile);
+
+/** NVIDIA's perf_analyzer binary (bash scripts/install-perf-analyzer.sh prints where it put one). */
+const PERF_ANALYZER = process.env['MLPIPE_PERF_ANALYZER'];
+
+describe("serving: NVIDIA's perf_analyzer (unmodified) against mlpipe", function () {
+  let t: ServerUnderTest;
+
+  before(async function () {
+    try {
+      if (!PERF_ANALYZER) throw new Error('unset');
+      await access(PERF_ANALYZER, constants.X_OK);
+    } catch {
+      // The tool is a binary from outside this repository; say how to get it rather than fail.
+      console.log('    perf_analyzer not found: bash scripts/install-perf-analyzer.sh and set MLPIPE_PERF_ANALYZER to the path it prints');
+      this.skip();
+    }
+    t = await startTestServer((repo) => writeModelVersion(repo, 'small', 1, buildMlpModel(SMALL_MLP), { max_batch_size: 8, dynamic_batching: {} }));
+  });
+  after(() => t?.stop());
+
+  for (const protocol of ['http', 'grpc'] as const) {
+    it(`measures the small model over ${protocol}, with the server-side statistics it reads from the server`, async () => {
+      const url = protocol === 'http' ? `127.0.0.1:${t.server.httpPort}` : t.grpcAddress;
+      const { stdout } = await run(
+        PERF_ANALYZER!,
+        ['-m', 'small', '-u', url, '-i', protocol, '-b', '2', '--concurrency-range', '4', '--measurement-interval', '1000', '--stability-percentage', '100', '--max-trials', '3'],
+        { timeout: 90_000 },
+      );
+      const throughput = /Throughput: ([\d.]+) infer\/sec/.exec(stdout);
+      assert.ok(throughput && Number(throughput[1]) > 0, stdout);
+      // perf_analyzer's server section comes from /v2/models/small/stats (gRPC: ModelStatistics).
+      const server = /Inference count: (\d+)\s+Execution count: (\d+)\s+Successful request count: (\d+)/.exec(stdout);
+      assert.ok(server, stdout);
+      assert.equal(Number(server[1]), 2 * Number(server[3]), 'two rows per request');
+      assert.match(stdout, /Avg request latency: \d+ usec \(overhead \d+ usec \+ queue \d+ usec \+ compute input \d+ usec \+ compute infer \d+ usec/);
+    });
+  }
+});
