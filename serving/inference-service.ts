@@ -117,18 +117,10 @@ export class InferenceService {
     const stats = this.metrics.forVersion(model, mv.version);
     try {
       const prepared = mv.prepare(request);
-      const result = await mv.submit(prepared, {
-        ...(request.timeoutUs !== undefined ? { timeoutUs: request.timeoutUs } : {}),
-        ...(options.disconnect ? { disconnect: options.disconnect } : {}),
-      });
+      const result = await mv.submit(prepared, { timeoutUs: request.timeoutUs, disconnect: options.disconnect });
       const outputs = request.classifications ? this.classified(mv, result.outputs, request.classifications) : result.outputs;
-      stats.recordSuccess({ ...result.timing, requestMs: performance.now() - options.startedAt });
-      return {
-        modelName: model,
-        modelVersion: mv.version,
-        ...(request.id !== undefined ? { id: request.id } : {}),
-        outputs,
-      };
+      stats.recordSuccess(result.timing, performance.now() - options.startedAt);
+      return { modelName: model, modelVersion: mv.version, id: request.id, outputs };
     } catch (err) {
       const error = asServingError(err);
       stats.recordFailure(FAILURE_REASON[error.kind], performance.now() - options.startedAt);

@@ -13,7 +13,7 @@ import type { WireTensor } from './session-protocol';
 
 export interface VersionResult {
   outputs: InferTensor[];
-  timing: Omit<RequestTiming, 'requestMs'>;
+  timing: RequestTiming;
 }
 
 export interface LoadVersionOptions {

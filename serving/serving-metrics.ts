@@ -23,8 +23,8 @@ export interface ModelStatisticsJson {
   batch_stats: Array<{ batch_size: number; compute_input: Duration; compute_infer: Duration; compute_output: Duration }>;
 }
 
+/** Where one request's time went, as the batcher measured it (the request's total is added on success). */
 export interface RequestTiming {
-  requestMs: number;
   queueMs: number;
   computeInputMs: number;
   computeInferMs: number;
@@ -117,10 +117,10 @@ export class VersionStatistics {
     };
   }
 
-  recordSuccess(t: RequestTiming): void {
+  recordSuccess(t: RequestTiming, requestMs: number): void {
     this.lastInference = Date.now();
     this.inferenceCount += t.rows;
-    addDuration(this.stats.success, t.requestMs);
+    addDuration(this.stats.success, requestMs);
     addDuration(this.stats.queue, t.queueMs);
     addDuration(this.stats.compute_input, t.computeInputMs);
     addDuration(this.stats.compute_infer, t.computeInferMs);
@@ -128,12 +128,12 @@ export class VersionStatistics {
     const s = this.s;
     s.success.inc();
     s.inferenceCount.inc(t.rows);
-    s.requestUs.inc(Math.round(t.requestMs * 1000));
+    s.requestUs.inc(Math.round(requestMs * 1000));
     s.queueUs.inc(Math.round(t.queueMs * 1000));
     s.computeInputUs.inc(Math.round(t.computeInputMs * 1000));
     s.computeInferUs.inc(Math.round(t.computeInferMs * 1000));
     s.computeOutputUs.inc(Math.round(t.computeOutputMs * 1000));
-    s.requestHist.observe(t.requestMs / 1000);
+    s.requestHist.observe(requestMs / 1000);
     s.queueHist.observe(t.queueMs / 1000);
   }
 

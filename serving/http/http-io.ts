@@ -48,14 +48,16 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
 }
 
 export function sendJson(res: ServerResponse, status: number, json: string): void {
-  if (res.headersSent || res.destroyed) return;
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(json) });
-  res.end(json);
+  sendBody(res, status, json, 'application/json');
 }
 
-export function sendBody(res: ServerResponse, status: number, body: string | Buffer, headers: Record<string, string | number>): void {
+/**
+ * Headers go to writeHead as a flat [name, value, ...] list, which node:http writes without walking
+ * an object: every response of the server passes here.
+ */
+export function sendBody(res: ServerResponse, status: number, body: string | Buffer, contentType: string, ...extraHeaders: string[]): void {
   if (res.headersSent || res.destroyed) return;
-  res.writeHead(status, { ...headers, 'Content-Length': Buffer.byteLength(body) });
+  res.writeHead(status, ['Content-Type', contentType, 'Content-Length', String(Buffer.byteLength(body)), ...extraHeaders]);
   res.end(body);
 }
 

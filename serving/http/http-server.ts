@@ -1,11 +1,20 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { ClientDisconnect } from '../client-disconnect';
 import { ServingError } from '../errors';
 import type { InferenceService } from '../inference-service';
 import { sendBody, sendError } from './http-io';
 import { handleOip, type RouteContext } from './oip-routes';
 import { handleTfServing } from './tfserving-routes';
+
+/**
+ * The request a connection is answering, so the connection closing drops it from the queue if it is
+ * still waiting there (a finished request's queue entry is gone, so firing it then does nothing). One
+ * listener per connection rather than per request: the request path is the server's hot loop. With
+ * HTTP pipelining only the newest request on the connection is dropped; the others run, unanswered.
+ */
+const CURRENT_REQUEST = Symbol('mlpipe.currentRequest');
+type ConnectionWithRequest = Socket & { [CURRENT_REQUEST]?: ClientDisconnect };
 
 export interface HttpFrontEndOptions {
   host: string;
@@ -28,9 +37,7 @@ export async function startHttpFrontEnd(service: InferenceService, options: Http
     const startedAt = performance.now();
     if (closing) res.shouldKeepAlive = false;
     const disconnect = new ClientDisconnect();
-    res.once('close', () => {
-      if (!res.writableFinished) disconnect.fire();
-    });
+    (req.socket as ConnectionWithRequest)[CURRENT_REQUEST] = disconnect;
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const ctx: RouteContext = {
@@ -45,7 +52,7 @@ export async function startHttpFrontEnd(service: InferenceService, options: Http
     try {
       if (ctx.path === '/metrics') {
         if (ctx.method !== 'GET') throw new ServingError('method_not_allowed', `${ctx.method} is not allowed on /metrics; use GET`);
-        sendBody(res, 200, service.metrics.render(), { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' });
+        sendBody(res, 200, service.metrics.render(), 'text/plain; version=0.0.4; charset=utf-8');
         return;
       }
       const handled =
@@ -57,6 +64,9 @@ export async function startHttpFrontEnd(service: InferenceService, options: Http
     }
   };
   const server: Server = createServer((req, res) => void handle(req, res));
+  server.on('connection', (socket: ConnectionWithRequest) => {
+    socket.once('close', () => socket[CURRENT_REQUEST]?.fire());
+  });
   // Requests with bodies that never finish must not hold a connection forever.
   server.requestTimeout = 60_000;
   server.on('clientError', (_err, socket) => {

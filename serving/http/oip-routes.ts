@@ -65,7 +65,7 @@ export async function handleOip(service: InferenceService, ctx: RouteContext): P
       return true;
     }
   }
-  const control = REPOSITORY_MODEL_ROUTE.exec(path);
+  const control = path.startsWith('/v2/repository/models/') ? REPOSITORY_MODEL_ROUTE.exec(path) : null;
   if (control) {
     requireMethod(ctx, 'POST');
     const model = decodeSegment(control[1]!);
@@ -123,5 +123,5 @@ async function infer(service: InferenceService, ctx: RouteContext, model: string
   const response = await service.infer(model, selector, decoded.request, { startedAt: ctx.startedAt, disconnect: ctx.disconnect });
   const encoded = encodeInferResponse(response, decoded);
   if (encoded.jsonLength === undefined) sendJson(res, 200, encoded.body as string);
-  else sendBody(res, 200, encoded.body, { 'Content-Type': 'application/octet-stream', 'Inference-Header-Content-Length': encoded.jsonLength });
+  else sendBody(res, 200, encoded.body, 'application/octet-stream', 'Inference-Header-Content-Length', String(encoded.jsonLength));
 }
