@@ -1,4 +1,4 @@
-import type { NumericArray } from './datatypes';
+import { halfBitsToNumber, type NumericArray } from './datatypes';
 import { ServingError } from './errors';
 import type { InferTensor } from './inference-request';
 
@@ -8,9 +8,7 @@ import type { InferTensor } from './inference-request';
  * label_filename in config.json, "score:index:label", highest first. Scores print with six decimals.
  */
 export function classify(output: InferTensor, k: number, batched: boolean, labels: readonly string[] | undefined): InferTensor {
-  if (!Number.isInteger(k) || k < 1) {
-    throw new ServingError('invalid_argument', `output '${output.name}': classification must be a positive whole number of classes, got ${k}`);
-  }
+  checkClassCount(output.name, k);
   if (Array.isArray(output.data)) {
     throw new ServingError('invalid_argument', `output '${output.name}': classification needs a numeric output, not ${output.datatype}`);
   }
@@ -19,9 +17,11 @@ export function classify(output: InferTensor, k: number, batched: boolean, label
   const top = Math.min(k, classes);
   const data: string[] = [];
   const scores = output.data as NumericArray;
+  // FP16 tensors hold raw half-precision bits, which must be decoded before they can be compared.
+  const value = output.datatype === 'FP16' ? (i: number) => halfBitsToNumber(scores[i] as number) : (i: number) => Number(scores[i]);
   for (let r = 0; r < rows; r++) {
     const indexes = Array.from({ length: classes }, (_, i) => i);
-    const score = (i: number) => Number(scores[r * classes + i]);
+    const score = (i: number) => value(r * classes + i);
     indexes.sort((a, b) => score(b) - score(a) || a - b);
     for (const i of indexes.slice(0, top)) {
       const label = labels?.[i];
@@ -29,6 +29,13 @@ export function classify(output: InferTensor, k: number, batched: boolean, label
     }
   }
   return { name: output.name, datatype: 'BYTES', shape: batched ? [rows, top] : [top], data };
+}
+
+/** A class count of a classification request, checked before the request runs. */
+export function checkClassCount(output: string, k: number): void {
+  if (!Number.isInteger(k) || k < 1) {
+    throw new ServingError('invalid_argument', `output '${output}': classification must be a positive whole number of classes, got ${k}`);
+  }
 }
 
 /** The lines of a label file: one label per class, in class order. */

@@ -1,6 +1,6 @@
 import type { ClientDisconnect } from './client-disconnect';
 import { asServingError, FAILURE_REASON, ServingError } from './errors';
-import { classify } from './classification';
+import { checkClassCount, classify } from './classification';
 import type { InferRequest, InferResponse, InferTensor } from './inference-request';
 import type { ModelRepository, VersionSelector } from './model-repository';
 import type { ModelVersion } from './model-version';
@@ -117,6 +117,7 @@ export class InferenceService {
     const stats = this.metrics.forVersion(model, mv.version);
     try {
       const prepared = mv.prepare(request);
+      if (request.classifications) for (const [name, k] of Object.entries(request.classifications)) checkClassCount(name, k);
       const result = await mv.submit(prepared, { timeoutUs: request.timeoutUs, disconnect: options.disconnect });
       const outputs = request.classifications ? this.classified(mv, result.outputs, request.classifications) : result.outputs;
       stats.recordSuccess(result.timing, performance.now() - options.startedAt);

@@ -38,7 +38,11 @@ const TensorConfigSchema = z.strictObject({
   format: z.enum(['FORMAT_NONE', 'FORMAT_NHWC', 'FORMAT_NCHW']).optional(),
   optional: z.boolean().optional(),
   /** Outputs only: a file in the model's directory with one label per class, for classification requests. */
-  label_filename: z.string().min(1).optional(),
+  label_filename: z
+    .string()
+    .regex(/^[^/\\]+$/, 'expected a file name in the model directory (no path)')
+    .refine((name) => name !== '.' && name !== '..', 'expected a file name in the model directory (no path)')
+    .optional(),
 });
 export type TensorConfig = z.infer<typeof TensorConfigSchema>;
 

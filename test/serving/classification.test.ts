@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { buildMlpModel, SMALL_MLP, writeModelVersion } from '../../bench/serving/models';
+import { buildIdentityModel, buildMlpModel, OnnxElementType, SMALL_MLP, writeModelVersion } from '../../bench/serving/models';
 import { floats, grpcClient, postJson, splitBinaryResponse, startTestServer, type ServerUnderTest } from './serving-fixture';
 
 const ROWS = [5.1, 3.5, 1.4, 0.2, 6.7, 3.0, 5.2, 2.3];
@@ -46,6 +46,7 @@ describe('serving: classification extension', function () {
         });
         await writeFile(path.join(repo, 'penguins', 'species.txt'), `${SPECIES.join('\n')}\n`);
         await writeModelVersion(repo, 'plain', 1, buildMlpModel(SMALL_MLP), { max_batch_size: 8 });
+        await writeModelVersion(repo, 'half', 1, buildIdentityModel([{ name: 'h', elemType: OnnxElementType.FLOAT16, dims: [3] }]), { max_batch_size: 4 });
       },
       { pollIntervalMs: 0 },
     );
@@ -78,6 +79,23 @@ describe('serving: classification extension', function () {
     const zero = await postJson(`${t.http}/v2/models/plain/infer`, inferBody([{ name: 'probabilities', parameters: { classification: 0 } }]));
     assert.equal(zero.status, 400);
     assert.match(JSON.stringify(zero.json), /output 'probabilities': classification must be a positive whole number of classes, got 0/);
+  });
+
+  it('ranks FP16 outputs by value', async () => {
+    const reply = await postJson(`${t.http}/v2/models/half/infer`, {
+      inputs: [{ name: 'h', shape: [2, 3], datatype: 'FP16', data: [-2, 0.5, 1, 3, -1, -0.25] }],
+      outputs: [{ name: 'h_out', parameters: { classification: 2 } }],
+    });
+    assert.equal(reply.status, 200, JSON.stringify(reply.json));
+    assert.deepEqual((reply.json as { outputs: Array<{ data: string[] }> }).outputs[0]!.data, ['1.000000:2', '0.500000:1', '3.000000:0', '-0.250000:2']);
+  });
+
+  it('refuses a label_filename that is a path, naming the field', async () => {
+    await writeModelVersion(t.repo, 'escaping', 1, buildMlpModel(SMALL_MLP), { output: [{ name: 'probabilities', label_filename: '../species.txt' }] });
+    await t.server.repository.pollNow();
+    const failed = t.events.find((e) => e.type === 'config-failed' && e.model === 'escaping');
+    assert.ok(failed && failed.type === 'config-failed');
+    assert.match(failed.error, /label_filename: expected a file name in the model directory \(no path\)/);
   });
 
   it('answers the top classes over gRPC', async () => {
