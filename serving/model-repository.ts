@@ -174,6 +174,9 @@ export class ModelRepository {
     }
     await this.serialized(async () => {
       this.requested.add(name);
+      // A load request retries versions that failed before, even with the same files (memory may have
+      // been freed, a store may be back).
+      this.models.get(name)?.failed.clear();
       await this.reconcile(name);
       if (!this.listed.has(name)) {
         this.requested.delete(name);
@@ -181,10 +184,15 @@ export class ModelRepository {
       }
       this.unloaded.delete(name);
     });
+    // As Triton's, the load fails when any version it should serve did not load or the config is
+    // broken, even though whatever served before goes on serving.
     const entry = this.models.get(name);
-    if (!entry || entry.serving.size === 0) {
-      throw new ServingError('invalid_argument', `failed to load '${name}': ${entry ? this.notReadyReason(entry) : 'not loaded'}`);
-    }
+    const failure = !entry
+      ? 'not loaded'
+      : (entry.configError ??
+        [...entry.failed].map(([v, f]) => `version ${v}: ${f.error}`)[0] ??
+        (entry.serving.size === 0 ? this.notReadyReason(entry) : undefined));
+    if (failure !== undefined) throw new ServingError('invalid_argument', `failed to load '${name}': ${failure}`);
   }
 
   /**

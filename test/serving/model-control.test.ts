@@ -75,7 +75,7 @@ describe('serving: model control (Triton model repository extension)', function 
       assert.match(JSON.stringify(missing.json), /failed to load 'nope': no model directory 'nope'/);
       const broken = await postJson(`${t.http}/v2/repository/models/broken/load`, '');
       assert.equal(broken.status, 400);
-      assert.match(JSON.stringify(broken.json), /failed to load 'broken': failed to load: /);
+      assert.match(JSON.stringify(broken.json), /failed to load 'broken': version 1: .*Protobuf parsing failed/);
       const override = await postJson(`${t.http}/v2/repository/models/iris_a/load`, { parameters: { config: '{"max_batch_size": 4}' } });
       assert.equal(override.status, 400);
       assert.match(JSON.stringify(override.json), /load parameter 'config' is not supported/);
@@ -83,6 +83,19 @@ describe('serving: model control (Triton model repository extension)', function 
       assert.equal(malformed.status, 400);
       assert.match(JSON.stringify(malformed.json), /load request: .*parameters/);
       assert.equal((await infer(t, 'iris_a')).status, 200);
+
+      // A load fails when a version it should serve fails, or the config is broken; what served goes on.
+      await writeModelVersion(t.repo, 'iris_b', 2, buildMlpModel(SMALL_MLP));
+      await writeFile(path.join(t.repo, 'iris_b', '2', 'model.onnx'), 'truncated');
+      const badVersion = await postJson(`${t.http}/v2/repository/models/iris_b/load`, '');
+      assert.equal(badVersion.status, 400);
+      assert.match(JSON.stringify(badVersion.json), /failed to load 'iris_b': version 2: /);
+      assert.equal((await postJson(`${t.http}/v2/models/iris_b/versions/1/infer`, ROW)).status, 200);
+      await writeFile(path.join(t.repo, 'iris_b', 'config.json'), '{"max_batch_size": "eight"}');
+      const badConfig = await postJson(`${t.http}/v2/repository/models/iris_b/load`, '');
+      assert.equal(badConfig.status, 400);
+      assert.match(JSON.stringify(badConfig.json), /failed to load 'iris_b': .*max_batch_size/);
+      assert.equal((await infer(t, 'iris_b')).status, 200);
     } finally {
       await t.stop();
     }
