@@ -11,6 +11,7 @@ import type {
   RepositoryModelRequestMessage,
 } from './grpc-messages';
 import { loadInferenceService } from './grpc-proto';
+import { InferStream } from './grpc-stream';
 import { decodeGrpcRequest, encodeGrpcResponse } from './grpc-tensors';
 
 export interface GrpcFrontEndOptions {
@@ -100,44 +101,10 @@ export async function startGrpcFrontEnd(service: InferenceService, options: Grpc
     return encodeGrpcResponse(response);
   }
 
-  /**
-   * Triton's streaming inference: each request on the stream gets one response, in the order they
-   * finish (clients match them by id); a failed request answers with error_message and the stream
-   * goes on. The stream ends once the client has ended its side and every response is written.
-   */
+  const streams = new Set<InferStream>();
   function streamInfer(call: grpc.ServerDuplexStream<ModelInferRequestMessage, object>): void {
-    // One ClientDisconnect per request (each holds one queue entry), all fired when the stream goes.
-    const inFlight = new Set<ClientDisconnect>();
-    const cancelAll = () => {
-      for (const d of inFlight) d.fire();
-    };
-    call.once('cancelled', cancelAll);
-    call.on('error', cancelAll);
-    let clientDone = false;
-    const endIfDone = () => {
-      if (clientDone && inFlight.size === 0) call.end();
-    };
-    call.on('data', (req: ModelInferRequestMessage) => {
-      const disconnect = new ClientDisconnect();
-      inFlight.add(disconnect);
-      infer(req, disconnect)
-        .then(
-          (response) => ({ error_message: '', infer_response: response }),
-          (err: unknown) => ({
-            error_message: asServingError(err).message,
-            infer_response: { model_name: req.model_name, model_version: req.model_version, id: req.id },
-          }),
-        )
-        .then((reply) => {
-          inFlight.delete(disconnect);
-          if (!call.cancelled) call.write(reply);
-          endIfDone();
-        });
-    });
-    call.on('end', () => {
-      clientDone = true;
-      endIfDone();
-    });
+    const stream = new InferStream(call, infer, () => streams.delete(stream));
+    streams.add(stream);
   }
 
   server.addService(loadInferenceService().service, implementation);
@@ -148,7 +115,12 @@ export async function startGrpcFrontEnd(service: InferenceService, options: Grpc
   });
   return {
     port,
-    close: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.tryShutdown(() => resolve());
+        // Open streams would hold the shutdown until their clients end them: they end once answered.
+        for (const s of streams) s.finish();
+      }),
     destroy: () => server.forceShutdown(),
   };
 }

@@ -161,7 +161,7 @@ describe('serving: Open Inference Protocol v2 over gRPC (inference.GRPCInference
     await rejectsWith(client.call('ModelMetadata')({ name: 'small', version: '9' }), GrpcStatus.NOT_FOUND, /no version 9 being served/);
   });
 
-  it('streams inference: one response per request, errors in error_message, the stream goes on', async () => {
+  it('streams inference: one response per request in request order, errors in error_message, the stream goes on', async () => {
     const Service = loadInferenceService();
     const raw = new Service(t.grpcAddress, credentials.createInsecure());
     try {
@@ -185,12 +185,36 @@ describe('serving: Open Inference Protocol v2 over gRPC (inference.GRPCInference
       stream.end();
       await ended;
       const byId = new Map(replies.map((r) => [r.infer_response.id, r]));
-      assert.equal(replies.length, 4);
+      assert.deepEqual(
+        replies.map((r) => r.infer_response.id),
+        ['first', 'bad', 'unknown', 'second'],
+        'answers come in request order, as Triton writes them for models that are not decoupled',
+      );
       assert.equal(byId.get('first')!.error_message, '');
       assert.equal(byId.get('second')!.error_message, '');
       assert.equal(byId.get('first')!.infer_response.raw_output_contents[0]!.length, 12, 'three FP32 probabilities');
       assert.match(byId.get('bad')!.error_message, /shape \[1, 3\] does not match/);
       assert.match(byId.get('unknown')!.error_message, /unknown model 'nope'/);
+    } finally {
+      raw.close();
+    }
+  });
+
+  it('ends open streams when the server shuts down instead of waiting for their clients', async () => {
+    const own = await startTestServer((repo) => writeModelVersion(repo, 'small', 1, buildMlpModel(SMALL_MLP), { max_batch_size: 8 }));
+    const Service = loadInferenceService();
+    const raw = new Service(own.grpcAddress, credentials.createInsecure());
+    try {
+      const stream = (raw['ModelStreamInfer'] as () => ClientDuplexStream<object, StreamReply>).call(raw);
+      const ended = new Promise<void>((resolve) => stream.on('end', () => resolve()));
+      stream.on('error', () => undefined);
+      const first = new Promise<StreamReply>((resolve) => stream.once('data', resolve));
+      stream.write({ model_name: 'small', id: 'one', inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 4] }], raw_input_contents: [floats(X.slice(0, 4))] });
+      assert.equal((await first).error_message, '');
+      const started = performance.now();
+      await own.stop();
+      await ended;
+      assert.ok(performance.now() - started < 5000, `shutdown took ${(performance.now() - started).toFixed(0)} ms with an idle stream open`);
     } finally {
       raw.close();
     }
