@@ -148,9 +148,16 @@ export class ModelRepository {
 
   /** Loads what the repository holds now (in `explicit` mode, the startup models), then keeps polling. */
   async start(): Promise<void> {
-    const all = this.options.startupModels.includes('*');
-    if (this.options.controlMode === 'explicit' && !all) for (const name of this.options.startupModels) this.requested.add(name);
-    await this.serialized(() => this.reconcile(this.options.controlMode === 'explicit' && all ? 'all' : undefined));
+    const { controlMode, startupModels } = this.options;
+    const all = startupModels.includes('*');
+    if (controlMode === 'explicit' && !all) for (const name of startupModels) this.requested.add(name);
+    // Only `poll` mode reads the repository again, so in the others a repository that cannot be
+    // listed, or a startup model it lacks, is an error at start rather than a server that serves nothing.
+    await this.serialized(() => this.reconcile(controlMode === 'explicit' && all ? 'all' : undefined, controlMode !== 'poll'));
+    const missing = [...this.requested].filter((name) => !this.listed.has(name));
+    if (missing.length > 0) {
+      throw new ServingError('not_found', `--load-model ${missing.map((m) => `'${m}'`).join(', ')}: no such model directory in ${this.source.uri}`);
+    }
     this.initialScanDone = true;
     this.schedulePoll();
   }
@@ -372,8 +379,9 @@ export class ModelRepository {
   /**
    * Brings the served models in line with the repository: every model in `none` and `poll` modes (and
    * for `explicit` mode's `*`), otherwise the requested models, or only `only` when a load names it.
+   * A repository that cannot be listed is reported and skipped, unless `listingMustSucceed`.
    */
-  private async reconcile(only?: string | 'all'): Promise<void> {
+  private async reconcile(only?: string | 'all', listingMustSucceed = false): Promise<void> {
     if (this.stopped) return;
     let files: RepositoryFile[];
     try {
@@ -382,6 +390,7 @@ export class ModelRepository {
       const error = `cannot list ${this.source.uri}: ${(err as Error).message}`;
       this.options.onEvent({ type: 'poll-failed', error });
       if (only !== undefined && only !== 'all') throw new ServingError('unavailable', `failed to load '${only}': ${error}`);
+      if (listingMustSucceed) throw new ServingError('unavailable', error);
       return;
     }
     const listing = groupListing(files);

@@ -57,8 +57,9 @@ export function registerServeCommand(program: Command): void {
       // Loaded here: onnxruntime and gRPC take ~250 ms to load, which every other command would pay.
       const { startModelServer, ServerListenError } = require('../../serving/server') as typeof import('../../serving/server');
       const { RepositoryLocationError } = require('../../serving/open-repository-source') as typeof import('../../serving/open-repository-source');
+      const { ServingError } = require('../../serving/errors') as typeof import('../../serving/errors');
       const server = await startModelServer({ ...flags, loadModels: loadModel, ...(s3 ? { s3 } : {}) }).catch((err: unknown) => {
-        if (err instanceof RepositoryLocationError || err instanceof ServerListenError) throw new CliError(err.message);
+        if (err instanceof RepositoryLocationError || err instanceof ServerListenError || err instanceof ServingError) throw new CliError(err.message);
         throw err;
       });
       process.stdout.write(

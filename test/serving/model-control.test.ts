@@ -58,6 +58,13 @@ describe('serving: model control (Triton model repository extension)', function 
     }
   });
 
+  it('refuses to start when a startup model is not in the repository', async () => {
+    await assert.rejects(
+      startTestServer(fillTwoModels, { modelControlMode: 'explicit', loadModels: ['iris_a', 'nope'] }),
+      /--load-model 'nope': no such model directory in /,
+    );
+  });
+
   it('answers bad load requests with the reason and keeps serving', async () => {
     const t = await startTestServer(
       async (repo) => {

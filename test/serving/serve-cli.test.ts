@@ -77,6 +77,9 @@ describe('serving: mlpipe serve', function () {
     const notExplicit = serveProcess(['--repository', repo, '--load-model', 'iris']);
     assert.equal(await notExplicit.exited, 2);
     assert.match(notExplicit.err(), /--load-model needs --model-control-mode explicit/);
+    const missingModel = serveProcess(['--repository', repo, '--http-port', '0', '--grpc-port', '0', '--model-control-mode', 'explicit', '--load-model', 'iris']);
+    assert.equal(await missingModel.exited, 2);
+    assert.match(missingModel.err(), /--load-model 'iris': no such model directory in /);
     const badMode = serveProcess(['--repository', repo, '--model-control-mode', 'manual']);
     assert.equal(await badMode.exited, 2);
     assert.match(badMode.err(), /--model-control-mode: expected none, poll or explicit/);
