@@ -15,7 +15,14 @@ if [ -x "$wrapper" ] && "$wrapper" --version >/dev/null 2>&1; then
   exit 0
 fi
 
-if ! ldconfig -p 2>/dev/null | grep -q 'libb64\.so\.0d'; then
+if [ "$(uname -m)" != x86_64 ]; then
+  echo "perf_analyzer is published for x86-64 Linux only (this machine: $(uname -m))" >&2
+  exit 1
+fi
+# ldconfig lives in /sbin, which a normal user's PATH may lack; grep -c reads all of its output, so
+# ldconfig is never cut off by a closed pipe (which pipefail would report as a failure).
+ldconfig_bin="$(command -v ldconfig || echo /sbin/ldconfig)"
+if [ "$("$ldconfig_bin" -p 2>/dev/null | grep -c 'libb64\.so\.0d')" = 0 ]; then
   echo "perf_analyzer needs libb64.so.0d: apt-get install libb64-0d" >&2
   exit 1
 fi
