@@ -324,7 +324,8 @@ export class ModelRepository {
    * Triton's repository index: every model and version with state and reason, and in `explicit` mode
    * also the models the repository holds that are not loaded; `readyOnly` keeps the READY versions.
    */
-  index(readyOnly = false): RepositoryIndexEntry[] {
+  async index(readyOnly = false): Promise<RepositoryIndexEntry[]> {
+    if (this.options.controlMode === 'explicit') await this.refreshListing();
     const names = new Set([...this.modelNames(), ...(this.options.controlMode === 'explicit' ? this.listed : [])]);
     const entries = [...names].sort().flatMap((name): RepositoryIndexEntry[] => {
       const status = this.status(name);
@@ -340,6 +341,18 @@ export class ModelRepository {
       }));
     });
     return readyOnly ? entries.filter((e) => e.state === 'READY') : entries;
+  }
+
+  /**
+   * `explicit` mode reads the repository only for loads, so the index reads its model directories
+   * afresh (as Triton's does); if that fails, the last listing stands.
+   */
+  private async refreshListing(): Promise<void> {
+    try {
+      this.listed = new Set(groupListing(await this.source.listFiles()).keys());
+    } catch (err) {
+      this.options.onEvent({ type: 'poll-failed', error: `cannot list ${this.source.uri}: ${(err as Error).message}` });
+    }
   }
 
   pendingCounts(): Array<{ model: string; version: number; count: number }> {

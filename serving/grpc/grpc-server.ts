@@ -74,7 +74,7 @@ export async function startGrpcFrontEnd(service: InferenceService, options: Grpc
     ModelStatistics: unary<ModelRequestMessage>((req) =>
       service.modelStatistics(req.name === '' ? undefined : req.name, req.version === '' ? undefined : parseVersion(req.version)),
     ),
-    RepositoryIndex: unary<RepositoryIndexRequestMessage>((req) => ({ models: service.repository.index(req.ready) })),
+    RepositoryIndex: unary<RepositoryIndexRequestMessage>(async (req) => ({ models: await service.repository.index(req.ready) })),
     RepositoryModelLoad: unary<RepositoryModelRequestMessage>(async (req) => {
       await service.repository.loadModel(req.model_name, Object.keys(req.parameters));
       return {};

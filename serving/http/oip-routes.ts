@@ -61,7 +61,7 @@ export async function handleOip(service: InferenceService, ctx: RouteContext): P
     case '/v2/repository/index': {
       requireMethod(ctx, 'POST');
       const body = await optionalJsonBody(ctx, IndexRequestSchema, 'repository index request');
-      sendJson(res, 200, JSON.stringify(service.repository.index(body?.ready === true)));
+      sendJson(res, 200, JSON.stringify(await service.repository.index(body?.ready === true)));
       return true;
     }
   }

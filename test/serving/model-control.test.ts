@@ -32,6 +32,8 @@ describe('serving: model control (Triton model repository extension)', function 
         { name: 'iris_b', version: '', state: '', reason: '' },
       ]);
       assert.deepEqual((await index(t, { ready: true })).map((e) => e.name), ['iris_a']);
+      await writeModelVersion(t.repo, 'iris_c', 1, buildMlpModel(SMALL_MLP));
+      assert.deepEqual((await index(t)).find((e) => e.name === 'iris_c'), { name: 'iris_c', version: '', state: '', reason: '' }, 'the index reads the repository afresh');
 
       assert.equal((await postJson(`${t.http}/v2/repository/models/iris_b/load`, '')).status, 200);
       assert.equal((await infer(t, 'iris_b')).status, 200);
