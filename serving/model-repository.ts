@@ -127,8 +127,11 @@ export class ModelRepository {
   private stopped = false;
   /** `explicit` mode: the models load requests (or the startup list) asked for, and not unloaded since. */
   private readonly requested = new Set<string>();
-  /** `explicit` mode: models unloaded by request, which the index reports as such. */
-  private readonly unloaded = new Set<string>();
+  /**
+   * `explicit` mode: models unloaded by request, with the versions that served then, which the index
+   * reports as UNLOADING while they drain and as UNAVAILABLE ("unloaded") after.
+   */
+  private readonly unloaded = new Map<string, { entry: ModelEntry; versions: number[] }>();
   /** Model directories the repository held when last read, loaded or not. */
   private listed = new Set<string>();
 
@@ -213,7 +216,7 @@ export class ModelRepository {
       this.requested.delete(name);
       const entry = this.models.get(name);
       if (!entry) return [];
-      this.unloaded.add(name);
+      this.unloaded.set(name, { entry, versions: this.servingVersions(name) });
       this.models.delete(name);
       return [...entry.serving].map(([version, s]) => this.retire(entry, version, s.mv, 'unloaded by request'));
     });
@@ -330,8 +333,14 @@ export class ModelRepository {
     const entries = [...names].sort().flatMap((name): RepositoryIndexEntry[] => {
       const status = this.status(name);
       if (!status) {
-        const unloaded = this.unloaded.has(name);
-        return [{ name, version: '', state: unloaded ? 'UNAVAILABLE' : '', reason: unloaded ? 'unloaded' : '' }];
+        const unloaded = this.unloaded.get(name);
+        if (!unloaded || unloaded.versions.length === 0) {
+          return [{ name, version: '', state: unloaded ? 'UNAVAILABLE' : '', reason: unloaded ? 'unloaded' : '' }];
+        }
+        return unloaded.versions.map((v) => {
+          const draining = unloaded.entry.unloading.has(v);
+          return { name, version: String(v), state: draining ? 'UNLOADING' : 'UNAVAILABLE', reason: draining ? '' : 'unloaded' };
+        });
       }
       return status.map((s) => ({
         name,

@@ -46,7 +46,7 @@ describe('serving: model control (Triton model repository extension)', function 
       assert.equal(unload.status, 200);
       assert.deepEqual((await Promise.all(inFlight)).map((r) => r.status), Array(20).fill(200));
       assert.equal((await infer(t, 'iris_a')).status, 404);
-      assert.deepEqual((await index(t)).find((e) => e.name === 'iris_a'), { name: 'iris_a', version: '', state: 'UNAVAILABLE', reason: 'unloaded' });
+      assert.deepEqual((await index(t)).find((e) => e.name === 'iris_a'), { name: 'iris_a', version: '1', state: 'UNAVAILABLE', reason: 'unloaded' });
       assert.ok(t.events.some((e) => e.type === 'unloaded' && e.model === 'iris_a'));
       assert.equal((await postJson(`${t.http}/v2/repository/models/iris_a/unload`, '')).status, 200, 'unloading twice does nothing');
 
