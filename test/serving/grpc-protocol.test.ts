@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { credentials, status as GrpcStatus, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
 import { loadInferenceService } from '../../serving/grpc/grpc-proto';
 import { buildIdentityModel, buildMlpModel, OnnxElementType, SMALL_MLP, writeModelVersion } from '../../bench/serving/models';
-import { floats, grpcClient, startTestServer, type ServerUnderTest } from './serving-fixture';
+import { STREAM_MAX_PENDING } from '../../serving/grpc/grpc-stream';
+import { floats, grpcClient, startTestServer, waitFor, type ServerUnderTest } from './serving-fixture';
 
 const X = [5.1, 3.5, 1.4, 0.2, 6.7, 3.0, 5.2, 2.3];
 
@@ -217,6 +218,41 @@ describe('serving: Open Inference Protocol v2 over gRPC (inference.GRPCInference
       assert.ok(performance.now() - started < 5000, `shutdown took ${(performance.now() - started).toFixed(0)} ms with an idle stream open`);
     } finally {
       raw.close();
+    }
+  });
+
+  it('stops reading a stream while 256 of its requests are pending, and answers every request', async () => {
+    const own = await startTestServer((repo) =>
+      // Requests wait up to 1.5 s for a batch of 512, so the ones the server has read stay pending.
+      writeModelVersion(repo, 'slow', 1, buildMlpModel(SMALL_MLP), { max_batch_size: 512, dynamic_batching: { max_queue_delay_microseconds: 1_500_000 } }),
+    );
+    const Service = loadInferenceService();
+    const raw = new Service(own.grpcAddress, credentials.createInsecure());
+    try {
+      const stream = (raw['ModelStreamInfer'] as () => ClientDuplexStream<object, StreamReply>).call(raw);
+      const replies: StreamReply[] = [];
+      stream.on('data', (r: StreamReply) => replies.push(r));
+      const ended = new Promise<void>((resolve, reject) => {
+        stream.on('end', () => resolve());
+        stream.on('error', reject);
+      });
+      for (let i = 0; i < 400; i++) {
+        stream.write({ model_name: 'slow', id: String(i), inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 4] }], raw_input_contents: [floats(X.slice(0, 4))] });
+      }
+      stream.end();
+      const pending = () => own.server.repository.pendingCounts().find((p) => p.model === 'slow')?.count ?? 0;
+      await waitFor(() => pending() > 0, 5000, 'requests queued');
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(pending(), STREAM_MAX_PENDING, 'the server stops reading at the limit');
+      await ended;
+      assert.deepEqual(
+        replies.map((r) => r.infer_response.id),
+        Array.from({ length: 400 }, (_, i) => String(i)),
+      );
+      assert.ok(replies.every((r) => r.error_message === ''));
+    } finally {
+      raw.close();
+      await own.stop();
     }
   });
 
