@@ -6,11 +6,19 @@ import type { ModelRepository, VersionSelector } from './model-repository';
 import type { ModelVersion } from './model-version';
 import type { TritonConfigView } from './model-signature';
 import type { ModelStatisticsJson, ServingMetrics } from './serving-metrics';
+import type { SystemSharedMemory } from './shared-memory';
 
 export const SERVER_NAME = 'mlpipe';
 export const SERVER_VERSION = '0.1.0';
 /** Open Inference Protocol / Triton extensions this server implements, as `GET /v2` lists them. */
-export const SERVER_EXTENSIONS = ['classification', 'binary_tensor_data', 'model_configuration', 'statistics', 'model_repository'];
+export const SERVER_EXTENSIONS = [
+  'classification',
+  'binary_tensor_data',
+  'model_configuration',
+  'statistics',
+  'model_repository',
+  'system_shared_memory',
+];
 
 export interface TensorMetadata {
   name: string;
@@ -42,6 +50,7 @@ export class InferenceService {
   constructor(
     readonly repository: ModelRepository,
     readonly metrics: ServingMetrics,
+    readonly sharedMemory: SystemSharedMemory,
   ) {}
 
   get live(): boolean {

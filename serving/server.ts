@@ -6,6 +6,7 @@ import { InferenceService } from './inference-service';
 import { ModelRepository, type RepositoryEvent } from './model-repository';
 import { openRepositorySource } from './open-repository-source';
 import { ServingMetrics } from './serving-metrics';
+import { SystemSharedMemory } from './shared-memory';
 
 const port = z.number().int().min(0, 'expected 0 (any free port) to 65535').max(65535, 'expected 0 (any free port) to 65535');
 
@@ -113,7 +114,8 @@ export async function startModelServer(
     },
     metrics,
   );
-  const service = new InferenceService(repository, metrics);
+  const sharedMemory = new SystemSharedMemory();
+  const service = new InferenceService(repository, metrics, sharedMemory);
   const repo = repository;
   let http: HttpFrontEnd | undefined;
   let grpc: GrpcFrontEnd | undefined;
@@ -156,6 +158,7 @@ export async function startModelServer(
           httpEnd.destroy();
           grpcEnd.destroy();
         }
+        sharedMemory.unregister();
       })();
       return stopping;
     },

@@ -49,6 +49,18 @@ export interface RepositoryIndexRequestMessage {
   ready: boolean;
 }
 
+export interface SystemSharedMemoryRegisterMessage {
+  name: string;
+  key: string;
+  offset: number;
+  byte_size: number;
+}
+
+/** SystemSharedMemoryStatusRequest and SystemSharedMemoryUnregisterRequest: an empty name means every region. */
+export interface SystemSharedMemoryNameMessage {
+  name: string;
+}
+
 /** RepositoryModelLoadRequest and RepositoryModelUnloadRequest (the same fields). */
 export interface RepositoryModelRequestMessage {
   repository_name: string;

@@ -9,6 +9,8 @@ import type {
   ModelRequestMessage,
   RepositoryIndexRequestMessage,
   RepositoryModelRequestMessage,
+  SystemSharedMemoryNameMessage,
+  SystemSharedMemoryRegisterMessage,
 } from './grpc-messages';
 import { loadInferenceService } from './grpc-proto';
 import { InferStream } from './grpc-stream';
@@ -88,6 +90,26 @@ export async function startGrpcFrontEnd(service: InferenceService, options: Grpc
       call.once('cancelled', () => disconnect.fire());
       return infer(req, disconnect);
     }),
+    SystemSharedMemoryStatus: unary<SystemSharedMemoryNameMessage>((req) => ({
+      regions: Object.fromEntries(service.sharedMemory.status(req.name === '' ? undefined : req.name).map((r) => [r.name, r])),
+    })),
+    SystemSharedMemoryRegister: unary<SystemSharedMemoryRegisterMessage>((req) => {
+      service.sharedMemory.register(req.name, req.key, req.offset, req.byte_size);
+      return {};
+    }),
+    SystemSharedMemoryUnregister: unary<SystemSharedMemoryNameMessage>((req) => {
+      service.sharedMemory.unregister(req.name === '' ? undefined : req.name);
+      return {};
+    }),
+    // As a Triton built without GPU support: no CUDA region can be registered, so there are none.
+    CudaSharedMemoryStatus: unary<SystemSharedMemoryNameMessage>((req) => {
+      if (req.name !== '') throw new ServingError('not_found', `no CUDA shared memory region '${req.name}' is registered`);
+      return { regions: {} };
+    }),
+    CudaSharedMemoryRegister: unary(() => {
+      throw new ServingError('invalid_argument', 'CUDA shared memory is not supported: this server runs models on the CPU');
+    }),
+    CudaSharedMemoryUnregister: unary(() => ({})),
     ModelStreamInfer: (call: grpc.ServerDuplexStream<ModelInferRequestMessage, object>) => streamInfer(call),
   };
 
@@ -96,9 +118,9 @@ export async function startGrpcFrontEnd(service: InferenceService, options: Grpc
     const selector = selectorOf(req.model_version);
     // Unknown models and versions answer NOT_FOUND whatever the tensors hold, as over REST.
     service.repository.resolve(req.model_name, selector);
-    const request = decodeGrpcRequest(req);
+    const { request, sharedMemoryOutputs } = decodeGrpcRequest(req, service.sharedMemory);
     const response = await service.infer(req.model_name, selector, request, { startedAt, disconnect });
-    return encodeGrpcResponse(response);
+    return encodeGrpcResponse(response, sharedMemoryOutputs, service.sharedMemory);
   }
 
   const streams = new Set<InferStream>();

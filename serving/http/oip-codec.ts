@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { tensorDataFromJson, tensorDataFromRaw, tensorDataToJson, tensorDataToRaw } from '../datatypes';
 import { ServingError } from '../errors';
 import { checkTensorHeader, type InferRequest, type InferResponse, type InferTensor } from '../inference-request';
+import { sharedMemoryRef, type SharedMemoryRef, type SystemSharedMemory } from '../shared-memory';
 import { describeZodError } from '../zod-issues';
 import { parseJson } from './http-io';
 
@@ -42,6 +43,8 @@ export type InferRequestBody = z.infer<typeof InferRequestBodySchema>;
 
 export interface DecodedHttpRequest {
   request: InferRequest;
+  /** Outputs the client asked to receive in a registered shared memory region. */
+  sharedMemoryOutputs: Map<string, SharedMemoryRef>;
   /** Per-output choice (output parameter binary_data): raw binary when true, JSON data when false. */
   binaryOutputs: Map<string, boolean>;
   /** For outputs without their own choice (request parameter binary_data_output). */
@@ -63,7 +66,7 @@ function headerLength(value: string | string[] | undefined, bodyLength: number):
  * Decodes a JSON or binary-extension infer request: JSON header, then each input with
  * `parameters.binary_data_size` takes that many bytes of the rest of the body, in input order.
  */
-export function decodeInferRequest(body: Buffer, headerLengthValue: string | string[] | undefined): DecodedHttpRequest {
+export function decodeInferRequest(body: Buffer, headerLengthValue: string | string[] | undefined, sharedMemory: SystemSharedMemory): DecodedHttpRequest {
   const jsonLength = headerLength(headerLengthValue, body.length);
   const jsonText = body.toString('utf8', 0, jsonLength ?? body.length);
   const parsed = InferRequestBodySchema.safeParse(parseJson(jsonText, 'request body'));
@@ -74,6 +77,13 @@ export function decodeInferRequest(body: Buffer, headerLengthValue: string | str
     const { datatype, count } = checkTensorHeader(input.name, input.datatype, input.shape);
     const what = `input '${input.name}'`;
     const binarySize = input.parameters?.binary_data_size;
+    const shm = sharedMemoryRef(input.parameters, what);
+    if (shm) {
+      if (input.data !== undefined || binarySize !== undefined) {
+        throw new ServingError('invalid_argument', `${what}: has shared memory parameters and data of its own`);
+      }
+      return { name: input.name, datatype, shape: input.shape, data: tensorDataFromRaw(datatype, sharedMemory.read(shm, what), count, what) };
+    }
     if (binarySize !== undefined) {
       if (jsonLength === undefined) {
         throw new ServingError('invalid_argument', `${what}: binary_data_size is set but the request has no Inference-Header-Content-Length header`);
@@ -97,7 +107,10 @@ export function decodeInferRequest(body: Buffer, headerLengthValue: string | str
   }
   const binaryOutputs = new Map<string, boolean>();
   const classifications: Record<string, number> = {};
+  const sharedMemoryOutputs = new Map<string, SharedMemoryRef>();
   for (const o of header.outputs ?? []) {
+    const shm = sharedMemoryRef(o.parameters, `output '${o.name}'`);
+    if (shm) sharedMemoryOutputs.set(o.name, shm);
     if (o.parameters?.classification !== undefined) classifications[o.name] = o.parameters.classification;
     if (o.parameters?.binary_data !== undefined) binaryOutputs.set(o.name, o.parameters.binary_data);
   }
@@ -111,6 +124,7 @@ export function decodeInferRequest(body: Buffer, headerLengthValue: string | str
       ...(Object.keys(classifications).length > 0 ? { classifications } : {}),
     },
     binaryOutputs,
+    sharedMemoryOutputs,
     binaryByDefault: header.parameters?.binary_data_output === true,
   };
 }
@@ -126,10 +140,17 @@ export interface EncodedResponse {
 }
 
 /** The infer response: plain JSON, or a JSON header followed by the binary outputs. */
-export function encodeInferResponse(response: InferResponse, decoded: DecodedHttpRequest): EncodedResponse {
+export function encodeInferResponse(response: InferResponse, decoded: DecodedHttpRequest, sharedMemory: SystemSharedMemory): EncodedResponse {
   const raws: Buffer[] = [];
   const outputs = response.outputs.map((o) => {
     const head = `{"name":${JSON.stringify(o.name)},"datatype":"${o.datatype}","shape":[${o.shape.join(',')}]`;
+    const shm = decoded.sharedMemoryOutputs.get(o.name);
+    if (shm) {
+      // Data and parameters both left out, as Triton answers: its C++ client (perf_analyzer) reads any
+      // output `parameters` as the binary extension's and fails without binary_data_size.
+      sharedMemory.write(shm, tensorDataToRaw(o.datatype, o.data), `output '${o.name}'`);
+      return `${head}}`;
+    }
     if (wantsBinary(decoded, o.name)) {
       const raw = tensorDataToRaw(o.datatype, o.data);
       raws.push(raw);

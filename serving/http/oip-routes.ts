@@ -12,6 +12,14 @@ import { decodeSegment, versionSelector } from './route-params';
 const MODEL_ROUTE = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(?:\/(ready|infer|config|stats))?$/;
 const REPOSITORY_MODEL_ROUTE = /^\/v2\/repository\/models\/([^/]+)\/(load|unload)$/;
 
+const SHARED_MEMORY_ROUTE = /^\/v2\/(system|cuda)sharedmemory(?:\/region\/([^/]+))?\/(status|register|unregister)$/;
+/** Triton's system shared memory register request. */
+const RegisterRequestSchema = z.object({
+  key: z.string().min(1),
+  offset: z.number().int().nonnegative().optional(),
+  byte_size: z.number().int().positive(),
+});
+
 /** Triton's index request: `{"ready": true}` keeps the models ready for inference. */
 const IndexRequestSchema = z.object({ ready: z.boolean().optional() });
 /** Triton's load and unload requests; unload_dependents has nothing to act on (no ensembles). */
@@ -65,6 +73,7 @@ export async function handleOip(service: InferenceService, ctx: RouteContext): P
       return true;
     }
   }
+  if (path.startsWith('/v2/systemsharedmemory') || path.startsWith('/v2/cudasharedmemory')) return handleSharedMemory(service, ctx);
   const control = path.startsWith('/v2/repository/models/') ? REPOSITORY_MODEL_ROUTE.exec(path) : null;
   if (control) {
     requireMethod(ctx, 'POST');
@@ -105,6 +114,45 @@ export async function handleOip(service: InferenceService, ctx: RouteContext): P
   return false;
 }
 
+/**
+ * Triton's system shared memory extension: status, register and unregister, for every region or one.
+ * CUDA shared memory needs a GPU execution path this server does not have: as a Triton built without
+ * GPU support, it registers none, so its status is empty and unregistering succeeds.
+ */
+async function handleSharedMemory(service: InferenceService, ctx: RouteContext): Promise<boolean> {
+  const m = SHARED_MEMORY_ROUTE.exec(ctx.path);
+  if (!m) return false;
+  const region = m[2] === undefined ? undefined : decodeSegment(m[2]);
+  if (m[1] === 'cuda') {
+    requireMethod(ctx, m[3] === 'status' ? 'GET' : 'POST');
+    if (m[3] === 'register') throw new ServingError('invalid_argument', 'CUDA shared memory is not supported: this server runs models on the CPU');
+    if (m[3] === 'status' && region !== undefined) throw new ServingError('not_found', `no CUDA shared memory region '${region}' is registered`);
+    sendJson(ctx.res, 200, m[3] === 'status' ? '[]' : '{}');
+    return true;
+  }
+  const shm = service.sharedMemory;
+  switch (m[3]) {
+    case 'status':
+      requireMethod(ctx, 'GET');
+      sendJson(ctx.res, 200, JSON.stringify(shm.status(region)));
+      return true;
+    case 'register': {
+      requireMethod(ctx, 'POST');
+      if (region === undefined) throw new ServingError('invalid_argument', 'register needs a region: /v2/systemsharedmemory/region/{name}/register');
+      const body = await optionalJsonBody(ctx, RegisterRequestSchema, 'register request');
+      if (!body) throw new ServingError('invalid_argument', 'register request: expected {"key", "offset", "byte_size"}');
+      shm.register(region, body.key, body.offset ?? 0, body.byte_size);
+      sendJson(ctx.res, 200, '{}');
+      return true;
+    }
+    default:
+      requireMethod(ctx, 'POST');
+      shm.unregister(region);
+      sendJson(ctx.res, 200, '{}');
+      return true;
+  }
+}
+
 /** A JSON body checked against `schema`, or undefined when the request has none (Triton's clients may send none). */
 async function optionalJsonBody<T>(ctx: RouteContext, schema: z.ZodType<T>, what: string): Promise<T | undefined> {
   const body = await readBody(ctx.req, ctx.maxRequestBytes);
@@ -119,9 +167,9 @@ async function infer(service: InferenceService, ctx: RouteContext, model: string
   // Unknown models and versions answer 404 whatever the body holds.
   service.repository.resolve(model, selector);
   const body = await readBody(req, ctx.maxRequestBytes);
-  const decoded = decodeInferRequest(body, req.headers[BINARY_HEADER]);
+  const decoded = decodeInferRequest(body, req.headers[BINARY_HEADER], service.sharedMemory);
   const response = await service.infer(model, selector, decoded.request, { startedAt: ctx.startedAt, disconnect: ctx.disconnect });
-  const encoded = encodeInferResponse(response, decoded);
+  const encoded = encodeInferResponse(response, decoded, service.sharedMemory);
   if (encoded.jsonLength === undefined) sendJson(res, 200, encoded.body as string);
   else sendBody(res, 200, encoded.body, 'application/octet-stream', 'Inference-Header-Content-Length', String(encoded.jsonLength));
 }

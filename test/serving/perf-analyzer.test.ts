@@ -26,14 +26,26 @@ describe("serving: NVIDIA's perf_analyzer (unmodified) against mlpipe", function
   });
   after(() => t?.stop());
 
-  for (const protocol of ['http', 'grpc'] as const) {
-    it(`measures the small model over ${protocol}, with the server-side statistics it reads from the server`, async () => {
+  const cases = [
+    { protocol: 'http', sharedMemory: false },
+    { protocol: 'grpc', sharedMemory: false },
+    { protocol: 'http', sharedMemory: true },
+    { protocol: 'grpc', sharedMemory: true },
+  ] as const;
+  for (const { protocol, sharedMemory } of cases) {
+    const how = sharedMemory ? ', tensors in system shared memory' : '';
+    it(`measures the small model over ${protocol}${how}, with the server-side statistics it reads from the server`, async () => {
       const url = protocol === 'http' ? `127.0.0.1:${t.server.httpPort}` : t.grpcAddress;
       const { stdout } = await run(
         PERF_ANALYZER!,
-        ['-m', 'small', '-u', url, '-i', protocol, '-b', '2', '--concurrency-range', '4', '--measurement-interval', '1000', '--stability-percentage', '100', '--max-trials', '3'],
+        [
+          ...['-m', 'small', '-u', url, '-i', protocol, '-b', '2', '--concurrency-range', '4'],
+          ...['--measurement-interval', '1000', '--stability-percentage', '100', '--max-trials', '10'],
+          ...(sharedMemory ? ['--shared-memory', 'system', '--output-shared-memory-size', '64'] : []),
+        ],
         { timeout: 90_000 },
       );
+      assert.doesNotMatch(stdout, /Unable to|Failed/, stdout);
       const throughput = /Throughput: ([\d.]+) infer\/sec/.exec(stdout);
       assert.ok(throughput && Number(throughput[1]) > 0, stdout);
       // perf_analyzer's server section comes from /v2/models/small/stats (gRPC: ModelStatistics).

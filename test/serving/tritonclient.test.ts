@@ -52,6 +52,7 @@ describe("serving: NVIDIA's tritonclient (Python, unmodified) against mlpipe", f
         http_unknown_model: string;
         grpc_bad_shape: { status: string; message: string };
         grpc_stream: Record<string, string>;
+        shared_memory: string[];
       };
       assert.equal(seen.http_small.length, 2);
       assert.match(seen.http_unknown_model, /unknown model 'nope'/);
@@ -60,6 +61,7 @@ describe("serving: NVIDIA's tritonclient (Python, unmodified) against mlpipe", f
       assert.equal(seen.grpc_stream['row0'], 'ok');
       assert.equal(seen.grpc_stream['row1'], 'ok');
       assert.match(seen.grpc_stream['error']!, /shape \[1, 3\] does not match/);
+      assert.deepEqual(seen.shared_memory, ['http', 'grpc']);
     } finally {
       await t.stop();
     }

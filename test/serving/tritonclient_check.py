@@ -137,7 +137,36 @@ def main():
         check(np.allclose(result.as_numpy("probabilities")[0], results[True][int(rid[-1])], atol=1e-6), f"stream {rid}")
         stream[rid] = "ok"
     seen["grpc_stream"] = stream
+    seen["shared_memory"] = shared_memory_round_trips(h, g, x, results[True])
     print(json.dumps(seen))
+
+
+def shared_memory_round_trips(h, g, x, expected):
+    """Input and output through POSIX shared memory, registered over HTTP and then over gRPC."""
+    import tritonclient.utils.shared_memory as shm
+
+    region = shm.create_shared_memory_region("mlpipe_io", "/mlpipe_tritonclient_io", 64)
+    try:
+        shm.set_shared_memory_region(region, [x])
+        done = []
+        for client, module in ((h, httpclient), (g, grpcclient)):
+            client.unregister_system_shared_memory()
+            client.register_system_shared_memory("mlpipe_io", "/mlpipe_tritonclient_io", 64)
+            inp = module.InferInput("input", [2, 4], "FP32")
+            inp.set_shared_memory("mlpipe_io", 32)
+            out = module.InferRequestedOutput("probabilities")
+            out.set_shared_memory("mlpipe_io", 24, offset=32)
+            client.infer("small", [inp], outputs=[out])
+            got = shm.get_contents_as_numpy(region, np.float32, [2, 3], offset=32)
+            check(np.allclose(got, expected, atol=1e-6), f"shared memory output {got}")
+            status = client.get_system_shared_memory_status()
+            names = [r["name"] for r in status] if module is httpclient else list(status.regions.keys())
+            check(names == ["mlpipe_io"], f"shared memory status {status}")
+            done.append("http" if module is httpclient else "grpc")
+            client.unregister_system_shared_memory("mlpipe_io")
+        return done
+    finally:
+        shm.destroy_shared_memory_region(region)
 
 
 if __name__ == "__main__":
