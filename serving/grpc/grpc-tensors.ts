@@ -39,11 +39,13 @@ function integerParameter(p: InferParameterMessage | undefined, name: string): n
   return value;
 }
 
-/** A parameter map with each InferParameter reduced to the value its oneof holds. */
-function parameterValues(parameters: Record<string, InferParameterMessage>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, p] of Object.entries(parameters)) out[k] = p.parameter_choice ? p[p.parameter_choice] : undefined;
-  return out;
+/** A tensor's shared memory reference from its InferParameters (each reduced to the value its oneof holds). */
+function grpcSharedMemoryRef(parameters: Record<string, InferParameterMessage>, what: string): SharedMemoryRef | undefined {
+  // Most requests carry their data inline: skip building the plain map for them.
+  if (parameters['shared_memory_region'] === undefined) return undefined;
+  const values: Record<string, unknown> = {};
+  for (const [k, p] of Object.entries(parameters)) values[k] = p.parameter_choice ? p[p.parameter_choice] : undefined;
+  return sharedMemoryRef(values, what);
 }
 
 export interface DecodedGrpcRequest {
@@ -59,7 +61,7 @@ export interface DecodedGrpcRequest {
 export function decodeGrpcRequest(msg: ModelInferRequestMessage, sharedMemory: SystemSharedMemory): DecodedGrpcRequest {
   if (msg.inputs.length === 0) throw new ServingError('invalid_argument', 'request has no inputs');
   const raw = msg.raw_input_contents;
-  const shmRefs = msg.inputs.map((input) => sharedMemoryRef(parameterValues(input.parameters), `input '${input.name}'`));
+  const shmRefs = msg.inputs.map((input) => grpcSharedMemoryRef(input.parameters, `input '${input.name}'`));
   const rawCount = shmRefs.filter((r) => r === undefined).length;
   if (raw.length > 0 && raw.length !== rawCount) {
     throw new ServingError('invalid_argument', `raw_input_contents has ${raw.length} entries for ${rawCount} inputs not in shared memory`);
@@ -82,7 +84,7 @@ export function decodeGrpcRequest(msg: ModelInferRequestMessage, sharedMemory: S
   for (const o of msg.outputs) {
     const k = integerParameter(o.parameters['classification'], 'classification');
     if (k !== undefined) classifications[o.name] = k;
-    const shm = sharedMemoryRef(parameterValues(o.parameters), `output '${o.name}'`);
+    const shm = grpcSharedMemoryRef(o.parameters, `output '${o.name}'`);
     if (shm) sharedMemoryOutputs.set(o.name, shm);
   }
   const request: InferRequest = {
