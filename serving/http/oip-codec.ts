@@ -44,12 +44,15 @@ export type InferRequestBody = z.infer<typeof InferRequestBodySchema>;
 export interface DecodedHttpRequest {
   request: InferRequest;
   /** Outputs the client asked to receive in a registered shared memory region. */
-  sharedMemoryOutputs: Map<string, SharedMemoryRef>;
+  sharedMemoryOutputs: ReadonlyMap<string, SharedMemoryRef>;
   /** Per-output choice (output parameter binary_data): raw binary when true, JSON data when false. */
-  binaryOutputs: Map<string, boolean>;
+  binaryOutputs: ReadonlyMap<string, boolean>;
   /** For outputs without their own choice (request parameter binary_data_output). */
   binaryByDefault: boolean;
 }
+
+/** The output choices of a request that names no outputs (shared, never written). */
+const NO_CHOICES: ReadonlyMap<string, never> = new Map<string, never>();
 
 function headerLength(value: string | string[] | undefined, bodyLength: number): number | undefined {
   if (value === undefined) return undefined;
@@ -105,29 +108,33 @@ export function decodeInferRequest(body: Buffer, headerLengthValue: string | str
   if (offset !== body.length) {
     throw new ServingError('invalid_argument', `${body.length - offset} bytes follow the last binary input`);
   }
-  const binaryOutputs = new Map<string, boolean>();
-  const classifications: Record<string, number> = {};
-  const sharedMemoryOutputs = new Map<string, SharedMemoryRef>();
-  for (const o of header.outputs ?? []) {
-    const shm = sharedMemoryRef(o.parameters, `output '${o.name}'`);
-    if (shm) sharedMemoryOutputs.set(o.name, shm);
-    if (o.parameters?.classification !== undefined) classifications[o.name] = o.parameters.classification;
-    if (o.parameters?.binary_data !== undefined) binaryOutputs.set(o.name, o.parameters.binary_data);
-  }
   const timeout = header.parameters?.timeout;
-  return {
-    request: {
-      ...(header.id !== undefined ? { id: header.id } : {}),
-      inputs,
-      ...(header.outputs ? { outputs: header.outputs.map((o) => o.name) } : {}),
-      ...(timeout !== undefined ? { timeoutUs: timeout } : {}),
-      ...(Object.keys(classifications).length > 0 ? { classifications } : {}),
-    },
-    binaryOutputs,
-    sharedMemoryOutputs,
+  const request: InferRequest = { id: header.id, inputs, timeoutUs: timeout };
+  const decoded: DecodedHttpRequest = {
+    request,
+    binaryOutputs: NO_CHOICES,
+    sharedMemoryOutputs: NO_CHOICES,
     binaryByDefault: header.parameters?.binary_data_output === true,
   };
+  // Most requests name no outputs: the maps are made only for those that do.
+  if (header.outputs) {
+    const binaryOutputs = new Map<string, boolean>();
+    const sharedMemoryOutputs = new Map<string, SharedMemoryRef>();
+    const classifications: Record<string, number> = {};
+    for (const o of header.outputs) {
+      const shm = sharedMemoryRef(o.parameters, `output '${o.name}'`);
+      if (shm) sharedMemoryOutputs.set(o.name, shm);
+      if (o.parameters?.classification !== undefined) classifications[o.name] = o.parameters.classification;
+      if (o.parameters?.binary_data !== undefined) binaryOutputs.set(o.name, o.parameters.binary_data);
+    }
+    request.outputs = header.outputs.map((o) => o.name);
+    if (Object.keys(classifications).length > 0) request.classifications = classifications;
+    decoded.binaryOutputs = binaryOutputs;
+    decoded.sharedMemoryOutputs = sharedMemoryOutputs;
+  }
+  return decoded;
 }
+
 
 function wantsBinary(decoded: DecodedHttpRequest, name: string): boolean {
   return decoded.binaryOutputs.get(name) ?? decoded.binaryByDefault;
