@@ -23,6 +23,20 @@ function bytesTensor(values: string[]): Buffer {
   );
 }
 
+/** A ModelStreamInfer call on its own client: what it writes, the replies collected, and its end. */
+function openInferStream(address: string) {
+  const Service = loadInferenceService();
+  const client = new Service(address, credentials.createInsecure());
+  const stream = (client['ModelStreamInfer'] as () => ClientDuplexStream<object, StreamReply>).call(client);
+  const replies: StreamReply[] = [];
+  stream.on('data', (r: StreamReply) => replies.push(r));
+  const ended = new Promise<void>((resolve, reject) => {
+    stream.on('end', () => resolve());
+    stream.on('error', reject);
+  });
+  return { stream, replies, ended, close: () => client.close() };
+}
+
 async function rejectsWith(pending: Promise<unknown>, code: number, pattern: RegExp): Promise<void> {
   await assert.rejects(pending, (err: ServiceError) => {
     assert.equal(err.code, code, err.details);
@@ -163,16 +177,8 @@ describe('serving: Open Inference Protocol v2 over gRPC (inference.GRPCInference
   });
 
   it('streams inference: one response per request in request order, errors in error_message, the stream goes on', async () => {
-    const Service = loadInferenceService();
-    const raw = new Service(t.grpcAddress, credentials.createInsecure());
+    const { stream, replies, ended, close } = openInferStream(t.grpcAddress);
     try {
-      const stream = (raw['ModelStreamInfer'] as () => ClientDuplexStream<object, StreamReply>).call(raw);
-      const replies: StreamReply[] = [];
-      stream.on('data', (r: StreamReply) => replies.push(r));
-      const ended = new Promise<void>((resolve, reject) => {
-        stream.on('end', () => resolve());
-        stream.on('error', reject);
-      });
       const row = (id: string, values: number[]) => ({
         model_name: 'small',
         id,
@@ -197,27 +203,23 @@ describe('serving: Open Inference Protocol v2 over gRPC (inference.GRPCInference
       assert.match(byId.get('bad')!.error_message, /shape \[1, 3\] does not match/);
       assert.match(byId.get('unknown')!.error_message, /unknown model 'nope'/);
     } finally {
-      raw.close();
+      close();
     }
   });
 
   it('ends open streams when the server shuts down instead of waiting for their clients', async () => {
     const own = await startTestServer((repo) => writeModelVersion(repo, 'small', 1, buildMlpModel(SMALL_MLP), { max_batch_size: 8 }));
-    const Service = loadInferenceService();
-    const raw = new Service(own.grpcAddress, credentials.createInsecure());
+    const { stream, replies, ended, close } = openInferStream(own.grpcAddress);
     try {
-      const stream = (raw['ModelStreamInfer'] as () => ClientDuplexStream<object, StreamReply>).call(raw);
-      const ended = new Promise<void>((resolve) => stream.on('end', () => resolve()));
-      stream.on('error', () => undefined);
-      const first = new Promise<StreamReply>((resolve) => stream.once('data', resolve));
       stream.write({ model_name: 'small', id: 'one', inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 4] }], raw_input_contents: [floats(X.slice(0, 4))] });
-      assert.equal((await first).error_message, '');
+      await waitFor(() => replies.length === 1, 10_000, 'the first reply');
+      assert.equal(replies[0]!.error_message, '');
       const started = performance.now();
       await own.stop();
       await ended;
       assert.ok(performance.now() - started < 5000, `shutdown took ${(performance.now() - started).toFixed(0)} ms with an idle stream open`);
     } finally {
-      raw.close();
+      close();
     }
   });
 
@@ -226,16 +228,8 @@ describe('serving: Open Inference Protocol v2 over gRPC (inference.GRPCInference
       // Requests wait up to 1.5 s for a batch of 512, so the ones the server has read stay pending.
       writeModelVersion(repo, 'slow', 1, buildMlpModel(SMALL_MLP), { max_batch_size: 512, dynamic_batching: { max_queue_delay_microseconds: 1_500_000 } }),
     );
-    const Service = loadInferenceService();
-    const raw = new Service(own.grpcAddress, credentials.createInsecure());
+    const { stream, replies, ended, close } = openInferStream(own.grpcAddress);
     try {
-      const stream = (raw['ModelStreamInfer'] as () => ClientDuplexStream<object, StreamReply>).call(raw);
-      const replies: StreamReply[] = [];
-      stream.on('data', (r: StreamReply) => replies.push(r));
-      const ended = new Promise<void>((resolve, reject) => {
-        stream.on('end', () => resolve());
-        stream.on('error', reject);
-      });
       for (let i = 0; i < 400; i++) {
         stream.write({ model_name: 'slow', id: String(i), inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 4] }], raw_input_contents: [floats(X.slice(0, 4))] });
       }
@@ -251,7 +245,7 @@ describe('serving: Open Inference Protocol v2 over gRPC (inference.GRPCInference
       );
       assert.ok(replies.every((r) => r.error_message === ''));
     } finally {
-      raw.close();
+      close();
       await own.stop();
     }
   });
