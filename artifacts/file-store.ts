@@ -9,6 +9,7 @@ import {
   ArtifactNotFoundError,
   buildManifest,
   compareKeys,
+  createLocalStaging,
   hasErrorCode,
   hashLocalArtifact,
   InvalidArtifactLocationError,
@@ -141,11 +142,8 @@ export class FileArtifactStore implements ArtifactStore {
     }
   }
 
-  async createStaging(): Promise<StagingArea> {
-    const id = randomUUID();
-    const localDir = path.join(this.stagingRoot, id);
-    await mkdir(localDir, { recursive: true });
-    return { id, localDir };
+  createStaging(): Promise<StagingArea> {
+    return createLocalStaging(this.stagingRoot);
   }
 
   async commit(staging: StagingArea, uri: string): Promise<Manifest> {

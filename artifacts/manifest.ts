@@ -1,5 +1,5 @@
-import { createHash, type Hash } from 'node:crypto';
-import { lstat, open, readdir } from 'node:fs/promises';
+import { createHash, randomUUID, type Hash } from 'node:crypto';
+import { lstat, mkdir, open, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, type TransformCallback } from 'node:stream';
 import { MANIFEST_NAME, ManifestSchema, type Manifest, type ManifestFile, type StagingArea } from './store';
@@ -267,6 +267,14 @@ export class StoreRoot {
 }
 
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** A fresh staging area: a directory named by a new UUID under the store's local staging root. */
+export async function createLocalStaging(stagingRoot: string): Promise<StagingArea> {
+  const id = randomUUID();
+  const localDir = path.join(stagingRoot, id);
+  await mkdir(localDir, { recursive: true });
+  return { id, localDir };
+}
 
 /** The local directory of a staging area, refusing one that some other store (or caller) made up. */
 export function stagingDirOf(staging: StagingArea, stagingRoot: string, rootUri: string): string {

@@ -14,6 +14,7 @@ import {
   ancestorKeys,
   ArtifactNotFoundError,
   buildManifest,
+  createLocalStaging,
   DigestStream,
   hasErrorCode,
   hashLocalArtifact,
@@ -345,11 +346,8 @@ export class S3ArtifactStore implements ArtifactStore {
     await this.removeNames(names.filter((n) => !isManifest(n)), `delete ${this.uriFor(normalized)}`);
   }
 
-  async createStaging(): Promise<StagingArea> {
-    const id = randomUUID();
-    const localDir = path.join(this.localStagingRoot, id);
-    await mkdir(localDir, { recursive: true });
-    return { id, localDir };
+  createStaging(): Promise<StagingArea> {
+    return createLocalStaging(this.localStagingRoot);
   }
 
   async commit(staging: StagingArea, uri: string): Promise<Manifest> {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { access, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { access, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { FileArtifactStore } from '../../artifacts/file-store';
@@ -8,6 +8,7 @@ import { ArtifactNotFoundError, InvalidArtifactLocationError } from '../../artif
 import { S3ArtifactStore } from '../../artifacts/s3-store';
 import { MANIFEST_NAME, type ArtifactStore, type ObjectInfo, type StagingArea } from '../../artifacts/store';
 import { testMinio } from '../support/servers';
+import { stageFiles } from '../support/stage-files';
 import { tempDir } from '../support/tmp';
 
 type Files = Record<string, string | Buffer>;
@@ -36,16 +37,6 @@ async function collect(iterable: AsyncIterable<ObjectInfo>): Promise<ObjectInfo[
 
 async function keysUnder(store: ArtifactStore, prefix: string): Promise<string[]> {
   return (await collect(store.list(prefix))).map((o) => o.key);
-}
-
-async function stage(store: ArtifactStore, files: Files): Promise<StagingArea> {
-  const staging = await store.createStaging();
-  for (const [rel, content] of Object.entries(files)) {
-    const file = path.join(staging.localDir, ...rel.split('/'));
-    await mkdir(path.dirname(file), { recursive: true });
-    await writeFile(file, content);
-  }
-  return staging;
 }
 
 async function readTree(dir: string): Promise<Record<string, Buffer>> {
@@ -197,7 +188,7 @@ function describeArtifactStoreContract(backend: string, openStore: () => Promise
     it('shows nothing of a staged artifact until it is committed', async () => {
       const uri = store.uriFor(`${base}/examples`);
       const files: Files = { 'Split-train/data.parquet': randomBytes(3000), 'Split-eval/data.parquet': 'eval', 'empty.txt': '' };
-      const staging = await stage(store, files);
+      const staging = await stageFiles(store, files);
       assert.equal(await store.readManifest(uri), null);
       assert.deepEqual(await keysUnder(store, `${base}/examples`), []);
       assert.ok(!(await keysUnder(store, '')).some((k) => k.startsWith('.staging') || k.includes(staging.id)));
@@ -226,7 +217,7 @@ function describeArtifactStoreContract(backend: string, openStore: () => Promise
     it('materializes a committed artifact as a directory with exactly its files', async () => {
       const uri = store.uriFor(`${base}/model`);
       const files: Files = { 'model.onnx': randomBytes(200_000), 'deep/er/still/meta.json': '{"a":1}', 'e': '' };
-      const manifest = await store.commit(await stage(store, files), uri);
+      const manifest = await store.commit(await stageFiles(store, files), uri);
       const dir = await store.materialize(uri);
       const tree = await readTree(dir);
       assert.deepEqual(JSON.parse((tree[MANIFEST_NAME] as Buffer).toString()), manifest);
@@ -237,8 +228,8 @@ function describeArtifactStoreContract(backend: string, openStore: () => Promise
 
     it('answers a second commit to a committed URI with the first manifest and changes nothing', async () => {
       const uri = store.uriFor(`${base}/out`);
-      const first = await store.commit(await stage(store, { 'a.txt': 'first', 'only-first.txt': '1' }), uri);
-      const retry = await stage(store, { 'a.txt': 'second attempt', 'only-second.txt': '2' });
+      const first = await store.commit(await stageFiles(store, { 'a.txt': 'first', 'only-first.txt': '1' }), uri);
+      const retry = await stageFiles(store, { 'a.txt': 'second attempt', 'only-second.txt': '2' });
       assert.deepEqual(await store.commit(retry, uri), first);
       assert.ok(!(await exists(retry.localDir)), 'the losing staging area is discarded');
       assert.deepEqual(await keysUnder(store, `${base}/out`), [
@@ -247,7 +238,7 @@ function describeArtifactStoreContract(backend: string, openStore: () => Promise
         `${base}/out/only-first.txt`,
       ]);
       assert.equal((await store.getObjectBuffer(`${base}/out/a.txt`)).toString(), 'first');
-      const again = await stage(store, { 'a.txt': 'first', 'only-first.txt': '1' });
+      const again = await stageFiles(store, { 'a.txt': 'first', 'only-first.txt': '1' });
       assert.deepEqual(await store.commit(again, uri), first, 'an identical retry also returns the original');
     });
 
@@ -262,7 +253,7 @@ function describeArtifactStoreContract(backend: string, openStore: () => Promise
         return true;
       });
       const files: Files = { 'part-0.parquet': 'complete', 'part-1.parquet': 'also complete' };
-      const manifest = await store.commit(await stage(store, files), uri);
+      const manifest = await store.commit(await stageFiles(store, files), uri);
       assert.equal(manifest.contentHash, expectedContentHash(files));
       assert.deepEqual(await keysUnder(store, `${base}/crashed`), [
         `${base}/crashed/${MANIFEST_NAME}`,
@@ -283,7 +274,7 @@ function describeArtifactStoreContract(backend: string, openStore: () => Promise
           'shared/label.txt': who,
           [`only-${who}.txt`]: who.repeat(10),
         }));
-        const stagings = await Promise.all(contents.map((c) => stage(store, c)));
+        const stagings = await Promise.all(contents.map((c) => stageFiles(store, c)));
         const [a, b] = await Promise.all(stagings.map((s) => store.commit(s, uri)));
         assert.deepEqual(a, b, 'both committers report the same artifact');
         const winner = contents.find((c) => expectedContentHash(c) === a?.contentHash);
@@ -300,7 +291,7 @@ function describeArtifactStoreContract(backend: string, openStore: () => Promise
     });
 
     it('aborts a staging area, which then can no longer be committed', async () => {
-      const staging = await stage(store, { 'x.txt': 'x' });
+      const staging = await stageFiles(store, { 'x.txt': 'x' });
       await store.abort(staging);
       assert.ok(!(await exists(staging.localDir)));
       await store.abort(staging);
@@ -312,13 +303,13 @@ function describeArtifactStoreContract(backend: string, openStore: () => Promise
 
     it('deletes an artifact so that it is invisible at once, and lets the URI be committed again', async () => {
       const uri = store.uriFor(`${base}/gone`);
-      await store.commit(await stage(store, { 'a/b.txt': 'b', 'c.txt': 'c' }), uri);
+      await store.commit(await stageFiles(store, { 'a/b.txt': 'b', 'c.txt': 'c' }), uri);
       await store.deleteArtifact(uri);
       assert.equal(await store.readManifest(uri), null);
       assert.deepEqual(await keysUnder(store, `${base}/gone`), []);
       await assert.rejects(store.materialize(uri), ArtifactNotFoundError);
       await store.deleteArtifact(uri);
-      const again = await store.commit(await stage(store, { 'new.txt': 'new' }), uri);
+      const again = await store.commit(await stageFiles(store, { 'new.txt': 'new' }), uri);
       assert.equal(again.contentHash, expectedContentHash({ 'new.txt': 'new' }));
     });
 
@@ -341,7 +332,7 @@ function describeArtifactStoreContract(backend: string, openStore: () => Promise
       }
       const files: Files = Object.fromEntries(names.map((n, i) => [n, `file ${i}`]));
       const uri = store.uriFor(`${base}/odd artifact/v=1&x`);
-      const manifest = await store.commit(await stage(store, files), uri);
+      const manifest = await store.commit(await stageFiles(store, files), uri);
       assert.equal(manifest.contentHash, expectedContentHash(files));
       assert.equal(store.keyFor(uri), `${base}/odd artifact/v=1&x`);
       const tree = await readTree(await store.materialize(uri));
@@ -370,21 +361,21 @@ function describeArtifactStoreContract(backend: string, openStore: () => Promise
     });
 
     it('refuses to nest one artifact inside another', async () => {
-      await store.commit(await stage(store, { 'a.txt': 'a' }), store.uriFor(`${base}/outer`));
+      await store.commit(await stageFiles(store, { 'a.txt': 'a' }), store.uriFor(`${base}/outer`));
       await assert.rejects(
-        store.commit(await stage(store, { 'b.txt': 'b' }), store.uriFor(`${base}/outer/inner`)),
+        store.commit(await stageFiles(store, { 'b.txt': 'b' }), store.uriFor(`${base}/outer/inner`)),
         /is a committed artifact, and artifacts cannot nest/,
       );
-      await store.commit(await stage(store, { 'c.txt': 'c' }), store.uriFor(`${base}/parent/child`));
+      await store.commit(await stageFiles(store, { 'c.txt': 'c' }), store.uriFor(`${base}/parent/child`));
       await assert.rejects(
-        store.commit(await stage(store, { 'd.txt': 'd' }), store.uriFor(`${base}/parent`)),
+        store.commit(await stageFiles(store, { 'd.txt': 'd' }), store.uriFor(`${base}/parent`)),
         /holds the committed artifact .*parent\/child, and artifacts cannot nest/,
       );
       assert.equal(await store.readManifest(store.uriFor(`${base}/parent`)), null);
     });
 
     it('refuses a staged file named like the manifest', async () => {
-      const staging = await stage(store, { [`sub/${MANIFEST_NAME}`]: '{}' });
+      const staging = await stageFiles(store, { [`sub/${MANIFEST_NAME}`]: '{}' });
       await assert.rejects(store.commit(staging, store.uriFor(`${base}/fake`)), /reserved for the manifest/);
       assert.equal(await store.readManifest(store.uriFor(`${base}/fake/sub`)), null);
     });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Client } from 'minio';
 import type { S3Config } from '../../config/config';
@@ -12,10 +12,11 @@ import {
   StoreUnavailableError,
   type S3StoreOptions,
 } from '../../artifacts/s3-store';
-import { MANIFEST_NAME, type ArtifactStore, type StagingArea } from '../../artifacts/store';
+import { MANIFEST_NAME, type ArtifactStore } from '../../artifacts/store';
 import { freePort } from '../../stack/free-port';
 import { startMinio } from '../../stack/minio-server';
 import { testMinio, type MinioServer } from '../support/servers';
+import { stageFiles } from '../support/stage-files';
 import { tempDir } from '../support/tmp';
 
 function bucketName(): string {
@@ -44,16 +45,6 @@ async function rawNames(client: Client, bucket: string, prefix: string): Promise
     names.push((item as { name: string }).name);
   }
   return names;
-}
-
-async function stage(store: ArtifactStore, files: Record<string, string | Buffer>): Promise<StagingArea> {
-  const staging = await store.createStaging();
-  for (const [rel, content] of Object.entries(files)) {
-    const file = path.join(staging.localDir, ...rel.split('/'));
-    await mkdir(path.dirname(file), { recursive: true });
-    await writeFile(file, content);
-  }
-  return staging;
 }
 
 describe('artifact store on s3:// (MinIO specifics)', function () {
@@ -125,7 +116,7 @@ describe('artifact store on s3:// (MinIO specifics)', function () {
     );
     opened.push(store);
     await store.putObject('before', 'ok');
-    const staging = await stage(store, { 'f.txt': 'f' });
+    const staging = await stageFiles(store, { 'f.txt': 'f' });
     await own.stop();
     const attempts: Array<[string, () => Promise<unknown>]> = [
       ['putObject', () => store.putObject('after', 'x')],
@@ -168,8 +159,8 @@ describe('artifact store on s3:// (MinIO specifics)', function () {
     const bucket = bucketName();
     const store = await open(`s3://${bucket}/root`);
     const uri = store.uriFor('run/node/out');
-    await store.commit(await stage(store, { 'a.txt': 'a', 'b/c.txt': 'c' }), uri);
-    await store.commit(await stage(store, { 'a.txt': 'again' }), uri);
+    await store.commit(await stageFiles(store, { 'a.txt': 'a', 'b/c.txt': 'c' }), uri);
+    await store.commit(await stageFiles(store, { 'a.txt': 'again' }), uri);
     assert.deepEqual(await rawNames(rawClient(minio), bucket, ''), [
       `root/run/node/out/${MANIFEST_NAME}`,
       'root/run/node/out/a.txt',
@@ -182,7 +173,7 @@ describe('artifact store on s3:// (MinIO specifics)', function () {
     const cacheDir = await tempDir('s3-cache');
     const store = await open(`s3://${bucket}`, { cacheDir });
     const uri = store.uriFor('model');
-    const manifest = await store.commit(await stage(store, { 'model.onnx': randomBytes(100_000), 'meta.json': '{}' }), uri);
+    const manifest = await store.commit(await stageFiles(store, { 'model.onnx': randomBytes(100_000), 'meta.json': '{}' }), uri);
     const dirs = await Promise.all([store.materialize(uri), store.materialize(uri), store.materialize(uri)]);
     assert.deepEqual(dirs, Array(3).fill(path.join(cacheDir, manifest.contentHash)));
     assert.deepEqual((await readdir(cacheDir)).filter((n) => !n.startsWith('.')), [manifest.contentHash]);
@@ -207,7 +198,7 @@ describe('artifact store on s3:// (MinIO specifics)', function () {
     await rawClient(minio).putObject(bucket, `${claimDir}/${randomUUID()}`, uri);
     await rawClient(minio).putObject(bucket, 'r/out/partial.bin', 'partial');
     const started = Date.now();
-    const manifest = await store.commit(await stage(store, { 'done.txt': 'done' }), uri);
+    const manifest = await store.commit(await stageFiles(store, { 'done.txt': 'done' }), uri);
     assert.ok(Date.now() - started >= 1_000, 'the commit waited for the claim to go stale');
     assert.deepEqual(manifest.files.map((f) => f.path), ['done.txt']);
     assert.deepEqual(await rawNames(rawClient(minio), bucket, ''), [`r/out/${MANIFEST_NAME}`, 'r/out/done.txt']);
