@@ -206,21 +206,21 @@ export class ModelRepository {
   }
 
   /**
-   * Triton's unload request (`explicit` mode): the model stops taking requests at once and the call
-   * resolves when its in-flight requests have finished and its sessions are closed. Unloading a model
-   * that is not loaded does nothing.
+   * Triton's unload request (`explicit` mode): the model stops taking requests at once, and, as
+   * Triton's, the call answers without waiting for its in-flight requests; the index shows its versions
+   * UNLOADING until those have finished and the sessions are closed. Unloading a model that is not
+   * loaded does nothing.
    */
   async unloadModel(name: string): Promise<void> {
     this.requireExplicit('unload');
-    const drains = await this.serialized(async () => {
+    await this.serialized(async () => {
       this.requested.delete(name);
       const entry = this.models.get(name);
-      if (!entry) return [];
+      if (!entry) return;
       this.unloaded.set(name, { entry, versions: this.servingVersions(name) });
       this.models.delete(name);
-      return [...entry.serving].map(([version, s]) => this.retire(entry, version, s.mv, 'unloaded by request'));
+      for (const [version, s] of [...entry.serving]) this.retire(entry, version, s.mv, 'unloaded by request');
     });
-    await Promise.all(drains);
   }
 
   private requireExplicit(action: 'load' | 'unload'): void {

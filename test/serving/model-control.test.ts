@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { buildMlpModel, SMALL_MLP, writeModelVersion } from '../../bench/serving/models';
-import { grpcClient, postJson, startTestServer, waitFor, type ServerUnderTest } from './serving-fixture';
+import { buildMlpModel, HEAVY_MLP, SMALL_MLP, writeModelVersion } from '../../bench/serving/models';
+import { binaryBody, grpcClient, postJson, request, startTestServer, waitFor, type ServerUnderTest } from './serving-fixture';
 
 const ROW = { inputs: [{ name: 'input', shape: [1, 4], datatype: 'FP32', data: [5.1, 3.5, 1.4, 0.2] }] };
 
@@ -38,15 +38,17 @@ describe('serving: model control (Triton model repository extension)', function 
       assert.equal((await postJson(`${t.http}/v2/repository/models/iris_b/load`, '')).status, 200);
       assert.equal((await infer(t, 'iris_b')).status, 200);
 
-      // Requests already queued on iris_a finish; the unload answers after them, and later ones are refused.
+      // Requests already queued on iris_a still finish after the unload; later ones are refused.
       const inFlight = Array.from({ length: 20 }, () => infer(t, 'iris_a'));
       const queued = () => t.server.repository.pendingCounts().find((p) => p.model === 'iris_a')?.count ?? 0;
       await waitFor(() => queued() === 20, 10_000, '20 requests queued on iris_a');
       const unload = await postJson(`${t.http}/v2/repository/models/iris_a/unload`, { parameters: { unload_dependents: false } });
       assert.equal(unload.status, 200);
-      assert.deepEqual((await Promise.all(inFlight)).map((r) => r.status), Array(20).fill(200));
       assert.equal((await infer(t, 'iris_a')).status, 404);
-      assert.deepEqual((await index(t)).find((e) => e.name === 'iris_a'), { name: 'iris_a', version: '1', state: 'UNAVAILABLE', reason: 'unloaded' });
+      assert.deepEqual((await Promise.all(inFlight)).map((r) => r.status), Array(20).fill(200));
+      const irisA = async () => (await index(t)).find((e) => e.name === 'iris_a');
+      await waitFor(async () => (await irisA())?.state === 'UNAVAILABLE', 10_000, 'iris_a to be unloaded');
+      assert.deepEqual(await irisA(), { name: 'iris_a', version: '1', state: 'UNAVAILABLE', reason: 'unloaded' });
       assert.ok(t.events.some((e) => e.type === 'unloaded' && e.model === 'iris_a'));
       assert.equal((await postJson(`${t.http}/v2/repository/models/iris_a/unload`, '')).status, 200, 'unloading twice does nothing');
 
@@ -55,6 +57,40 @@ describe('serving: model control (Triton model repository extension)', function 
       assert.equal((await postJson(`${t.http}/v2/models/iris_b/versions/2/infer`, ROW)).status, 404, 'no polling in explicit mode');
       assert.equal((await postJson(`${t.http}/v2/repository/models/iris_b/load`, '')).status, 200);
       assert.equal((await postJson(`${t.http}/v2/models/iris_b/versions/2/infer`, ROW)).status, 200);
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it('answers an unload at once, as Triton, and shows the model UNLOADING until its running request ends', async () => {
+    // One request of 4000 rows keeps the heavy model's session busy for a tenth of a second or more.
+    const rows = 4000;
+    const t = await startTestServer((repo) => writeModelVersion(repo, 'heavy', 1, buildMlpModel(HEAVY_MLP), { max_batch_size: 0 }), {
+      modelControlMode: 'explicit',
+      loadModels: ['heavy'],
+    });
+    try {
+      const { body, headers } = binaryBody(
+        { inputs: [{ name: 'input', shape: [rows, 512], datatype: 'FP32', parameters: { binary_data_size: rows * 512 * 4 } }] },
+        [Buffer.alloc(rows * 512 * 4)],
+      );
+      let finishedAt = 0;
+      const running = request(`${t.http}/v2/models/heavy/infer`, { method: 'POST', body, headers }).then((r) => {
+        finishedAt = performance.now();
+        return r;
+      });
+      const pending = () => t.server.repository.pendingCounts().find((p) => p.model === 'heavy')?.count ?? 0;
+      await waitFor(() => pending() === 1, 10_000, 'the large request to reach the heavy model');
+      const unload = await postJson(`${t.http}/v2/repository/models/heavy/unload`, '');
+      const answeredAt = performance.now();
+      assert.equal(unload.status, 200);
+      const during = (await index(t)).find((e) => e.name === 'heavy');
+      const reply = await running;
+      assert.equal(reply.status, 200, reply.body.toString('utf8', 0, 200));
+      assert.ok(answeredAt < finishedAt, 'the unload answered before the running request finished');
+      assert.deepEqual(during, { name: 'heavy', version: '1', state: 'UNLOADING', reason: '' });
+      await waitFor(async () => (await index(t)).find((e) => e.name === 'heavy')?.state === 'UNAVAILABLE', 10_000, 'heavy to be unloaded');
+      assert.ok(t.events.some((e) => e.type === 'unloaded' && e.model === 'heavy'));
     } finally {
       await t.stop();
     }
