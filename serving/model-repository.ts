@@ -561,12 +561,12 @@ export class ModelRepository {
     return labels;
   }
 
-  private retire(entry: ModelEntry, version: number, mv: ModelVersion, reason: string): Promise<void> {
+  private retire(entry: ModelEntry, version: number, mv: ModelVersion, reason: string): void {
     entry.serving.delete(version);
-    return this.drain(entry, version, mv, reason);
+    this.drain(entry, version, mv, reason);
   }
 
-  private drain(entry: ModelEntry, version: number, mv: ModelVersion, reason: string): Promise<void> {
+  private drain(entry: ModelEntry, version: number, mv: ModelVersion, reason: string): void {
     entry.unloading.set(version, (entry.unloading.get(version) ?? 0) + 1);
     this.options.onEvent({ type: 'unloading', model: entry.name, version, reason });
     const done: Promise<void> = mv
@@ -580,6 +580,5 @@ export class ModelRepository {
         this.options.onEvent({ type: 'unloaded', model: entry.name, version });
       });
     this.unloads.add(done);
-    return done;
   }
 }

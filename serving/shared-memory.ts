@@ -129,3 +129,17 @@ export function sharedMemoryRef(parameters: Record<string, unknown> | undefined,
   }
   return { region, byteSize, offset };
 }
+
+/**
+ * Triton's CUDA shared memory extension, answered as a Triton built without GPU support: no region
+ * can be registered, so there are none to report, and unregistering any (or all) succeeds.
+ */
+export const cudaSharedMemory = {
+  status(name?: string): RegionStatus[] {
+    if (name !== undefined) throw new ServingError('not_found', `no CUDA shared memory region '${name}' is registered`);
+    return [];
+  },
+  register(): never {
+    throw new ServingError('invalid_argument', 'CUDA shared memory is not supported: this server runs models on the CPU');
+  },
+};

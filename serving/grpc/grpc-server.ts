@@ -3,6 +3,7 @@ import { ClientDisconnect } from '../client-disconnect';
 import { asServingError, GRPC_STATUS, ServingError } from '../errors';
 import type { InferenceService } from '../inference-service';
 import type { VersionSelector } from '../model-repository';
+import { cudaSharedMemory } from '../shared-memory';
 import { parseVersion } from '../version-policy';
 import type {
   ModelInferRequestMessage,
@@ -102,13 +103,10 @@ export async function startGrpcFrontEnd(service: InferenceService, options: Grpc
       return {};
     }),
     // As a Triton built without GPU support: no CUDA region can be registered, so there are none.
-    CudaSharedMemoryStatus: unary<SystemSharedMemoryNameMessage>((req) => {
-      if (req.name !== '') throw new ServingError('not_found', `no CUDA shared memory region '${req.name}' is registered`);
-      return { regions: {} };
-    }),
-    CudaSharedMemoryRegister: unary(() => {
-      throw new ServingError('invalid_argument', 'CUDA shared memory is not supported: this server runs models on the CPU');
-    }),
+    CudaSharedMemoryStatus: unary<SystemSharedMemoryNameMessage>((req) => ({
+      regions: Object.fromEntries(cudaSharedMemory.status(req.name === '' ? undefined : req.name).map((r) => [r.name, r])),
+    })),
+    CudaSharedMemoryRegister: unary(() => cudaSharedMemory.register()),
     CudaSharedMemoryUnregister: unary(() => ({})),
     ModelStreamInfer: (call: grpc.ServerDuplexStream<ModelInferRequestMessage, object>) => streamInfer(call),
   };

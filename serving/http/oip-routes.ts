@@ -4,6 +4,7 @@ import type { ClientDisconnect } from '../client-disconnect';
 import { ServingError } from '../errors';
 import type { InferenceService } from '../inference-service';
 import type { VersionSelector } from '../model-repository';
+import { cudaSharedMemory } from '../shared-memory';
 import { describeZodError } from '../zod-issues';
 import { parseJson, readBody, sendBody, sendJson } from './http-io';
 import { BINARY_HEADER, decodeInferRequest, encodeInferResponse } from './oip-codec';
@@ -116,8 +117,7 @@ export async function handleOip(service: InferenceService, ctx: RouteContext): P
 
 /**
  * Triton's system shared memory extension: status, register and unregister, for every region or one.
- * CUDA shared memory needs a GPU execution path this server does not have: as a Triton built without
- * GPU support, it registers none, so its status is empty and unregistering succeeds.
+ * CUDA shared memory is answered as a Triton built without GPU support (see cudaSharedMemory).
  */
 async function handleSharedMemory(service: InferenceService, ctx: RouteContext): Promise<boolean> {
   const m = SHARED_MEMORY_ROUTE.exec(ctx.path);
@@ -125,9 +125,8 @@ async function handleSharedMemory(service: InferenceService, ctx: RouteContext):
   const region = m[2] === undefined ? undefined : decodeSegment(m[2]);
   if (m[1] === 'cuda') {
     requireMethod(ctx, m[3] === 'status' ? 'GET' : 'POST');
-    if (m[3] === 'register') throw new ServingError('invalid_argument', 'CUDA shared memory is not supported: this server runs models on the CPU');
-    if (m[3] === 'status' && region !== undefined) throw new ServingError('not_found', `no CUDA shared memory region '${region}' is registered`);
-    sendJson(ctx.res, 200, m[3] === 'status' ? '[]' : '{}');
+    if (m[3] === 'register') cudaSharedMemory.register();
+    sendJson(ctx.res, 200, m[3] === 'status' ? JSON.stringify(cudaSharedMemory.status(region)) : '{}');
     return true;
   }
   const shm = service.sharedMemory;

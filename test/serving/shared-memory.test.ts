@@ -110,6 +110,15 @@ describe('serving: system shared memory extension', function () {
       assert.deepEqual(Array.from(new Float32Array(written.buffer, written.byteOffset, 6)), expected.map((v) => Math.fround(v)));
       await client.call('SystemSharedMemoryUnregister')({ name: '' });
       assert.deepEqual(await client.call('SystemSharedMemoryStatus')({ name: '' }), { regions: {} });
+
+      // CUDA shared memory as over REST: nothing registered, registering refused, unregistering all succeeds.
+      assert.deepEqual(await client.call('CudaSharedMemoryStatus')({ name: '' }), { regions: {} });
+      await assert.rejects(client.call('CudaSharedMemoryStatus')({ name: 'gpu0' }), /NOT_FOUND|no CUDA shared memory region 'gpu0'/);
+      await assert.rejects(
+        client.call('CudaSharedMemoryRegister')({ name: 'gpu0', raw_handle: Buffer.alloc(0), device_id: 0, byte_size: 16 }),
+        /CUDA shared memory is not supported/,
+      );
+      assert.deepEqual(await client.call('CudaSharedMemoryUnregister')({ name: '' }), {});
     } finally {
       client.close();
     }
