@@ -50,7 +50,7 @@ export function createControlActivities({ store, metadata }: ControlDeps) {
       const values = typeof value === 'string' ? [value] : Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
       const hashes: string[] = [];
       for (const [i, v] of values.entries()) {
-        const where = `node '${input.nodeId}' parameter ${param}${values.length > 1 ? `[${i}]` : ''}`;
+        const where = `parameter ${param}${values.length > 1 ? `[${i}]` : ''}`;
         let hash: string | null;
         try {
           hash = await hashParameterContent(v, where);

@@ -57,7 +57,7 @@ export function createExecutorActivities({ store, registry, threads, identity, n
       const params = spec.parameters.safeParse(input.parameters);
       if (!params.success) {
         const problems = params.error.issues.map((i) => `${i.path.join('.') || '(parameters)'}: ${i.message}`).join('; ');
-        throw ApplicationFailure.nonRetryable(`node '${input.nodeId}' parameters: ${problems}`, 'UserInputError');
+        throw ApplicationFailure.nonRetryable(`parameters: ${problems}`, 'UserInputError');
       }
 
       const previous = (ctx.info.heartbeatDetails ?? {}) as HeartbeatDetails;

@@ -1,3 +1,5 @@
+import { appendFileSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
 import type { z } from 'zod';
 import { ComponentRegistryError } from '../activities/component-registry';
 import { TemporalUnreachableError } from '../client/temporal-connection';
@@ -18,17 +20,51 @@ export class CliError extends Error {
   }
 }
 
-/** Temporal's runtime logs at INFO and handles SIGINT itself; the CLI wants quiet logs and its own shutdown order. */
-export function installQuietRuntime(): void {
+/** Ends the command with an exit code once it has said everything itself. */
+export class CliExit extends Error {
+  constructor(readonly exitCode: number) {
+    super(`exit ${exitCode}`);
+  }
+}
+
+/** Where the Temporal SDK's log lines went: a file made on the first line, or the terminal. */
+export interface SdkLog {
+  /** The file, once something was written to it; null while nothing was, or when logging to stderr. */
+  readonly file: string | null;
+}
+
+/**
+ * Temporal's runtime logs at INFO and handles SIGINT itself; the CLI wants its own shutdown order,
+ * and a person reading `mlpipe run` wants mlpipe's words, not the SDK's JSON lines. With `logDir`
+ * the SDK's warnings go to a file there (made only when there is something to write); without it,
+ * or with `verbose` (INFO and above), to stderr.
+ */
+export function installCliRuntime(opts: { verbose?: boolean; logDir?: string; command?: string } = {}): SdkLog {
   // Loaded here, not at the top: the worker runtime takes ~250 ms to load and most commands never need it.
   const { DefaultLogger, Runtime } = require('@temporalio/worker') as typeof import('@temporalio/worker');
-  const logger = new DefaultLogger('WARN', (entry) => {
+  const toFile = opts.logDir !== undefined && !opts.verbose;
+  const log: { file: string | null } = { file: null };
+  const fileName = () => {
+    const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
+    return path.join(opts.logDir!, `${opts.command ?? 'mlpipe'}-${stamp}-${process.pid}.log`);
+  };
+  const logger = new DefaultLogger(opts.verbose ? 'INFO' : 'WARN', (entry) => {
     // Executor-only workers (cpu, gpu) poll no workflows by design; the SDK warns about it anyway.
     if (entry.message.startsWith('No workflows registered')) return;
     const time = new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString();
-    process.stderr.write(`${time} [${entry.level}] ${entry.message}${entry.meta ? ` ${JSON.stringify(entry.meta)}` : ''}\n`);
+    const line = `${time} [${entry.level}] ${entry.message}${entry.meta ? ` ${JSON.stringify(entry.meta)}` : ''}\n`;
+    if (!toFile) {
+      process.stderr.write(line);
+      return;
+    }
+    if (log.file === null) {
+      mkdirSync(opts.logDir!, { recursive: true });
+      log.file = fileName();
+    }
+    appendFileSync(log.file, line);
   });
   Runtime.install({ logger, shutdownSignals: [] });
+  return log;
 }
 
 export function cliConfig(overrides: Record<string, unknown> = {}): MlpipeConfig {
@@ -37,6 +73,7 @@ export function cliConfig(overrides: Record<string, unknown> = {}): MlpipeConfig
 
 /** Turns known user errors into a one-line message and an exit code; anything else keeps its stack. */
 export function reportError(err: unknown): number {
+  if (err instanceof CliExit) return err.exitCode;
   if (err instanceof CliError) {
     process.stderr.write(`mlpipe: ${err.message}\n`);
     return err.exitCode;

@@ -3,6 +3,7 @@ import net from 'node:net';
 import path from 'node:path';
 import type { ComponentRegistry } from '../activities/component-registry';
 import { resolveConfig, type MlpipeConfig, type QueueName, type ResolvedConfig } from '../config/config';
+import { ensureServerBinary } from '../stack/build-server';
 import { startMinio, type MinioServer } from '../stack/minio-server';
 import { startTemporalDevServer, type TemporalDevServer } from '../stack/temporal-dev-server';
 import { startWorkers, type RunningWorkers } from '../workers/worker';
@@ -29,6 +30,10 @@ export interface EmbeddedStackOptions {
   componentModules?: string[];
   /** Record the stack in MLPIPE_HOME so other `mlpipe` commands use it. */
   announce?: boolean;
+  /** Names the command in the line shown when a server must be built first (e.g. "`mlpipe run`"). */
+  command: string;
+  /** Where progress lines go while a missing server is built. */
+  say(line: string): void;
 }
 
 function portIsFree(port: number): Promise<boolean> {
@@ -71,7 +76,11 @@ export async function startEmbeddedStack(opts: EmbeddedStackOptions): Promise<Em
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
     stops.length = 0;
   };
+  const ensure = (name: 'temporal' | 'minio') =>
+    ensureServerBinary(name, { neededBy: `the embedded stack of ${opts.command}`, say: opts.say, usePath: opts.config.useBinariesOnPath });
   try {
+    await ensure('temporal');
+    if (wantsMinio) await ensure('minio');
     const temporal = await startTemporalDevServer({
       dbFile: path.join(home, 'temporal.db'),
       port: opts.temporalPort ?? (await preferredPort(DEFAULT_TEMPORAL_PORT)),

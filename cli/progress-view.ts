@@ -1,3 +1,4 @@
+import type { NodeRetry, RunProgress } from '../client/pipeline-client';
 import type { NodeStatus, PipelineStatus } from '../workflows/pipeline-types';
 
 const BAR_WIDTH = 20;
@@ -22,14 +23,33 @@ function formatMs(ms: number | undefined): string {
   return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
 
-export function renderStatusLines(status: PipelineStatus, now = Date.now()): string[] {
+/** `attempt 2 of 3, retrying in 4 s; attempt 1 failed: <why>` */
+export function describeRetry(retry: NodeRetry, now = Date.now()): string {
+  const of = retry.maximumAttempts > 0 ? ` of ${retry.maximumAttempts}` : '';
+  const wait = retry.nextAttemptAt && retry.nextAttemptAt.getTime() > now ? `, starts in ${formatMs(retry.nextAttemptAt.getTime() - now)}` : '';
+  return `attempt ${retry.attempt}${of}${wait}; attempt ${retry.attempt - 1} failed: ${retry.lastError}`;
+}
+
+/** A failed node's line says what kind of failure it was; the cause itself is printed once, below the table. */
+const FAILURE_NOTE: Record<NonNullable<NodeStatus['failureKind']>, (n: NodeStatus) => string> = {
+  'bad-input': () => 'bad input or parameters (not retried)',
+  'gave-up': (n) => `gave up after ${n.attempt} attempts`,
+  'timed-out': () => 'timed out',
+};
+
+function note(n: NodeStatus, retry: NodeRetry | undefined, now: number): string {
+  if (n.state === 'failed') return n.failureKind ? FAILURE_NOTE[n.failureKind](n) : '';
+  if (n.state === 'running' && retry) return describeRetry(retry, now);
+  const counters = n.progress?.counters ? Object.entries(n.progress.counters).map(([k, v]) => `${k}=${v}`).join(' ') : '';
+  return [n.error ?? n.progress?.message ?? '', counters].filter(Boolean).join('  ');
+}
+
+export function renderStatusLines(status: PipelineStatus, retries: ReadonlyMap<string, NodeRetry> = new Map(), now = Date.now()): string[] {
   const width = Math.max(...Object.keys(status.nodes).map((k) => k.length), 4);
   return Object.entries(status.nodes).map(([id, n]) => {
     const running = n.state === 'running';
     const elapsed = running && n.startedAt ? now - n.startedAt : n.durationMs;
-    const note = n.error ?? n.progress?.message ?? '';
-    const counters = n.progress?.counters ? Object.entries(n.progress.counters).map(([k, v]) => `${k}=${v}`).join(' ') : '';
-    return `${STATE_MARK[n.state]} ${id.padEnd(width)}  ${n.state.padEnd(9)} ${running ? bar(n.progress?.fraction) : ' '.repeat(BAR_WIDTH + 7)} ${formatMs(elapsed).padStart(8)}  ${[note, counters].filter(Boolean).join('  ')}`.trimEnd();
+    return `${STATE_MARK[n.state]} ${id.padEnd(width)}  ${n.state.padEnd(9)} ${running ? bar(n.progress?.fraction) : ' '.repeat(BAR_WIDTH + 7)} ${formatMs(elapsed).padStart(8)}  ${note(n, retries.get(id), now)}`.trimEnd();
   });
 }
 
@@ -50,11 +70,25 @@ export class LiveProgress {
   private drawn = 0;
   constructor(private readonly out: NodeJS.WriteStream) {}
 
-  update(status: PipelineStatus): void {
-    const lines = renderStatusLines(status);
+  update({ status, retries }: RunProgress): void {
+    const lines = renderStatusLines(status, retries);
     let text = this.drawn > 0 ? `\x1b[${this.drawn}A` : '';
     for (const line of lines) text += `\x1b[2K${line.slice(0, (this.out.columns ?? 120) - 1)}\n`;
     this.out.write(text);
     this.drawn = lines.length;
+  }
+}
+
+/** Without a terminal to redraw on, a line each time a node starts another attempt. */
+export class RetryLines {
+  private readonly announced = new Map<string, number>();
+  constructor(private readonly write: (line: string) => void) {}
+
+  update({ retries }: RunProgress): void {
+    for (const [id, retry] of retries) {
+      if ((this.announced.get(id) ?? 1) >= retry.attempt) continue;
+      this.announced.set(id, retry.attempt);
+      this.write(`${id}: ${describeRetry(retry)}`);
+    }
   }
 }

@@ -58,20 +58,67 @@ export async function queryStatus(handle: WorkflowHandle): Promise<PipelineStatu
   return PipelineStatusSchema.parse(await handle.query(STATUS_QUERY));
 }
 
+/** A node's executor being retried, as Temporal reports its pending activity. */
+export interface NodeRetry {
+  /** The attempt running now, or the next one while it waits for its backoff. */
+  attempt: number;
+  maximumAttempts: number;
+  /** What the previous attempt failed with. */
+  lastError: string;
+  /** While waiting between attempts: when the next one starts. */
+  nextAttemptAt?: Date;
+}
+
 /**
- * Waits for a run to end, calling `onStatus` as it progresses, and returns its final status. A failed
- * run returns the status recorded in its failure (per-node states) rather than throwing.
+ * Nodes whose executor is on its second attempt or later, by node id. The executor activity's id is
+ * the node id (runs started before that have numeric ids and are not matched).
+ */
+export async function nodeRetries(handle: WorkflowHandle, nodeIds: ReadonlySet<string>): Promise<Map<string, NodeRetry>> {
+  const { raw } = await handle.describe();
+  const retries = new Map<string, NodeRetry>();
+  for (const a of raw.pendingActivities ?? []) {
+    if (!a.activityId || !nodeIds.has(a.activityId) || (a.attempt ?? 1) < 2) continue;
+    const next = a.nextAttemptScheduleTime?.seconds;
+    retries.set(a.activityId, {
+      attempt: a.attempt!,
+      maximumAttempts: a.maximumAttempts ?? 0,
+      lastError: innermostFailureMessage(a.lastFailure) ?? 'no reason recorded',
+      ...(next ? { nextAttemptAt: new Date(Number(next) * 1000 + Math.round((a.nextAttemptScheduleTime!.nanos ?? 0) / 1e6)) } : {}),
+    });
+  }
+  return retries;
+}
+
+type FailureProto = { message?: string | null; cause?: FailureProto | null } | null | undefined;
+
+function innermostFailureMessage(failure: FailureProto): string | undefined {
+  let cur = failure;
+  while (cur?.cause) cur = cur.cause;
+  return cur?.message ?? undefined;
+}
+
+export interface RunProgress {
+  status: PipelineStatus;
+  retries: Map<string, NodeRetry>;
+}
+
+/**
+ * Waits for a run to end, calling `onProgress` as it goes (node states, and the retries Temporal is
+ * making), and returns its final status. A failed run returns the status recorded in its failure
+ * (per-node states) rather than throwing.
  */
 export async function waitForRun(
   handle: WorkflowHandle,
-  onStatus?: (status: PipelineStatus) => void,
+  onProgress?: (progress: RunProgress) => void,
   pollMs = 250,
 ): Promise<{ status: PipelineStatus; runId: string; error?: string }> {
   let stop = false;
   const poller = (async () => {
-    while (!stop && onStatus) {
+    while (!stop && onProgress) {
       try {
-        onStatus(await queryStatus(handle));
+        const status = await queryStatus(handle);
+        const running = new Set(Object.entries(status.nodes).filter(([, n]) => n.state === 'running').map(([id]) => id));
+        onProgress({ status, retries: running.size > 0 ? await nodeRetries(handle, running) : new Map() });
       } catch {
         // The first workflow task may not have run yet, or the run just closed; try again.
       }

@@ -7,6 +7,7 @@ export const ENV_VARS = {
   home: 'MLPIPE_HOME',
   temporalAddress: 'MLPIPE_TEMPORAL_ADDRESS',
   temporalNamespace: 'MLPIPE_TEMPORAL_NAMESPACE',
+  temporalUiUrl: 'MLPIPE_TEMPORAL_UI_URL',
   artifactRoot: 'MLPIPE_ARTIFACT_ROOT',
   s3Endpoint: 'MLPIPE_S3_ENDPOINT',
   s3AccessKey: 'MLPIPE_S3_ACCESS_KEY',
@@ -55,6 +56,8 @@ export const MlpipeConfigSchema = z
       .regex(/^[^\s:]+:\d{1,5}$/, 'expected host:port')
       .optional(),
     temporalNamespace: z.string().min(1).default('default'),
+    /** Where the Temporal Web UI of `temporalAddress` is, for the links `mlpipe run` prints. */
+    temporalUiUrl: z.url({ protocol: /^https?$/, error: 'expected a URL such as http://temporal-ui:8080' }).optional(),
     artifactRoot: artifactRootSchema.optional(),
     s3: z
       .object({
@@ -117,6 +120,7 @@ function fromEnv(env: Env): Record<string, unknown> {
   set('home', str(ENV_VARS.home));
   set('temporalAddress', str(ENV_VARS.temporalAddress));
   set('temporalNamespace', str(ENV_VARS.temporalNamespace));
+  set('temporalUiUrl', str(ENV_VARS.temporalUiUrl));
   set('artifactRoot', str(ENV_VARS.artifactRoot));
   set('metadataUrl', str(ENV_VARS.metadataUrl));
   const endpoint = str(ENV_VARS.s3Endpoint);
@@ -152,6 +156,7 @@ function settingName(pathParts: PropertyKey[], fromFile: boolean): string {
     home: ENV_VARS.home,
     temporalAddress: ENV_VARS.temporalAddress,
     temporalNamespace: ENV_VARS.temporalNamespace,
+    temporalUiUrl: ENV_VARS.temporalUiUrl,
     artifactRoot: ENV_VARS.artifactRoot,
     metadataUrl: ENV_VARS.metadataUrl,
     's3.endpoint': ENV_VARS.s3Endpoint,

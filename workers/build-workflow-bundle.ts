@@ -1,8 +1,40 @@
+import { readdirSync, statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { DefaultLogger, bundleWorkflowCode } from '@temporalio/worker';
 import { WORKFLOW_BUNDLE_PATH } from './workflow-bundle';
 
+const DIST = path.join(__dirname, '..');
+/** Compiled code the workflow bundle can never include: webpack walks imports from workflows/ only. */
+const NOT_BUNDLED = new Set(['test', 'bench', 'node_modules']);
+
+function newestMtimeMs(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.isDirectory() && !NOT_BUNDLED.has(entry.name)) newest = Math.max(newest, newestMtimeMs(path.join(dir, entry.name)));
+    else if (entry.isFile() && entry.name.endsWith('.js') && path.join(dir, entry.name) !== WORKFLOW_BUNDLE_PATH) newest = Math.max(newest, statSync(path.join(dir, entry.name)).mtimeMs);
+  }
+  return newest;
+}
+
+/**
+ * Bundling takes seconds; `npm run demo` and `npm test` build every time. The incremental compiler
+ * rewrites only the files whose sources changed, so a bundle newer than every compiled module (and
+ * than the installed workflow SDK) was made from the same code.
+ */
+function bundleIsCurrent(): boolean {
+  let bundled: number;
+  try {
+    bundled = statSync(WORKFLOW_BUNDLE_PATH).mtimeMs;
+  } catch {
+    return false;
+  }
+  const sdk = statSync(require.resolve('@temporalio/workflow/package.json')).mtimeMs;
+  return bundled > Math.max(sdk, newestMtimeMs(DIST));
+}
+
 async function main(): Promise<void> {
+  if (bundleIsCurrent()) return;
   const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: new DefaultLogger('WARN') });
   await writeFile(WORKFLOW_BUNDLE_PATH, code);
 }

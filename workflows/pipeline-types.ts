@@ -40,6 +40,11 @@ export const NodeStatusSchema = z.object({
   outputs: z.record(z.string(), z.array(z.string())).optional(),
   worker: z.string().optional(),
   error: z.string().optional(),
+  /**
+   * What kind of failure `error` is: bad input or parameters (not retried; fix them), retries used
+   * up on errors that might pass, or a timeout (a worker lost, or an attempt longer than allowed).
+   */
+  failureKind: z.enum(['bad-input', 'gave-up', 'timed-out']).optional(),
   summary: z.record(z.string(), z.unknown()).optional(),
 });
 export type NodeStatus = z.infer<typeof NodeStatusSchema>;

@@ -1,6 +1,8 @@
 import {
   ActivityCancellationType,
+  ActivityFailure,
   ApplicationFailure,
+  TimeoutFailure,
   CancellationScope,
   defineQuery,
   defineSignal,
@@ -51,6 +53,12 @@ const LOCAL_CONTROL_OPTIONS = {
 } as const;
 /** Runs started before control steps became local activities replay with the scheduled ones. */
 const LOCAL_CONTROL_PATCH = 'control-as-local-activities';
+/**
+ * The executor activity's id is the node id, so a client reading the run's pending activities
+ * (attempt, last failure, next retry) knows which node they belong to. Runs started before that
+ * replay with the SDK's sequence-number ids.
+ */
+const NODE_ACTIVITY_ID_PATCH = 'executor-activity-id-is-node-id';
 
 function controlActivities(summary?: string): ControlActivities {
   const withSummary = summary ? { summary } : {};
@@ -108,7 +116,7 @@ export async function runPipeline(rawInput: RunPipelineInput): Promise<PipelineS
       const cancelled = upstream.some((r) => r.status === 'rejected' && isCancellation(r.reason));
       nodeStatus.state = cancelled ? 'cancelled' : 'skipped';
       const failed = upstreamIds.filter((_, i) => upstream[i]!.status === 'rejected');
-      nodeStatus.error = cancelled ? 'run cancelled' : `skipped: upstream ${failed.map((f) => `'${f}'`).join(', ')} did not succeed`;
+      nodeStatus.error = cancelled ? 'run cancelled' : `upstream ${failed.map((f) => `'${f}'`).join(', ')} did not succeed`;
       publishDetails();
       throw cancelled ? upstream.find((r) => r.status === 'rejected')!.reason : new UpstreamNotAvailable(node.id);
     }
@@ -120,8 +128,7 @@ export async function runPipeline(rawInput: RunPipelineInput): Promise<PipelineS
       return await executeNode(node, inputs, nodeStatus);
     } catch (err) {
       if (nodeStatus.state === 'running') {
-        nodeStatus.state = isCancellation(err) ? 'cancelled' : 'failed';
-        nodeStatus.error = isCancellation(err) ? 'cancelled' : describeFailure(err);
+        recordFailure(nodeStatus, err, node.retry.maximumAttempts);
         publishDetails();
       }
       throw err;
@@ -155,6 +162,7 @@ export async function runPipeline(rawInput: RunPipelineInput): Promise<PipelineS
     }
     const executor = proxyActivities<ExecutorActivities>({
       summary: `${node.id} (${node.component})`,
+      ...(patched(NODE_ACTIVITY_ID_PATCH) ? { activityId: node.id } : {}),
       taskQueue: EXECUTOR_QUEUES[node.resource],
       startToCloseTimeout: node.timeouts.startToCloseMs,
       heartbeatTimeout: node.timeouts.heartbeatMs,
@@ -193,9 +201,7 @@ export async function runPipeline(rawInput: RunPipelineInput): Promise<PipelineS
         summary: result.summary,
       });
     } catch (err) {
-      const cancelled = isCancellation(err);
-      nodeStatus.state = cancelled ? 'cancelled' : 'failed';
-      nodeStatus.error = cancelled ? 'cancelled' : describeFailure(err);
+      recordFailure(nodeStatus, err, node.retry.maximumAttempts);
       nodeStatus.finishedAt = Date.now();
       nodeStatus.durationMs = nodeStatus.finishedAt - (nodeStatus.startedAt ?? nodeStatus.finishedAt);
       publishDetails();
@@ -245,15 +251,27 @@ function finish(nodeStatus: NodeStatus, state: 'cached' | 'succeeded', outputs: 
   nodeStatus.outputs = Object.fromEntries(Object.entries(outputs).map(([k, refs]) => [k, refs.map((r) => r.uri)]));
 }
 
-/** The innermost message of an activity failure chain: what the executor actually said. */
-function describeFailure(err: unknown): string {
-  let cur: unknown = err;
-  let message = err instanceof Error ? err.message : String(err);
-  while (cur instanceof Error && (cur as { cause?: unknown }).cause instanceof Error) {
-    cur = (cur as { cause: Error }).cause;
-    message = (cur as Error).message;
+/**
+ * A node's failure as its status shows it: the innermost message of the failure chain (what the
+ * executor or control step actually said) and what kind of failure it was, so a client can say what
+ * to do about it.
+ */
+function recordFailure(nodeStatus: NodeStatus, err: unknown, maximumAttempts: number): void {
+  if (isCancellation(err)) {
+    nodeStatus.state = 'cancelled';
+    nodeStatus.error = 'cancelled';
+    return;
   }
-  return message;
+  let innermost: unknown = err;
+  while (innermost instanceof Error && innermost.cause instanceof Error) innermost = innermost.cause;
+  nodeStatus.state = 'failed';
+  nodeStatus.error = innermost instanceof Error ? innermost.message : String(innermost);
+  const retryState = err instanceof ActivityFailure ? err.retryState : undefined;
+  if (innermost instanceof TimeoutFailure || retryState === 'TIMEOUT') nodeStatus.failureKind = 'timed-out';
+  else if (retryState === 'MAXIMUM_ATTEMPTS_REACHED') {
+    nodeStatus.failureKind = 'gave-up';
+    nodeStatus.attempt = maximumAttempts;
+  } else if (innermost instanceof ApplicationFailure && innermost.nonRetryable) nodeStatus.failureKind = 'bad-input';
 }
 
 /** Markdown shown in the Temporal UI's "current details" panel. */

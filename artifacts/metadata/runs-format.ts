@@ -17,8 +17,17 @@ function runDuration(run: RunSummary): string {
 export function formatRunsTable(runs: readonly RunSummary[]): string {
   if (runs.length === 0) return 'No runs recorded yet.';
   return textTable(
-    ['RUN ID', 'PIPELINE', 'STATE', 'STARTED', 'DURATION', 'NODES'],
-    runs.map((r) => [r.runId, r.pipeline ?? '-', r.state, formatTime(r.startedAt), runDuration(r), formatCounts(r.counts)]),
+    ['WORKFLOW ID', 'RUN ID', 'PIPELINE', 'STATE', 'STARTED', 'DURATION', 'NODES'],
+    runs.map((r) => [
+      // The id `mlpipe run` prints and `mlpipe runs show` takes; older records may lack it.
+      typeof r.properties.workflowId === 'string' ? r.properties.workflowId : '-',
+      r.runId,
+      r.pipeline ?? '-',
+      r.state,
+      formatTime(r.startedAt),
+      runDuration(r),
+      formatCounts(r.counts),
+    ]),
   );
 }
 

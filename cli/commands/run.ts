@@ -1,12 +1,14 @@
+import path from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { connectClient, startPipeline, waitForRun } from '../../client/pipeline-client';
-import { resolveConfig } from '../../config/config';
+import { resolveConfig, type MlpipeConfig } from '../../config/config';
 import type { PipelineStatus } from '../../workflows/pipeline-types';
-import { cliConfig, CliError, collect, EXIT_FAILED, installQuietRuntime, parseFlags } from '../cli-context';
-import { withRunningDevStack } from '../dev-stack-state';
+import { cliConfig, CliExit, collect, EXIT_FAILED, installCliRuntime, parseFlags, untilInterrupted, type SdkLog } from '../cli-context';
+import { DEFAULT_UI_PORT, runningDevStack, withRunningDevStack } from '../dev-stack-state';
 import { compilePipelineModule, parseParams } from '../pipeline-module';
-import { LiveProgress, renderStatusLines, renderSummaryLines } from '../progress-view';
+import { LiveProgress, renderStatusLines, RetryLines } from '../progress-view';
+import { renderRunReport } from '../run-report';
 
 const RunFlagsSchema = z.object({
   param: z.array(z.string()).default([]),
@@ -14,6 +16,8 @@ const RunFlagsSchema = z.object({
   json: z.boolean().default(false),
   components: z.array(z.string()).default([]),
   minio: z.boolean().default(false),
+  keepStack: z.boolean().default(false),
+  verbose: z.boolean().default(false),
 });
 
 /** What `mlpipe run --json` prints: one object, stable for scripts. */
@@ -31,23 +35,48 @@ export function runSummaryJson(workflowId: string, runId: string, status: Pipeli
           attempts: n.attempt,
           durationMs: n.durationMs ?? null,
           outputs: Object.fromEntries(Object.entries(n.outputs ?? {}).map(([k, uris]) => [k, uris.length === 1 ? uris[0] : uris])),
+          summary: n.summary ?? null,
           ...(n.error ? { error: n.error } : {}),
+          ...(n.failureKind ? { failureKind: n.failureKind } : {}),
         },
       ]),
     ),
   };
 }
 
+/** The Temporal UI's page for a run, and what a person should know about reaching it later. */
+function uiLines(workflowId: string, namespace: string, ui: { url: string; stackStopsAfterRun: boolean }): string[] {
+  const page = (base: string) => `${base}/namespaces/${namespace}/workflows/${workflowId}`;
+  const line = `Temporal UI: ${page(ui.url)}`;
+  if (!ui.stackStopsAfterRun) return [line];
+  const devUrl = `http://127.0.0.1:${DEFAULT_UI_PORT}`;
+  const later = ui.url === devUrl ? 'at the same address' : `at ${page(devUrl)}`;
+  return [line, `  (this run's embedded stack stops now; \`mlpipe dev\` serves the UI again ${later}, or run with --keep-stack)`];
+}
+
+/**
+ * The UI that goes with a Temporal address not started here: the configured one, a running
+ * `mlpipe dev`'s, else the dev server's UI port on the same host.
+ */
+function uiUrlFor(config: MlpipeConfig, temporalAddress: string): string {
+  if (config.temporalUiUrl) return config.temporalUiUrl.replace(/\/$/, '');
+  const dev = runningDevStack(config.home);
+  if (dev?.uiUrl && dev.temporalAddress === temporalAddress) return dev.uiUrl;
+  return `http://${temporalAddress.replace(/:\d+$/, '')}:${DEFAULT_UI_PORT}`;
+}
+
 export function registerRunCommand(program: Command): void {
   program
     .command('run')
     .description('run a pipeline (a module exporting pipeline({...}), or a JSON PipelineSpec) and wait for it')
-    .argument('<pipeline-module>', 'path to the pipeline module (.js, .ts with tsx installed) or spec (.json)')
+    .argument('<pipeline-module>', 'path to the pipeline module (.js, or .ts) or spec (.json)')
     .option('--param <key=value>', 'parameter passed to the pipeline function (repeatable)', collect, [])
     .option('--no-cache', 'run every node even if a cached result exists')
     .option('--json', 'print one JSON object with the run result on stdout, nothing else')
     .option('--components <module>', 'module exporting custom components (repeatable)', collect, [])
     .option('--minio', 'with the embedded stack: store artifacts in a local MinIO')
+    .option('--keep-stack', 'with the embedded stack: keep it (and its Temporal UI) up after the run, until Ctrl-C')
+    .option('--verbose', "print the Temporal SDK's log lines (INFO and up) instead of writing its warnings to a file")
     .addHelpText('after', '\nWithout MLPIPE_TEMPORAL_ADDRESS (and no `mlpipe dev` running) it starts the embedded stack for the length of the run.')
     .action(async (modulePath: string, rawFlags: unknown) => {
       const flags = parseFlags(RunFlagsSchema, rawFlags);
@@ -57,10 +86,19 @@ export function registerRunCommand(program: Command): void {
         if (!flags.json) process.stderr.write(`${line}\n`);
       };
       let embedded = null;
+      let sdkLog: SdkLog = { file: null };
       if (!config.temporalAddress) {
-        installQuietRuntime();
+        sdkLog = installCliRuntime({ verbose: flags.verbose, logDir: path.join(config.home, 'logs'), command: 'run' });
         const { startEmbeddedStack } = require('../embedded-stack') as typeof import('../embedded-stack');
-        embedded = await startEmbeddedStack({ config, registry, withMinio: flags.minio });
+        embedded = await startEmbeddedStack({
+          config,
+          registry,
+          withMinio: flags.minio,
+          command: '`mlpipe run`',
+          // Build progress reaches a person even with --json: it can take minutes, once per machine.
+          say: (line) => process.stderr.write(`${line}\n`),
+          announce: flags.keepStack,
+        });
       }
       if (embedded) {
         say(`embedded stack: Temporal ${embedded.temporal.address}${embedded.minio ? `, MinIO ${embedded.minio.endpoint}` : ''} (state in ${config.home})`);
@@ -72,26 +110,34 @@ export function registerRunCommand(program: Command): void {
         const handle = await startPipeline(client, spec, { noCache: !flags.cache });
         say(`run ${handle.workflowId}: pipeline '${spec.name}', ${spec.nodes.length} nodes`);
         const live = !flags.json && process.stderr.isTTY ? new LiveProgress(process.stderr) : null;
-        const outcome = await waitForRun(handle, live ? (s) => live.update(s) : undefined);
-        if (live) live.update(outcome.status);
+        const retryLines = !flags.json && !live ? new RetryLines(say) : null;
+        const outcome = await waitForRun(handle, live ? (p) => live.update(p) : retryLines ? (p) => retryLines.update(p) : undefined);
+        if (live) live.update({ status: outcome.status, retries: new Map() });
         if (flags.json) {
           process.stdout.write(`${JSON.stringify(runSummaryJson(handle.workflowId, outcome.runId, outcome.status, outcome.error))}\n`);
         } else {
           // Progress goes to stderr; the report a person keeps (or pipes) goes to stdout.
           const report = (line: string) => process.stdout.write(`${line}\n`);
           if (!live) for (const line of renderStatusLines(outcome.status)) report(line);
-          report(`\n${spec.name}: ${outcome.status.state}${outcome.error ? ` — ${outcome.error}` : ''}`);
-          for (const line of renderSummaryLines(outcome.status)) report(line);
-          const ui = embedded?.temporal.uiUrl ?? 'http://localhost:8233';
-          report(`Temporal UI: ${ui}/namespaces/${resolved.temporalNamespace}/workflows/${handle.workflowId}${embedded ? ' (start `mlpipe dev` to browse it after this run)' : ''}`);
-          report('artifacts (cached nodes point at the run that produced them):');
-          for (const [id, n] of Object.entries(outcome.status.nodes)) {
-            for (const [key, uris] of Object.entries(n.outputs ?? {})) report(`  ${id}.${key}: ${uris.join(', ')}`);
-          }
+          const ui = embedded
+            ? { url: embedded.temporal.uiUrl ?? `http://127.0.0.1:${DEFAULT_UI_PORT}`, stackStopsAfterRun: !flags.keepStack }
+            : { url: uiUrlFor(config, resolved.temporalAddress!), stackStopsAfterRun: false };
+          const lines = renderRunReport({
+            pipeline: spec.name,
+            workflowId: handle.workflowId,
+            status: outcome.status,
+            ...(outcome.error ? { error: outcome.error } : {}),
+            uiLines: uiLines(handle.workflowId, resolved.temporalNamespace, ui),
+            sdkLogFile: sdkLog.file,
+          });
+          for (const line of lines) report(line);
         }
-        if (outcome.status.state !== 'succeeded') {
-          throw new CliError(`run ${handle.workflowId} ${outcome.status.state}${outcome.error ? `: ${outcome.error}` : ''}`, EXIT_FAILED);
+        if (embedded && flags.keepStack) {
+          say('the embedded stack stays up (Temporal, its UI, workers); Ctrl-C stops it');
+          await untilInterrupted();
         }
+        // The report above said everything about a run that did not succeed.
+        if (outcome.status.state !== 'succeeded') throw new CliExit(EXIT_FAILED);
       } finally {
         await close();
         await embedded?.stop();

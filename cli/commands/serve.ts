@@ -62,11 +62,19 @@ export function registerServeCommand(program: Command): void {
         if (err instanceof RepositoryLocationError || err instanceof ServerListenError || err instanceof ServingError) throw new CliError(err.message);
         throw err;
       });
+      const { repository } = server;
+      const names = repository.modelNames();
+      const serving = names.filter((m) => repository.servingVersions(m).length > 0);
+      // A model none of whose versions loaded is not served: it is listed apart, with the reason.
+      const notServing = names
+        .filter((m) => !serving.includes(m))
+        .map((m) => `${m} (${(repository.status(m) ?? []).map((v) => `${v.version > 0 ? `version ${v.version} ` : ''}${v.state.toLowerCase()}${v.reason ? `: ${v.reason}` : ''}`).join('; ') || 'no version'})`);
       process.stdout.write(
-        `mlpipe serve: ${server.repository.uri}\n` +
+        `mlpipe serve: ${repository.uri}\n` +
           `  HTTP  http://${server.host}:${server.httpPort}  (OIP v2 /v2, TF Serving /v1, /metrics)\n` +
           `  gRPC  ${server.host}:${server.grpcPort}  (inference.GRPCInferenceService)\n` +
-          `  models: ${server.repository.modelNames().join(', ') || '(none yet)'} (model control mode ${server.repository.controlMode})\n`,
+          `  models: ${serving.map((m) => `${m} (version ${repository.servingVersions(m).join(', ')})`).join(', ') || '(none yet)'} (model control mode ${repository.controlMode})\n` +
+          (notServing.length > 0 ? `  not serving: ${notServing.join(', ')}\n` : ''),
       );
       const signal = await untilInterrupted();
       process.stdout.write(`mlpipe serve: ${signal}: draining in-flight requests\n`);

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { QueueNameSchema, resolveConfig } from '../../config/config';
-import { cliConfig, CliError, collect, installQuietRuntime, parseFlags, untilInterrupted } from '../cli-context';
+import { cliConfig, CliError, collect, installCliRuntime, parseFlags, untilInterrupted } from '../cli-context';
 import { withRunningDevStack } from '../dev-stack-state';
 
 const WorkerFlagsSchema = z.object({
@@ -44,7 +44,7 @@ export function registerWorkerCommand(program: Command): void {
       const config = resolveConfig(withRunningDevStack(cliConfig()));
       if (!config.temporalAddress) throw new CliError('no Temporal to poll: set MLPIPE_TEMPORAL_ADDRESS or start `mlpipe dev`');
       const queues = flags.queues ? parseQueues(flags.queues) : config.worker.queues;
-      installQuietRuntime();
+      installCliRuntime();
       const { startWorkers } = require('../../workers/worker') as typeof import('../../workers/worker');
       const workers = await startWorkers({
         config,

@@ -101,11 +101,12 @@ describe('metadata text for the CLI', function () {
   });
 
   it('lists runs as a table with state, duration and node counts', async function () {
-    await store.putContext('run', 'run-2', {}, { pipeline: 'flights' });
+    await store.putContext('run', 'run-2', { workflowId: 'flights-0c1d2e3f' }, { pipeline: 'flights' });
     const lines = formatRunsTable(await store.listRuns()).split('\n');
-    assert.match(lines[0]!, /^RUN ID\s+PIPELINE\s+STATE\s+STARTED\s+DURATION\s+NODES$/);
-    assert.match(lines[1]!, /^run-2\s+flights\s+running\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ\s+-\s+none yet$/);
-    assert.match(lines[2]!, /^run-1\s+penguins\s+failed\s+\S+ \S+\s+\d+ms\s+4 succeeded, 1 failed$/);
+    assert.match(lines[0]!, /^WORKFLOW ID\s+RUN ID\s+PIPELINE\s+STATE\s+STARTED\s+DURATION\s+NODES$/);
+    assert.match(lines[1]!, /^flights-0c1d2e3f\s+run-2\s+flights\s+running\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ\s+-\s+none yet$/);
+    // A run recorded without its workflow id shows a dash in that column.
+    assert.match(lines[2]!, /^-\s+run-1\s+penguins\s+failed\s+\S+ \S+\s+\d+ms\s+4 succeeded, 1 failed$/);
     assert.equal(lines.length, 3);
     assert.equal(formatRunsTable([]), 'No runs recorded yet.');
   });

@@ -13,6 +13,7 @@ import { CliProcess, describeResult, expectNoProcessesMentioning, parseJsonStdou
 
 const PENGUINS = path.join(REPO_ROOT, 'dist', 'examples', 'penguins', 'pipeline.js');
 const FAN_OUT = path.join(__dirname, 'fixtures', 'fan-out-pipeline.js');
+const FAILING_PIPELINE = path.join(__dirname, '..', 'fixtures', 'failing-pipeline.js');
 const TEST_COMPONENTS = path.join(__dirname, '..', 'fixtures', 'test-components.js');
 // A first start on a fresh SQLite file (and MinIO formatting its drive) is slow on a busy two-core machine.
 const STACK_UP_MS = 120_000;
@@ -61,6 +62,42 @@ describe('the embedded stack (mlpipe run with nothing configured, mlpipe dev)', 
     assert.ok(existsSync(path.join(home, 'temporal.db')), 'Temporal state lives in a SQLite file under MLPIPE_HOME');
     assert.ok(existsSync(path.join(home, 'metadata.db')), 'the metadata database lives under MLPIPE_HOME');
     assert.ok(!existsSync(path.join(home, 'dev-stack.json')), 'a run-scoped stack does not announce itself as `mlpipe dev`');
+    await expectNoProcessesMentioning(home, 5_000);
+  });
+
+  it("a failing node on its own stack: mlpipe's words on the terminal, the Temporal SDK's log lines in a file it names", async () => {
+    const cwd = await tempDir('embedded-fail');
+    const home = path.join(cwd, 'state');
+    const args = ['run', FAILING_PIPELINE];
+    const r = await runCli(args, { cwd, env: { MLPIPE_HOME: home }, timeoutMs: RUN_MS });
+    assert.equal(r.code, 1, describeResult(args, r));
+    const told = r.stdout + r.stderr;
+    assert.match(r.stdout, /^failing-pipeline: failed at node 'train'$/m, describeResult(args, r));
+    assert.doesNotMatch(told, /\[WARN\]|taskToken|sdkComponent/, `no SDK log lines on the terminal\n${describeResult(args, r)}`);
+    const [, logFile] = /^Temporal SDK log of this run: (\S+)$/m.exec(r.stdout) ?? [];
+    assert.ok(logFile?.startsWith(path.join(home, 'logs') + path.sep), `the log lies under MLPIPE_HOME/logs\n${describeResult(args, r)}`);
+    assert.match(readFileSync(logFile!, 'utf8'), /\[WARN\] Activity failed .*"activityId":"train".*"type":"UserInputError"/, 'the log holds what the SDK said');
+    assert.match(r.stdout, /^ {2}\(this run's embedded stack stops now; `mlpipe dev` serves the UI again .*, or run with --keep-stack\)$/m);
+
+    const verbose = await runCli([...args, '--verbose'], { cwd, env: { MLPIPE_HOME: home }, timeoutMs: RUN_MS });
+    assert.equal(verbose.code, 1, describeResult([...args, '--verbose'], verbose));
+    assert.match(verbose.stderr, /\[INFO\] Worker state changed/, `--verbose prints the SDK's lines\n${describeResult(args, verbose)}`);
+    assert.doesNotMatch(verbose.stdout, /Temporal SDK log of this run/);
+    await expectNoProcessesMentioning(home, 5_000);
+  });
+
+  it('mlpipe run --keep-stack keeps the stack and its Temporal UI up after the run, until Ctrl-C', async () => {
+    const cwd = await tempDir('embedded-keep');
+    const home = path.join(cwd, 'state');
+    const run = start(['run', FAN_OUT, '--param', 'ms=0', '--keep-stack'], { cwd, env: { MLPIPE_HOME: home } });
+    const [, page] = await run.waitForStdout(/^Temporal UI: (http:\/\/127\.0\.0\.1:\d+\/namespaces\/default\/workflows\/\S+)$/m, RUN_MS, 'the UI link');
+    await run.waitForStdout(/fan-out\S*: succeeded/, 5_000, 'the outcome');
+    const deadline = Date.now() + 10_000;
+    while (!run.stderr.includes('Ctrl-C stops it') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert.match(run.stderr, /the embedded stack stays up .*Ctrl-C stops it/);
+    assert.equal((await fetch(page!)).status, 200, `the UI still answers at ${page} after the run`);
+    const exit = await run.stop('SIGINT', STOP_MS);
+    assert.equal(exit.code, 0, describeResult(run.args, exit));
     await expectNoProcessesMentioning(home, 5_000);
   });
 

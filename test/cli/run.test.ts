@@ -8,6 +8,7 @@ import { describeResult, parseJsonStdout, runCli, runCliOnTty, type CliResult } 
 
 const CHAIN_PIPELINE = path.join(__dirname, 'fixtures', 'chain-pipeline.js');
 const FAILING_PIPELINE = path.join(__dirname, '..', 'fixtures', 'failing-pipeline.js');
+const FLAKY_PIPELINE = path.join(__dirname, 'fixtures', 'flaky-pipeline.js');
 const RUN_TIMEOUT_MS = 60_000;
 
 /** The object `mlpipe run --json` promises (issue 2, part 11); strict, so an extra key fails the test. */
@@ -16,7 +17,9 @@ const NodeSummarySchema = z.strictObject({
   attempts: z.number().int().nonnegative(),
   durationMs: z.number().nonnegative().nullable(),
   outputs: z.record(z.string(), z.union([z.string(), z.array(z.string())])),
+  summary: z.record(z.string(), z.unknown()).nullable(),
   error: z.string().optional(),
+  failureKind: z.enum(['bad-input', 'gave-up', 'timed-out']).optional(),
 });
 const RunSummarySchema = z.strictObject({
   workflowId: z.string().min(1),
@@ -81,6 +84,8 @@ describe('mlpipe run, runs, lineage (CLI against a Temporal server with workers)
       for (const [id, node] of Object.entries(summary.nodes)) {
         assert.equal(node.status, 'succeeded', `node ${id}`);
         assert.equal(node.attempts, 1, `node ${id}`);
+        // The executor's summary, as the human output shows it: its label and what it read.
+        assert.deepEqual(node.summary, { label: `json-${id.slice(-1)}`, upstream: id === 'step1' ? [] : ['json-1'] }, `node ${id} summary`);
         assert.equal(typeof node.durationMs, 'number', `node ${id} durationMs`);
         const uri = outputUri(summary, id);
         assert.ok(uri.startsWith(`${stack.config.artifactRoot}/`), `${uri} lies under the configured artifact root ${stack.config.artifactRoot}`);
@@ -115,7 +120,8 @@ describe('mlpipe run, runs, lineage (CLI against a Temporal server with workers)
       assert.match(summary.error ?? '', /node 'train' failed: .*training data has no rows with a label/);
       assert.equal(summary.nodes.prepare?.status, 'succeeded');
       assert.equal(summary.nodes.train?.status, 'failed');
-      assert.match(summary.nodes.train?.error ?? '', /training data has no rows with a label/);
+      assert.equal(summary.nodes.train?.error, 'training data has no rows with a label');
+      assert.equal(summary.nodes.train?.failureKind, 'bad-input');
       assert.equal(summary.nodes.push?.status, 'skipped');
     });
 
@@ -127,14 +133,41 @@ describe('mlpipe run, runs, lineage (CLI against a Temporal server with workers)
       assert.match(said, /step2/);
       assert.match(said, /cli-text: succeeded/);
       assert.match(said, /Temporal UI: http:\/\/\S+\/namespaces\/default\/workflows\/cli-text-/);
+      const ui = await runCli(['run', CHAIN_PIPELINE, '--param', 'name=cli-ui', '--param', 'label=ui'], {
+        cwd,
+        env: { ...env, MLPIPE_TEMPORAL_UI_URL: 'http://temporal-ui.example:8080/' },
+        timeoutMs: RUN_TIMEOUT_MS,
+      });
+      assert.match(ui.stdout, /^Temporal UI: http:\/\/temporal-ui\.example:8080\/namespaces\/default\/workflows\/cli-ui-\S+$/m, 'the configured UI');
       assert.ok(said.includes(stack.config.artifactRoot), `names the artifact location\n${said}`);
 
       const bad = await cli(['run', FAILING_PIPELINE, '--param', 'label=text-fail']);
       assert.equal(bad.code, 1, describeResult(['run', FAILING_PIPELINE], bad));
-      assert.match(bad.stderr, /failed/);
-      assert.match(bad.stderr, /node 'train' failed/);
-      assert.match(bad.stderr, /training data has no rows with a label/);
-      assert.doesNotMatch(bad.stderr, /^\s+at /m, `a failed run is reported, not a crash\n${bad.stderr}`);
+      const told = bad.stdout + bad.stderr;
+      assert.match(bad.stdout, /^failing-pipeline: failed at node 'train'$/m, describeResult(['run'], bad));
+      assert.match(bad.stdout, /^ {2}train: training data has no rows with a label$/m);
+      assert.match(bad.stdout, /^ {4}what to do: its parameters or input data are wrong, so it was not retried: fix them and run again$/m);
+      assert.match(bad.stdout, /^– push\s+skipped\s+upstream 'train' did not succeed$/m);
+      assert.equal(told.split('training data has no rows with a label').length - 1, 1, `the cause is said once\n${told}`);
+      assert.doesNotMatch(told, /node 'train' failed|pipeline 'failing-pipeline' failed/, `no chain of wrapped messages\n${told}`);
+      assert.doesNotMatch(told, /^\s+at /m, `a failed run is reported, not a crash\n${told}`);
+    });
+
+    it('shows a retried node: which attempt of how many, and what the last one failed with', async () => {
+      const markerDir = await tempDir('flaky');
+      const args = ['run', FLAKY_PIPELINE, '--param', `markerDir=${markerDir}`, '--param', 'label=retry-text'];
+      const r = await cli(args);
+      assert.equal(r.code, 0, describeResult(args, r));
+      assert.match(r.stderr, /^flaky: attempt 2 of 3(, starts in [\d.]+ m?s)?; attempt 1 failed: TestStep executor failed: the feature store timed out$/m, describeResult(args, r));
+      assert.match(r.stdout, /^✔ flaky\s+succeeded/m);
+
+      const ttyArgs = ['run', FLAKY_PIPELINE, '--param', `markerDir=${markerDir}`, '--param', 'label=retry-tty'];
+      const tty = await runCliOnTty(ttyArgs, { cwd, env, timeoutMs: RUN_TIMEOUT_MS });
+      assert.equal(tty.code, 0, describeResult(ttyArgs, tty));
+      assert.match(tty.stdout, /▶ flaky\s+running\s.*attempt 2 of 3.*; attempt 1 failed: TestStep executor failed: the feature store/, describeResult(ttyArgs, tty));
+
+      const { summary } = await runJson([FLAKY_PIPELINE, '--param', `markerDir=${markerDir}`, '--param', 'label=retry-json'], 0);
+      assert.equal(summary.nodes.flaky?.attempts, 2);
     });
     it('on a terminal it redraws a live table: each node running with a progress bar, then its final state', async () => {
       const args = ['run', CHAIN_PIPELINE, '--param', 'name=cli-tty', '--param', 'label=tty', '--param', 'ms=1500'];
@@ -195,9 +228,10 @@ describe('mlpipe run, runs, lineage (CLI against a Temporal server with workers)
       const text = await cli(['runs', 'list']);
       assert.equal(text.code, 0, describeResult(['runs', 'list'], text));
       const lines = text.stdout.split('\n');
-      assert.match(lines[0]!, /RUN ID\s+PIPELINE\s+STATE/);
-      const goodLine = lines.findIndex((l) => l.includes(good.runId));
-      const failedLine = lines.findIndex((l) => l.includes(failed.runId));
+      assert.match(lines[0]!, /^WORKFLOW ID\s+RUN ID\s+PIPELINE\s+STATE/);
+      // The id `mlpipe run` prints first (the workflow id) leads each row, beside Temporal's run id.
+      const goodLine = lines.findIndex((l) => l.startsWith(`${good.workflowId} `) && l.includes(good.runId));
+      const failedLine = lines.findIndex((l) => l.startsWith(`${failed.workflowId} `) && l.includes(failed.runId));
       assert.ok(goodLine > 0 && failedLine > 0, `both runs listed\n${text.stdout}`);
       assert.ok(failedLine < goodLine, `newest first\n${text.stdout}`);
       assert.match(lines[goodLine]!, /cli-history\s+succeeded/);

@@ -101,6 +101,7 @@ describe('configuration (loadConfig, resolveConfig, redactConfig)', function () 
       { env: { MLPIPE_ARTIFACT_ROOT: 'ftp://x' }, names: 'MLPIPE_ARTIFACT_ROOT', expects: /file:\/\/\/.*s3:\/\/bucket/ },
       { env: { MLPIPE_ARTIFACT_ROOT: 's3://A_Bad_Bucket' }, names: 'MLPIPE_ARTIFACT_ROOT', expects: /s3:\/\/bucket/ },
       { env: { MLPIPE_TEMPORAL_ADDRESS: 'localhost' }, names: 'MLPIPE_TEMPORAL_ADDRESS', expects: /host:port/ },
+      { env: { MLPIPE_TEMPORAL_UI_URL: 'temporal-ui:8080' }, names: 'MLPIPE_TEMPORAL_UI_URL', expects: /URL such as http:\/\/temporal-ui:8080/ },
       { env: { MLPIPE_METADATA_URL: 'mysql://db/mlpipe' }, names: 'MLPIPE_METADATA_URL', expects: /sqlite:\/\/.*postgres/ },
       { env: { MLPIPE_WORKER_QUEUES: 'cpu,tpu' }, names: 'MLPIPE_WORKER_QUEUES', expects: /control.*cpu.*gpu/ },
       { env: { MLPIPE_WORKER_CONCURRENCY: 'cpu=lots' }, names: 'MLPIPE_WORKER_CONCURRENCY', expects: /queue=number/ },

@@ -20,6 +20,17 @@ describe('workflow replay against recorded histories', () => {
     assert.deepEqual(failures, []);
   });
 
+  it('the newest recording is of the current code: each executor activity carries its node id', async () => {
+    const json = JSON.parse(await readFile(path.join(HISTORY_DIR, 'penguins-run.json'), 'utf8')) as {
+      events: Array<{ activityTaskScheduledEventAttributes?: { activityId?: string; activityType?: { name?: string } } }>;
+    };
+    const executorIds = json.events
+      .map((e) => e.activityTaskScheduledEventAttributes)
+      .filter((a) => a?.activityType?.name === 'executeComponent')
+      .map((a) => a!.activityId);
+    assert.deepEqual(executorIds, ['example_gen', 'statistics_gen']);
+  });
+
   it('detects a workflow change that alters the command sequence (so the check above can fail)', async () => {
     const json = JSON.parse(await readFile(path.join(HISTORY_DIR, 'penguins-run.json'), 'utf8')) as {
       events: Array<{ activityTaskScheduledEventAttributes?: { activityType?: { name?: string } } }>;

@@ -1,27 +1,19 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { access, constants } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { buildMlpModel, SMALL_MLP, writeModelVersion } from '../../bench/serving/models';
+import { perfAnalyzer } from '../support/test-tools';
 import { startTestServer, type ServerUnderTest } from './serving-fixture';
 
 const run = promisify(execFile);
 
-/** NVIDIA's perf_analyzer binary (bash scripts/install-perf-analyzer.sh prints where it put one). */
-const PERF_ANALYZER = process.env['MLPIPE_PERF_ANALYZER'];
 
 describe("serving: NVIDIA's perf_analyzer (unmodified) against mlpipe", function () {
   let t: ServerUnderTest;
+  let binary: string;
 
   before(async function () {
-    try {
-      if (!PERF_ANALYZER) throw new Error('unset');
-      await access(PERF_ANALYZER, constants.X_OK);
-    } catch {
-      // The tool is a binary from outside this repository; say how to get it rather than fail.
-      console.log('    perf_analyzer not found: bash scripts/install-perf-analyzer.sh and set MLPIPE_PERF_ANALYZER to the path it prints');
-      this.skip();
-    }
+    binary = perfAnalyzer(this);
     t = await startTestServer((repo) => writeModelVersion(repo, 'small', 1, buildMlpModel(SMALL_MLP), { max_batch_size: 8, dynamic_batching: {} }));
   });
   after(() => t?.stop());
@@ -37,7 +29,7 @@ describe("serving: NVIDIA's perf_analyzer (unmodified) against mlpipe", function
     it(`measures the small model over ${protocol}${how}, with the server-side statistics it reads from the server`, async () => {
       const url = protocol === 'http' ? `127.0.0.1:${t.server.httpPort}` : t.grpcAddress;
       const { stdout } = await run(
-        PERF_ANALYZER!,
+        binary,
         [
           ...['-m', 'small', '-u', url, '-i', protocol, '-b', '2', '--concurrency-range', '4'],
           ...['--measurement-interval', '1000', '--stability-percentage', '100', '--max-trials', '10'],

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdir, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { buildMlpModel, SMALL_MLP, writeModelVersion } from '../../bench/serving/models';
@@ -25,6 +26,8 @@ describe('serving: mlpipe serve', function () {
   it('serves a repository on free ports it prints, and drains on SIGTERM', async () => {
     const repo = await tempDir('serve-cli');
     await writeModelVersion(repo, 'iris', 1, buildMlpModel(SMALL_MLP));
+    await mkdir(path.join(repo, 'broken', '1'), { recursive: true });
+    await writeFile(path.join(repo, 'broken', '1', 'model.onnx'), 'not an onnx model');
     const p = serveProcess(['--repository', `file://${repo}`, '--http-port', '0', '--grpc-port', '0', '--poll-interval-ms', '500']);
     try {
       const deadline = Date.now() + 60_000;
@@ -35,14 +38,18 @@ describe('serving: mlpipe serve', function () {
       const httpPort = Number(/HTTP\s+http:\/\/127\.0\.0\.1:(\d+)/.exec(p.out())![1]);
       const grpcPort = Number(/gRPC\s+127\.0\.0\.1:(\d+)/.exec(p.out())![1]);
       assert.ok(httpPort > 0 && grpcPort > 0 && httpPort !== 8000);
-      assert.match(p.out(), /models: iris/);
-      assert.equal((await request(`http://127.0.0.1:${httpPort}/v2/health/ready`)).status, 200);
+      assert.match(p.out(), /^ {2}models: iris \(version 1\) \(model control mode poll\)$/m, 'a model that failed to load is not listed as served');
+      assert.match(p.out(), /^ {2}not serving: broken \(version 1 failed: .+\)$/m, p.out());
+      assert.equal((await request(`http://127.0.0.1:${httpPort}/v2/models/iris/ready`)).status, 200);
+      // As Triton's, the server is not ready while a model in its repository failed to load.
+      assert.equal((await request(`http://127.0.0.1:${httpPort}/v2/health/ready`)).status, 503);
       const reply = await postJson(`http://127.0.0.1:${httpPort}/v2/models/iris/infer`, {
         inputs: [{ name: 'input', shape: [1, 4], datatype: 'FP32', data: [5.1, 3.5, 1.4, 0.2] }],
       });
       assert.equal(reply.status, 200);
       const client = grpcClient(`127.0.0.1:${grpcPort}`);
-      assert.deepEqual(await client.call('ServerReady')({}), { ready: true });
+      assert.deepEqual(await client.call('ModelReady')({ name: 'iris' }), { ready: true });
+      assert.deepEqual(await client.call('ServerReady')({}), { ready: false });
       client.close();
       p.child.kill('SIGTERM');
       assert.equal(await p.exited, 0);

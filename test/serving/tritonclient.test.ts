@@ -3,12 +3,11 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { buildIdentityModel, buildMlpModel, OnnxElementType, SMALL_MLP, writeModelVersion } from '../../bench/serving/models';
+import { tritonclientPython } from '../support/test-tools';
 import { startTestServer } from './serving-fixture';
 
 const run = promisify(execFile);
 
-/** A Python with NVIDIA's client installed (`pip install 'tritonclient[http,grpc]'`); python3 by default. */
-const PYTHON = process.env['MLPIPE_TRITONCLIENT_PYTHON'] ?? 'python3';
 
 /** The Python scripts stay in test/serving; from dist this file runs two levels further down. */
 function pythonScript(name: string): string {
@@ -16,14 +15,9 @@ function pythonScript(name: string): string {
 }
 
 describe("serving: NVIDIA's tritonclient (Python, unmodified) against mlpipe", function () {
-  before(async function () {
-    try {
-      await run(PYTHON, ['-c', 'import tritonclient.http, tritonclient.grpc, numpy']);
-    } catch {
-      // The client is a pip package outside this repository; say how to get it rather than fail.
-      console.log(`    tritonclient not importable by ${PYTHON}: pip install 'tritonclient[http,grpc]' and set MLPIPE_TRITONCLIENT_PYTHON`);
-      this.skip();
-    }
+  let python: string;
+  before(function () {
+    python = tritonclientPython(this);
   });
 
   it('passes health, metadata, config, JSON and binary inference, every tested datatype, statistics and errors', async () => {
@@ -44,7 +38,7 @@ describe("serving: NVIDIA's tritonclient (Python, unmodified) against mlpipe", f
       );
     });
     try {
-      const { stdout } = await run(PYTHON, [pythonScript('tritonclient_check.py'), `127.0.0.1:${t.server.httpPort}`, t.grpcAddress], {
+      const { stdout } = await run(python, [pythonScript('tritonclient_check.py'), `127.0.0.1:${t.server.httpPort}`, t.grpcAddress], {
         timeout: 60_000,
       });
       const seen = JSON.parse(stdout.trim().split('\n').at(-1)!) as {
@@ -76,7 +70,7 @@ describe("serving: NVIDIA's tritonclient (Python, unmodified) against mlpipe", f
       { modelControlMode: 'explicit', loadModels: ['iris_a'] },
     );
     try {
-      const { stdout } = await run(PYTHON, [pythonScript('tritonclient_model_control.py'), `127.0.0.1:${t.server.httpPort}`, t.grpcAddress], {
+      const { stdout } = await run(python, [pythonScript('tritonclient_model_control.py'), `127.0.0.1:${t.server.httpPort}`, t.grpcAddress], {
         timeout: 60_000,
       });
       const seen = JSON.parse(stdout.trim().split('\n').at(-1)!) as { http_load_missing: string; grpc_index: Record<string, string> };

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { readFileSync } from 'node:fs';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
@@ -8,10 +9,12 @@ import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import * as Minio from 'minio';
 import { locateServerBinary, serverBinDir } from '../../stack/binaries';
+import { ensureServerBinary } from '../../stack/build-server';
 import { freePort } from '../../stack/free-port';
 import { startMinio } from '../../stack/minio-server';
 import { PIPELINE_SEARCH_ATTRIBUTE, startTemporalDevServer } from '../../stack/temporal-dev-server';
 import { testMinio, testTemporal } from './servers';
+import { REPO_ROOT } from './repo-root';
 import { tempDir } from './tmp';
 
 function isRunning(pid: number): boolean {
@@ -47,11 +50,11 @@ describe('stack: server binaries', () => {
     assert.equal(serverBinDir({ HOME: '/home/u', MLPIPE_BIN_DIR: '/opt/bin' }), '/opt/bin');
   });
 
-  it('tells the user to run npm run setup:servers when a binary is missing', async () => {
+  it('tells the user the command that builds a missing binary', async () => {
     const empty = await tempDir('no-binaries');
     assert.throws(
       () => locateServerBinary('minio', { env: { MLPIPE_BIN_DIR: empty } }),
-      (err: Error) => err.message.includes('npm run setup:servers') && err.message.includes(path.join(empty, 'minio')),
+      (err: Error) => err.message.includes(`bash ${path.join(REPO_ROOT, 'scripts', 'build-servers.sh')} minio`) && err.message.includes(path.join(empty, 'minio')),
     );
   });
 
@@ -73,12 +76,65 @@ describe('stack: server binaries', () => {
     const saved = process.env.MLPIPE_BIN_DIR;
     process.env.MLPIPE_BIN_DIR = empty;
     try {
-      await assert.rejects(startTemporalDevServer({ dbFile: path.join(empty, 't.db') }), /npm run setup:servers/);
-      await assert.rejects(startMinio({ dataDir: path.join(empty, 'data') }), /npm run setup:servers/);
+      await assert.rejects(startTemporalDevServer({ dbFile: path.join(empty, 't.db') }), /build-servers\.sh temporal/);
+      await assert.rejects(startMinio({ dataDir: path.join(empty, 'data') }), /build-servers\.sh minio/);
     } finally {
       if (saved === undefined) delete process.env.MLPIPE_BIN_DIR;
       else process.env.MLPIPE_BIN_DIR = saved;
     }
+  });
+});
+
+/**
+ * A stand-in for Go that "builds" a server in milliseconds: a real build takes minutes (CI's first
+ * `npm run demo` on a fresh machine does one). It answers the three go commands build-servers.sh uses.
+ */
+const FAKE_GO = `#!/bin/sh
+case "$1" in
+  env) echo go1.26.0 ;;
+  version) sed -n 's/^# mod /\tmod\t/p' "$3" | tr ' ' '\t' ;;
+  install)
+    echo "go: downloading example.com/dependency v1.0.0" >&2
+    [ -n "$FAKE_GO_FAIL" ] && { echo "go: $FAKE_GO_FAIL" >&2; exit 1; }
+    name=$(basename "\${2%@*}")
+    printf '#!/bin/sh\n# mod %s %s\n' "$(dirname "$(dirname "\${2%@*}")")" "\${2#*@}" > "$GOBIN/$name"
+    chmod +x "$GOBIN/$name" ;;
+esac
+`;
+
+describe('stack: a server is built the first time something needs it', () => {
+  async function fakeGoEnv(extra: Record<string, string> = {}) {
+    const dir = await tempDir('fake-go');
+    await writeFile(path.join(dir, 'go'), FAKE_GO);
+    await chmod(path.join(dir, 'go'), 0o755);
+    const binDir = path.join(dir, 'bin');
+    return { binDir, env: { PATH: `${dir}:${process.env.PATH}`, HOME: dir, MLPIPE_BIN_DIR: binDir, ...extra } };
+  }
+
+  it('says what it builds, why, and about how long; keeps Go\'s output in a log; reuses the binary after', async () => {
+    const { binDir, env } = await fakeGoEnv();
+    const said: string[] = [];
+    const binary = await ensureServerBinary('temporal', { env, neededBy: 'the embedded stack of `mlpipe run`', say: (l) => said.push(l) });
+    assert.equal(binary, path.join(binDir, 'temporal'));
+    const log = path.join(binDir, 'build-temporal.log');
+    assert.deepEqual(said.slice(0, 2), [
+      `mlpipe: the embedded stack of \`mlpipe run\` needs the Temporal CLI (its dev server runs your pipelines), which is not built yet: building it with Go (log: ${log})`,
+      'mlpipe: building temporal v1.5.1 with go1.26.0 (go install github.com/temporalio/cli/cmd/temporal@v1.5.1): about 4 min on a 2-core machine, once per machine',
+    ]);
+    assert.match(said[2]!, new RegExp(`^mlpipe: built temporal in \\d+ s; later runs reuse ${binary.replace(/[.]/g, '\\.')}$`));
+    assert.equal(said.length, 3, said.join('\n'));
+    assert.match(readFileSync(log, 'utf8'), /go: downloading example\.com\/dependency/);
+    said.length = 0;
+    assert.equal(await ensureServerBinary('temporal', { env, neededBy: 'again', say: (l) => said.push(l) }), binary);
+    assert.deepEqual(said, [], 'a built server is used as is');
+  });
+
+  it('a failed build names the log and shows its last lines', async () => {
+    const { env } = await fakeGoEnv({ FAKE_GO_FAIL: 'module lookup disabled by GOPROXY=off' });
+    await assert.rejects(
+      ensureServerBinary('minio', { env, neededBy: 'mlpipe dev --minio', say: () => undefined }),
+      (err: Error) => /building minio failed \(exit 1\); the last lines of .*build-minio\.log:/.test(err.message) && /module lookup disabled by GOPROXY=off/.test(err.message),
+    );
   });
 });
 

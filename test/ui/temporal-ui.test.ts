@@ -10,9 +10,9 @@ import { compilePipeline } from '../../dsl/compile';
 import createPenguinsPipeline from '../../examples/penguins/pipeline';
 import { startTemporalDevServer, type TemporalDevServer } from '../../stack/temporal-dev-server';
 import { startWorkers, type RunningWorkers } from '../../workers/worker';
+import { chromiumExecutable } from '../support/test-tools';
 import { tempDir } from '../support/tmp';
 
-const CHROMIUM_CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser'];
 const PAGE_DEADLINE_MS = 45_000;
 const RUN_DEADLINE_MS = 90_000;
 
@@ -21,17 +21,6 @@ try {
   Runtime.install({ logger: new DefaultLogger('WARN') });
 } catch {
   // Installed already.
-}
-
-function chromiumPath(): string {
-  const found = CHROMIUM_CANDIDATES.find((p) => existsSync(p));
-  if (!found) {
-    assert.fail(
-      `headless Chromium is needed to check the Temporal Web UI and was not found at ${CHROMIUM_CANDIDATES.join(' or ')}.\n` +
-        'Install Debian\'s package: `sudo apt-get install -y chromium` (.ci/run installs it on CI).',
-    );
-  }
-  return found;
 }
 
 describe('Temporal Web UI of the dev server shows a finished penguins run', function () {
@@ -48,8 +37,8 @@ describe('Temporal Web UI of the dev server shows a finished penguins run', func
     await temporal?.stop();
   });
 
-  it('the workflow page names the run, its type runPipeline and Completed', async () => {
-    const executablePath = chromiumPath();
+  it('the workflow page names the run, its type runPipeline and Completed', async function () {
+    const executablePath = chromiumExecutable(this);
     const dir = await tempDir('ui');
     temporal = await startTemporalDevServer({ dbFile: path.join(dir, 'temporal.db'), port: 0, uiPort: 0, logFile: path.join(dir, 'temporal.log') });
     assert.ok(temporal.uiUrl, 'the dev server was started with its UI');

@@ -1,0 +1,49 @@
+import type { NodeStatus, PipelineStatus } from '../workflows/pipeline-types';
+import { renderSummaryLines } from './progress-view';
+
+/** What a person can do about each kind of node failure. */
+const WHAT_TO_DO: Record<NonNullable<NodeStatus['failureKind']> | 'other', (n: NodeStatus, workflowId: string) => string> = {
+  'bad-input': () => 'its parameters or input data are wrong, so it was not retried: fix them and run again',
+  'gave-up': (n) =>
+    `it failed all ${n.attempt} attempts; if the cause can pass (a store or network outage), run again: nodes that succeeded are reused from the cache`,
+  'timed-out': () =>
+    "an attempt ran past the node's timeout, or its worker stopped sending heartbeats (crashed or overloaded): check the worker, or raise the node's `timeouts`",
+  other: (_n, workflowId) => `\`mlpipe runs show ${workflowId}\` shows the run`,
+};
+
+export interface RunReport {
+  pipeline: string;
+  workflowId: string;
+  status: PipelineStatus;
+  /** The run's own failure when no node failed (cancelled, terminated, an invalid spec). */
+  error?: string;
+  uiLines: string[];
+  /** The file the Temporal SDK logged to during this run, if it logged anything. */
+  sdkLogFile: string | null;
+}
+
+/**
+ * The report `mlpipe run` prints when a run ends: the outcome, each failed node once with its cause
+ * and what to do, node summaries, the artifacts, and where to look further.
+ */
+export function renderRunReport(r: RunReport): string[] {
+  const failed = Object.entries(r.status.nodes).filter(([, n]) => n.state === 'failed');
+  const lines: string[] = [''];
+  if (failed.length > 0) {
+    lines.push(`${r.pipeline}: ${r.status.state} at ${failed.map(([id]) => `node '${id}'`).join(', ')}`);
+    for (const [id, n] of failed) {
+      lines.push(`  ${id}: ${n.error ?? 'no reason recorded'}`);
+      lines.push(`    what to do: ${WHAT_TO_DO[n.failureKind ?? 'other'](n, r.workflowId)}`);
+    }
+  } else {
+    lines.push(`${r.pipeline}: ${r.status.state}${r.error ? `: ${r.error}` : ''}`);
+  }
+  lines.push(...renderSummaryLines(r.status));
+  const artifacts = Object.entries(r.status.nodes).flatMap(([id, n]) =>
+    Object.entries(n.outputs ?? {}).map(([key, uris]) => `  ${id}.${key}: ${uris.join(', ')}`),
+  );
+  if (artifacts.length > 0) lines.push('artifacts (cached nodes point at the run that produced them):', ...artifacts);
+  lines.push(...r.uiLines);
+  if (r.sdkLogFile) lines.push(`Temporal SDK log of this run: ${r.sdkLogFile}`);
+  return lines;
+}
