@@ -6,13 +6,11 @@ WORKDIR /app
 # Native modules (better-sqlite3, DuckDB, onnxruntime) ship prebuilt binaries for linux-x64 and
 # linux-arm64; the toolchain is only a fallback for platforms without one.
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
-# The CPU build of onnxruntime-node is inside the npm package; its install script would only
-# download optional GPU providers.
-ENV ONNXRUNTIME_NODE_INSTALL=skip
 # Dependencies first, in their own layer, so a source change does not reinstall them. The root
 # package's `prepare` (a full tsc build) needs the sources, hence --ignore-scripts then rebuild,
-# which runs the dependencies' own install steps (native prebuilds).
-COPY package.json package-lock.json ./
+# which runs the dependencies' own install steps (native prebuilds). .npmrc keeps onnxruntime-node
+# from downloading GPU providers: its CPU build is inside the npm package.
+COPY package.json package-lock.json .npmrc ./
 RUN npm ci --ignore-scripts && npm rebuild
 COPY . .
 RUN npm run build && npm prune --omit=dev

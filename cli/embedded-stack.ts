@@ -6,7 +6,8 @@ import { resolveConfig, type MlpipeConfig, type QueueName, type ResolvedConfig }
 import { ensureServerBinary } from '../stack/build-server';
 import { startMinio, type MinioServer } from '../stack/minio-server';
 import { startTemporalDevServer, type TemporalDevServer } from '../stack/temporal-dev-server';
-import { startWorkers, type RunningWorkers } from '../workers/worker';
+import type { RunningWorkers } from '../workers/worker';
+import { installCliRuntime, type SdkLog } from './cli-context';
 import { DEFAULT_MINIO_PORT, DEFAULT_TEMPORAL_PORT, DEFAULT_UI_PORT, devStatePath, type DevState } from './dev-stack-state';
 
 const MINIO_BUCKET_ROOT = 's3://mlpipe/artifacts';
@@ -16,7 +17,14 @@ export interface EmbeddedStack {
   temporal: TemporalDevServer;
   minio: MinioServer | null;
   workers: RunningWorkers;
-  stop(): Promise<void>;
+  /** Where the Temporal SDK's log lines go. */
+  sdkLog: SdkLog;
+  /**
+   * Stops everything, last started first. `fast` kills the Temporal server instead of waiting out
+   * its graceful stop (a fixed second of connection draining): for a stack that served one run,
+   * whose state is committed, when a person is waiting for their prompt.
+   */
+  stop(opts?: { fast?: boolean }): Promise<void>;
 }
 
 export interface EmbeddedStackOptions {
@@ -34,6 +42,8 @@ export interface EmbeddedStackOptions {
   command: string;
   /** Where progress lines go while a missing server is built. */
   say(line: string): void;
+  /** How the Temporal SDK logs (installed by the stack, before its workers start). */
+  sdkLog: Parameters<typeof installCliRuntime>[0];
 }
 
 function portIsFree(port: number): Promise<boolean> {
@@ -70,10 +80,11 @@ async function preferredPort(port: number): Promise<number> {
  */
 export async function startEmbeddedStack(opts: EmbeddedStackOptions): Promise<EmbeddedStack> {
   const home = opts.config.home;
+  const queues = opts.queues ?? ['control', 'cpu', 'gpu'];
   const wantsMinio = opts.withMinio || (await configuredMinioIsLocalAndDown(opts.config));
-  const stops: Array<() => Promise<void>> = [];
-  const stopAll = async () => {
-    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+  const stops: Array<(fast: boolean) => Promise<void>> = [];
+  const stopAll = async ({ fast = false } = {}) => {
+    for (const stop of stops.reverse()) await stop(fast).catch(() => undefined);
     stops.length = 0;
   };
   const ensure = (name: 'temporal' | 'minio') =>
@@ -81,38 +92,56 @@ export async function startEmbeddedStack(opts: EmbeddedStackOptions): Promise<Em
   try {
     await ensure('temporal');
     if (wantsMinio) await ensure('minio');
-    const temporal = await startTemporalDevServer({
+    // The Temporal server takes over half a second to serve; everything that does not need it
+    // (MinIO, the SDK's modules, the stores, executor threads) gets ready meanwhile.
+    let spawned!: () => void;
+    const running = new Promise<void>((resolve) => (spawned = resolve));
+    const temporalStarting = startTemporalDevServer({
       dbFile: path.join(home, 'temporal.db'),
       port: opts.temporalPort ?? (await preferredPort(DEFAULT_TEMPORAL_PORT)),
       uiPort: opts.uiPort ?? (await preferredPort(DEFAULT_UI_PORT)),
       namespace: opts.config.temporalNamespace,
       logFile: path.join(home, 'temporal.log'),
       usePathBinary: opts.config.useBinariesOnPath,
+      onSpawned: spawned,
     });
-    stops.push(() => temporal.stop());
+    stops.push(async (fast) => {
+      const temporal = await temporalStarting.catch(() => null);
+      await (fast ? temporal?.kill() : temporal?.stop());
+    });
+    await Promise.race([running, temporalStarting.then(() => undefined, () => undefined)]);
+
     let minio: MinioServer | null = null;
-    let config: MlpipeConfig = { ...opts.config, temporalAddress: temporal.address };
+    let config: MlpipeConfig = opts.config;
     if (wantsMinio) {
-      minio = await startMinio({
+      const started = await startMinio({
         dataDir: path.join(home, 'minio'),
         port: opts.minioPort ?? configuredPort(opts.config) ?? (await preferredPort(DEFAULT_MINIO_PORT)),
         logFile: path.join(home, 'minio.log'),
         usePathBinary: opts.config.useBinariesOnPath,
         ...(opts.config.s3 ? { accessKey: opts.config.s3.accessKey, secretKey: opts.config.s3.secretKey } : {}),
       });
-      stops.push(() => minio!.stop());
+      minio = started;
+      stops.push(() => started.stop());
       config = {
         ...config,
         artifactRoot: config.artifactRoot?.startsWith('s3://') ? config.artifactRoot : MINIO_BUCKET_ROOT,
-        s3: { endpoint: minio.endpoint, accessKey: minio.accessKey, secretKey: minio.secretKey, region: opts.config.s3?.region ?? 'us-east-1' },
+        s3: { endpoint: started.endpoint, accessKey: started.accessKey, secretKey: started.secretKey, region: opts.config.s3?.region ?? 'us-east-1' },
       };
     }
-    const resolved = resolveConfig(config);
+    const sdkLog = installCliRuntime(opts.sdkLog);
+    // Loaded only now: the worker SDK takes about a quarter of a second to load.
+    const { openWorkerResources, startWorkers } = require('../workers/worker') as typeof import('../workers/worker');
+    const resources = await openWorkerResources(resolveConfig(config), queues);
+    stops.push(() => resources.close());
+    const temporal = await temporalStarting;
+    const resolved = resolveConfig({ ...config, temporalAddress: temporal.address });
     const workers = await startWorkers({
       config: resolved,
-      queues: opts.queues ?? ['control', 'cpu', 'gpu'],
+      queues,
       registry: opts.registry,
       componentModules: opts.componentModules,
+      resources,
     });
     stops.push(() => workers.shutdown());
     if (opts.announce) {
@@ -126,7 +155,7 @@ export async function startEmbeddedStack(opts: EmbeddedStackOptions): Promise<Em
       writeFileSync(devStatePath(home), JSON.stringify(state, null, 2), { mode: 0o600 });
       stops.push(async () => rmSync(devStatePath(home), { force: true }));
     }
-    return { config: resolved, temporal, minio, workers, stop: stopAll };
+    return { config: resolved, temporal, minio, workers, sdkLog, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
 import { TASK_QUEUES, type MlpipeConfig } from '../config/config';
@@ -112,9 +113,9 @@ export async function waitForRun(
   onProgress?: (progress: RunProgress) => void,
   pollMs = 250,
 ): Promise<{ status: PipelineStatus; runId: string; error?: string }> {
-  let stop = false;
+  const stopPolling = new AbortController();
   const poller = (async () => {
-    while (!stop && onProgress) {
+    while (!stopPolling.signal.aborted && onProgress) {
       try {
         const status = await queryStatus(handle);
         const running = new Set(Object.entries(status.nodes).filter(([, n]) => n.state === 'running').map(([id]) => id));
@@ -122,7 +123,8 @@ export async function waitForRun(
       } catch {
         // The first workflow task may not have run yet, or the run just closed; try again.
       }
-      await new Promise((r) => setTimeout(r, pollMs));
+      // Ends early when the run ends: the caller should not wait out a poll interval for nothing.
+      await sleep(pollMs, undefined, { signal: stopPolling.signal }).catch(() => undefined);
     }
   })();
   try {
@@ -142,7 +144,7 @@ export async function waitForRun(
     const error = err instanceof WorkflowFailedError ? innermostMessage(err) : (err as Error).message;
     return { status, runId: description.runId, error };
   } finally {
-    stop = true;
+    stopPolling.abort();
     await poller;
   }
 }

@@ -18,7 +18,12 @@ export interface ServerProcess {
   /** Set once the process has exited. */
   exitInfo(): ExitInfo | null;
   logTail(): string;
+  /** True once the server printed a line matching `readyLine`. */
+  printedReadyLine(): boolean;
+  /** SIGTERM, then SIGKILL if it has not exited after a grace period. */
   stop(): Promise<void>;
+  /** SIGKILL at once: for a server whose state is durable and whose graceful stop only waits. */
+  kill(): Promise<void>;
 }
 
 const live = new Set<ChildProcess>();
@@ -40,6 +45,8 @@ function installExitHook(): void {
 export interface SpawnServerOptions {
   env?: NodeJS.ProcessEnv;
   logFile?: string;
+  /** A line the server prints once it serves (see `printedReadyLine`). */
+  readyLine?: RegExp;
 }
 
 let setprivPath: string | null | undefined;
@@ -74,9 +81,17 @@ export function spawnServer(name: string, command: string, args: string[], opts:
   let exit: ExitInfo | null = null;
   let spawnError: Error | null = null;
   const log: WriteStream | null = opts.logFile ? createWriteStream(opts.logFile, { flags: 'a' }) : null;
+  let ready = false;
+  let partialLine = '';
   const onData = (chunk: Buffer): void => {
     log?.write(chunk);
-    tail = (tail + chunk.toString('utf8')).slice(-LOG_TAIL_BYTES);
+    const text = chunk.toString('utf8');
+    tail = (tail + text).slice(-LOG_TAIL_BYTES);
+    if (opts.readyLine && !ready) {
+      const lines = (partialLine + text).split('\n');
+      partialLine = lines.pop() ?? '';
+      ready = lines.some((line) => opts.readyLine!.test(line));
+    }
   };
   child.stdout?.on('data', onData);
   child.stderr?.on('data', onData);
@@ -101,6 +116,7 @@ export function spawnServer(name: string, command: string, args: string[], opts:
     pid: child.pid ?? -1,
     exitInfo: () => exit,
     logTail: () => (spawnError ? `${spawnError.message}\n${tail}` : tail),
+    printedReadyLine: () => ready,
     async stop(): Promise<void> {
       if (exit) return;
       child.kill('SIGTERM');
@@ -114,6 +130,11 @@ export function spawnServer(name: string, command: string, args: string[], opts:
         child.kill('SIGKILL');
         await exited;
       }
+    },
+    async kill(): Promise<void> {
+      if (exit) return;
+      child.kill('SIGKILL');
+      await exited;
     },
   };
 }
@@ -146,6 +167,7 @@ export async function waitUntilReady(
   what: string,
   probe: () => Promise<boolean>,
   timeoutMs: number,
+  pollMs = READY_POLL_MS,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -156,7 +178,7 @@ export async function waitUntilReady(
       await proc.stop();
       throw new ServerStartError(`${proc.name} did not answer at ${what} within ${Math.round(timeoutMs / 1000)} s`, proc.logTail());
     }
-    await sleep(READY_POLL_MS);
+    await sleep(pollMs);
   }
 }
 

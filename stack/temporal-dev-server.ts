@@ -1,6 +1,5 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { Connection } from '@temporalio/client';
 import { locateServerBinary } from './binaries';
 import { freePort } from './free-port';
 import { looksLikePortClash, ServerStartError, spawnServer, waitUntilReady, type ServerProcess } from './server-process';
@@ -12,6 +11,13 @@ export const PIPELINE_SEARCH_ATTRIBUTE = 'MlpipePipeline';
 // two-core machine that has been seen to take well over ten seconds.
 const READY_TIMEOUT_MS = 60_000;
 const PROBE_TIMEOUT_MS = 2_000;
+/**
+ * `temporal server start-dev` prints `Server:  <host>:<port>` once its namespaces exist. Probing
+ * gRPC before that costs a connection attempt per poll (the port opens long before it serves), so
+ * the probe waits for the line, checked every few ms, and then confirms with one call.
+ */
+const READY_LINE = /^Server:\s/;
+const READY_POLL_MS = 10;
 const START_ATTEMPTS = 3;
 
 export interface TemporalDevServerOptions {
@@ -28,6 +34,8 @@ export interface TemporalDevServerOptions {
   logFile?: string;
   /** Take `temporal` from PATH rather than the per-user cache. */
   usePathBinary?: boolean;
+  /** Called once the server process exists, before it serves: a caller can do its own start-up meanwhile. */
+  onSpawned?(): void;
 }
 
 export interface TemporalDevServer {
@@ -38,10 +46,19 @@ export interface TemporalDevServer {
   uiUrl: string | null;
   namespace: string;
   pid: number;
+  /** Graceful: the frontend drains its connections for a fixed second first. */
   stop(): Promise<void>;
+  /**
+   * SIGKILL: every state change is committed to the SQLite file before the server acknowledges it,
+   * and tasks it had not yet run (e.g. visibility updates) are persisted and run at its next start,
+   * so a killed server loses nothing; it is what a machine crash does, which Temporal is built for.
+   */
+  kill(): Promise<void>;
 }
 
 async function probeFrontend(address: string, namespace: string): Promise<boolean> {
+  // Loaded on the first probe, not with this module: a caller loads what it needs while the server starts.
+  const { Connection } = require('@temporalio/client') as typeof import('@temporalio/client');
   const connection = await Connection.connect({ address, connectTimeout: PROBE_TIMEOUT_MS });
   try {
     // The namespace is registered after the frontend starts listening; a client that
@@ -85,9 +102,12 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
     const address = `127.0.0.1:${port}`;
     const proc: ServerProcess = spawnServer('temporal dev server', binary, devServerArgs(opts, port, uiPort, namespace), {
       ...(opts.logFile ? { logFile: opts.logFile } : {}),
+      readyLine: READY_LINE,
     });
+    opts.onSpawned?.();
     try {
-      await waitUntilReady(proc, address, () => probeFrontend(address, namespace), READY_TIMEOUT_MS);
+      const probe = async () => proc.printedReadyLine() && probeFrontend(address, namespace);
+      await waitUntilReady(proc, address, probe, READY_TIMEOUT_MS, READY_POLL_MS);
     } catch (err) {
       // A port picked by freePort() can be taken by someone else before the server binds it.
       const retry = portsArePicked && attempt < START_ATTEMPTS && err instanceof ServerStartError && looksLikePortClash(err.logTail);
@@ -102,6 +122,7 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
       namespace,
       pid: proc.pid,
       stop: () => proc.stop(),
+      kill: () => proc.kill(),
     };
   }
 }

@@ -7,7 +7,8 @@ import { createControlActivities } from '../activities/control';
 import { createExecutorActivities } from '../activities/execute-component';
 import { ExecutorThreadPool } from '../activities/run-in-thread';
 import { openArtifactStore } from '../artifacts/open-store';
-import { openMetadataStore } from '../artifacts/metadata/metadata-store';
+import type { ArtifactStore } from '../artifacts/store';
+import { openMetadataStore, type MetadataStore } from '../artifacts/metadata/metadata-store';
 import { reachTemporal } from '../client/temporal-connection';
 import { TASK_QUEUES, type QueueName, type ResolvedConfig } from '../config/config';
 import { NODE_PROGRESS_SIGNAL } from '../workflows/pipeline-types';
@@ -22,6 +23,8 @@ export interface StartWorkersOptions {
   /** Modules exporting custom components (made with defineComponent). */
   componentModules?: string[];
   registry?: ComponentRegistry;
+  /** Opened beforehand with openWorkerResources (e.g. while Temporal starts); closed with the workers. */
+  resources?: WorkerResources;
 }
 
 export interface RunningWorkers {
@@ -34,6 +37,55 @@ export interface RunningWorkers {
 
 const DEFAULT_CONCURRENCY: Record<QueueName, number> = { control: 50, cpu: 1, gpu: 1 };
 
+function concurrencyOf(config: ResolvedConfig, overrides: Partial<Record<QueueName, number>> = {}): Record<QueueName, number> {
+  return { ...DEFAULT_CONCURRENCY, ...config.worker.concurrency, ...overrides };
+}
+
+/** What a process's workers use besides Temporal: the stores and the executor threads. */
+export interface WorkerResources {
+  store: ArtifactStore;
+  /** Opened only for the control queue, whose fleet alone writes the metadata store. */
+  metadata: MetadataStore | null;
+  /** Started only for executor queues. */
+  threads: ExecutorThreadPool | null;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the stores and starts the executor threads for the given queues. It needs no Temporal
+ * server, so a process that starts one (the embedded stack) does this while the server boots.
+ */
+export async function openWorkerResources(config: ResolvedConfig, queues: QueueName[], concurrency?: Partial<Record<QueueName, number>>): Promise<WorkerResources> {
+  const closers: Array<() => Promise<void>> = [];
+  const close = async () => {
+    for (const c of closers) await c().catch(() => undefined);
+    closers.length = 0;
+  };
+  try {
+    const store = await openArtifactStore(config.artifactRoot, config.s3, { cacheDir: `${config.home}/cache` });
+    closers.unshift(() => store.close());
+    let metadata: MetadataStore | null = null;
+    if (queues.includes('control')) {
+      const opened = await openMetadataStore(config.metadataUrl);
+      metadata = opened;
+      closers.unshift(() => opened.close());
+    }
+    let threads: ExecutorThreadPool | null = null;
+    const executorQueues = queues.filter((q) => q !== 'control');
+    if (executorQueues.length > 0) {
+      const pool = new ExecutorThreadPool();
+      const counts = concurrencyOf(config, concurrency);
+      pool.warm(executorQueues.reduce((n, q) => n + counts[q], 0));
+      threads = pool;
+      closers.unshift(() => pool.close());
+    }
+    return { store, metadata, threads, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
 /**
  * Starts one Temporal worker per requested queue in this process, sharing one connection: the
  * control queue runs the pipeline workflow and control activities; cpu/gpu run executors.
@@ -44,18 +96,18 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<RunningWo
   const identity = opts.identity ?? config.worker.identity ?? `${opts.queues.join('+')}@${os.hostname()}:${process.pid}`;
   const registry = opts.registry ?? builtinRegistry();
   for (const mod of opts.componentModules ?? []) registry.registerModule(mod);
-  const concurrency = { ...DEFAULT_CONCURRENCY, ...config.worker.concurrency, ...opts.concurrency };
+  const concurrency = concurrencyOf(config, opts.concurrency);
 
   const address = config.temporalAddress;
-  const connection = await reachTemporal(address, () => NativeConnection.connect({ address }));
-  const closers: Array<() => Promise<void>> = [() => connection.close()];
+  const closers: Array<() => Promise<void>> = [];
   const workers: Worker[] = [];
   try {
-    const store = await openArtifactStore(config.artifactRoot, config.s3, { cacheDir: `${config.home}/cache` });
-    closers.unshift(() => store.close());
+    const resources = opts.resources ?? (await openWorkerResources(config, opts.queues, opts.concurrency));
+    closers.push(() => resources.close());
+    const connection = await reachTemporal(address, () => NativeConnection.connect({ address }));
+    closers.unshift(() => connection.close());
     if (opts.queues.includes('control')) {
-      const metadata = await openMetadataStore(config.metadataUrl);
-      closers.unshift(() => metadata.close());
+      if (!resources.metadata) throw new Error('worker resources were opened without the control queue');
       workers.push(
         await Worker.create({
           connection,
@@ -63,7 +115,7 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<RunningWo
           taskQueue: TASK_QUEUES.control,
           identity,
           ...workflowCodeOption(),
-          activities: createControlActivities({ store, metadata }),
+          activities: createControlActivities({ store: resources.store, metadata: resources.metadata }),
           // Control steps run as local activities of this worker (see workflows/pipeline.ts).
           maxConcurrentLocalActivityExecutions: concurrency.control,
         }),
@@ -71,16 +123,14 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<RunningWo
     }
     const executorQueues = opts.queues.filter((q): q is 'cpu' | 'gpu' => q !== 'control');
     if (executorQueues.length > 0) {
+      if (!resources.threads) throw new Error('worker resources were opened without an executor queue');
       const clientConnection = await Connection.connect({ address: config.temporalAddress });
       closers.unshift(() => clientConnection.close());
       const client = new Client({ connection: clientConnection, namespace: config.temporalNamespace });
-      const threads = new ExecutorThreadPool();
-      threads.warm(executorQueues.reduce((n, q) => n + concurrency[q], 0));
-      closers.unshift(() => threads.close());
       const activities = createExecutorActivities({
-        store,
+        store: resources.store,
         registry,
-        threads,
+        threads: resources.threads,
         identity,
         notifyProgress: (workflowId, signal) => client.workflow.getHandle(workflowId).signal(NODE_PROGRESS_SIGNAL, signal),
       });

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { redactConfig } from '../../config/config';
-import { cliConfig, collect, installCliRuntime, parseFlags, untilInterrupted } from '../cli-context';
+import { cliConfig, collect, parseFlags, untilInterrupted } from '../cli-context';
 import { DEFAULT_MINIO_PORT, DEFAULT_TEMPORAL_PORT, DEFAULT_UI_PORT } from '../dev-stack-state';
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -26,7 +26,6 @@ export function registerDevCommand(program: Command): void {
       const flags = parseFlags(DevFlagsSchema, rawFlags);
       const config = cliConfig();
       const started = Date.now();
-      installCliRuntime();
       const { startEmbeddedStack } = require('../embedded-stack') as typeof import('../embedded-stack');
       const stack = await startEmbeddedStack({
         config: { ...config, temporalAddress: undefined },
@@ -37,6 +36,7 @@ export function registerDevCommand(program: Command): void {
         componentModules: flags.components,
         announce: true,
         command: '`mlpipe dev`',
+        sdkLog: {},
         say: (line) => process.stderr.write(`${line}\n`),
       });
       const out = (s: string) => process.stdout.write(`${s}\n`);

@@ -1,10 +1,9 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { connectClient, startPipeline, waitForRun } from '../../client/pipeline-client';
 import { resolveConfig, type MlpipeConfig } from '../../config/config';
 import type { PipelineStatus } from '../../workflows/pipeline-types';
-import { cliConfig, CliExit, collect, EXIT_FAILED, installCliRuntime, parseFlags, untilInterrupted, type SdkLog } from '../cli-context';
+import { cliConfig, CliExit, collect, EXIT_FAILED, parseFlags, untilInterrupted } from '../cli-context';
 import { DEFAULT_UI_PORT, runningDevStack, withRunningDevStack } from '../dev-stack-state';
 import { compilePipelineModule, parseParams } from '../pipeline-module';
 import { LiveProgress, renderStatusLines, RetryLines } from '../progress-view';
@@ -86,9 +85,7 @@ export function registerRunCommand(program: Command): void {
         if (!flags.json) process.stderr.write(`${line}\n`);
       };
       let embedded = null;
-      let sdkLog: SdkLog = { file: null };
       if (!config.temporalAddress) {
-        sdkLog = installCliRuntime({ verbose: flags.verbose, logDir: path.join(config.home, 'logs'), command: 'run' });
         const { startEmbeddedStack } = require('../embedded-stack') as typeof import('../embedded-stack');
         embedded = await startEmbeddedStack({
           config,
@@ -98,6 +95,7 @@ export function registerRunCommand(program: Command): void {
           // Build progress reaches a person even with --json: it can take minutes, once per machine.
           say: (line) => process.stderr.write(`${line}\n`),
           announce: flags.keepStack,
+          sdkLog: { verbose: flags.verbose, logDir: path.join(config.home, 'logs'), command: 'run' },
         });
       }
       if (embedded) {
@@ -105,6 +103,8 @@ export function registerRunCommand(program: Command): void {
         config = embedded.config;
       }
       const resolved = resolveConfig(config);
+      // Loaded here: with the embedded stack, while its Temporal server was starting.
+      const { connectClient, startPipeline, waitForRun } = require('../../client/pipeline-client') as typeof import('../../client/pipeline-client');
       const { client, close } = await connectClient(resolved);
       try {
         const handle = await startPipeline(client, spec, { noCache: !flags.cache });
@@ -128,7 +128,7 @@ export function registerRunCommand(program: Command): void {
             status: outcome.status,
             ...(outcome.error ? { error: outcome.error } : {}),
             uiLines: uiLines(handle.workflowId, resolved.temporalNamespace, ui),
-            sdkLogFile: sdkLog.file,
+            sdkLogFile: embedded?.sdkLog.file ?? null,
           });
           for (const line of lines) report(line);
         }
@@ -140,7 +140,7 @@ export function registerRunCommand(program: Command): void {
         if (outcome.status.state !== 'succeeded') throw new CliExit(EXIT_FAILED);
       } finally {
         await close();
-        await embedded?.stop();
+        await embedded?.stop({ fast: true });
       }
     });
 }

@@ -1,14 +1,19 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { connectClient, type ConnectedClient } from '../../client/pipeline-client';
-import { OVERLAP_POLICIES, PipelineScheduleSchema, createPipelineSchedule, describeScheduleText, listPipelineSchedules } from '../../client/schedules';
+import type { ConnectedClient } from '../../client/pipeline-client';
+import { OVERLAP_POLICIES, PipelineScheduleSchema } from '../../client/schedule-options';
 import { cliConfig, CliError, collect, parseFlags } from '../cli-context';
 import { withRunningDevStack } from '../dev-stack-state';
 import { compilePipelineModule, parseParams } from '../pipeline-module';
 
+// Loaded when a command runs: the Temporal client takes a fifth of a second to load, which every
+// other mlpipe command (and `mlpipe run`'s start-up) would pay.
+const schedules = () => require('../../client/schedules') as typeof import('../../client/schedules');
+
 async function withClient<T>(fn: (c: ConnectedClient['client']) => Promise<T>): Promise<T> {
   const config = withRunningDevStack(cliConfig());
   if (!config.temporalAddress) throw new CliError('schedules live in Temporal: set MLPIPE_TEMPORAL_ADDRESS or start `mlpipe dev`');
+  const { connectClient } = require('../../client/pipeline-client') as typeof import('../../client/pipeline-client');
   const connected = await connectClient(config);
   try {
     return await fn(connected.client);
@@ -56,10 +61,10 @@ export function registerScheduleCommand(program: Command): void {
         { scheduleId: '<schedule-id>' },
       );
       await withClient(async (client) => {
-        const handle = await createPipelineSchedule(client, spec, parsed).catch((err: Error) => {
+        const handle = await schedules().createPipelineSchedule(client, spec, parsed).catch((err: Error) => {
           throw new CliError(`schedule ${scheduleId}: ${err.message}`);
         });
-        process.stdout.write(`${describeScheduleText(await handle.describe())}\n`);
+        process.stdout.write(`${schedules().describeScheduleText(await handle.describe())}\n`);
       });
     });
   schedule
@@ -69,7 +74,7 @@ export function registerScheduleCommand(program: Command): void {
     .action(async (raw: unknown) => {
       const flags = parseFlags(z.object({ json: z.boolean().default(false) }), raw);
       await withClient(async (client) => {
-        const list = await listPipelineSchedules(client);
+        const list = await schedules().listPipelineSchedules(client);
         if (flags.json) {
           process.stdout.write(`${JSON.stringify(list.map((s) => ({ scheduleId: s.scheduleId, paused: s.state.paused, workflowType: s.action?.type === 'startWorkflow' ? s.action.workflowType : null, nextActionTimes: s.info?.nextActionTimes ?? [] })), null, 2)}\n`);
           return;
@@ -98,7 +103,7 @@ export function registerScheduleCommand(program: Command): void {
           }
         });
       });
-  simple('describe', 'show a schedule: spec, policies, next and recent runs', async (h) => describeScheduleText(await h.describe()));
+  simple('describe', 'show a schedule: spec, policies, next and recent runs', async (h) => schedules().describeScheduleText(await h.describe()));
   simple('pause', 'pause a schedule', async (h, note) => (await h.pause(note), `paused ${h.scheduleId}`));
   simple('unpause', 'resume a paused schedule', async (h, note) => (await h.unpause(note), `unpaused ${h.scheduleId}`));
   simple('trigger', 'start a run now (respects the overlap policy)', async (h) => (await h.trigger(), `triggered ${h.scheduleId}`));
