@@ -17,9 +17,14 @@ cd "$(dirname "$0")/.."
 
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/mlpipe"
 venv="$cache/tritonclient-venv"
+# What apt and pip print goes here, and is shown only when they fail.
+log="$cache/setup-test-tools.log"
+mkdir -p "$cache"
+: >"$log"
 
 say() { echo "setup-test-tools: $*" >&2; }
 stop() { # what is missing, the command that fixes it
+  [ -s "$log" ] && { tail -n 20 "$log" >&2; say "(the last lines of $log)"; }
   say "npm test needs $1. Run: $2"
   say "(or set MLPIPE_TEST_SKIP=$3 to skip the tests that need it)"
   exit 1
@@ -37,10 +42,10 @@ apt_updated=0
 apt_install() { # package...
   command -v apt-get >/dev/null 2>&1 || return 1
   if [ "$apt_updated" = 0 ]; then
-    as_root apt-get update -qq >&2 || return 1
+    as_root apt-get update -qq >>"$log" 2>&1 || return 1
     apt_updated=1
   fi
-  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "$@" >&2
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "$@" >>"$log" 2>&1
 }
 
 bash scripts/build-servers.sh --quiet
@@ -52,7 +57,7 @@ fi
 
 if ! skipped tritonclient && ! "$venv/bin/python" -c 'import tritonclient.http, tritonclient.grpc, numpy' 2>/dev/null; then
   say "installing NVIDIA's tritonclient into $venv (about 30 s, once)"
-  { python3 -m venv "$venv" && "$venv/bin/pip" install -q 'tritonclient[http,grpc]' numpy >&2; } ||
+  { python3 -m venv "$venv" >>"$log" 2>&1 && "$venv/bin/pip" install -q 'tritonclient[http,grpc]' numpy >>"$log" 2>&1; } ||
     stop "NVIDIA's tritonclient in $venv" "python3 -m venv $venv && $venv/bin/pip install 'tritonclient[http,grpc]' numpy (Debian: apt-get install python3-venv first)" tritonclient
 fi
 
@@ -65,6 +70,6 @@ if ! skipped perf_analyzer && [ "$(uname -m)" = x86_64 ] && [ ! -x "$cache/perf-
   say "installing NVIDIA's perf_analyzer into $cache/perf-analyzer (about 30 s, once)"
   # Its downloads need only a pip; the venv's is there unless tritonclient was skipped.
   if [ -x "$venv/bin/pip" ]; then export PIP="$venv/bin/pip"; fi
-  bash scripts/install-perf-analyzer.sh "$cache/perf-analyzer" >/dev/null ||
+  bash scripts/install-perf-analyzer.sh "$cache/perf-analyzer" >>"$log" 2>&1 ||
     stop "NVIDIA's perf_analyzer" "bash scripts/install-perf-analyzer.sh" perf_analyzer
 fi
