@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ComponentSpec } from '../dsl/component';
 
@@ -14,14 +15,22 @@ export class ComponentRegistry implements ReadonlyMap<string, ComponentSpec> {
     for (const spec of specs) this.register(spec);
   }
 
+  /**
+   * Adds a component. The same component reached again (through the sources under tsx and through
+   * the build, say) keeps the first registration; another component claiming a registered type is
+   * refused.
+   */
   register(spec: ComponentSpec): void {
     const existing = this.specs.get(spec.type);
-    if (existing && (existing.executorModule !== spec.executorModule || existing.version !== spec.version)) {
+    if (!existing) {
+      this.specs.set(spec.type, spec);
+      return;
+    }
+    if (existing.version !== spec.version || !sameModule(existing.executor.module, spec.executor.module) || exportOf(existing) !== exportOf(spec)) {
       throw new ComponentRegistryError(
-        `component type '${spec.type}' is registered twice with different executors (${existing.executorModule}@${existing.version} and ${spec.executorModule}@${spec.version})`,
+        `component type '${spec.type}' is registered twice with different executors (${describe(existing)} and ${describe(spec)})`,
       );
     }
-    this.specs.set(spec.type, spec);
   }
 
   /** Registers every component factory (anything with a `spec`) exported by a module. */
@@ -81,13 +90,35 @@ export class ComponentRegistry implements ReadonlyMap<string, ComponentSpec> {
   }
 }
 
+const exportOf = (spec: ComponentSpec) => spec.executor.export ?? 'executor';
+const describe = (spec: ComponentSpec) => `${spec.executor.module}#${exportOf(spec)}@${spec.version}`;
+
+/**
+ * The source file a module was compiled from, as its source map names it (a module without one is
+ * its own source): `dist/components/x/executor.js` and `components/x/executor.ts` are one module.
+ */
+function sourceOf(file: string): string {
+  try {
+    const map = JSON.parse(readFileSync(`${file}.map`, 'utf8')) as { sources?: string[]; sourceRoot?: string };
+    const [source] = map.sources ?? [];
+    if (map.sources?.length === 1 && source) return path.resolve(path.dirname(file), map.sourceRoot ?? '', source);
+  } catch {
+    // No source map: the file is its own source.
+  }
+  return path.resolve(file);
+}
+
+function sameModule(a: string, b: string): boolean {
+  return a === b || sourceOf(a) === sourceOf(b);
+}
+
 export function isComponentSpec(value: unknown): value is ComponentSpec {
   const v = value as Partial<ComponentSpec> | null;
   return (
     !!v &&
     typeof v.type === 'string' &&
     typeof v.version === 'string' &&
-    typeof v.executorModule === 'string' &&
+    typeof v.executor?.module === 'string' &&
     typeof v.outputs === 'object' &&
     typeof v.inputs === 'object' &&
     typeof (v.parameters as { safeParse?: unknown } | undefined)?.safeParse === 'function'

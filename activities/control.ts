@@ -1,9 +1,13 @@
+import { ApplicationFailure, log } from '@temporalio/activity';
 import type { ArtifactRef } from '../artifacts/artifact-types';
-import { ApplicationFailure } from '@temporalio/activity';
-import { computeFingerprint } from '../artifacts/fingerprint';
-import { ContentParameterError, hashParameterContent } from '../artifacts/parameter-content';
+import { fingerprintBase, fingerprintWithVersion } from '../artifacts/fingerprint';
+import { FileHashMemo, InputLocationError, listInputFiles } from '../artifacts/input-files';
+import { InvalidArtifactLocationError } from '../artifacts/manifest';
 import { RUN_STATUS_PROPERTY, type MetadataStore } from '../artifacts/metadata/metadata-store';
+import type { S3Settings } from '../artifacts/s3-client';
 import type { ArtifactStore } from '../artifacts/store';
+import { NOTHING_RESOLVED, ResolvedInputsSchema, type ResolvedInputs } from '../dsl/resolve';
+import { describeIssues } from '../dsl/zod-issues';
 import {
   AbandonNodeInputSchema,
   PrepareNodeInputSchema,
@@ -13,10 +17,15 @@ import {
   type PrepareNodeResult,
   type PublishNodeInput,
 } from '../workflows/pipeline-types';
+import type { ComponentRegistry } from './component-registry';
 
 export interface ControlDeps {
   store: ArtifactStore;
   metadata: MetadataStore;
+  /** The components this control worker knows: their versions key the cache, their resolve steps run here. */
+  registry: ComponentRegistry;
+  /** For resolve steps that list s3:// inputs. */
+  s3?: S3Settings;
 }
 
 type RefsByKey = Record<string, ArtifactRef[]>;
@@ -33,67 +42,109 @@ export function outputUri(store: ArtifactStore, pipeline: string, runId: string,
   return store.uriFor(`pipelines/${pipeline}/runs/${runId}/${nodeId}/${key}`);
 }
 
+/** Bad input: the node fails at once with the message; retrying cannot fix it. */
+const badInput = (message: string) => ApplicationFailure.nonRetryable(message, 'UserInputError');
+
+/** What the cache key takes from the resolve step: files by path and content, artifacts by content. */
+function keyedResolution(resolved: ResolvedInputs) {
+  return {
+    files: Object.fromEntries(Object.entries(resolved.files).map(([name, set]) => [name, set.files.map((f) => ({ path: f.path, contentHash: f.contentHash }))])),
+    artifacts: Object.fromEntries(Object.entries(resolved.artifacts).map(([name, refs]) => [name, refs.map((r) => r.contentHash)])),
+  };
+}
+
 /**
- * The control-plane activities (queue mlpipe-control): fingerprint and cache look-up before a node,
- * publication of outputs and lineage after it. They touch metadata and manifests only, never data.
+ * The control-plane activities, run as local activities of the control worker: the cache look-up
+ * before a node (after its resolve step), publication of outputs and lineage after it. They touch
+ * metadata, manifests and listings only, never data.
  */
-export function createControlActivities({ store, metadata }: ControlDeps) {
-  /**
-   * The cache key, and whether it can be trusted: a content parameter naming a location whose content
-   * cannot be hashed here (s3://, say) makes the node uncacheable rather than keyed by its name.
-   */
-  async function fingerprintOf(input: PrepareNodeInput): Promise<{ fingerprint: string; cacheable: boolean }> {
-    const contents: Record<string, string> = {};
-    let cacheable = true;
-    for (const param of input.contentParameters) {
-      const value = input.parameters[param];
-      const values = typeof value === 'string' ? [value] : Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
-      const hashes: string[] = [];
-      for (const [i, v] of values.entries()) {
-        const where = `parameter ${param}${values.length > 1 ? `[${i}]` : ''}`;
-        let hash: string | null;
-        try {
-          hash = await hashParameterContent(v, where);
-        } catch (err) {
-          if (err instanceof ContentParameterError) throw ApplicationFailure.nonRetryable(err.message, 'UserInputError');
-          throw err;
-        }
-        if (hash === null) cacheable = false;
-        else hashes.push(hash);
-      }
-      contents[param] = hashes.join(',');
+export function createControlActivities({ store, metadata, registry, s3 }: ControlDeps) {
+  // Lives as long as the control worker: a file unchanged since its last hashing is not read again.
+  const hashes = new FileHashMemo();
+
+  async function resolve(input: PrepareNodeInput, parameters: unknown): Promise<ResolvedInputs> {
+    const spec = registry.get(input.component)!;
+    if (!spec.resolve) return NOTHING_RESOLVED;
+    let found: unknown;
+    try {
+      found = await spec.resolve({
+        pipeline: input.pipeline,
+        nodeId: input.nodeId,
+        parameters,
+        inputs: input.inputs,
+        listFiles: (location) => listInputFiles(location, { s3, memo: hashes }),
+        metadata,
+      });
+    } catch (err) {
+      if (err instanceof InputLocationError || (err instanceof Error && err.name === 'UserInputError')) throw badInput(err.message);
+      throw err;
     }
-    const fingerprint = computeFingerprint({
-      component: input.component,
-      componentVersion: input.componentVersion,
-      parameters: input.parameters,
-      inputs: Object.fromEntries(Object.entries(input.inputs).map(([k, refs]) => [k, refs.map((r) => r.contentHash)])),
-      // The fingerprint's slot for named files' content (user modules and input data alike).
-      userModules: contents,
-    });
-    return { fingerprint, cacheable };
+    const parsed = ResolvedInputsSchema.safeParse(found);
+    if (!parsed.success) {
+      throw ApplicationFailure.nonRetryable(`${input.component}'s resolve step returned ${describeIssues(parsed.error, '(result)')}`, 'ComponentError');
+    }
+    const clash = Object.keys(parsed.data.artifacts).find((name) => name in input.inputs);
+    if (clash) throw ApplicationFailure.nonRetryable(`${input.component}'s resolve step names artifacts '${clash}', which is also an input`, 'ComponentError');
+    return parsed.data;
   }
 
-  /** Outputs of a cached execution, if every one is still committed with the same content. */
-  async function reusableOutputs(candidate: { outputs: Record<string, Array<ArtifactRef & { id: number; state: string }>> }, expectedKeys: string[]): Promise<RefsByKey | null> {
-    if (!expectedKeys.every((k) => (candidate.outputs[k]?.length ?? 0) > 0)) return null;
+  /**
+   * Outputs of a cached execution, if every one is still committed in this store with the same
+   * content; otherwise why not. Outputs committed in another store (the artifact root changed since)
+   * are a miss, not an error.
+   */
+  async function reusableOutputs(
+    candidate: { executionId: number; outputs: Record<string, Array<ArtifactRef & { id: number; state: string }>> },
+    expectedKeys: string[],
+  ): Promise<{ outputs: RefsByKey } | { miss: string }> {
+    const missing = expectedKeys.find((k) => (candidate.outputs[k]?.length ?? 0) === 0);
+    if (missing) return { miss: `execution #${candidate.executionId} recorded no '${missing}' output` };
     for (const refs of Object.values(candidate.outputs)) {
       for (const ref of refs) {
-        if (ref.state !== 'live') return null;
-        const manifest = await store.readManifest(ref.uri);
+        if (ref.state !== 'live') return { miss: `output ${ref.uri} of execution #${candidate.executionId} is ${ref.state}` };
+        let manifest;
+        try {
+          manifest = await store.readManifest(ref.uri);
+        } catch (err) {
+          if (err instanceof InvalidArtifactLocationError) {
+            return { miss: `output ${ref.uri} of execution #${candidate.executionId} is not in the current artifact store ${store.rootUri}` };
+          }
+          throw err;
+        }
         if (!manifest || manifest.contentHash !== ref.contentHash) {
           await metadata.setArtifactState(ref.id, 'deleted');
-          return null;
+          return { miss: `output ${ref.uri} of execution #${candidate.executionId} is no longer committed with its content` };
         }
       }
     }
-    return refsOf(candidate.outputs);
+    return { outputs: refsOf(candidate.outputs) };
   }
 
   return {
     async prepareNode(raw: PrepareNodeInput): Promise<PrepareNodeResult> {
       const input = PrepareNodeInputSchema.parse(raw);
-      const { fingerprint, cacheable } = await fingerprintOf(input);
+      const spec = registry.get(input.component);
+      if (!spec) {
+        // Retryable: during a rolling deploy another control worker may know the component.
+        throw ApplicationFailure.retryable(
+          `component '${input.component}' is not registered on the control worker (known: ${[...registry.keys()].sort().join(', ')}); start it with --components <module> that exports it`,
+          'UnknownComponent',
+        );
+      }
+      const params = spec.parameters.safeParse(input.parameters);
+      if (!params.success) throw badInput(`parameters: ${describeIssues(params.error, '(parameters)')}`);
+      const resolved = await resolve(input, params.data);
+      // The version registered here, not the one the pipeline was compiled with: a schedule created
+      // before an executor's version bump must not keep hitting the old cache.
+      const componentVersion = spec.version;
+      const keyBase = fingerprintBase({
+        component: input.component,
+        parameters: params.data as Record<string, unknown>,
+        inputs: Object.fromEntries(Object.entries(input.inputs).map(([k, refs]) => [k, refs.map((r) => r.contentHash)])),
+        resolved: keyedResolution(resolved),
+      });
+      const fingerprint = fingerprintWithVersion(keyBase, componentVersion);
+
       // A retried prepare (e.g. after a control worker crash) must not start a second execution.
       const run = await metadata.getRun(input.runId);
       if (!run) {
@@ -104,35 +155,49 @@ export function createControlActivities({ store, metadata }: ControlDeps) {
         let outputs = refsOf(existing.outputs);
         // An earlier attempt recorded the cache hit but died before attaching its outputs.
         const complete = Object.keys(input.outputs).every((k) => (outputs[k]?.length ?? 0) > 0);
-        const source = !complete && existing.cachedFrom ? await metadata.getExecution(existing.cachedFrom) : null;
-        if (source) outputs = await metadata.finishExecution(existing.id, { state: 'cached', outputs: refsOf(source.outputs) });
-        return { cached: true, executionId: existing.id, outputs, ...(existing.summary ? { summary: existing.summary } : {}) };
+        const source = existing.cachedFrom ? await metadata.getExecution(existing.cachedFrom) : null;
+        if (!complete && source) outputs = await metadata.finishExecution(existing.id, { state: 'cached', outputs: refsOf(source.outputs) });
+        return {
+          cached: true,
+          executionId: existing.id,
+          outputs,
+          ...(existing.summary ? { summary: existing.summary } : {}),
+          ...(source?.blocked ? { blocked: source.blocked } : {}),
+        };
       }
       const execution = {
         pipeline: input.pipeline,
         runId: input.runId,
         nodeId: input.nodeId,
         component: input.component,
-        componentVersion: input.componentVersion,
+        componentVersion,
         fingerprint,
-        inputs: input.inputs,
+        // Artifacts the resolve step found are recorded as inputs of the execution, as TFX's resolvers' are.
+        inputs: { ...input.inputs, ...resolved.artifacts },
+        resolved,
       };
-      if (input.useCache && cacheable && !existing) {
+      const misses: string[] = [];
+      if (input.useCache && !existing) {
         for (const candidate of await metadata.findByFingerprint(fingerprint)) {
-          const outputs = await reusableOutputs(candidate, Object.keys(input.outputs));
-          if (!outputs) continue;
+          const reusable = await reusableOutputs(candidate, Object.keys(input.outputs));
+          if ('miss' in reusable) {
+            misses.push(reusable.miss);
+            continue;
+          }
           const executionId = await metadata.startExecution({ ...execution, state: 'cached', cachedFrom: candidate.executionId });
           const original = await metadata.getExecution(candidate.executionId);
           const summary = original?.summary ?? undefined;
-          const published = await metadata.finishExecution(executionId, { state: 'cached', outputs, ...(summary ? { summary } : {}) });
-          return { cached: true, executionId, outputs: published, ...(summary ? { summary } : {}) };
+          const published = await metadata.finishExecution(executionId, { state: 'cached', outputs: reusable.outputs, ...(summary ? { summary } : {}) });
+          return { cached: true, executionId, outputs: published, ...(summary ? { summary } : {}), ...(candidate.blocked ? { blocked: candidate.blocked } : {}) };
         }
       }
-      const executionId = existing?.state === 'running' ? existing.id : await metadata.startExecution(execution);
+      const cacheMiss = misses.length > 0 ? misses.join('; ') : undefined;
+      if (cacheMiss) log.info(`node '${input.nodeId}': cached outputs not reusable, running it: ${cacheMiss}`);
+      const executionId = existing?.state === 'running' ? existing.id : await metadata.startExecution({ ...execution, ...(cacheMiss ? { cacheMiss } : {}) });
       const outputUris = Object.fromEntries(
         Object.keys(input.outputs).map((key) => [key, outputUri(store, input.pipeline, input.runId, input.nodeId, key)]),
       );
-      return { cached: false, executionId, fingerprint, outputUris };
+      return { cached: false, executionId, fingerprint, keyBase, componentVersion, outputUris, resolved, ...(cacheMiss ? { cacheMiss } : {}) };
     },
 
     async publishNode(raw: PublishNodeInput): Promise<RefsByKey> {
@@ -145,12 +210,19 @@ export function createControlActivities({ store, metadata }: ControlDeps) {
           }
         }
       }
+      if (input.keyBase && input.keyVersion && input.componentVersion && input.componentVersion !== input.keyVersion) {
+        log.warn(
+          `execution #${input.executionId}: keyed with component version ${input.keyVersion} (control worker), but the executor ran version ${input.componentVersion}; keying it by ${input.componentVersion}`,
+        );
+        await metadata.setFingerprint(input.executionId, fingerprintWithVersion(input.keyBase, input.componentVersion));
+      }
       return metadata.finishExecution(input.executionId, {
         state: 'succeeded',
         outputs: input.outputs,
         worker: input.worker,
         attempt: input.attempt,
         summary: input.summary,
+        ...(input.blocked ? { blocked: input.blocked } : {}),
       });
     },
 

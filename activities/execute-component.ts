@@ -11,8 +11,9 @@ import {
   type NodeProgressSignal,
 } from '../workflows/pipeline-types';
 import type { ComponentRegistry } from './component-registry';
-import { ProgressSchema, type ExecutorInput, type Progress } from './executor-api';
-import type { ExecutorThreadPool } from './run-in-thread';
+import { ExecutorResultSchema, ProgressSchema, type ExecutorInput, type Progress } from '../dsl/executor';
+import { describeIssues } from '../dsl/zod-issues';
+import { ExecutorThreadError, type ExecutorThreadPool } from './run-in-thread';
 
 export interface ExecutorDeps {
   store: ArtifactStore;
@@ -55,10 +56,7 @@ export function createExecutorActivities({ store, registry, threads, identity, n
         throw ApplicationFailure.retryable((err as Error).message, 'UnknownComponent');
       }
       const params = spec.parameters.safeParse(input.parameters);
-      if (!params.success) {
-        const problems = params.error.issues.map((i) => `${i.path.join('.') || '(parameters)'}: ${i.message}`).join('; ');
-        throw ApplicationFailure.nonRetryable(`parameters: ${problems}`, 'UserInputError');
-      }
+      if (!params.success) throw ApplicationFailure.nonRetryable(`parameters: ${describeIssues(params.error, '(parameters)')}`, 'UserInputError');
 
       const previous = (ctx.info.heartbeatDetails ?? {}) as HeartbeatDetails;
       const details: HeartbeatDetails = { checkpoint: previous.checkpoint, progress: { message: 'preparing inputs' } };
@@ -82,9 +80,10 @@ export function createExecutorActivities({ store, registry, threads, identity, n
       try {
         heartbeatTimer = setInterval(() => ctx.heartbeat(details), HEARTBEAT_EVERY_MS);
         tmpDir = await mkdtemp(path.join(os.tmpdir(), 'mlpipe-exec-'));
+        // Every declared input is there, empty when an optional one is not wired.
         const inputs: Record<string, ExecutorInput[]> = {};
-        for (const [key, refs] of Object.entries(input.inputs)) {
-          inputs[key] = await Promise.all(refs.map(async (ref) => ({ ref, localDir: await store.materialize(ref.uri) })));
+        for (const key of Object.keys(spec.inputs)) {
+          inputs[key] = await Promise.all((input.inputs[key] ?? []).map(async (ref) => ({ ref, localDir: await store.materialize(ref.uri) })));
         }
         for (const key of Object.keys(input.outputUris)) stagings[key] = await store.createStaging();
 
@@ -92,9 +91,10 @@ export function createExecutorActivities({ store, registry, threads, identity, n
         try {
           outcome = await threads.run(
             {
-              executorModule: spec.executorModule,
-              executorExport: spec.executorExport ?? 'executor',
+              executorModule: spec.executor.module,
+              executorExport: spec.executor.export ?? 'executor',
               nodeId: input.nodeId,
+              resolved: input.resolved,
               parameters: params.data,
               inputs,
               outputDirs: Object.fromEntries(Object.entries(stagings).map(([k, s]) => [k, s.localDir])),
@@ -119,13 +119,21 @@ export function createExecutorActivities({ store, registry, threads, identity, n
         } catch (err) {
           if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
           const e = err as Error;
-          if (e.name === 'UserInputError') throw ApplicationFailure.nonRetryable(e.message, 'UserInputError');
-          if (e.name === 'DataCloneError') {
-            throw ApplicationFailure.nonRetryable(`${spec.type} parameters cannot be passed to its executor thread: ${e.message}`, 'ComponentError');
-          }
-          throw ApplicationFailure.retryable(`${spec.type} executor failed: ${e.message}`, e.name);
+          // The executor's own stack (from its thread) goes with the failure: the user reads the
+          // message, the failure's details in the Temporal UI hold where it came from.
+          const stack = err instanceof ExecutorThreadError ? err.threadStack : e.stack;
+          const failure = (message: string, type: string, nonRetryable: boolean) =>
+            ApplicationFailure.create({ message, type, nonRetryable, details: stack ? [{ stack }] : [] });
+          if (e.name === 'UserInputError') throw failure(e.message, 'UserInputError', true);
+          if (e.name === 'DataCloneError') throw failure(`${spec.type} parameters cannot be passed to its executor thread: ${e.message}`, 'ComponentError', true);
+          throw failure(`${spec.type} executor failed: ${e.message}`, e.name, false);
         }
-        const { result, executorMs } = outcome;
+        const parsedResult = ExecutorResultSchema.safeParse(outcome.result);
+        if (!parsedResult.success) {
+          throw ApplicationFailure.nonRetryable(`${spec.type} executor returned ${describeIssues(parsedResult.error, '(result)')}`, 'ComponentError');
+        }
+        const result = parsedResult.data;
+        const { executorMs } = outcome;
 
         details.progress = { ...details.progress, message: 'committing outputs' };
         const outputs: Record<string, ArtifactRef[]> = {};
@@ -142,7 +150,15 @@ export function createExecutorActivities({ store, registry, threads, identity, n
           ];
         }
         details.progress = { fraction: 1, message: 'done' };
-        return { outputs, worker: identity, attempt, executorMs, summary: result.summary };
+        return {
+          outputs,
+          worker: identity,
+          attempt,
+          executorMs,
+          summary: result.summary,
+          componentVersion: spec.version,
+          ...(result.block ? { block: result.block } : {}),
+        };
       } finally {
         clearInterval(heartbeatTimer);
         await Promise.all(Object.values(stagings).map((s) => store.abort(s).catch(() => undefined)));

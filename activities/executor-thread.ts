@@ -1,5 +1,6 @@
 import { parentPort } from 'node:worker_threads';
-import type { Executor, ExecutorContext, ExecutorInput, Progress } from './executor-api';
+import type { Executor, ExecutorContext, ExecutorInput, Progress } from '../dsl/executor';
+import type { ResolvedInputs } from '../dsl/resolve';
 
 /** Messages from this thread to the executor activity (parent). */
 export type ThreadMessage =
@@ -15,6 +16,7 @@ export interface ThreadData {
   executorModule: string;
   executorExport: string;
   nodeId: string;
+  resolved: ResolvedInputs;
   parameters: unknown;
   inputs: Record<string, ExecutorInput[]>;
   outputDirs: Record<string, string>;
@@ -29,21 +31,32 @@ export interface ThreadData {
 const port = parentPort!;
 const running = new Map<number, AbortController>();
 const post = (msg: ThreadMessage) => port.postMessage(msg);
+let typescriptLoader = false;
+
+/** An executor written in TypeScript (a user's component run from its sources) loads through tsx, as its pipeline module did. */
+function loadExecutorModule(file: string): Record<string, unknown> {
+  if (/\.[cm]?tsx?$/.test(file) && !typescriptLoader) {
+    (require('tsx/cjs/api') as { register(): void }).register();
+    typescriptLoader = true;
+  }
+  return require(file) as Record<string, unknown>;
+}
 
 async function run(runId: number, data: ThreadData): Promise<void> {
   const controller = new AbortController();
   running.set(runId, controller);
   try {
-    const mod = require(data.executorModule) as Record<string, unknown>;
+    const mod = loadExecutorModule(data.executorModule);
     const executor = mod[data.executorExport];
     if (typeof executor !== 'function') {
       throw new Error(`${data.executorModule} does not export an executor function named '${data.executorExport}'`);
     }
-    const ctx: ExecutorContext<unknown> = {
+    const ctx: ExecutorContext = {
       nodeId: data.nodeId,
       parameters: data.parameters,
       inputs: data.inputs,
       outputDirs: data.outputDirs,
+      resolved: data.resolved,
       tmpDir: data.tmpDir,
       resumeState: data.resumeState,
       progress: (progress) => post({ type: 'progress', runId, progress }),

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { ExecutorResult, Progress } from './executor-api';
+import type { Progress } from '../dsl/executor';
 import type { ParentMessage, ThreadData, ThreadMessage } from './executor-thread';
 
 export class ExecutorThreadError extends Error {
@@ -21,7 +21,8 @@ export interface ThreadHooks {
 }
 
 export interface ThreadOutcome {
-  result: ExecutorResult;
+  /** What the executor returned, unchecked: the caller validates it. */
+  result: unknown;
   /** Time inside the executor function itself, excluding thread start-up and module loading. */
   executorMs: number;
 }
@@ -105,7 +106,7 @@ export class ExecutorThreadPool {
             break;
           case 'result':
             cleanup(true);
-            resolve({ result: (msg.result ?? {}) as ExecutorResult, executorMs: msg.executorMs });
+            resolve({ result: msg.result ?? {}, executorMs: msg.executorMs });
             break;
           case 'error':
             // The executor returned (by throwing), so the thread is idle again, cancelled or not.

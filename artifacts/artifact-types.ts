@@ -1,21 +1,14 @@
 import { z } from 'zod';
 
-/** The artifact types that flow between components (see docs/architecture in README). */
-export const ARTIFACT_TYPES = [
-  'Examples',
-  'ExampleStatistics',
-  'Schema',
-  'ExampleAnomalies',
-  'TransformGraph',
-  'TransformedExamples',
-  'Model',
-  'ServingModel',
-  'ModelEvaluation',
-  'ModelBlessing',
-  'PushedModel',
-] as const;
-export const ArtifactTypeSchema = z.enum(ARTIFACT_TYPES);
-export type ArtifactType = z.infer<typeof ArtifactTypeSchema>;
+/**
+ * An artifact type's name: `Examples`, `Model`, ... or any type a component declares for itself.
+ * Types are open (a user's component can add one); the pipeline compiler checks that every input
+ * receives the type it declares.
+ */
+export const ArtifactTypeSchema = z
+  .string()
+  .regex(/^[A-Z][A-Za-z0-9]{0,63}$/, 'artifact types are PascalCase names: a capital letter, then letters and digits (up to 64)');
+export type ArtifactType = string;
 
 export const PropertyValueSchema = z.union([z.string(), z.number(), z.boolean()]);
 export type PropertyValue = z.infer<typeof PropertyValueSchema>;

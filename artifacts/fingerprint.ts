@@ -2,44 +2,62 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { z } from 'zod';
-import { describeIssues } from './metadata/zod-issues';
+import { describeIssues } from '../dsl/zod-issues';
 
 const Sha256Schema = z.string().regex(/^[0-9a-f]{64}$/, 'expected a sha256 hex digest (64 lowercase hex characters)');
+
+/** A resolved file in the key: where it lies relative to its set's root, and its content. */
+const KeyedFileSchema = z.object({ path: z.string().min(1), contentHash: z.string().min(1) }).strict();
 
 export const FingerprintInputSchema = z.object({
   component: z.string().min(1),
   componentVersion: z.string().min(1),
+  /** As the component parses them (defaults filled in), so every way of writing a pipeline gives one key. */
   parameters: z.record(z.string(), z.unknown()),
   /** Content hashes of each input key's artifacts, in order; URIs deliberately have no place here. */
   inputs: z.record(z.string(), z.array(Sha256Schema)),
-  /** sha256 of each user module's content, by the parameter that names the module. */
-  userModules: z.record(z.string(), Sha256Schema).optional(),
+  /** What the resolve step found: files by set name (path and content, not where they lie), artifacts' content hashes. */
+  resolved: z
+    .object({
+      files: z.record(z.string(), z.array(KeyedFileSchema)),
+      artifacts: z.record(z.string(), z.array(Sha256Schema)),
+    })
+    .strict()
+    .default({ files: {}, artifacts: {} }),
 });
-export type FingerprintInput = z.infer<typeof FingerprintInputSchema>;
+export type FingerprintInput = z.input<typeof FingerprintInputSchema>;
 
 /** Bumped whenever the hashed payload's shape changes, so old cache entries stop matching. */
-const FINGERPRINT_SCHEME = 'mlpipe-fingerprint/1';
+const FINGERPRINT_SCHEME = 'mlpipe-fingerprint/2';
 
 /**
- * The cache key of a node: sha256 over a canonical JSON of the component type, its executor code version,
- * its parameters, the content hashes of its inputs and the content of any user module. Key order never
- * changes it; an artifact's URI, name or mtime never enters it, so equal content gives equal keys.
+ * The part of a node's cache key that does not depend on the component version: sha256 over a
+ * canonical JSON of the component type, its parameters, the content hashes of its inputs and of
+ * what its resolve step found. Key order never changes it; an artifact's URI, name or mtime never
+ * enters it, so equal content gives equal keys.
  */
-export function computeFingerprint(input: FingerprintInput): string {
-  const parsed = FingerprintInputSchema.safeParse(input);
-  if (!parsed.success) {
-    throw new TypeError(`computeFingerprint: ${describeIssues(parsed.error, '(input)')}`);
-  }
+export function fingerprintBase(input: Omit<FingerprintInput, 'componentVersion'>): string {
+  const parsed = FingerprintInputSchema.omit({ componentVersion: true }).safeParse(input);
+  if (!parsed.success) throw new TypeError(`computeFingerprint: ${describeIssues(parsed.error, '(input)')}`);
   const x = parsed.data;
-  const payload = {
-    scheme: FINGERPRINT_SCHEME,
-    component: x.component,
-    componentVersion: x.componentVersion,
-    parameters: x.parameters,
-    inputs: x.inputs,
-    userModules: x.userModules ?? {},
-  };
+  const payload = { scheme: FINGERPRINT_SCHEME, component: x.component, parameters: x.parameters, inputs: x.inputs, resolved: x.resolved };
   return createHash('sha256').update(canonicalJson(payload, '')).digest('hex');
+}
+
+/**
+ * The cache key: the base and the component version that produced (or will produce) the outputs.
+ * Kept in two parts so an execution can be re-keyed with the version its executor reports.
+ */
+export function fingerprintWithVersion(base: string, componentVersion: string): string {
+  if (!/^[0-9a-f]{64}$/.test(base)) throw new TypeError(`fingerprintWithVersion: base must be a sha256 hex digest, got '${base}'`);
+  if (componentVersion.length === 0) throw new TypeError('computeFingerprint: componentVersion: must not be empty');
+  return createHash('sha256').update(`${FINGERPRINT_SCHEME}\0${base}\0${componentVersion}`).digest('hex');
+}
+
+/** The cache key of a node (see `fingerprintBase`). */
+export function computeFingerprint(input: FingerprintInput): string {
+  const { componentVersion, ...rest } = input;
+  return fingerprintWithVersion(fingerprintBase(rest), componentVersion);
 }
 
 /**

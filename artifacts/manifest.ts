@@ -3,6 +3,7 @@ import { lstat, mkdir, open, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, type TransformCallback } from 'node:stream';
 import { MANIFEST_NAME, ManifestSchema, type Manifest, type ManifestFile, type StagingArea } from './store';
+import { describeIssues } from '../dsl/zod-issues';
 
 /**
  * Helpers shared by both artifact store backends: key rules, key order, content hashing and the
@@ -105,7 +106,7 @@ export function parseManifest(text: string, where: string): Manifest {
   }
   const parsed = ManifestSchema.safeParse(json);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    const issues = describeIssues(parsed.error, '(root)');
     throw new Error(`manifest ${where} is malformed: ${issues}`);
   }
   return parsed.data;

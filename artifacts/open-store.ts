@@ -1,6 +1,6 @@
-import { ENV_VARS, type S3Config } from '../config/config';
 import { FileArtifactStore } from './file-store';
 import { InvalidArtifactLocationError } from './manifest';
+import type { S3Settings } from './s3-client';
 import { S3ArtifactStore } from './s3-store';
 import type { ArtifactStore } from './store';
 
@@ -12,14 +12,14 @@ export interface OpenArtifactStoreOptions {
 /** The artifact store for a root URI: `file:///abs/dir` or `s3://bucket[/prefix]` (with `s3` settings). */
 export async function openArtifactStore(
   rootUri: string,
-  s3?: S3Config,
+  s3?: S3Settings,
   options: OpenArtifactStoreOptions = {},
 ): Promise<ArtifactStore> {
   if (rootUri.startsWith('file:')) return FileArtifactStore.open(rootUri);
   if (rootUri.startsWith('s3:')) {
     if (!s3) {
       throw new InvalidArtifactLocationError(
-        `artifact root ${rootUri} needs S3 settings: set ${ENV_VARS.s3Endpoint}, ${ENV_VARS.s3AccessKey} and ${ENV_VARS.s3SecretKey}`,
+        `artifact root ${rootUri} needs S3 settings: an endpoint, an access key and a secret key`,
       );
     }
     return S3ArtifactStore.open(rootUri, s3, options);

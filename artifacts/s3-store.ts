@@ -8,8 +8,7 @@ import path from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Client } from 'minio';
-import { ENV_VARS, type S3Config } from '../config/config';
+import type { Client } from 'minio';
 import {
   ancestorKeys,
   ArtifactNotFoundError,
@@ -28,6 +27,7 @@ import {
   stagingDirOf,
   StoreRoot,
 } from './manifest';
+import { s3Client, type S3Settings } from './s3-client';
 import { MANIFEST_NAME, type ArtifactStore, type Manifest, type ObjectInfo, type StagingArea } from './store';
 
 /** A network fault or an overloaded server: the operation may succeed if retried. */
@@ -113,28 +113,6 @@ export function parseS3RootUri(rootUri: string): S3Root {
   return { bucket, prefix };
 }
 
-interface Endpoint {
-  host: string;
-  port: number;
-  useSSL: boolean;
-}
-
-function parseEndpoint(endpoint: string): Endpoint {
-  let url: URL;
-  try {
-    url = new URL(endpoint);
-  } catch {
-    throw new InvalidArtifactLocationError(`S3 endpoint '${endpoint}': expected a URL such as http://127.0.0.1:9000`);
-  }
-  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || (url.pathname !== '/' && url.pathname !== '')) {
-    throw new InvalidArtifactLocationError(
-      `S3 endpoint '${endpoint}': expected http(s)://host[:port] without a path, such as http://127.0.0.1:9000`,
-    );
-  }
-  const useSSL = url.protocol === 'https:';
-  return { host: url.hostname, port: url.port ? Number(url.port) : useSSL ? 443 : 80, useSSL };
-}
-
 interface ListedObject {
   name: string;
   size: number;
@@ -208,7 +186,7 @@ export class S3ArtifactStore implements ArtifactStore {
 
   private constructor(
     location: S3Root,
-    private readonly config: S3Config,
+    private readonly config: S3Settings,
     private readonly cacheDir: string,
     private readonly claimStaleMs: number,
   ) {
@@ -216,24 +194,14 @@ export class S3ArtifactStore implements ArtifactStore {
     this.prefix = location.prefix;
     this.rootUri = `s3://${location.bucket}${location.prefix ? `/${location.prefix}` : ''}`;
     this.root = new StoreRoot(this.rootUri);
-    const endpoint = parseEndpoint(config.endpoint);
-    this.agent = endpoint.useSSL ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
-    this.client = new Client({
-      endPoint: endpoint.host,
-      port: endpoint.port,
-      useSSL: endpoint.useSSL,
-      accessKey: config.accessKey,
-      secretKey: config.secretKey,
-      region: config.region,
-      partSize: PART_SIZE,
-      transportAgent: this.agent,
-    });
+    this.agent = config.endpoint.startsWith('https:') ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
+    this.client = s3Client(config, { partSize: PART_SIZE, transportAgent: this.agent });
     this.localStagingRoot = path.join(cacheDir, STAGING_SEGMENT);
     this.downloadRoot = path.join(cacheDir, '.downloads');
   }
 
   /** Opens the store, creating the bucket if it does not exist yet. */
-  static async open(rootUri: string, config: S3Config, options: S3StoreOptions = {}): Promise<S3ArtifactStore> {
+  static async open(rootUri: string, config: S3Settings, options: S3StoreOptions = {}): Promise<S3ArtifactStore> {
     const store = new S3ArtifactStore(
       parseS3RootUri(rootUri),
       config,
@@ -659,7 +627,7 @@ export class S3ArtifactStore implements ArtifactStore {
     if (CREDENTIAL_CODES.has(code)) {
       return new StoreAccessError(
         `${action}: ${where} refused access key '${this.config.accessKey}' (${detail}); ` +
-          `check ${ENV_VARS.s3AccessKey} and ${ENV_VARS.s3SecretKey}`,
+          'check the configured S3 access key and secret key',
       );
     }
     return new Error(`${action} (${where}): ${detail}`);

@@ -1,9 +1,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { withDuckDb } from '../activities/data/duckdb-session';
-import { sqlString } from '../activities/data/sql';
-import { ExampleGen } from '../dsl/components/example-gen';
+import { withDuckDb } from '../components/data/duckdb-session';
+import { sqlString } from '../components/data/sql';
+import { ExampleGen } from '../components/example-gen/spec';
 import { runExecutorForTest } from '../test/support/executor-harness';
 import { vegaFile } from '../test/components/vega-data';
 

@@ -1,9 +1,9 @@
 import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { withDuckDb } from '../activities/data/duckdb-session';
-import { sqlString } from '../activities/data/sql';
-import { StatisticsGen } from '../dsl/components/statistics-gen';
+import { withDuckDb } from '../components/data/duckdb-session';
+import { sqlString } from '../components/data/sql';
+import { StatisticsGen } from '../components/statistics-gen/spec';
 import { runExecutorForTest } from '../test/support/executor-harness';
 import { vegaFile } from '../test/components/vega-data';
 

@@ -1,6 +1,7 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { z } from 'zod';
+import { issueLines } from '../dsl/zod-issues';
 import { ComponentRegistryError } from '../activities/component-registry';
 import { TemporalUnreachableError } from '../client/temporal-connection';
 import { ConfigError, loadConfig, type MlpipeConfig } from '../config/config';
@@ -117,10 +118,9 @@ const kebab = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}
 export function parseFlags<S extends z.ZodType>(schema: S, raw: unknown, argumentNames: Record<string, string> = {}): z.output<S> {
   const parsed = schema.safeParse(raw);
   if (parsed.success) return parsed.data;
-  const lines = parsed.error.issues.map((issue) => {
+  const lines = issueLines(parsed.error, 'flags', (issue) => {
     const key = String(issue.path[0] ?? '');
-    const name = argumentNames[key] ?? (key ? `--${kebab(key)}` : 'flags');
-    return `${name}: ${issue.message}`;
+    return argumentNames[key] ?? (key ? `--${kebab(key)}` : 'flags');
   });
   throw new CliError(lines.join('\n'));
 }

@@ -7,6 +7,7 @@ const STATE_MARK: Record<NodeStatus['state'], string> = {
   running: '▶',
   cached: '↺',
   succeeded: '✔',
+  blocked: '⊘',
   failed: '✘',
   skipped: '–',
   cancelled: '■',

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { issueLines } from '../dsl/zod-issues';
 
 /** Environment variables mlpipe reads; the config file uses the camelCase keys of `MlpipeConfigSchema`. */
 export const ENV_VARS = {
@@ -81,7 +82,6 @@ export const MlpipeConfigSchema = z
   .strict();
 
 export type MlpipeConfig = z.infer<typeof MlpipeConfigSchema>;
-export type S3Config = NonNullable<MlpipeConfig['s3']>;
 
 /** Config with every store resolved to a concrete location. */
 export interface ResolvedConfig extends MlpipeConfig {
@@ -210,11 +210,10 @@ export function loadConfig(options: LoadConfigOptions = {}): MlpipeConfig {
   }
   const parsed = MlpipeConfigSchema.safeParse(merged);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((issue) => {
+    const lines = issueLines(parsed.error, '', (issue) => {
       const paths = issue.code === 'unrecognized_keys' ? issue.keys.map((k) => [...issue.path, k]) : [issue.path];
       const inFile = paths.some((p) => p.length > 0 && hasPath(fileValues, p) && !hasPath(envValues, p));
-      const where = inFile ? `${filePath}: ${settingName(issue.path, true)}` : settingName(issue.path, false);
-      return `${where}: ${issue.message}`;
+      return inFile ? `${filePath}: ${settingName(issue.path, true)}` : settingName(issue.path, false);
     });
     throw new ConfigError(`invalid mlpipe configuration:\n  ${lines.join('\n  ')}`);
   }

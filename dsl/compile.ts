@@ -1,4 +1,6 @@
-import { z } from 'zod';
+import type { z } from 'zod';
+import { ArtifactTypeSchema } from '../artifacts/artifact-types';
+import { issueLines, issuePath } from './zod-issues';
 import type { ComponentSpec, NodeHandle, OutputHandle } from './component';
 import {
   NODE_ID_PATTERN,
@@ -33,7 +35,7 @@ export class PipelineCompileError extends Error {
 export type ComponentRegistry = ReadonlyMap<string, ComponentSpec>;
 
 function describeZodIssues(prefix: string, error: z.ZodError): string[] {
-  return error.issues.map((i) => `${prefix}${i.path.length ? '.' + i.path.join('.') : ''}: ${i.message}`);
+  return issueLines(error, prefix, (i) => (i.path.length ? `${prefix}.${issuePath(i.path)}` : prefix));
 }
 
 function asArray(value: OutputHandle | OutputHandle[] | undefined): OutputHandle[] {
@@ -68,6 +70,11 @@ export function compilePipeline(definition: PipelineDefinition, registry?: Compo
     }
     const params = spec.parameters.safeParse(node.options.parameters ?? {});
     if (!params.success) problems.push(...describeZodIssues(`${where} parameters`, params.error));
+    const declared = [...Object.entries(spec.outputs).map(([k, t]) => [`outputs.${k}`, t]), ...Object.entries(spec.inputs).map(([k, i]) => [`inputs.${k}`, i.type])];
+    for (const [field, type] of declared) {
+      const named = ArtifactTypeSchema.safeParse(type);
+      if (!named.success) problems.push(`${where}: component ${spec.type} declares ${field} of type '${String(type)}': ${named.error.issues[0]!.message}`);
+    }
 
     const inputs: Record<string, InputRef[]> = {};
     const given = node.options.inputs ?? {};
@@ -119,7 +126,6 @@ export function compilePipeline(definition: PipelineDefinition, registry?: Compo
         retry: retry.data,
         timeouts: timeouts.data,
         cache: node.options.cache ?? true,
-        contentParameters: spec.contentParameters ?? [],
       });
     }
   }
@@ -222,9 +228,9 @@ export function validatePipelineSpec(json: unknown, registry: ComponentRegistry)
   }
   if (problems.length === 0) {
     const ordered = topologicalOrder(spec.nodes, problems);
-    // The component spec, not the JSON, says which parameters name content to hash.
-    const withContent = ordered.map((n) => ({ ...n, contentParameters: registry.get(n.component)?.contentParameters ?? [] }));
-    if (problems.length === 0) return { ...spec, nodes: withContent };
+    // Parameters as the component parses them (defaults filled in), as the TypeScript compiler writes them.
+    const parsed = ordered.map((n) => ({ ...n, parameters: registry.get(n.component)!.parameters.parse(n.parameters) as Record<string, unknown> }));
+    if (problems.length === 0) return { ...spec, nodes: parsed };
   }
   throw new PipelineCompileError(problems);
 }

@@ -1,50 +1,63 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { ArtifactType } from '../artifacts/artifact-types';
+import type { ResolveContext, ResolvedInputs } from './resolve';
 import type { ResourceClass, RetryPolicy, Timeouts } from './ir';
 
-export interface InputSpec {
-  type: ArtifactType;
+export interface InputSpec<T extends ArtifactType = ArtifactType> {
+  type: T;
   optional?: boolean;
   /** Accepts several artifacts (e.g. several Examples to merge). */
   multiple?: boolean;
 }
 
 /**
+ * Where a component's executor lives: a module the worker loads in an executor thread, and its
+ * export. Write it with `require.resolve('./executor')` next to the spec: Node (and bundlers) follow
+ * that from the sources and from the build alike.
+ */
+export interface ExecutorRef {
+  module: string;
+  /** Default `executor`. */
+  export?: string;
+}
+
+/**
  * A component spec, kept apart from its executor as TFX does: the compiler, the cache and the docs
- * read the spec alone; the executor is a module path resolved on the worker that runs it.
+ * read the spec alone; the executor is a module loaded on the worker that runs it.
  */
 export interface ComponentSpec<
   P extends z.ZodType = z.ZodType,
   I extends Record<string, InputSpec> = Record<string, InputSpec>,
   O extends Record<string, ArtifactType> = Record<string, ArtifactType>,
 > {
+  /** The component's name in pipelines, metadata and the cache key. */
   type: string;
-  /** Bump when the executor's behaviour changes: it is part of the cache fingerprint. */
+  /** Bump when the executor's behaviour changes: it is part of the cache key. */
   version: string;
   description: string;
   parameters: P;
   inputs: I;
+  /** Output keys and their artifact types: any PascalCase name, built-in or the component's own. */
   outputs: O;
   defaultResource: ResourceClass;
-  /** Absolute path of the compiled JS module exporting the executor (run off the event loop). */
-  executorModule: string;
-  /** Export name in `executorModule`; default `executor`. */
-  executorExport?: string;
+  executor: ExecutorRef;
   /**
-   * Parameters naming files whose content belongs in the cache key: input data (a path or glob),
-   * user modules. Without this a node reading a refreshed file at the same path would hit the cache.
+   * Looks up what the node reads before it runs (files and their content hashes, artifacts from the
+   * metadata store), in the control step. What it returns is part of the cache key, is recorded with
+   * the execution, and reaches the executor as `ctx.resolved`.
    */
-  contentParameters?: string[];
+  resolve?(ctx: ResolveContext<z.output<P>>): Promise<ResolvedInputs>;
 }
 
-export interface OutputHandle {
+export interface OutputHandle<T extends ArtifactType = ArtifactType> {
   readonly node: string;
   readonly output: string;
-  readonly type: ArtifactType;
+  readonly type: T;
 }
 
 export interface NodeOptions<P extends z.ZodType, I extends Record<string, InputSpec>> {
   parameters?: z.input<P>;
+  /** Each input takes outputs of its declared artifact type (the pipeline compiler checks it). */
   inputs?: { [K in keyof I]?: OutputHandle | OutputHandle[] };
   resource?: ResourceClass;
   cache?: boolean;
@@ -56,7 +69,7 @@ export interface NodeHandle<O extends Record<string, ArtifactType> = Record<stri
   readonly id: string;
   readonly spec: ComponentSpec;
   readonly options: NodeOptions<z.ZodType, Record<string, InputSpec>>;
-  readonly outputs: { readonly [K in keyof O]: OutputHandle };
+  readonly outputs: { readonly [K in keyof O]: OutputHandle<O[K]> };
 }
 
 export type ComponentFactory<
@@ -74,7 +87,7 @@ export function defineComponent<
   const factory = (id: string, options: NodeOptions<P, I> = {}): NodeHandle<O> => {
     const outputs = Object.fromEntries(
       Object.entries(spec.outputs).map(([key, type]) => [key, { node: id, output: key, type }]),
-    ) as { [K in keyof O]: OutputHandle };
+    ) as { [K in keyof O]: OutputHandle<O[K]> };
     return {
       id,
       spec: spec as unknown as ComponentSpec,

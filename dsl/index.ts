@@ -1,10 +1,12 @@
-/** mlpipe's public API: what a pipeline module imports. */
+/** mlpipe's public API: what a pipeline module and a component author import. */
 export { defineComponent } from './component';
-export type { ComponentSpec, ComponentFactory, InputSpec, NodeHandle, NodeOptions, OutputHandle } from './component';
+export type { ComponentFactory, ComponentSpec, ExecutorRef, InputSpec, NodeHandle, NodeOptions, OutputHandle } from './component';
 export { pipeline, compilePipeline, validatePipelineSpec, PipelineCompileError } from './compile';
 export type { PipelineDefinition } from './compile';
 export type { PipelineSpec, NodeSpec, ResourceClass, RetryPolicy, Timeouts } from './ir';
-export * from './components/example-gen';
-export * from './components/statistics-gen';
-export type { Executor, ExecutorContext, ExecutorResult, Progress } from '../activities/executor-api';
-export { UserInputError } from '../activities/executor-api';
+export { defineExecutor, UserInputError } from './executor';
+export type { Executor, ExecutorContext, ExecutorInput, ExecutorResult, Progress } from './executor';
+export type { ResolveContext, ResolvedFile, ResolvedFileSet, ResolvedInputs } from './resolve';
+export { ExampleGen, StatisticsGen } from '../components';
+export type { ExampleGenParameters, SplitConfig, InputFormat } from '../components/example-gen/spec';
+export type { StatisticsGenParameters } from '../components/statistics-gen/spec';

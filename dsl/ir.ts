@@ -52,8 +52,11 @@ export const NodeSpecSchema = z
     retry: RetryPolicySchema,
     timeouts: TimeoutsSchema,
     cache: z.boolean(),
-    /** Parameters whose named files' content is part of the cache key (from the component spec). */
-    contentParameters: z.array(z.string()).default([]),
+    /**
+     * Written by builds before components had resolve steps; still accepted so that specs stored
+     * in Temporal (schedules, the histories of earlier runs) parse, and ignored.
+     */
+    contentParameters: z.array(z.string()).optional(),
   })
   .strict();
 export type NodeSpec = z.infer<typeof NodeSpecSchema>;
@@ -88,5 +91,5 @@ export const PipelineSpecSchema = PipelineSpecShapeSchema
 export type PipelineSpec = z.infer<typeof PipelineSpecSchema>;
 
 /** Node states as the `status` query reports them. */
-export const NodeStateSchema = z.enum(['pending', 'running', 'cached', 'succeeded', 'failed', 'skipped', 'cancelled']);
+export const NodeStateSchema = z.enum(['pending', 'running', 'cached', 'succeeded', 'blocked', 'failed', 'skipped', 'cancelled']);
 export type NodeState = z.infer<typeof NodeStateSchema>;

@@ -1,16 +1,7 @@
 import type { z } from 'zod';
+import { issueLines, issuePath } from '../dsl/zod-issues';
 
-/** `inputs[0].shape` from a zod issue path. */
-export function issuePath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)), '');
-}
-
-/** One line naming each offending field and what was expected. */
+/** The serving protocols' form: `field inputs[0].shape: message`, issues joined by `; `. */
 export function describeZodError(error: z.ZodError): string {
-  return error.issues
-    .map((i) => {
-      const field = issuePath(i.path);
-      return field ? `field ${field}: ${i.message}` : i.message;
-    })
-    .join('; ');
+  return issueLines(error, '', (i) => (i.path.length > 0 ? `field ${issuePath(i.path)}` : '')).join('; ');
 }

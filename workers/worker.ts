@@ -115,7 +115,7 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<RunningWo
           taskQueue: TASK_QUEUES.control,
           identity,
           ...workflowCodeOption(),
-          activities: createControlActivities({ store: resources.store, metadata: resources.metadata }),
+          activities: createControlActivities({ store: resources.store, metadata: resources.metadata, registry, ...(config.s3 ? { s3: config.s3 } : {}) }),
           // Control steps run as local activities of this worker (see workflows/pipeline.ts).
           maxConcurrentLocalActivityExecutions: concurrency.control,
         }),

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ArtifactRefSchema } from '../artifacts/artifact-types';
 import { NodeStateSchema, PipelineSpecSchema } from '../dsl/ir';
+import { ResolvedInputsSchema } from '../dsl/resolve';
 
 /**
  * Shapes that cross the workflow boundary (workflow input, query and signal payloads, activity
@@ -71,12 +72,10 @@ export const PrepareNodeInputSchema = z.object({
   runId: z.string(),
   nodeId: z.string(),
   component: z.string(),
-  componentVersion: z.string(),
   parameters: z.record(z.string(), z.unknown()),
   outputs: z.record(z.string(), z.string()),
   inputs: ArtifactRefListMap,
   useCache: z.boolean(),
-  contentParameters: z.array(z.string()).default([]),
 });
 export type PrepareNodeInput = z.infer<typeof PrepareNodeInputSchema>;
 
@@ -87,13 +86,22 @@ export const PrepareNodeResultSchema = z.discriminatedUnion('cached', [
     outputs: ArtifactRefListMap,
     /** The summary of the execution whose outputs are reused. */
     summary: z.record(z.string(), z.unknown()).optional(),
+    /** The reused execution was a gate that blocked: this node blocks too. */
+    blocked: z.string().optional(),
   }),
   z.object({
     cached: z.literal(false),
     executionId: z.number(),
     fingerprint: z.string(),
+    /** The cache key without the component version, so the key can be remade with the version that ran. */
+    keyBase: z.string(),
+    /** The component version the key was made with: the control worker's. */
+    componentVersion: z.string(),
     /** Where each output will be committed; deterministic per run and node, so retries reuse it. */
     outputUris: z.record(z.string(), z.string()),
+    resolved: ResolvedInputsSchema,
+    /** Outputs under the same key existed but could not be reused, and why. */
+    cacheMiss: z.string().optional(),
   }),
 ]);
 export type PrepareNodeResult = z.infer<typeof PrepareNodeResultSchema>;
@@ -106,6 +114,7 @@ export const ExecuteComponentInputSchema = z.object({
   parameters: z.record(z.string(), z.unknown()),
   inputs: ArtifactRefListMap,
   outputUris: z.record(z.string(), z.string()),
+  resolved: ResolvedInputsSchema.default({ files: {}, artifacts: {} }),
 });
 export type ExecuteComponentInput = z.infer<typeof ExecuteComponentInputSchema>;
 
@@ -115,6 +124,10 @@ export const ExecuteComponentResultSchema = z.object({
   attempt: z.number().int().positive(),
   executorMs: z.number(),
   summary: z.record(z.string(), z.unknown()).optional(),
+  /** The component version the executor worker has: it may differ from the one the key was made with. */
+  componentVersion: z.string().optional(),
+  /** A gate's reason to stop what follows. */
+  block: z.object({ reason: z.string().min(1) }).optional(),
 });
 export type ExecuteComponentResult = z.infer<typeof ExecuteComponentResultSchema>;
 
@@ -124,6 +137,11 @@ export const PublishNodeInputSchema = z.object({
   worker: z.string(),
   attempt: z.number().int().positive(),
   summary: z.record(z.string(), z.unknown()).optional(),
+  /** With `componentVersion`: re-keys the execution when the executor ran another version than the key's. */
+  keyBase: z.string().optional(),
+  keyVersion: z.string().optional(),
+  componentVersion: z.string().optional(),
+  blocked: z.string().optional(),
 });
 export type PublishNodeInput = z.infer<typeof PublishNodeInputSchema>;
 

@@ -15,6 +15,7 @@ import {
   setCurrentDetails,
 } from '@temporalio/workflow';
 import type { ArtifactRef } from '../artifacts/artifact-types';
+import { describeIssues } from '../dsl/zod-issues';
 import type { NodeSpec } from '../dsl/ir';
 import type { ControlActivities } from '../activities/control';
 import type { ExecutorActivities } from '../activities/execute-component';
@@ -59,6 +60,12 @@ const LOCAL_CONTROL_PATCH = 'control-as-local-activities';
  * replay with the SDK's sequence-number ids.
  */
 const NODE_ACTIVITY_ID_PATCH = 'executor-activity-id-is-node-id';
+/**
+ * A gate: a node whose executor (or the cached execution it reuses) says to block ends `blocked`
+ * once its outputs are published, and nothing downstream of it runs. Runs started before gates
+ * existed replay without it.
+ */
+const GATE_PATCH = 'node-gate';
 
 function controlActivities(summary?: string): ControlActivities {
   const withSummary = summary ? { summary } : {};
@@ -70,6 +77,7 @@ function controlActivities(summary?: string): ControlActivities {
 type NodeOutputs = Record<string, ArtifactRef[]>;
 
 class UpstreamNotAvailable extends Error {}
+class NodeBlocked extends Error {}
 
 /**
  * Runs a compiled pipeline: every node whose inputs are ready runs at once. Per node: a control
@@ -80,7 +88,7 @@ export async function runPipeline(rawInput: RunPipelineInput): Promise<PipelineS
   const parsedInput = RunPipelineInputSchema.safeParse(rawInput);
   if (!parsedInput.success) {
     // A ZodError would fail the workflow task and be retried forever; bad input fails the run.
-    const problems = parsedInput.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`).join('; ');
+    const problems = describeIssues(parsedInput.error, '(input)');
     throw ApplicationFailure.nonRetryable(`invalid pipeline spec: ${problems}`, 'InvalidPipelineSpec');
   }
   const { spec, options } = parsedInput.data;
@@ -116,7 +124,14 @@ export async function runPipeline(rawInput: RunPipelineInput): Promise<PipelineS
       const cancelled = upstream.some((r) => r.status === 'rejected' && isCancellation(r.reason));
       nodeStatus.state = cancelled ? 'cancelled' : 'skipped';
       const failed = upstreamIds.filter((_, i) => upstream[i]!.status === 'rejected');
-      nodeStatus.error = cancelled ? 'run cancelled' : `upstream ${failed.map((f) => `'${f}'`).join(', ')} did not succeed`;
+      const blockedBy = failed.filter((f) => status.nodes[f]!.state === 'blocked');
+      const notSucceeded = failed.filter((f) => !blockedBy.includes(f));
+      const quoted = (ids: string[]) => ids.map((f) => `'${f}'`).join(', ');
+      nodeStatus.error = cancelled
+        ? 'run cancelled'
+        : [blockedBy.length > 0 ? `blocked by ${quoted(blockedBy)}` : '', notSucceeded.length > 0 ? `upstream ${quoted(notSucceeded)} did not succeed` : '']
+            .filter(Boolean)
+            .join('; ');
       publishDetails();
       throw cancelled ? upstream.find((r) => r.status === 'rejected')!.reason : new UpstreamNotAvailable(node.id);
     }
@@ -147,15 +162,14 @@ export async function runPipeline(rawInput: RunPipelineInput): Promise<PipelineS
       runId: info.runId,
       nodeId: node.id,
       component: node.component,
-      componentVersion: node.componentVersion,
       parameters: node.parameters,
       outputs: node.outputs,
       inputs,
       useCache: node.cache && !options.noCache,
-      contentParameters: node.contentParameters,
     });
     if (prepared.cached) {
       nodeStatus.summary = prepared.summary;
+      if (prepared.blocked && patched(GATE_PATCH)) block(nodeStatus, prepared.blocked, prepared.outputs);
       finish(nodeStatus, 'cached', prepared.outputs);
       publishDetails();
       return prepared.outputs;
@@ -179,6 +193,7 @@ export async function runPipeline(rawInput: RunPipelineInput): Promise<PipelineS
       },
     });
     let published: NodeOutputs;
+    let blockedBecause: string | undefined;
     try {
       const result = await executor.executeComponent({
         pipeline: spec.name,
@@ -188,6 +203,7 @@ export async function runPipeline(rawInput: RunPipelineInput): Promise<PipelineS
         parameters: node.parameters,
         inputs,
         outputUris: prepared.outputUris,
+        resolved: prepared.resolved,
       });
       nodeStatus.attempt = result.attempt;
       nodeStatus.worker = result.worker;
@@ -199,7 +215,12 @@ export async function runPipeline(rawInput: RunPipelineInput): Promise<PipelineS
         worker: result.worker,
         attempt: result.attempt,
         summary: result.summary,
+        keyBase: prepared.keyBase,
+        keyVersion: prepared.componentVersion,
+        ...(result.componentVersion ? { componentVersion: result.componentVersion } : {}),
+        ...(result.block ? { blocked: result.block.reason } : {}),
       });
+      blockedBecause = result.block?.reason;
     } catch (err) {
       recordFailure(nodeStatus, err, node.retry.maximumAttempts);
       nodeStatus.finishedAt = Date.now();
@@ -211,9 +232,18 @@ export async function runPipeline(rawInput: RunPipelineInput): Promise<PipelineS
       );
       throw err;
     }
+    if (blockedBecause && patched(GATE_PATCH)) block(nodeStatus, blockedBecause, published);
     finish(nodeStatus, 'succeeded', published);
     publishDetails();
     return published;
+  };
+
+  /** Ends a gate node: its outputs stand, it says why, and what depends on it is skipped. */
+  const block = (nodeStatus: NodeStatus, reason: string, outputs: NodeOutputs): never => {
+    finish(nodeStatus, 'blocked', outputs);
+    nodeStatus.error = reason;
+    publishDetails();
+    throw new NodeBlocked(reason);
   };
 
   for (const node of spec.nodes) results.set(node.id, runNode(node));
@@ -229,12 +259,12 @@ export async function runPipeline(rawInput: RunPipelineInput): Promise<PipelineS
     await recordRunState('cancelled');
     throw (cancelledErr as PromiseRejectedResult).reason;
   }
-  const failed = spec.nodes.filter((n) => status.nodes[n.id]!.state === 'failed');
-  if (failed.length > 0) {
+  const stopped = spec.nodes.filter((n) => ['failed', 'blocked'].includes(status.nodes[n.id]!.state));
+  if (stopped.length > 0) {
     status.state = 'failed';
     publishDetails();
     await recordRunState('failed');
-    const causes = failed.map((n) => `node '${n.id}' failed: ${status.nodes[n.id]!.error}`).join('; ');
+    const causes = stopped.map((n) => `node '${n.id}' ${status.nodes[n.id]!.state}: ${status.nodes[n.id]!.error}`).join('; ');
     throw ApplicationFailure.nonRetryable(`pipeline '${spec.name}' failed: ${causes}`, 'PipelineFailed', status);
   }
   status.state = 'succeeded';
@@ -243,11 +273,11 @@ export async function runPipeline(rawInput: RunPipelineInput): Promise<PipelineS
   return status;
 }
 
-function finish(nodeStatus: NodeStatus, state: 'cached' | 'succeeded', outputs: NodeOutputs): void {
+function finish(nodeStatus: NodeStatus, state: 'cached' | 'succeeded' | 'blocked', outputs: NodeOutputs): void {
   nodeStatus.state = state;
   nodeStatus.finishedAt = Date.now();
   nodeStatus.durationMs = nodeStatus.finishedAt - (nodeStatus.startedAt ?? nodeStatus.finishedAt);
-  nodeStatus.progress = state === 'succeeded' ? { fraction: 1 } : undefined;
+  nodeStatus.progress = state === 'cached' ? undefined : { fraction: 1 };
   nodeStatus.outputs = Object.fromEntries(Object.entries(outputs).map(([k, refs]) => [k, refs.map((r) => r.uri)]));
 }
 

@@ -10,6 +10,7 @@ import type {
   CacheCandidate,
   ContextType,
   ExecutionRecord,
+  FindArtifacts,
   FinishExecution,
   LineageGraph,
   LineageOptions,
@@ -61,6 +62,15 @@ export interface MetadataStore {
    */
   findByFingerprint(fingerprint: string): Promise<CacheCandidate[]>;
 
+  /**
+   * Files the execution under another cache key: an executor that ran a different component version
+   * than the one its key was computed with is keyed by the version that produced its outputs.
+   */
+  setFingerprint(id: number, fingerprint: string): Promise<void>;
+
+  /** Live artifacts of a type, newest first, optionally of one pipeline and with given property values. */
+  findArtifacts(query: FindArtifacts): Promise<ArtifactRecord[]>;
+
   getExecution(id: number): Promise<ExecutionRecord | null>;
 
   /** Newest first. */
@@ -75,6 +85,9 @@ export interface MetadataStore {
 
   close(): Promise<void>;
 }
+
+/** What a component's resolve step may read from the metadata store. */
+export type ArtifactQueries = Pick<MetadataStore, 'getArtifact' | 'findArtifacts'>;
 
 export interface OpenMetadataStoreOptions {
   /** How long a write waits for another process holding the database's write lock. */

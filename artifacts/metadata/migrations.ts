@@ -72,6 +72,15 @@ export const MIGRATIONS: readonly Migration[] = [
       'CREATE INDEX associations_by_execution ON associations (execution_id)',
     ],
   },
+  {
+    version: 2,
+    name: 'executions: what the resolve step found, a gate\'s block, why the cache missed',
+    statements: () => [
+      'ALTER TABLE executions ADD COLUMN resolved TEXT',
+      'ALTER TABLE executions ADD COLUMN blocked TEXT',
+      'ALTER TABLE executions ADD COLUMN cache_miss TEXT',
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

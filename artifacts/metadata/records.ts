@@ -74,6 +74,12 @@ export const ExecutionInfoSchema = z.object({
   summary: z.record(z.string(), z.unknown()).nullable(),
   /** For a `cached` execution: the execution whose outputs it reused. */
   cachedFrom: id.nullable(),
+  /** What the component's resolve step found (files with content hashes, artifacts), as the executor saw it. */
+  resolved: z.record(z.string(), z.unknown()).nullable(),
+  /** A gate's reason to stop what follows: the execution succeeded, and nothing downstream of it ran. */
+  blocked: z.string().nullable(),
+  /** Why outputs with the same cache key could not be reused, when there were some. */
+  cacheMiss: z.string().nullable(),
 });
 export type ExecutionInfo = z.infer<typeof ExecutionInfoSchema>;
 
@@ -96,6 +102,8 @@ export const StartExecutionSchema = z
     inputs: RefsByKeySchema.default({}),
     state: z.enum(['running', 'cached']).default('running'),
     cachedFrom: id.optional(),
+    resolved: z.record(z.string(), z.unknown()).optional(),
+    cacheMiss: z.string().optional(),
   })
   .refine((e) => (e.state === 'cached') === (e.cachedFrom !== undefined), {
     message: "cachedFrom is required when state is 'cached' and only allowed then",
@@ -110,6 +118,7 @@ export const FinishExecutionSchema = z.object({
   attempt: z.number().int().positive().optional(),
   error: z.string().optional(),
   summary: z.record(z.string(), z.unknown()).optional(),
+  blocked: z.string().min(1).optional(),
 });
 export type FinishExecution = z.input<typeof FinishExecutionSchema>;
 
@@ -117,6 +126,8 @@ export const CacheCandidateSchema = z.object({
   executionId: id,
   finishedAt: isoTime,
   outputs: ArtifactsByKeySchema,
+  /** A gate that blocked: a node reusing this execution blocks too. */
+  blocked: z.string().nullable(),
 });
 export type CacheCandidate = z.infer<typeof CacheCandidateSchema>;
 
@@ -182,3 +193,13 @@ export const ListRunsOptionsSchema = z.object({
   limit: z.number().int().positive().max(10_000).default(50),
 });
 export type ListRunsOptions = z.input<typeof ListRunsOptionsSchema>;
+
+export const FindArtifactsSchema = z.object({
+  type: z.string().min(1),
+  /** Only artifacts attributed to this pipeline. */
+  pipeline: z.string().min(1).optional(),
+  /** Only artifacts whose properties have these values. */
+  properties: PropertiesSchema.default({}),
+  limit: z.number().int().positive().max(1000).default(20),
+});
+export type FindArtifacts = z.input<typeof FindArtifactsSchema>;

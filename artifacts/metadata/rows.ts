@@ -10,7 +10,7 @@ import {
   type ExecutionInfo,
 } from './records';
 import type { SqlRow } from './sql-driver';
-import { describeIssues } from './zod-issues';
+import { describeIssues } from '../../dsl/zod-issues';
 
 /**
  * Database rows to records. Ids are coerced because PostgreSQL drivers return BIGINT as strings;
@@ -79,6 +79,9 @@ const ExecutionRowSchema = z.object({
   error: z.string().nullable(),
   summary: z.union([z.null(), jsonText(z.record(z.string(), z.unknown()))]),
   cached_from: z.union([z.null(), dbId]),
+  resolved: z.union([z.null(), jsonText(z.record(z.string(), z.unknown()))]),
+  blocked: z.string().nullable(),
+  cache_miss: z.string().nullable(),
 });
 
 /**
@@ -87,7 +90,7 @@ const ExecutionRowSchema = z.object({
  */
 export const EXECUTION_SELECT = `SELECT e.id, p.name AS pipeline, r.name AS run_id, e.node_id, e.component,
     e.component_version, e.fingerprint, e.state, e.worker, e.attempt, e.started_at, e.finished_at, e.error,
-    e.summary, e.cached_from
+    e.summary, e.cached_from, e.resolved, e.blocked, e.cache_miss
   FROM executions e
   JOIN associations ap ON ap.execution_id = e.id
   JOIN contexts p ON p.id = ap.context_id AND p.type = 'pipeline'
@@ -112,6 +115,9 @@ export function toExecution(row: SqlRow): ExecutionInfo {
     error: r.error,
     summary: r.summary,
     cachedFrom: r.cached_from,
+    resolved: r.resolved,
+    blocked: r.blocked,
+    cacheMiss: r.cache_miss,
   };
 }
 
@@ -162,7 +168,7 @@ export function toRunStats(row: SqlRow): RunStatsRow {
   return parseRow(RunStatsRowSchema, row, 'executions');
 }
 
-const CacheHitRowSchema = z.object({ id: dbId, finished_at: z.string() });
+const CacheHitRowSchema = z.object({ id: dbId, finished_at: z.string(), blocked: z.string().nullable() });
 
 export function toCacheHit(row: SqlRow): z.infer<typeof CacheHitRowSchema> {
   return parseRow(CacheHitRowSchema, row, 'executions');

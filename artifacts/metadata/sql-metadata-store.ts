@@ -4,6 +4,7 @@ import type { MetadataStore } from './metadata-store';
 import {
   ArtifactStateSchema,
   ContextTypeSchema,
+  FindArtifactsSchema,
   FinishExecutionSchema,
   LineageOptionsSchema,
   ListRunsOptionsSchema,
@@ -19,6 +20,7 @@ import {
   type ExecutionInfo,
   type ExecutionRecord,
   type ExecutionState,
+  type FindArtifacts,
   type LineageEvent,
   type LineageGraph,
   type Properties,
@@ -41,7 +43,7 @@ import {
   type EventRow,
   type RunContextRow,
 } from './rows';
-import { describeIssues } from './zod-issues';
+import { describeIssues } from '../../dsl/zod-issues';
 import { chunks, placeholders, type SqlDriver, type SqlSession, type SqlValue } from './sql-driver';
 
 function now(): string {
@@ -376,9 +378,19 @@ export class SqlMetadataStore implements MetadataStore {
         if (!source) throw new Error(`startExecution ${x.nodeId}: cachedFrom names execution ${x.cachedFrom}, which does not exist`);
       }
       const row = await s.get(
-        `INSERT INTO executions (component, component_version, node_id, fingerprint, state, started_at, cached_from)
-         VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-        [x.component, x.componentVersion, x.nodeId, x.fingerprint, x.state, now(), x.cachedFrom ?? null],
+        `INSERT INTO executions (component, component_version, node_id, fingerprint, state, started_at, cached_from, resolved, cache_miss)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+        [
+          x.component,
+          x.componentVersion,
+          x.nodeId,
+          x.fingerprint,
+          x.state,
+          now(),
+          x.cachedFrom ?? null,
+          x.resolved !== undefined ? JSON.stringify(x.resolved) : null,
+          x.cacheMiss ?? null,
+        ],
       );
       const id = Number(row!.id);
       for (const contextId of [pipelineId, runId]) {
@@ -400,7 +412,7 @@ export class SqlMetadataStore implements MetadataStore {
     return this.driver.write(async (s) => {
       const { changes } = await s.run(
         `UPDATE executions SET state = ?, finished_at = ?, worker = COALESCE(?, worker), attempt = COALESCE(?, attempt),
-           error = COALESCE(?, error), summary = COALESCE(?, summary)
+           error = COALESCE(?, error), summary = COALESCE(?, summary), blocked = COALESCE(?, blocked)
          WHERE id = ?`,
         [
           x.state,
@@ -409,6 +421,7 @@ export class SqlMetadataStore implements MetadataStore {
           x.attempt ?? null,
           x.error ?? null,
           x.summary !== undefined ? JSON.stringify(x.summary) : null,
+          x.blocked ?? null,
           id,
         ],
       );
@@ -434,7 +447,7 @@ export class SqlMetadataStore implements MetadataStore {
     return this.driver.read(async (s) => {
       const hits = (
         await s.all(
-          `SELECT id, finished_at FROM executions WHERE fingerprint = ? AND state = 'succeeded'
+          `SELECT id, finished_at, blocked FROM executions WHERE fingerprint = ? AND state = 'succeeded'
            ORDER BY finished_at DESC, id DESC`,
           [fingerprint],
         )
@@ -446,7 +459,36 @@ export class SqlMetadataStore implements MetadataStore {
         executionId: hit.id,
         finishedAt: hit.finished_at,
         outputs: byKey(grouped.get(hit.id) ?? [], artifacts),
+        blocked: hit.blocked,
       }));
+    });
+  }
+
+  async setFingerprint(id: number, fingerprint: string): Promise<void> {
+    validate(StartExecutionSchema.shape.fingerprint, fingerprint, 'setFingerprint fingerprint');
+    await this.driver.write(async (s) => {
+      const { changes } = await s.run('UPDATE executions SET fingerprint = ? WHERE id = ?', [fingerprint, id]);
+      if (changes === 0) throw new Error(`setFingerprint: no execution with id ${id}`);
+    });
+  }
+
+  async findArtifacts(query: FindArtifacts): Promise<ArtifactRecord[]> {
+    const q = validate(FindArtifactsSchema, query, 'findArtifacts');
+    return this.driver.read(async (s) => {
+      const rows = await s.all(
+        `SELECT ${ARTIFACT_COLUMNS} FROM artifacts a WHERE a.type = ? AND a.state = 'live'` +
+          (q.pipeline !== undefined
+            ? ` AND a.id IN (SELECT t.artifact_id FROM attributions t JOIN contexts c ON c.id = t.context_id WHERE c.type = 'pipeline' AND c.name = ?)`
+            : '') +
+          ' ORDER BY a.created_at DESC, a.id DESC',
+        q.pipeline !== undefined ? [q.type, q.pipeline] : [q.type],
+      );
+      const wanted = Object.entries(q.properties);
+      // Property values live in a JSON column; matching them here keeps the SQL portable.
+      return rows
+        .map((r) => toArtifact(r))
+        .filter((a) => wanted.every(([k, v]) => a.properties[k] === v))
+        .slice(0, q.limit);
     });
   }
 

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { computeFingerprint, hashFileContent, type FingerprintInput } from '../../artifacts/fingerprint';
+import { computeFingerprint, fingerprintBase, fingerprintWithVersion, hashFileContent, type FingerprintInput } from '../../artifacts/fingerprint';
 
 const SHA_ABC = 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad';
 const SHA_EMPTY = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
@@ -14,7 +14,7 @@ function base(): FingerprintInput {
     componentVersion: '1.2.0',
     parameters: { epochs: 10, optimizer: { name: 'adam', lr: 0.001 }, features: ['a', 'b'] },
     inputs: { examples: [SHA_ABC], schema: [SHA_EMPTY] },
-    userModules: { module_file: SHA_ABC },
+    resolved: { files: { module_file: [{ path: 'trainer.ts', contentHash: `sha256:${SHA_ABC}` }] }, artifacts: { baseline: [SHA_EMPTY] } },
   };
 }
 
@@ -25,16 +25,20 @@ describe('computeFingerprint', function () {
     assert.equal(computeFingerprint(base()), fp);
     // Pinned, canonical form spelled out: a change here silently invalidates every user's cache.
     const canonical =
-      `{"component":"Trainer","componentVersion":"1.2.0","inputs":{"examples":["${SHA_ABC}"],"schema":["${SHA_EMPTY}"]},` +
+      `{"component":"Trainer","inputs":{"examples":["${SHA_ABC}"],"schema":["${SHA_EMPTY}"]},` +
       `"parameters":{"epochs":10,"features":["a","b"],"optimizer":{"lr":0.001,"name":"adam"}},` +
-      `"scheme":"mlpipe-fingerprint/1","userModules":{"module_file":"${SHA_ABC}"}}`;
-    assert.equal(fp, createHash('sha256').update(canonical).digest('hex'));
-    assert.equal(fp, '8f3323989ab104f8bdd6df6771dee27d30041e2c18c654c47c1388ba8f63cedd');
+      `"resolved":{"artifacts":{"baseline":["${SHA_EMPTY}"]},"files":{"module_file":[{"contentHash":"sha256:${SHA_ABC}","path":"trainer.ts"}]}},` +
+      `"scheme":"mlpipe-fingerprint/2"}`;
+    const keyBase = createHash('sha256').update(canonical).digest('hex');
+    const { componentVersion, ...versionless } = base();
+    assert.equal(fingerprintBase(versionless), keyBase);
+    assert.equal(fp, createHash('sha256').update(`mlpipe-fingerprint/2\0${keyBase}\0${componentVersion}`).digest('hex'));
+    assert.equal(fp, fingerprintWithVersion(keyBase, componentVersion));
   });
 
   it('ignores key order everywhere', function () {
     const reordered: FingerprintInput = {
-      userModules: { module_file: SHA_ABC },
+      resolved: { artifacts: { baseline: [SHA_EMPTY] }, files: { module_file: [{ contentHash: `sha256:${SHA_ABC}`, path: 'trainer.ts' }] } },
       inputs: { schema: [SHA_EMPTY], examples: [SHA_ABC] },
       parameters: { features: ['a', 'b'], optimizer: { lr: 0.001, name: 'adam' }, epochs: 10 },
       componentVersion: '1.2.0',
@@ -74,8 +78,11 @@ describe('computeFingerprint', function () {
       ['the input key', { ...base(), inputs: { train: [SHA_ABC], schema: [SHA_EMPTY] } }],
       ['the executor version', { ...base(), componentVersion: '1.2.1' }],
       ['the component type', { ...base(), component: 'Tuner' }],
-      ['user module content', { ...base(), userModules: { module_file: SHA_EMPTY } }],
-      ['no user module', { ...base(), userModules: undefined }],
+      ['a resolved file\'s content', { ...base(), resolved: { ...base().resolved!, files: { module_file: [{ path: 'trainer.ts', contentHash: `sha256:${SHA_EMPTY}` }] } } }],
+      ['a resolved file\'s name', { ...base(), resolved: { ...base().resolved!, files: { module_file: [{ path: 'train.ts', contentHash: `sha256:${SHA_ABC}` }] } } }],
+      ['an S3 object\'s ETag', { ...base(), resolved: { ...base().resolved!, files: { module_file: [{ path: 'trainer.ts', contentHash: 'etag:9b2cf535f27731c974343645a3985328' }] } } }],
+      ['a resolved artifact', { ...base(), resolved: { ...base().resolved!, artifacts: { baseline: [SHA_ABC] } } }],
+      ['nothing resolved', { ...base(), resolved: undefined }],
     ];
     const seen = new Map<string, string>([[fp, 'base']]);
     for (const [what, input] of variants) {
@@ -105,8 +112,8 @@ describe('computeFingerprint', function () {
   });
 
   it('rejects malformed content hashes and empty names', function () {
-    assert.throws(() => computeFingerprint({ ...base(), inputs: { examples: ['abc'] } }), /computeFingerprint: inputs\.examples\.0: expected a sha256 hex digest/);
-    assert.throws(() => computeFingerprint({ ...base(), userModules: { module_file: 'x' } }), /userModules\.module_file: expected a sha256/);
+    assert.throws(() => computeFingerprint({ ...base(), inputs: { examples: ['abc'] } }), /computeFingerprint: inputs\.examples\[0\]: expected a sha256 hex digest/);
+    assert.throws(() => computeFingerprint({ ...base(), resolved: { files: {}, artifacts: { baseline: ['x'] } } }), /resolved\.artifacts\.baseline\[0\]: expected a sha256/);
     assert.throws(() => computeFingerprint({ ...base(), componentVersion: '' }), /componentVersion/);
   });
 });

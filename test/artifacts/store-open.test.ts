@@ -54,7 +54,7 @@ describe('openArtifactStore', () => {
   it('asks for the S3 settings when an s3:// root comes without them', async () => {
     await assert.rejects(
       openArtifactStore('s3://bucket/prefix'),
-      /artifact root s3:\/\/bucket\/prefix needs S3 settings: set MLPIPE_S3_ENDPOINT, MLPIPE_S3_ACCESS_KEY and MLPIPE_S3_SECRET_KEY/,
+      /artifact root s3:\/\/bucket\/prefix needs S3 settings: an endpoint, an access key and a secret key/,
     );
   });
 

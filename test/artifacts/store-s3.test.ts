@@ -3,7 +3,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Client } from 'minio';
-import type { S3Config } from '../../config/config';
+import type { S3Settings } from '../../artifacts/s3-client';
 import { mapWithConcurrency } from '../../artifacts/manifest';
 import {
   ArtifactIntegrityError,
@@ -23,7 +23,7 @@ function bucketName(): string {
   return `s3test-${randomUUID().slice(0, 8)}`;
 }
 
-function s3Config(minio: MinioServer): S3Config {
+function s3Config(minio: MinioServer): S3Settings {
   return { endpoint: minio.endpoint, accessKey: minio.accessKey, secretKey: minio.secretKey, region: 'us-east-1' };
 }
 
@@ -86,7 +86,7 @@ describe('artifact store on s3:// (MinIO specifics)', function () {
         assert.ok(err instanceof StoreAccessError, String(err));
         assert.ok(err.message.includes(minio.endpoint), err.message);
         assert.ok(err.message.includes(`'${bucket}'`), err.message);
-        assert.match(err.message, /MLPIPE_S3_ACCESS_KEY and MLPIPE_S3_SECRET_KEY/);
+        assert.match(err.message, /check the configured S3 access key and secret key/);
         assert.ok(!err.message.includes(wrongSecret) && !String(err.stack).includes(wrongSecret));
         assert.ok(!err.message.includes(minio.secretKey));
         return true;

@@ -3,9 +3,9 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { UserInputError } from '../../activities/executor-api';
-import { sqlString } from '../../activities/data/sql';
-import { ExampleGen } from '../../dsl/components/example-gen';
+import { UserInputError } from '../../dsl/executor';
+import { sqlString } from '../../components/data/sql';
+import { ExampleGen } from '../../components/example-gen/spec';
 import { runExecutorForTest, type ExecutorTestRun } from '../support/executor-harness';
 import { tempDir } from '../support/tmp';
 import { featureKey, recordKey, splitOf, type Scalar } from './hash-split-reference';
@@ -261,8 +261,11 @@ describe('ExampleGen', function () {
       );
     });
 
-    it('an s3:// input (not supported by this component yet)', async function () {
-      await rejects(runExecutorForTest(ExampleGen, { parameters: { input: 's3://bucket/penguins.json' } }), /reading from s3:\/\/ is not supported yet/);
+    it('an s3:// input where no S3 endpoint is configured', async function () {
+      await rejects(
+        runExecutorForTest(ExampleGen, { parameters: { input: 's3://bucket/penguins.json' } }),
+        /input "s3:\/\/bucket\/penguins\.json" is on S3, but no S3 endpoint is configured/,
+      );
     });
 
     it('a relative path', async function () {
@@ -321,10 +324,10 @@ describe('ExampleGen', function () {
 
     it('zero hash buckets, duplicate split names, no splits, a split name unfit for a directory', async function () {
       const run = (splits: Array<{ name: string; hashBuckets: number }>) => runExecutorForTest(ExampleGen, { parameters: { input: PENGUINS, splits } });
-      await rejects(run([{ name: 'train', hashBuckets: 0 }, { name: 'eval', hashBuckets: 1 }]), /splits\.0\.hashBuckets: hashBuckets must be at least 1/);
-      await rejects(run([{ name: 'train', hashBuckets: 1 }, { name: 'train', hashBuckets: 1 }]), /splits\.1\.name: split name 'train' is used twice/);
+      await rejects(run([{ name: 'train', hashBuckets: 0 }, { name: 'eval', hashBuckets: 1 }]), /splits\[0\]\.hashBuckets: hashBuckets must be at least 1/);
+      await rejects(run([{ name: 'train', hashBuckets: 1 }, { name: 'train', hashBuckets: 1 }]), /splits\[1\]\.name: split name 'train' is used twice/);
       await rejects(run([]), /splits: at least one split is needed/);
-      await rejects(run([{ name: '../up', hashBuckets: 1 }]), /splits\.0\.name: split names start with a letter or digit/);
+      await rejects(run([{ name: '../up', hashBuckets: 1 }]), /splits\[0\]\.name: split names start with a letter or digit/);
       await rejects(run([{ name: 'a', hashBuckets: 999_999 }, { name: 'b', hashBuckets: 2 }]), /hash buckets add up to 1000001; at most 1000000/);
     });
   });

@@ -1,6 +1,6 @@
 /**
  * An independent, pure-TypeScript implementation of ExampleGen's split assignment, written from the
- * specification in activities/data/hash-split.ts, against which the DuckDB implementation is tested.
+ * specification in components/example-gen/hash-split.ts, against which the DuckDB implementation is tested.
  */
 import { createHash } from 'node:crypto';
 

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { withDuckDb } from '../../activities/data/duckdb-session';
-import { bucketSql, canonicalTextSql, featureKeySql } from '../../activities/data/hash-split';
-import { sqlString } from '../../activities/data/sql';
+import { withDuckDb } from '../../components/data/duckdb-session';
+import { bucketSql, canonicalTextSql, featureKeySql } from '../../components/example-gen/hash-split';
+import { sqlString } from '../../components/data/sql';
 import { tempDir } from '../support/tmp';
 import { bucketOf, canonicalText, featureKey } from './hash-split-reference';
 

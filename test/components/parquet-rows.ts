@@ -1,5 +1,5 @@
 import { DuckDBInstance } from '@duckdb/node-api';
-import { sqlString } from '../../activities/data/sql';
+import { sqlString } from '../../components/data/sql';
 
 /** Runs one query in a throwaway DuckDB database; rows come back as JS values (BIGINT as bigint). */
 export async function duckQuery(sql: string): Promise<Record<string, unknown>[]> {

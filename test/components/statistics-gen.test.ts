@@ -1,17 +1,17 @@
 import assert from 'node:assert/strict';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { UserInputError } from '../../activities/executor-api';
-import { sqlString } from '../../activities/data/sql';
+import { UserInputError } from '../../dsl/executor';
+import { sqlString } from '../../components/data/sql';
 import {
   ExampleStatisticsSchema,
   STATISTICS_FILE_NAME,
   type ExampleStatistics,
   type FeatureStatistics,
   type SplitStatistics,
-} from '../../artifacts/payloads/statistics';
-import { ExampleGen } from '../../dsl/components/example-gen';
-import { StatisticsGen } from '../../dsl/components/statistics-gen';
+} from '../../components/statistics-gen/payload';
+import { ExampleGen } from '../../components/example-gen/spec';
+import { StatisticsGen } from '../../components/statistics-gen/spec';
 import { runExecutorForTest, type ExecutorTestRun, type TestArtifact } from '../support/executor-harness';
 import { tempDir } from '../support/tmp';
 import { recordKey, splitOf, type Scalar } from './hash-split-reference';

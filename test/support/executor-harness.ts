@@ -3,11 +3,13 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { z } from 'zod';
-import type { Executor, ExecutorContext, ExecutorInput, ExecutorResult, Progress } from '../../activities/executor-api';
-import { UserInputError } from '../../activities/executor-api';
+import { ExecutorResultSchema, UserInputError, type Executor, type ExecutorContext, type ExecutorInput, type ExecutorResult, type Progress } from '../../dsl/executor';
+import { NOTHING_RESOLVED, ResolvedInputsSchema, type ResolvedInputs } from '../../dsl/resolve';
+import { FileHashMemo, InputLocationError, listInputFiles } from '../../artifacts/input-files';
+import { openMetadataStore } from '../../artifacts/metadata/metadata-store';
 import type { PropertyValue } from '../../artifacts/artifact-types';
 import { contentHashOf } from '../../artifacts/manifest';
-import { describeIssues } from '../../artifacts/metadata/zod-issues';
+import { describeIssues } from '../../dsl/zod-issues';
 import type { ManifestFile } from '../../artifacts/store';
 import type { ComponentSpec } from '../../dsl/component';
 import { tempDir } from './tmp';
@@ -58,20 +60,46 @@ async function filesUnder(root: string, dir = root): Promise<ManifestFile[]> {
   return out;
 }
 
+/** The component's resolve step as the control step runs it: local files (no S3), an in-memory metadata store. */
+async function resolveForTest(spec: ComponentSpec, parameters: unknown, inputs: Record<string, ExecutorInput[]>): Promise<ResolvedInputs> {
+  if (!spec.resolve) return NOTHING_RESOLVED;
+  const metadata = await openMetadataStore('sqlite://:memory:');
+  try {
+    const memo = new FileHashMemo();
+    const found = await spec
+      .resolve({
+        pipeline: 'test',
+        nodeId: `test-${spec.type}`,
+        parameters,
+        inputs: Object.fromEntries(Object.entries(inputs).map(([k, list]) => [k, list.map((i) => i.ref)])),
+        listFiles: (location) => listInputFiles(location, { memo }),
+        metadata,
+      })
+      .catch((err: Error) => {
+        // The control step turns these into the node's failure, with the same message.
+        throw err instanceof InputLocationError ? new UserInputError(err.message) : err;
+      });
+    return ResolvedInputsSchema.parse(found);
+  } finally {
+    await metadata.close();
+  }
+}
+
 /**
- * Runs a component's executor (give the spec or the factory `defineComponent` made) in this process on local directories, the way the executor activity
- * does (parameters parsed by the spec's schema, fresh output and scratch directories, the executor
- * loaded from `spec.executorModule`), without Temporal or an artifact store.
+ * Runs a component's executor (give the spec or the factory `defineComponent` made) in this process
+ * on local directories, the way the control step and the executor activity do (parameters parsed by
+ * the spec's schema, its resolve step, fresh output and scratch directories, the executor loaded from
+ * `spec.executor`), without Temporal or an artifact store.
  */
 export async function runExecutorForTest<P extends z.ZodType>(
   component: ComponentSpec<P> | { spec: ComponentSpec<P> },
   options: ExecutorTestOptions<P> = {},
 ): Promise<ExecutorTestRun> {
-  const spec = 'spec' in component ? component.spec : component;
+  const spec = ('spec' in component ? component.spec : component) as unknown as ComponentSpec;
   const parsed = spec.parameters.safeParse(options.parameters ?? {});
   if (!parsed.success) throw new UserInputError(`${spec.type} parameters: ${describeIssues(parsed.error, '(parameters)')}`);
 
-  const inputs: Record<string, ExecutorInput[]> = {};
+  const inputs: Record<string, ExecutorInput[]> = Object.fromEntries(Object.keys(spec.inputs).map((key) => [key, []]));
   for (const [key, artifacts] of Object.entries(options.inputs ?? {})) {
     const inputSpec = spec.inputs[key];
     if (!inputSpec) throw new Error(`${spec.type} has no input "${key}" (inputs: ${Object.keys(spec.inputs).join(', ')})`);
@@ -91,15 +119,17 @@ export async function runExecutorForTest<P extends z.ZodType>(
     );
   }
 
+  const resolved = await resolveForTest(spec, parsed.data, inputs);
   const outputDirs: Record<string, string> = {};
   for (const key of Object.keys(spec.outputs)) outputDirs[key] = await tempDir(`${spec.type}-${key}`);
   const progress: Progress[] = [];
   const checkpoints: unknown[] = [];
-  const ctx: ExecutorContext<z.output<P>> = {
+  const ctx: ExecutorContext = {
     nodeId: `test-${spec.type}`,
     parameters: parsed.data,
     inputs,
     outputDirs,
+    resolved,
     tmpDir: await tempDir(`${spec.type}-tmp`),
     resumeState: options.resumeState,
     progress: (p) => {
@@ -110,10 +140,10 @@ export async function runExecutorForTest<P extends z.ZodType>(
     signal: options.signal ?? new AbortController().signal,
   };
 
-  const mod = require(spec.executorModule) as Record<string, unknown>;
-  const executor = mod[spec.executorExport ?? 'executor'];
-  if (typeof executor !== 'function') throw new Error(`${spec.executorModule} exports no executor function`);
-  const result = await (executor as Executor<z.output<P>>)(ctx);
+  const mod = require(spec.executor.module) as Record<string, unknown>;
+  const executor = mod[spec.executor.export ?? 'executor'];
+  if (typeof executor !== 'function') throw new Error(`${spec.executor.module} exports no executor function`);
+  const result = ExecutorResultSchema.parse(await (executor as Executor)(ctx));
   return {
     outputDirs,
     result,

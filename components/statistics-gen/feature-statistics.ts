@@ -1,8 +1,8 @@
 import { DuckDBTypeId } from '@duckdb/node-api';
-import type { FeatureStatistics, SplitStatistics, TopValue } from '../../artifacts/payloads/statistics';
-import type { Column } from './column-kinds';
-import type { DuckDbSession, QueryProgress } from './duckdb-session';
-import { sqlIdentifier } from './sql';
+import type { FeatureStatistics, SplitStatistics, TopValue } from './payload';
+import type { Column } from '../data/column-kinds';
+import type { DuckDbSession, QueryProgress } from '../data/duckdb-session';
+import { sqlIdentifier } from '../data/sql';
 
 export interface SplitStatisticsRequest {
   name: string;

@@ -1,6 +1,5 @@
-import path from 'node:path';
 import { z } from 'zod';
-import { defineComponent } from '../component';
+import { defineComponent } from '../../dsl/component';
 
 export const StatisticsGenParametersSchema = z
   .object({
@@ -21,5 +20,5 @@ export const StatisticsGen = defineComponent({
   inputs: { examples: { type: 'Examples' } },
   outputs: { statistics: 'ExampleStatistics' },
   defaultResource: 'cpu',
-  executorModule: path.join(__dirname, '../../activities/statistics-gen.js'),
+  executor: { module: require.resolve('./executor') },
 });

@@ -1,6 +1,5 @@
-import path from 'node:path';
 import { z } from 'zod';
-import { defineComponent } from '../component';
+import { defineComponent } from '../../dsl/component';
 
 /** Split names become `Split-<name>/` directories. */
 export const SPLIT_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
@@ -20,7 +19,7 @@ export type InputFormat = (typeof INPUT_FORMATS)[number];
 
 export const ExampleGenParametersSchema = z
   .object({
-    /** Absolute local path or file:// URI; may be a glob (`/data/part-*.parquet`). */
+    /** Absolute local path or file:// URI; may be a glob (`/data/part-*.parquet`). Read as it was when the node was prepared. */
     input: z.string().min(1, 'input must name a file, a file:// URI or a glob'),
     /** `auto` picks the format from the extension (.csv/.tsv, .json, .jsonl/.ndjson, .parquet/.pq, optionally .gz/.zst). */
     format: z.enum(['auto', ...INPUT_FORMATS]).default('auto'),
@@ -61,7 +60,7 @@ export type ExampleGenParameters = z.output<typeof ExampleGenParametersSchema>;
 
 /**
  * Ingests CSV, JSON (array or lines), JSON lines or Parquet and writes Parquet per split under
- * `Split-<name>/`, split deterministically by a hash of each record (see activities/data/hash-split.ts).
+ * `Split-<name>/`, split deterministically by a hash of each record (see hash-split.ts).
  */
 export const ExampleGen = defineComponent({
   type: 'ExampleGen',
@@ -71,6 +70,8 @@ export const ExampleGen = defineComponent({
   inputs: {},
   outputs: { examples: 'Examples' },
   defaultResource: 'cpu',
-  contentParameters: ['input'],
-  executorModule: path.join(__dirname, '../../activities/example-gen.js'),
+  executor: { module: require.resolve('./executor') },
+  // The input's files and their content are looked up once, before the cache: a refreshed file at
+  // the same path runs the node again, and the executor reads exactly the files that were hashed.
+  resolve: async (ctx) => ({ files: { input: await ctx.listFiles(ctx.parameters.input) }, artifacts: {} }),
 });

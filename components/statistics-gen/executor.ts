@@ -1,13 +1,13 @@
 import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ExampleStatisticsSchema, STATISTICS_FILE_NAME, type SplitStatistics } from '../artifacts/payloads/statistics';
-import type { StatisticsGenParameters } from '../dsl/components/statistics-gen';
-import { monotonicProgress } from './data/progress';
-import { withDuckDb } from './data/duckdb-session';
-import { listSplits, splitNamesProperty, type SplitLocation } from './data/examples-layout';
-import { computeSplitStatistics } from './data/feature-statistics';
-import { sqlString } from './data/sql';
-import { UserInputError, type Executor, type ExecutorContext } from './executor-api';
+import { defineExecutor, UserInputError } from '../../dsl/executor';
+import { withDuckDb } from '../data/duckdb-session';
+import { monotonicProgress } from '../data/progress';
+import { sqlString } from '../data/sql';
+import { listSplits, splitNamesProperty, type SplitLocation } from '../example-gen/payload';
+import { computeSplitStatistics } from './feature-statistics';
+import { ExampleStatisticsSchema, STATISTICS_FILE_NAME, type SplitStatistics } from './payload';
+import { StatisticsGen } from './spec';
 
 async function splitRelationSql(split: SplitLocation): Promise<string> {
   const files = (await readdir(split.dir)).filter((f) => f.endsWith('.parquet')).sort();
@@ -15,13 +15,13 @@ async function splitRelationSql(split: SplitLocation): Promise<string> {
   return `read_parquet([${files.map((f) => sqlString(path.join(split.dir, f))).join(', ')}])`;
 }
 
-async function run(ctx: ExecutorContext<StatisticsGenParameters>) {
+/** StatisticsGen: an Examples artifact → `statistics.json` (see payload.ts). */
+export const executor = defineExecutor(StatisticsGen, async (ctx) => {
   const { parameters: params, signal } = ctx;
   const progress = monotonicProgress(ctx.progress);
-  const examples = ctx.inputs.examples?.[0];
+  const [examples] = ctx.inputs.examples;
   if (!examples) throw new UserInputError('StatisticsGen needs an Examples artifact on its "examples" input');
   const outDir = ctx.outputDirs.statistics;
-  if (!outDir) throw new Error('StatisticsGen needs an output directory for "statistics"');
 
   const all = await listSplits(examples.localDir, examples.ref.properties);
   const unknown = params.excludeSplits.filter((name) => !all.some((s) => s.name === name));
@@ -64,7 +64,4 @@ async function run(ctx: ExecutorContext<StatisticsGenParameters>) {
     properties: { statistics: { split_names: splitNamesProperty(results.map((s) => s.name)) } },
     summary: { splits: Object.fromEntries(results.map((s) => [s.name, { numExamples: s.numExamples, features: s.features.length }])) },
   };
-}
-
-/** StatisticsGen: an Examples artifact → `statistics.json` (see artifacts/payloads/statistics.ts). */
-export const executor: Executor<StatisticsGenParameters> = run;
+});

@@ -1,13 +1,13 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import type { ExampleGenParameters } from '../dsl/components/example-gen';
-import { withDuckDb, type DuckDbSession } from './data/duckdb-session';
-import { monotonicProgress } from './data/progress';
-import { splitDataFileName, splitDirName, splitNamesProperty } from './data/examples-layout';
-import { assignSplitsSql, featureKeySql, recordKeySql, RESERVED_COLUMNS, SPLIT_INDEX_COLUMN } from './data/hash-split';
-import { asReadError, checkCsvRejects, noRowsError, resolveSource, type Source } from './data/source';
-import { sqlIdentifier, sqlString } from './data/sql';
-import { UserInputError, type Executor, type ExecutorContext } from './executor-api';
+import { defineExecutor, UserInputError } from '../../dsl/executor';
+import { withDuckDb, type DuckDbSession } from '../data/duckdb-session';
+import { monotonicProgress } from '../data/progress';
+import { sqlIdentifier, sqlString } from '../data/sql';
+import { assignSplitsSql, featureKeySql, recordKeySql, RESERVED_COLUMNS, SPLIT_INDEX_COLUMN } from './hash-split';
+import { splitDataFileName, splitDirName, splitNamesProperty } from './payload';
+import { asReadError, checkCsvRejects, noRowsError, sourceOf, type Source } from './source';
+import { ExampleGen } from './spec';
 
 const ROWS_TABLE = '__mlpipe_rows';
 /** Share of the progress bar for reading and hashing; writing the splits takes the rest. */
@@ -36,14 +36,16 @@ async function splitRowCounts(db: DuckDbSession, splitCount: number): Promise<nu
   return counts;
 }
 
-async function run(ctx: ExecutorContext<ExampleGenParameters>) {
+/** ExampleGen: the resolved input files → Parquet per split (`Split-<name>/data-00000.parquet`). */
+export const executor = defineExecutor(ExampleGen, async (ctx) => {
   const { parameters: params, signal } = ctx;
   const progress = monotonicProgress(ctx.progress);
   const outDir = ctx.outputDirs.examples;
-  if (!outDir) throw new Error('ExampleGen needs an output directory for "examples"');
+  const input = ctx.resolved.files.input;
+  if (!input) throw new Error('ExampleGen ran without its resolved input files');
+  const source = sourceOf(params, input);
 
   return withDuckDb({ tmpDir: ctx.tmpDir, signal }, async (db) => {
-    const source = await resolveSource(db, params);
     progress({ fraction: 0, message: `reading ${source.files.length} ${source.format} file(s)` });
     const key = await keySql(db, source, params.partitionFeature);
 
@@ -91,7 +93,4 @@ async function run(ctx: ExecutorContext<ExampleGenParameters>) {
       summary: { rows: total, splits: perSplit, format: source.format, files: source.files.length },
     };
   });
-}
-
-/** ExampleGen: input files → Parquet per split (`Split-<name>/data-00000.parquet`). */
-export const executor: Executor<ExampleGenParameters> = run;
+});

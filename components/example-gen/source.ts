@@ -1,10 +1,9 @@
-import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { INPUT_FORMATS, type ExampleGenParameters, type InputFormat } from '../../dsl/components/example-gen';
-import { UserInputError } from '../executor-api';
-import type { DuckDbSession } from './duckdb-session';
-import { sqlString } from './sql';
+import { UserInputError } from '../../dsl/executor';
+import type { ResolvedFileSet } from '../../dsl/resolve';
+import type { DuckDbSession } from '../data/duckdb-session';
+import { sqlString } from '../data/sql';
+import { INPUT_FORMATS, type ExampleGenParameters, type InputFormat } from './spec';
 
 type SourceRequest = Pick<ExampleGenParameters, 'input' | 'format' | 'csv'>;
 type CsvOptions = SourceRequest['csv'];
@@ -29,27 +28,6 @@ const FORMAT_BY_EXTENSION: Record<string, InputFormat> = {
 };
 /** DuckDB decompresses these transparently; the format is the extension before them. */
 const COMPRESSION_EXTENSIONS = new Set(['.gz', '.zst']);
-const GLOB_CHARS = /[*?[]/;
-
-function localPattern(input: string): string {
-  if (/^file:/i.test(input)) {
-    try {
-      return fileURLToPath(input);
-    } catch (err) {
-      throw new UserInputError(`input "${input}" is not a valid file:// URI: ${(err as Error).message}`);
-    }
-  }
-  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(input);
-  if (scheme) {
-    throw new UserInputError(
-      `input "${input}": reading from ${scheme[1]}:// is not supported yet; give a local path or a file:// URI`,
-    );
-  }
-  if (!path.isAbsolute(input)) {
-    throw new UserInputError(`input "${input}" must be an absolute path or a file:// URI (got a relative path)`);
-  }
-  return input;
-}
 
 function formatFromExtension(pattern: string): InputFormat | undefined {
   let base = path.basename(pattern).toLowerCase();
@@ -58,19 +36,12 @@ function formatFromExtension(pattern: string): InputFormat | undefined {
   return FORMAT_BY_EXTENSION[path.extname(base)];
 }
 
-async function matchFiles(db: DuckDbSession, pattern: string, input: string): Promise<string[]> {
-  if (!GLOB_CHARS.test(pattern)) {
-    const info = await stat(pattern).catch(() => null);
-    if (!info) throw new UserInputError(`input file not found: ${pattern}`);
-    if (info.isDirectory()) {
-      throw new UserInputError(`input ${pattern} is a directory; name its files with a glob such as ${path.join(pattern, '*.parquet')}`);
-    }
-    return [pattern];
+/** The local paths of the files resolved before the node ran: exactly those, hashed into its cache key. */
+function localFiles(set: ResolvedFileSet): string[] {
+  if (!path.isAbsolute(set.root)) {
+    throw new UserInputError(`input "${set.location}": reading from ${set.root.split(':')[0]}:// is not supported yet; give a local path or a file:// URI`);
   }
-  const reader = await db.query(`SELECT file FROM glob(${sqlString(pattern)}) ORDER BY file`);
-  const files = reader.getRowObjectsJS().map((row) => String(row.file));
-  if (files.length === 0) throw new UserInputError(`no file matches the input pattern "${input}"`);
-  return files;
+  return set.files.map((f) => path.join(set.root, f.path));
 }
 
 /** `jsonRecords: 'true'` makes DuckDB insist on one JSON object per row. */
@@ -100,13 +71,12 @@ function readerSql(format: InputFormat, files: readonly string[], csv: CsvOption
   return `${fn}(${[list, ...options].join(', ')})`;
 }
 
-/** Finds the input files and decides how to read them; every problem is a UserInputError. */
-export async function resolveSource(db: DuckDbSession, request: SourceRequest): Promise<Source> {
-  const pattern = localPattern(request.input);
-  const files = await matchFiles(db, pattern, request.input);
+/** How to read the resolved input files; every problem is a UserInputError. */
+export function sourceOf(request: SourceRequest, set: ResolvedFileSet): Source {
+  const files = localFiles(set);
   let format: InputFormat;
   if (request.format === 'auto') {
-    const detected = formatFromExtension(pattern);
+    const detected = formatFromExtension(set.location);
     if (!detected) {
       throw new UserInputError(
         `cannot tell the format of input "${request.input}" from its extension; set format to one of ${INPUT_FORMATS.join(', ')}`,

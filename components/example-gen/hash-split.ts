@@ -27,9 +27,9 @@
  *    session time zone pinned to UTC (`2012-01-01`, `2012-01-01 10:00:00`).
  */
 import { DuckDBTypeId } from '@duckdb/node-api';
-import { MAX_TOTAL_HASH_BUCKETS, type SplitConfig } from '../../dsl/components/example-gen';
-import type { Column } from './column-kinds';
-import { sqlIdentifier, sqlString } from './sql';
+import { MAX_TOTAL_HASH_BUCKETS, type SplitConfig } from './spec';
+import type { Column } from '../data/column-kinds';
+import { sqlIdentifier, sqlString } from '../data/sql';
 
 
 function canonicalDoubleSql(x: string): string {

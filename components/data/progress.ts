@@ -1,4 +1,4 @@
-import type { Progress } from '../executor-api';
+import type { Progress } from '../../dsl/executor';
 
 /**
  * DuckDB re-estimates a statement's progress as it goes, and the estimate can dip; a bar that moves

@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { PropertyValue } from '../../artifacts/artifact-types';
-import { UserInputError } from '../executor-api';
+import { UserInputError } from '../../dsl/executor';
 
 /**
  * The on-disk layout of an Examples artifact, TFX's: one directory per split, `Split-<name>/`, holding

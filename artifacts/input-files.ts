@@ -1,0 +1,134 @@
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { glob, isDynamicPattern } from 'tinyglobby';
+import type { ResolvedFile, ResolvedFileSet } from '../dsl/resolve';
+import { hashFileContent } from './fingerprint';
+import { s3Client, type S3Settings } from './s3-client';
+
+/** A location that names no readable file: the user's to fix, never worth a retry. */
+export class InputLocationError extends Error {
+  override name = 'InputLocationError';
+}
+
+/**
+ * At most this many files per location: the list travels with the node through Temporal, whose
+ * payloads should stay well under 256 KB (a file costs about 120 bytes of it).
+ */
+export const MAX_FILES_PER_LOCATION = 2000;
+
+/** How many file hashes the long-lived control worker keeps; the oldest go first. */
+const MEMO_ENTRIES = 10_000;
+
+/**
+ * Hashes of local files by identity. ctime is part of it: any write, and any `touch -d` that sets the
+ * mtime back, moves the ctime, so a rewritten file of equal size and mtime is read again.
+ */
+export class FileHashMemo {
+  private readonly byIdentity = new Map<string, string>();
+  constructor(private readonly capacity = MEMO_ENTRIES) {}
+
+  async hash(file: string): Promise<{ size: number; sha256: string }> {
+    const info = await stat(file);
+    const identity = `${file}\0${info.size}\0${info.mtimeMs}\0${info.ctimeMs}\0${info.ino}`;
+    let sha256 = this.byIdentity.get(identity);
+    if (sha256 !== undefined) {
+      // Re-inserted so the map's order stays least recently used first.
+      this.byIdentity.delete(identity);
+    } else {
+      sha256 = await hashFileContent(file);
+    }
+    this.byIdentity.set(identity, sha256);
+    while (this.byIdentity.size > this.capacity) this.byIdentity.delete(this.byIdentity.keys().next().value!);
+    return { size: info.size, sha256 };
+  }
+
+  get size(): number {
+    return this.byIdentity.size;
+  }
+}
+
+function tooMany(location: string, count: number): InputLocationError {
+  return new InputLocationError(
+    `"${location}" names ${count} files; at most ${MAX_FILES_PER_LOCATION} are allowed per location (merge small files, or split the input by span)`,
+  );
+}
+
+async function listLocal(location: string, pattern: string, memo: FileHashMemo): Promise<ResolvedFileSet> {
+  if (!path.isAbsolute(pattern)) {
+    throw new InputLocationError(`input "${location}" must be an absolute path or a file:// URI (got a relative path): workers may run in another directory`);
+  }
+  let root: string;
+  let relative: string[];
+  if (!isDynamicPattern(pattern)) {
+    const info = await stat(pattern).catch(() => null);
+    if (!info) throw new InputLocationError(`input file not found: ${pattern}`);
+    if (info.isDirectory()) throw new InputLocationError(`input ${pattern} is a directory; name its files with a glob such as ${path.join(pattern, '*.parquet')}`);
+    root = path.dirname(pattern);
+    relative = [path.basename(pattern)];
+  } else {
+    const parts = pattern.split('/');
+    root = parts.slice(0, parts.findIndex((p) => isDynamicPattern(p))).join('/') || '/';
+    relative = (await glob(path.relative(root, pattern), { cwd: root, onlyFiles: true, expandDirectories: false })).sort();
+    if (relative.length === 0) throw new InputLocationError(`no file matches the input pattern "${location}"`);
+  }
+  if (relative.length > MAX_FILES_PER_LOCATION) throw tooMany(location, relative.length);
+  const files: ResolvedFile[] = [];
+  for (const file of relative) {
+    const full = path.join(root, file);
+    const { size, sha256 } = await memo.hash(full).catch((err: NodeJS.ErrnoException) => {
+      throw new InputLocationError(`cannot read input file ${full} (${err.code ?? err.message})`);
+    });
+    files.push({ path: file.split(path.sep).join('/'), size, contentHash: `sha256:${sha256}` });
+  }
+  return { location, root, files };
+}
+
+/** An S3 object is keyed by its ETag: the store's own content identity, read without downloading. */
+async function listS3(location: string, s3: S3Settings | undefined): Promise<ResolvedFileSet> {
+  const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(location);
+  if (!match) throw new InputLocationError(`input "${location}" is not an s3://bucket/key URI`);
+  const [, bucket, key] = match as unknown as [string, string, string];
+  if (isDynamicPattern(key)) throw new InputLocationError(`input "${location}": globs are not supported in s3:// locations; name a key, or a prefix ending in /`);
+  if (!s3) throw new InputLocationError(`input "${location}" is on S3, but no S3 endpoint is configured (MLPIPE_S3_ENDPOINT and its keys)`);
+  const client = s3Client(s3);
+  const prefix = key.endsWith('/') || key === '' ? key : null;
+  const files: ResolvedFile[] = [];
+  if (prefix === null) {
+    const info = await client.statObject(bucket, key).catch((err: Error & { code?: string }) => {
+      if (err.code === 'NotFound' || err.code === 'NoSuchKey') throw new InputLocationError(`input object not found: ${location}`);
+      throw err;
+    });
+    files.push({ path: path.posix.basename(key), size: info.size, contentHash: `etag:${info.etag}` });
+    return { location, root: `s3://${bucket}/${path.posix.dirname(key) === '.' ? '' : `${path.posix.dirname(key)}/`}`, files };
+  }
+  for await (const obj of client.listObjectsV2(bucket, prefix, true)) {
+    if (!obj.name || obj.name.endsWith('/')) continue;
+    files.push({ path: obj.name.slice(prefix.length), size: obj.size, contentHash: `etag:${String(obj.etag).replace(/"/g, '')}` });
+    if (files.length > MAX_FILES_PER_LOCATION) throw tooMany(location, files.length);
+  }
+  if (files.length === 0) throw new InputLocationError(`no object under the input prefix "${location}"`);
+  files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return { location, root: `s3://${bucket}/${prefix}`, files };
+}
+
+/**
+ * The files a location names, each with its content hash: a local path or glob (absolute), a
+ * file:// URI, or an s3:// key or prefix (`/` at the end). Every problem the user can fix is an
+ * InputLocationError naming the location.
+ */
+export async function listInputFiles(location: string, opts: { s3?: S3Settings; memo: FileHashMemo }): Promise<ResolvedFileSet> {
+  if (/^s3:\/\//i.test(location)) return listS3(location, opts.s3);
+  if (/^file:/i.test(location)) {
+    let local: string;
+    try {
+      local = fileURLToPath(location);
+    } catch (err) {
+      throw new InputLocationError(`input "${location}" is not a valid file:// URI: ${(err as Error).message}`);
+    }
+    return listLocal(location, local, opts.memo);
+  }
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(location);
+  if (scheme) throw new InputLocationError(`input "${location}": ${scheme[1]}:// locations are not supported; give a local path, a file:// or an s3:// URI`);
+  return listLocal(location, location, opts.memo);
+}

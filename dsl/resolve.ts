@@ -1,0 +1,59 @@
+import { z } from 'zod';
+import { ArtifactRefSchema, type ArtifactRef } from '../artifacts/artifact-types';
+import type { ArtifactQueries } from '../artifacts/metadata/metadata-store';
+
+/** One file a location named, as the cache key and the executor see it. */
+export const ResolvedFileSchema = z
+  .object({
+    /** Path relative to the set's root, '/'-separated. */
+    path: z.string().min(1),
+    size: z.number().int().nonnegative(),
+    /** `sha256:<hex>` of a local file's bytes, or `etag:<etag>` of an S3 object. */
+    contentHash: z.string().regex(/^(sha256:[0-9a-f]{64}|etag:\S+)$/),
+  })
+  .strict();
+export type ResolvedFile = z.infer<typeof ResolvedFileSchema>;
+
+/** What a location (a path, a glob, a file:// or s3:// URI) named when the node was prepared. */
+export const ResolvedFileSetSchema = z
+  .object({
+    /** The location as the parameter gave it. */
+    location: z.string(),
+    /** Where the files lie: an absolute directory, or `s3://bucket/prefix/`; each file is root + path. */
+    root: z.string(),
+    /** In path order. */
+    files: z.array(ResolvedFileSchema),
+  })
+  .strict();
+export type ResolvedFileSet = z.infer<typeof ResolvedFileSetSchema>;
+
+/**
+ * What a component's resolve step found: file sets and artifacts, by a name of the component's
+ * choosing. All of it enters the cache key (files by path and content, never by where they lie),
+ * is recorded with the execution (artifacts as its inputs), and reaches the executor as `ctx.resolved`.
+ */
+export const ResolvedInputsSchema = z
+  .object({
+    files: z.record(z.string(), ResolvedFileSetSchema).default({}),
+    artifacts: z.record(z.string(), z.array(ArtifactRefSchema)).default({}),
+  })
+  .strict();
+export type ResolvedInputs = z.output<typeof ResolvedInputsSchema>;
+
+export const NOTHING_RESOLVED: ResolvedInputs = { files: {}, artifacts: {} };
+
+/** What a resolve step may use: the node, its parsed parameters and inputs, file listing and the metadata store. */
+export interface ResolveContext<P> {
+  pipeline: string;
+  nodeId: string;
+  parameters: P;
+  inputs: Record<string, ArtifactRef[]>;
+  /**
+   * The files a location names: a local path or glob (absolute), a `file://` URI, or an `s3://` URI
+   * (a key, or a prefix ending in `/`), with their content hashes. Throws a `UserInputError` naming
+   * the location when it names nothing or cannot be read.
+   */
+  listFiles(location: string): Promise<ResolvedFileSet>;
+  /** Read access to the metadata store (e.g. the latest blessed model of the pipeline). */
+  metadata: ArtifactQueries;
+}
