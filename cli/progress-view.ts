@@ -40,6 +40,8 @@ const FAILURE_NOTE: Record<NonNullable<NodeStatus['failureKind']>, (n: NodeStatu
 
 function note(n: NodeStatus, retry: NodeRetry | undefined, now: number): string {
   if (n.state === 'failed') return n.failureKind ? FAILURE_NOTE[n.failureKind](n) : '';
+  // The reason is printed once, below the table.
+  if (n.state === 'blocked') return 'outputs published; the nodes after it did not run';
   if (n.state === 'running' && retry) return describeRetry(retry, now);
   const counters = n.progress?.counters ? Object.entries(n.progress.counters).map(([k, v]) => `${k}=${v}`).join(' ') : '';
   return [n.error ?? n.progress?.message ?? '', counters].filter(Boolean).join('  ');

@@ -1,8 +1,10 @@
 import type { NodeStatus, PipelineStatus } from '../workflows/pipeline-types';
 import { renderSummaryLines } from './progress-view';
 
-/** What a person can do about each kind of node failure. */
-const WHAT_TO_DO: Record<NonNullable<NodeStatus['failureKind']> | 'other', (n: NodeStatus, workflowId: string) => string> = {
+/** What a person can do about each kind of node failure, and about a gate that blocked. */
+const WHAT_TO_DO: Record<NonNullable<NodeStatus['failureKind']> | 'blocked' | 'other', (n: NodeStatus, workflowId: string) => string> = {
+  blocked: (n) =>
+    `a gate stopped the nodes after it; its outputs (${Object.values(n.outputs ?? {}).flat().join(', ') || 'none'}) say why: fix the data or the gate's thresholds and run again`,
   'bad-input': () => 'its parameters or input data are wrong, so it was not retried: fix them and run again',
   'gave-up': (n) =>
     `it failed all ${n.attempt} attempts; if the cause can pass (a store or network outage), run again: nodes that succeeded are reused from the cache`,
@@ -27,13 +29,14 @@ export interface RunReport {
  * and what to do, node summaries, the artifacts, and where to look further.
  */
 export function renderRunReport(r: RunReport): string[] {
-  const failed = Object.entries(r.status.nodes).filter(([, n]) => n.state === 'failed');
+  const stopped = Object.entries(r.status.nodes).filter(([, n]) => n.state === 'failed' || n.state === 'blocked');
   const lines: string[] = [''];
-  if (failed.length > 0) {
-    lines.push(`${r.pipeline}: ${r.status.state} at ${failed.map(([id]) => `node '${id}'`).join(', ')}`);
-    for (const [id, n] of failed) {
+  if (stopped.length > 0) {
+    const how = stopped.every(([, n]) => n.state === 'blocked') ? 'blocked' : r.status.state;
+    lines.push(`${r.pipeline}: ${how} at ${stopped.map(([id]) => `node '${id}'`).join(', ')}`);
+    for (const [id, n] of stopped) {
       lines.push(`  ${id}: ${n.error ?? 'no reason recorded'}`);
-      lines.push(`    what to do: ${WHAT_TO_DO[n.failureKind ?? 'other'](n, r.workflowId)}`);
+      lines.push(`    what to do: ${WHAT_TO_DO[n.state === 'blocked' ? 'blocked' : (n.failureKind ?? 'other')](n, r.workflowId)}`);
     }
   } else {
     lines.push(`${r.pipeline}: ${r.status.state}${r.error ? `: ${r.error}` : ''}`);

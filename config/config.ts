@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { issueLines } from '../dsl/zod-issues';
+import { QUEUE_NAMES, QueueNameSchema } from './queues';
 
 /** Environment variables mlpipe reads; the config file uses the camelCase keys of `MlpipeConfigSchema`. */
 export const ENV_VARS = {
@@ -24,16 +25,7 @@ export const ENV_VARS = {
 export const CONFIG_FILE_ENV = 'MLPIPE_CONFIG';
 export const DEFAULT_CONFIG_FILE = 'mlpipe.config.json';
 
-export const QUEUE_NAMES = ['control', 'cpu', 'gpu'] as const;
-export const QueueNameSchema = z.enum(QUEUE_NAMES);
-export type QueueName = z.infer<typeof QueueNameSchema>;
-
-/** Temporal task queue for each mlpipe queue; workflows run on the control queue. */
-export const TASK_QUEUES: Record<QueueName, string> = {
-  control: 'mlpipe-control',
-  cpu: 'mlpipe-cpu',
-  gpu: 'mlpipe-gpu',
-};
+export { QUEUE_NAMES, QueueNameSchema, TASK_QUEUES, type QueueName } from './queues';
 
 const artifactRootSchema = z
   .string()

@@ -135,10 +135,6 @@ export function datatypeOfOrtType(ortType: string): OipDatatype | undefined {
   return SUPPORTED_DATATYPES.find((d) => DATATYPES[d]!.ort === ortType);
 }
 
-export function elementSize(datatype: OipDatatype): number {
-  return info(datatype).size;
-}
-
 export function createTensorData(datatype: OipDatatype, length: number): TensorData {
   return info(datatype).create(length);
 }

@@ -93,13 +93,16 @@ export const PrepareNodeResultSchema = z.discriminatedUnion('cached', [
     cached: z.literal(false),
     executionId: z.number(),
     fingerprint: z.string(),
+    /*
+     * Absent from the results of runs recorded before resolve steps, which replay through here.
+     */
     /** The cache key without the component version, so the key can be remade with the version that ran. */
-    keyBase: z.string(),
+    keyBase: z.string().optional(),
     /** The component version the key was made with: the control worker's. */
-    componentVersion: z.string(),
+    componentVersion: z.string().optional(),
     /** Where each output will be committed; deterministic per run and node, so retries reuse it. */
     outputUris: z.record(z.string(), z.string()),
-    resolved: ResolvedInputsSchema,
+    resolved: ResolvedInputsSchema.default({ files: {}, artifacts: {} }),
     /** Outputs under the same key existed but could not be reused, and why. */
     cacheMiss: z.string().optional(),
   }),

@@ -15,13 +15,16 @@ import {
   setCurrentDetails,
 } from '@temporalio/workflow';
 import type { ArtifactRef } from '../artifacts/artifact-types';
+import { TASK_QUEUES } from '../config/queues';
 import { describeIssues } from '../dsl/zod-issues';
 import type { NodeSpec } from '../dsl/ir';
 import type { ControlActivities } from '../activities/control';
 import type { ExecutorActivities } from '../activities/execute-component';
 import {
+  ExecuteComponentResultSchema,
   NODE_PROGRESS_SIGNAL,
   NodeProgressSignalSchema,
+  PrepareNodeResultSchema,
   RunPipelineInputSchema,
   STATUS_QUERY,
   type NodeProgressSignal,
@@ -33,11 +36,9 @@ import {
 export const statusQuery = defineQuery<PipelineStatus>(STATUS_QUERY);
 export const nodeProgressSignal = defineSignal<[NodeProgressSignal]>(NODE_PROGRESS_SIGNAL);
 
-const CONTROL_QUEUE = 'mlpipe-control';
-const EXECUTOR_QUEUES = { cpu: 'mlpipe-cpu', gpu: 'mlpipe-gpu' } as const;
 
 const CONTROL_OPTIONS = {
-  taskQueue: CONTROL_QUEUE,
+  taskQueue: TASK_QUEUES.control,
   // Control activities are short metadata/store look-ups; a minute covers a slow store, and
   // retries ride out a store or database restart without failing the run.
   startToCloseTimeout: '1 minute',
@@ -156,7 +157,8 @@ export async function runPipeline(rawInput: RunPipelineInput): Promise<PipelineS
     publishDetails();
     // The summary labels the node's activities in the Temporal UI's timeline.
     const nodeControl = controlActivities(node.id);
-    const prepared = await nodeControl.prepareNode({
+    // Results are checked here too: a control worker of another build may answer.
+    const prepared = PrepareNodeResultSchema.parse(await nodeControl.prepareNode({
       pipeline: spec.name,
       workflowId: info.workflowId,
       runId: info.runId,
@@ -166,7 +168,7 @@ export async function runPipeline(rawInput: RunPipelineInput): Promise<PipelineS
       outputs: node.outputs,
       inputs,
       useCache: node.cache && !options.noCache,
-    });
+    }));
     if (prepared.cached) {
       nodeStatus.summary = prepared.summary;
       if (prepared.blocked && patched(GATE_PATCH)) block(nodeStatus, prepared.blocked, prepared.outputs);
@@ -177,7 +179,7 @@ export async function runPipeline(rawInput: RunPipelineInput): Promise<PipelineS
     const executor = proxyActivities<ExecutorActivities>({
       summary: `${node.id} (${node.component})`,
       ...(patched(NODE_ACTIVITY_ID_PATCH) ? { activityId: node.id } : {}),
-      taskQueue: EXECUTOR_QUEUES[node.resource],
+      taskQueue: TASK_QUEUES[node.resource],
       startToCloseTimeout: node.timeouts.startToCloseMs,
       heartbeatTimeout: node.timeouts.heartbeatMs,
       ...(node.timeouts.scheduleToStartMs ? { scheduleToStartTimeout: node.timeouts.scheduleToStartMs } : {}),
@@ -195,7 +197,7 @@ export async function runPipeline(rawInput: RunPipelineInput): Promise<PipelineS
     let published: NodeOutputs;
     let blockedBecause: string | undefined;
     try {
-      const result = await executor.executeComponent({
+      const result = ExecuteComponentResultSchema.parse(await executor.executeComponent({
         pipeline: spec.name,
         workflowId: info.workflowId,
         nodeId: node.id,
@@ -204,7 +206,7 @@ export async function runPipeline(rawInput: RunPipelineInput): Promise<PipelineS
         inputs,
         outputUris: prepared.outputUris,
         resolved: prepared.resolved,
-      });
+      }));
       nodeStatus.attempt = result.attempt;
       nodeStatus.worker = result.worker;
       nodeStatus.executorMs = result.executorMs;
@@ -215,8 +217,8 @@ export async function runPipeline(rawInput: RunPipelineInput): Promise<PipelineS
         worker: result.worker,
         attempt: result.attempt,
         summary: result.summary,
-        keyBase: prepared.keyBase,
-        keyVersion: prepared.componentVersion,
+        ...(prepared.keyBase ? { keyBase: prepared.keyBase } : {}),
+        ...(prepared.componentVersion ? { keyVersion: prepared.componentVersion } : {}),
         ...(result.componentVersion ? { componentVersion: result.componentVersion } : {}),
         ...(result.block ? { blocked: result.block.reason } : {}),
       });

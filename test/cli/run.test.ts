@@ -1,19 +1,24 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { startTestStack, type TestStack } from '../pipeline/harness';
+import { REPO_ROOT } from '../support/repo-root';
 import { tempDir } from '../support/tmp';
+import { vegaFile } from '../components/vega-data';
 import { describeResult, parseJsonStdout, runCli, runCliOnTty, type CliResult } from './cli-process';
 
 const CHAIN_PIPELINE = path.join(__dirname, 'fixtures', 'chain-pipeline.js');
 const FAILING_PIPELINE = path.join(__dirname, '..', 'fixtures', 'failing-pipeline.js');
 const FLAKY_PIPELINE = path.join(__dirname, 'fixtures', 'flaky-pipeline.js');
+const GATED_PIPELINE = path.join(__dirname, 'fixtures', 'gated-pipeline.js');
+const PENGUINS_SOURCE = path.join(REPO_ROOT, 'examples', 'penguins', 'pipeline.ts');
+const PENGUINS_BUILT = path.join(REPO_ROOT, 'dist', 'examples', 'penguins', 'pipeline.js');
 const RUN_TIMEOUT_MS = 60_000;
 
 /** The object `mlpipe run --json` promises (issue 2, part 11); strict, so an extra key fails the test. */
 const NodeSummarySchema = z.strictObject({
-  status: z.enum(['pending', 'running', 'cached', 'succeeded', 'failed', 'skipped']),
+  status: z.enum(['pending', 'running', 'cached', 'succeeded', 'blocked', 'failed', 'skipped']),
   attempts: z.number().int().nonnegative(),
   durationMs: z.number().nonnegative().nullable(),
   outputs: z.record(z.string(), z.union([z.string(), z.array(z.string())])),
@@ -169,6 +174,32 @@ describe('mlpipe run, runs, lineage (CLI against a Temporal server with workers)
       const { summary } = await runJson([FLAKY_PIPELINE, '--param', `markerDir=${markerDir}`, '--param', 'label=retry-json'], 0);
       assert.equal(summary.nodes.flaky?.attempts, 2);
     });
+    it("runs the repository's example from its TypeScript sources and from the build as one component: the second is served from the first's cache", async () => {
+      // Penguins written out anew, so that no other test's run of the same bytes is in the cache.
+      const input = path.join(cwd, 'penguins-respaced.json');
+      writeFileSync(input, JSON.stringify(JSON.parse(readFileSync(vegaFile('penguins.json'), 'utf8')), null, 3));
+      const fromSources = await runJson([PENGUINS_SOURCE, '--param', `input=${input}`], 0);
+      assert.deepEqual(Object.values(fromSources.summary.nodes).map((n) => n.status), ['succeeded', 'succeeded'], describeResult(['run', PENGUINS_SOURCE], fromSources.result));
+      const fromBuild = await runJson([PENGUINS_BUILT, '--param', `input=${input}`], 0);
+      assert.deepEqual(Object.values(fromBuild.summary.nodes).map((n) => n.status), ['cached', 'cached']);
+      assert.equal(fromBuild.summary.nodes.example_gen?.summary?.rows, 344);
+    });
+
+    it('a gate that blocks: exit 1, the gate, its reason once and what to do; the nodes after it skipped', async () => {
+      const args = ['run', GATED_PIPELINE, '--param', 'label=cli-gate', '--param', 'reason=3 anomalies in split eval'];
+      const r = await cli(args);
+      assert.equal(r.code, 1, describeResult(args, r));
+      assert.match(r.stdout, /^⊘ validate\s+blocked\s+\S+ m?s\s+outputs published; the nodes after it did not run$/m, describeResult(args, r));
+      assert.match(r.stdout, /^– train\s+skipped\s+blocked by 'validate'$/m);
+      assert.match(r.stdout, /^gated: blocked at node 'validate'$/m);
+      assert.match(r.stdout, /^ {2}validate: 3 anomalies in split eval$/m);
+      assert.match(r.stdout, /^ {4}what to do: a gate stopped the nodes after it; its outputs \(file:\/\/\S+\/validate\/verdict\) say why/m);
+      assert.equal((r.stdout + r.stderr).split('3 anomalies in split eval').length - 1, 1, 'the reason is said once');
+      const json = await runJson([GATED_PIPELINE, '--param', 'label=cli-gate', '--param', 'reason=3 anomalies in split eval'], 1);
+      assert.equal(json.summary.nodes.validate?.status, 'blocked');
+      assert.equal(json.summary.nodes.validate?.error, '3 anomalies in split eval');
+    });
+
     it('on a terminal it redraws a live table: each node running with a progress bar, then its final state', async () => {
       const args = ['run', CHAIN_PIPELINE, '--param', 'name=cli-tty', '--param', 'label=tty', '--param', 'ms=1500'];
       const r = await runCliOnTty(args, { cwd, env, timeoutMs: RUN_TIMEOUT_MS });

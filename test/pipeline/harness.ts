@@ -12,6 +12,7 @@ import type { PipelineSpec } from '../../dsl/ir';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { startWorkers, type RunningWorkers } from '../../workers/worker';
 import type { PipelineStatus, RunOptions } from '../../workflows/pipeline-types';
+import { ENGINE_COMPONENTS } from '../fixtures/engine-components';
 import { TestStep } from '../fixtures/test-components';
 import { testTemporal } from '../support/servers';
 import { tempDir } from '../support/tmp';
@@ -27,7 +28,7 @@ export const TEST_COMPONENTS_MODULE = path.join(__dirname, '..', 'fixtures', 'te
 
 export function testRegistry(): ComponentRegistry {
   const registry = builtinRegistry();
-  registry.register(TestStep.spec);
+  for (const component of [TestStep, ...ENGINE_COMPONENTS]) registry.register(component.spec);
   return registry;
 }
 
@@ -40,7 +41,8 @@ export interface TestStack {
   workers: RunningWorkers[];
   /** MLPIPE_* variables that point a CLI process (worker, run, schedule) at this stack. */
   env(): Record<string, string>;
-  addWorkers(queues: QueueName[], opts?: { identity?: string; concurrency?: Partial<Record<QueueName, number>> }): Promise<RunningWorkers>;
+  /** Workers for `queues`; `registry` gives them other component versions than the stack's. */
+  addWorkers(queues: QueueName[], opts?: { identity?: string; concurrency?: Partial<Record<QueueName, number>>; registry?: ComponentRegistry }): Promise<RunningWorkers>;
   compile(definition: PipelineDefinition): PipelineSpec;
   start(definition: PipelineDefinition | PipelineSpec, options?: Partial<RunOptions>): Promise<WorkflowHandle>;
   run(definition: PipelineDefinition | PipelineSpec, options?: Partial<RunOptions>): Promise<{ handle: WorkflowHandle; status: PipelineStatus; error?: string; wallMs: number }>;
@@ -52,7 +54,9 @@ export interface TestStack {
  * metadata store in a temp dir, and in-process workers. Runs left open are terminated on stop so the
  * next test's workers never pick them up.
  */
-export async function startTestStack(opts: { queues?: QueueName[]; artifactRoot?: string; s3?: ResolvedConfig['s3']; concurrency?: Partial<Record<QueueName, number>> } = {}): Promise<TestStack> {
+export async function startTestStack(
+  opts: { queues?: QueueName[]; artifactRoot?: string; s3?: ResolvedConfig['s3']; metadataUrl?: string; concurrency?: Partial<Record<QueueName, number>> } = {},
+): Promise<TestStack> {
   const temporal = await testTemporal();
   const home = await tempDir('stack');
   const config = resolveConfig({
@@ -60,6 +64,7 @@ export async function startTestStack(opts: { queues?: QueueName[]; artifactRoot?
     temporalAddress: temporal.address,
     ...(opts.artifactRoot ? { artifactRoot: opts.artifactRoot } : {}),
     ...(opts.s3 ? { s3: opts.s3 } : {}),
+    ...(opts.metadataUrl ? { metadataUrl: opts.metadataUrl } : {}),
   });
   const registry = testRegistry();
   const store = await openArtifactStore(config.artifactRoot, config.s3, { cacheDir: path.join(home, 'cache') });
@@ -81,7 +86,7 @@ export async function startTestStack(opts: { queues?: QueueName[]; artifactRoot?
       [ENV_VARS.metadataUrl]: config.metadataUrl,
     }),
     async addWorkers(queues, o = {}) {
-      const w = await startWorkers({ config, queues, registry, identity: o.identity, concurrency: { cpu: 4, gpu: 2, ...opts.concurrency, ...o.concurrency } });
+      const w = await startWorkers({ config, queues, registry: o.registry ?? registry, identity: o.identity, concurrency: { cpu: 4, gpu: 2, ...opts.concurrency, ...o.concurrency } });
       workers.push(w);
       return w;
     },

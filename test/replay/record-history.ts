@@ -1,5 +1,5 @@
 /**
- * Records the Temporal history of a penguins run (plus a failing and a cached run) as replay fixtures.
+ * Records the Temporal history of a penguins run (plus a failing, a cached and a gated run) as replay fixtures.
  * Re-record only when a workflow change is deliberate and guarded by `patched()`:
  *   node dist/test/replay/record-history.js
  * (starts its own servers; writes test/fixtures/histories/*.json in the source tree).
@@ -9,6 +9,7 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import createPenguins from '../../examples/penguins/pipeline';
 import { pipeline } from '../../dsl/compile';
+import { Gate, WriteText } from '../fixtures/engine-components';
 import { TestStep } from '../fixtures/test-components';
 import { startTestStack } from '../pipeline/harness';
 import { stopTestServers } from '../support/servers';
@@ -33,6 +34,10 @@ async function main(): Promise<void> {
     const bad = TestStep('bad', { parameters: { label: 'bad', fail: 'boom' }, inputs: { upstream: root.outputs.out }, retry: { maximumAttempts: 1 } });
     const skipped = TestStep('skipped', { inputs: { upstream: bad.outputs.out } });
     await record('failing-run', await stack.start(pipeline({ name: 'failing', nodes: [root, bad, skipped] })));
+    const data = WriteText('data', { parameters: { text: 'rows' } });
+    const gate = Gate('validate', { parameters: { block: 'anomalies found' }, inputs: { upstream: data.outputs.text } });
+    const after = WriteText('train', { parameters: { text: 'model' }, inputs: { upstream: gate.outputs.verdict } });
+    await record('gated-run', await stack.start(pipeline({ name: 'gated', nodes: [data, gate, after] })));
   } finally {
     await stack.stop();
     await stopTestServers();

@@ -31,6 +31,22 @@ describe('workflow replay against recorded histories', () => {
     assert.deepEqual(executorIds, ['example_gen', 'statistics_gen']);
   });
 
+  it('the gated run recorded the gate path: its marker, and no executor scheduled after the gate', async () => {
+    const history = JSON.parse(await readFile(path.join(HISTORY_DIR, 'gated-run.json'), 'utf8')) as {
+      events: Array<{
+        activityTaskScheduledEventAttributes?: { activityId?: string; activityType?: { name?: string } };
+        markerRecordedEventAttributes?: { markerName?: string; details?: Record<string, { payloads?: Array<{ data: string }> }> };
+      }>;
+    };
+    const patches = history.events
+      .map((e) => e.markerRecordedEventAttributes)
+      .filter((m) => m?.markerName === 'core_patch')
+      .map((m) => (JSON.parse(Buffer.from(m!.details!['patch-data']!.payloads![0]!.data, 'base64').toString('utf8')) as { id: string }).id);
+    assert.ok(patches.includes('node-gate'), `the patch marker of the gate is recorded (markers: ${patches.join(', ')})`);
+    const executors = history.events.map((e) => e.activityTaskScheduledEventAttributes).filter((a) => a?.activityType?.name === 'executeComponent');
+    assert.deepEqual(executors.map((a) => a!.activityId), ['data', 'validate']);
+  });
+
   it('detects a workflow change that alters the command sequence (so the check above can fail)', async () => {
     const json = JSON.parse(await readFile(path.join(HISTORY_DIR, 'penguins-run.json'), 'utf8')) as {
       events: Array<{ activityTaskScheduledEventAttributes?: { activityType?: { name?: string } } }>;
