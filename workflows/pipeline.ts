@@ -95,6 +95,11 @@ export async function runPipeline(rawInput: RunPipelineInput): Promise<PipelineS
   const { spec, options } = parsedInput.data;
   const info = workflowInfo();
   const control = controlActivities();
+  // Decided here, before any local activity: a patched() call must come at the same point of the
+  // history on replay as it did live, and code that runs after a local activity's result may run in
+  // a later workflow task live (the result can arrive as that task is being heartbeated) than on replay.
+  const executorIdIsNodeId = patched(NODE_ACTIVITY_ID_PATCH);
+  const gates = patched(GATE_PATCH);
   const status: PipelineStatus = {
     pipeline: spec.name,
     state: 'running',
@@ -171,14 +176,14 @@ export async function runPipeline(rawInput: RunPipelineInput): Promise<PipelineS
     }));
     if (prepared.cached) {
       nodeStatus.summary = prepared.summary;
-      if (prepared.blocked && patched(GATE_PATCH)) block(nodeStatus, prepared.blocked, prepared.outputs);
+      if (prepared.blocked && gates) block(nodeStatus, prepared.blocked, prepared.outputs);
       finish(nodeStatus, 'cached', prepared.outputs);
       publishDetails();
       return prepared.outputs;
     }
     const executor = proxyActivities<ExecutorActivities>({
       summary: `${node.id} (${node.component})`,
-      ...(patched(NODE_ACTIVITY_ID_PATCH) ? { activityId: node.id } : {}),
+      ...(executorIdIsNodeId ? { activityId: node.id } : {}),
       taskQueue: TASK_QUEUES[node.resource],
       startToCloseTimeout: node.timeouts.startToCloseMs,
       heartbeatTimeout: node.timeouts.heartbeatMs,
@@ -234,7 +239,7 @@ export async function runPipeline(rawInput: RunPipelineInput): Promise<PipelineS
       );
       throw err;
     }
-    if (blockedBecause && patched(GATE_PATCH)) block(nodeStatus, blockedBecause, published);
+    if (blockedBecause && gates) block(nodeStatus, blockedBecause, published);
     finish(nodeStatus, 'succeeded', published);
     publishDetails();
     return published;

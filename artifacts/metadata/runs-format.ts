@@ -50,7 +50,8 @@ function executionRows(e: ExecutionRecord): string[][] {
     [
       e.nodeId,
       e.component,
-      e.state,
+      // A gate's execution succeeded (its outputs stand) and stopped what follows.
+      e.blocked !== null ? 'blocked' : e.state,
       e.attempt === null ? '-' : String(e.attempt),
       e.worker ?? '-',
       ms === null ? '-' : formatDuration(ms),
@@ -86,5 +87,12 @@ export function formatRun(detail: RunDetail): string {
   const errors = executions
     .filter((e) => FAILED.includes(e.state) && e.error !== null)
     .map((e) => `  ${e.nodeId} (execution #${e.id}): ${e.error!.replace(/\n/g, '\n    ')}`);
-  return [...header, '', table, ...(errors.length > 0 ? ['', 'Errors:', ...errors] : [])].join('\n');
+  const blocked = executions.filter((e) => e.blocked !== null).map((e) => `  ${e.nodeId} (execution #${e.id}): ${e.blocked}`);
+  return [
+    ...header,
+    '',
+    table,
+    ...(blocked.length > 0 ? ['', 'Blocked by a gate:', ...blocked] : []),
+    ...(errors.length > 0 ? ['', 'Errors:', ...errors] : []),
+  ].join('\n');
 }

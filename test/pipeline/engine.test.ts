@@ -6,6 +6,7 @@ import path from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { ComponentRegistry } from '../../activities/component-registry';
 import { builtinRegistry } from '../../activities/builtin-components';
+import { formatRun } from '../../artifacts/metadata/runs-format';
 import { s3Client } from '../../artifacts/s3-client';
 import { compilePipeline, pipeline, PipelineCompileError } from '../../dsl/compile';
 import type { ComponentSpec } from '../../dsl/component';
@@ -163,6 +164,9 @@ describe('engine: resolve steps, gates and the cache key', function () {
     assert.equal(execution.blocked, '3 anomalies in split eval');
     assert.deepEqual(execution.outputs.verdict?.map((a) => a.uri), [verdict], 'and recorded');
     assert.equal(run!.run.state, 'failed');
+    const shown = formatRun(run!);
+    assert.match(shown, /^validate\s+Gate\s+blocked\s/m, shown);
+    assert.match(shown, /Blocked by a gate:\n {2}validate \(execution #\d+\): 3 anomalies in split eval/);
 
     const again = await stack.run(gated());
     assert.deepEqual(states(again.status), { data: 'cached', validate: 'blocked', train: 'skipped' }, 'a cached gate blocks as the original did');
