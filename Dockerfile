@@ -13,7 +13,8 @@ RUN apt-get update && apt-get install -y --no-install-recommends python3 make g+
 COPY package.json package-lock.json .npmrc ./
 RUN npm ci --ignore-scripts && npm rebuild
 COPY . .
-RUN npm run build && npm prune --omit=dev
+# The tests, benches and examples need devDependencies (mocha, vega-datasets), which prune removes.
+RUN npm run build && npm prune --omit=dev && rm -rf dist/test dist/bench dist/examples
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production \

@@ -1,6 +1,8 @@
-import { BUILTIN_COMPONENTS } from '../components';
+import * as components from '../components';
 import { ComponentRegistry } from './component-registry';
 
 export function builtinRegistry(): ComponentRegistry {
-  return new ComponentRegistry(BUILTIN_COMPONENTS.map((c) => c.spec));
+  const registry = new ComponentRegistry();
+  registry.registerExports(components, 'the built-in components');
+  return registry;
 }

@@ -42,15 +42,20 @@ export class ComponentRegistry implements ReadonlyMap<string, ComponentSpec> {
     } catch (err) {
       throw new ComponentRegistryError(`component module ${resolved}: cannot load it (${(err as Error).message.split('\n')[0]})`);
     }
+    return this.registerExports(mod, resolved);
+  }
+
+  /** Registers every component factory among a module's exports; `from` names the module in errors. */
+  registerExports(exports: Record<string, unknown>, from: string): number {
     let count = 0;
-    for (const value of Object.values(mod)) {
+    for (const value of Object.values(exports)) {
       const spec = (value as { spec?: unknown } | null)?.spec;
       if (isComponentSpec(spec)) {
         this.register(spec);
         count++;
       }
     }
-    if (count === 0) throw new ComponentRegistryError(`${resolved}: exports no components (expected values made by defineComponent)`);
+    if (count === 0) throw new ComponentRegistryError(`${from}: exports no components (expected values made by defineComponent)`);
     return count;
   }
 

@@ -1,12 +1,14 @@
 import { ApplicationFailure, log } from '@temporalio/activity';
 import type { ArtifactRef } from '../artifacts/artifact-types';
 import { fingerprintBase, fingerprintWithVersion } from '../artifacts/fingerprint';
-import { FileHashMemo, InputLocationError, listInputFiles } from '../artifacts/input-files';
+import { FileHashMemo, listInputFiles } from '../artifacts/input-files';
 import { InvalidArtifactLocationError } from '../artifacts/manifest';
 import { RUN_STATUS_PROPERTY, type MetadataStore } from '../artifacts/metadata/metadata-store';
 import type { S3Settings } from '../artifacts/s3-client';
 import type { ArtifactStore } from '../artifacts/store';
-import { NOTHING_RESOLVED, ResolvedInputsSchema, type ResolvedInputs } from '../dsl/resolve';
+import type { ComponentSpec } from '../dsl/component';
+import { ComponentError, UserInputError } from '../dsl/executor';
+import type { ResolvedInputs } from '../dsl/resolve';
 import { describeIssues } from '../dsl/zod-issues';
 import {
   AbandonNodeInputSchema,
@@ -18,6 +20,7 @@ import {
   type PublishNodeInput,
 } from '../workflows/pipeline-types';
 import type { ComponentRegistry } from './component-registry';
+import { runResolveStep } from './resolve-step';
 
 export interface ControlDeps {
   store: ArtifactStore;
@@ -45,6 +48,13 @@ export function outputUri(store: ArtifactStore, pipeline: string, runId: string,
 /** Bad input: the node fails at once with the message; retrying cannot fix it. */
 const badInput = (message: string) => ApplicationFailure.nonRetryable(message, 'UserInputError');
 
+/** The user's mistakes and a component's broken contract fail the node at once; anything else may pass on a retry. */
+function asNonRetryable(err: unknown): unknown {
+  if (err instanceof UserInputError) return badInput(err.message);
+  if (err instanceof ComponentError) return ApplicationFailure.nonRetryable(err.message, 'ComponentError');
+  return err;
+}
+
 /** What the cache key takes from the resolve step: files by path and content, artifacts by content. */
 function keyedResolution(resolved: ResolvedInputs) {
   return {
@@ -62,12 +72,9 @@ export function createControlActivities({ store, metadata, registry, s3 }: Contr
   // Lives as long as the control worker: a file unchanged since its last hashing is not read again.
   const hashes = new FileHashMemo();
 
-  async function resolve(input: PrepareNodeInput, parameters: unknown): Promise<ResolvedInputs> {
-    const spec = registry.get(input.component)!;
-    if (!spec.resolve) return NOTHING_RESOLVED;
-    let found: unknown;
+  async function resolve(input: PrepareNodeInput, spec: ComponentSpec, parameters: unknown): Promise<ResolvedInputs> {
     try {
-      found = await spec.resolve({
+      return await runResolveStep(spec, {
         pipeline: input.pipeline,
         nodeId: input.nodeId,
         parameters,
@@ -76,16 +83,8 @@ export function createControlActivities({ store, metadata, registry, s3 }: Contr
         metadata,
       });
     } catch (err) {
-      if (err instanceof InputLocationError || (err instanceof Error && err.name === 'UserInputError')) throw badInput(err.message);
-      throw err;
+      throw asNonRetryable(err);
     }
-    const parsed = ResolvedInputsSchema.safeParse(found);
-    if (!parsed.success) {
-      throw ApplicationFailure.nonRetryable(`${input.component}'s resolve step returned ${describeIssues(parsed.error, '(result)')}`, 'ComponentError');
-    }
-    const clash = Object.keys(parsed.data.artifacts).find((name) => name in input.inputs);
-    if (clash) throw ApplicationFailure.nonRetryable(`${input.component}'s resolve step names artifacts '${clash}', which is also an input`, 'ComponentError');
-    return parsed.data;
   }
 
   /**
@@ -133,16 +132,22 @@ export function createControlActivities({ store, metadata, registry, s3 }: Contr
       }
       const params = spec.parameters.safeParse(input.parameters);
       if (!params.success) throw badInput(`parameters: ${describeIssues(params.error, '(parameters)')}`);
-      const resolved = await resolve(input, params.data);
+      const resolved = await resolve(input, spec, params.data);
       // The version registered here, not the one the pipeline was compiled with: a schedule created
       // before an executor's version bump must not keep hitting the old cache.
       const componentVersion = spec.version;
-      const keyBase = fingerprintBase({
-        component: input.component,
-        parameters: params.data as Record<string, unknown>,
-        inputs: Object.fromEntries(Object.entries(input.inputs).map(([k, refs]) => [k, refs.map((r) => r.contentHash)])),
-        resolved: keyedResolution(resolved),
-      });
+      let keyBase: string;
+      try {
+        keyBase = fingerprintBase({
+          component: input.component,
+          parameters: params.data as Record<string, unknown>,
+          inputs: Object.fromEntries(Object.entries(input.inputs).map(([k, refs]) => [k, refs.map((r) => r.contentHash)])),
+          resolved: keyedResolution(resolved),
+        });
+      } catch (err) {
+        // Parameters the component's schema turns into something JSON cannot carry (a Date, say).
+        throw ApplicationFailure.nonRetryable(`${input.component} parameters cannot be part of a cache key: ${(err as Error).message}`, 'ComponentError');
+      }
       const fingerprint = fingerprintWithVersion(keyBase, componentVersion);
 
       // A retried prepare (e.g. after a control worker crash) must not start a second execution.
@@ -214,7 +219,7 @@ export function createControlActivities({ store, metadata, registry, s3 }: Contr
         log.warn(
           `execution #${input.executionId}: keyed with component version ${input.keyVersion} (control worker), but the executor ran version ${input.componentVersion}; keying it by ${input.componentVersion}`,
         );
-        await metadata.setFingerprint(input.executionId, fingerprintWithVersion(input.keyBase, input.componentVersion));
+        await metadata.rekeyExecution(input.executionId, { fingerprint: fingerprintWithVersion(input.keyBase, input.componentVersion), componentVersion: input.componentVersion });
       }
       return metadata.finishExecution(input.executionId, {
         state: 'succeeded',

@@ -12,6 +12,8 @@ import {
 } from '../workflows/pipeline-types';
 import type { ComponentRegistry } from './component-registry';
 import { ExecutorResultSchema, ProgressSchema, type ExecutorInput, type Progress } from '../dsl/executor';
+import { assertUnchanged } from '../artifacts/input-files';
+import { NOTHING_RESOLVED } from '../dsl/resolve';
 import { describeIssues } from '../dsl/zod-issues';
 import { ExecutorThreadError, type ExecutorThreadPool } from './run-in-thread';
 
@@ -57,6 +59,12 @@ export function createExecutorActivities({ store, registry, threads, identity, n
       }
       const params = spec.parameters.safeParse(input.parameters);
       if (!params.success) throw ApplicationFailure.nonRetryable(`parameters: ${describeIssues(params.error, '(parameters)')}`, 'UserInputError');
+      if (spec.resolve && !input.resolved) {
+        throw ApplicationFailure.nonRetryable(
+          `${spec.type} was scheduled by a run started before this worker's build, which resolves its inputs first: run the pipeline again`,
+          'StalePreparation',
+        );
+      }
 
       const previous = (ctx.info.heartbeatDetails ?? {}) as HeartbeatDetails;
       const details: HeartbeatDetails = { checkpoint: previous.checkpoint, progress: { message: 'preparing inputs' } };
@@ -80,6 +88,11 @@ export function createExecutorActivities({ store, registry, threads, identity, n
       try {
         heartbeatTimer = setInterval(() => ctx.heartbeat(details), HEARTBEAT_EVERY_MS);
         tmpDir = await mkdtemp(path.join(os.tmpdir(), 'mlpipe-exec-'));
+        for (const set of Object.values(input.resolved?.files ?? {})) {
+          await assertUnchanged(set).catch((err: Error) => {
+            throw ApplicationFailure.nonRetryable(err.message, 'InputChanged');
+          });
+        }
         // Every declared input is there, empty when an optional one is not wired.
         const inputs: Record<string, ExecutorInput[]> = {};
         for (const key of Object.keys(spec.inputs)) {
@@ -94,7 +107,7 @@ export function createExecutorActivities({ store, registry, threads, identity, n
               executorModule: spec.executor.module,
               executorExport: spec.executor.export ?? 'executor',
               nodeId: input.nodeId,
-              resolved: input.resolved,
+              resolved: input.resolved ?? NOTHING_RESOLVED,
               parameters: params.data,
               inputs,
               outputDirs: Object.fromEntries(Object.entries(stagings).map(([k, s]) => [k, s.localDir])),
@@ -124,7 +137,7 @@ export function createExecutorActivities({ store, registry, threads, identity, n
           const stack = err instanceof ExecutorThreadError ? err.threadStack : e.stack;
           const failure = (message: string, type: string, nonRetryable: boolean) =>
             ApplicationFailure.create({ message, type, nonRetryable, details: stack ? [{ stack }] : [] });
-          if (e.name === 'UserInputError') throw failure(e.message, 'UserInputError', true);
+          if (e.name === 'UserInputError' || e.name === 'ComponentError') throw failure(e.message, e.name, true);
           if (e.name === 'DataCloneError') throw failure(`${spec.type} parameters cannot be passed to its executor thread: ${e.message}`, 'ComponentError', true);
           throw failure(`${spec.type} executor failed: ${e.message}`, e.name, false);
         }

@@ -1,5 +1,5 @@
 import { parentPort } from 'node:worker_threads';
-import type { Executor, ExecutorContext, ExecutorInput, Progress } from '../dsl/executor';
+import { ComponentError, type Executor, type ExecutorContext, type ExecutorInput, type Progress } from '../dsl/executor';
 import type { ResolvedInputs } from '../dsl/resolve';
 
 /** Messages from this thread to the executor activity (parent). */
@@ -46,10 +46,15 @@ async function run(runId: number, data: ThreadData): Promise<void> {
   const controller = new AbortController();
   running.set(runId, controller);
   try {
-    const mod = loadExecutorModule(data.executorModule);
+    let mod: Record<string, unknown>;
+    try {
+      mod = loadExecutorModule(data.executorModule);
+    } catch (err) {
+      throw new ComponentError(`cannot load the executor module ${data.executorModule}: ${(err as Error).message.split('\n')[0]}`);
+    }
     const executor = mod[data.executorExport];
     if (typeof executor !== 'function') {
-      throw new Error(`${data.executorModule} does not export an executor function named '${data.executorExport}'`);
+      throw new ComponentError(`${data.executorModule} does not export an executor function named '${data.executorExport}'`);
     }
     const ctx: ExecutorContext = {
       nodeId: data.nodeId,

@@ -54,12 +54,6 @@ export function fingerprintWithVersion(base: string, componentVersion: string): 
   return createHash('sha256').update(`${FINGERPRINT_SCHEME}\0${base}\0${componentVersion}`).digest('hex');
 }
 
-/** The cache key of a node (see `fingerprintBase`). */
-export function computeFingerprint(input: FingerprintInput): string {
-  const { componentVersion, ...rest } = input;
-  return fingerprintWithVersion(fingerprintBase(rest), componentVersion);
-}
-
 /**
  * JSON with object keys sorted and numbers in ECMAScript's shortest round-trip form (with -0 as 0).
  * Values JSON cannot carry faithfully are refused rather than silently collapsed (NaN and Infinity

@@ -12,10 +12,11 @@ export class InputLocationError extends Error {
 }
 
 /**
- * At most this many files per location: the list travels with the node through Temporal, whose
- * payloads should stay well under 256 KB (a file costs about 120 bytes of it).
+ * At most this many files per location: the list travels with the node through Temporal (in the
+ * control step's result and in the executor's input), whose payloads draw a warning from 256 KB on;
+ * a file costs about 150 bytes of it.
  */
-export const MAX_FILES_PER_LOCATION = 2000;
+export const MAX_FILES_PER_LOCATION = 1000;
 
 /** How many file hashes the long-lived control worker keeps; the oldest go first. */
 const MEMO_ENTRIES = 10_000;
@@ -26,9 +27,12 @@ const MEMO_ENTRIES = 10_000;
  */
 export class FileHashMemo {
   private readonly byIdentity = new Map<string, string>();
-  constructor(private readonly capacity = MEMO_ENTRIES) {}
+  constructor(
+    private readonly capacity = MEMO_ENTRIES,
+    private readonly hashFile: (file: string) => Promise<string> = hashFileContent,
+  ) {}
 
-  async hash(file: string): Promise<{ size: number; sha256: string }> {
+  async hash(file: string): Promise<{ size: number; sha256: string; changedAt: number }> {
     const info = await stat(file);
     const identity = `${file}\0${info.size}\0${info.mtimeMs}\0${info.ctimeMs}\0${info.ino}`;
     let sha256 = this.byIdentity.get(identity);
@@ -36,11 +40,11 @@ export class FileHashMemo {
       // Re-inserted so the map's order stays least recently used first.
       this.byIdentity.delete(identity);
     } else {
-      sha256 = await hashFileContent(file);
+      sha256 = await this.hashFile(file);
     }
     this.byIdentity.set(identity, sha256);
     while (this.byIdentity.size > this.capacity) this.byIdentity.delete(this.byIdentity.keys().next().value!);
-    return { size: info.size, sha256 };
+    return { size: info.size, sha256, changedAt: info.ctimeMs };
   }
 
   get size(): number {
@@ -76,10 +80,10 @@ async function listLocal(location: string, pattern: string, memo: FileHashMemo):
   const files: ResolvedFile[] = [];
   for (const file of relative) {
     const full = path.join(root, file);
-    const { size, sha256 } = await memo.hash(full).catch((err: NodeJS.ErrnoException) => {
+    const { size, sha256, changedAt } = await memo.hash(full).catch((err: NodeJS.ErrnoException) => {
       throw new InputLocationError(`cannot read input file ${full} (${err.code ?? err.message})`);
     });
-    files.push({ path: file.split(path.sep).join('/'), size, contentHash: `sha256:${sha256}` });
+    files.push({ path: file.split(path.sep).join('/'), size, contentHash: `sha256:${sha256}`, changedAt });
   }
   return { location, root, files };
 }
@@ -92,20 +96,31 @@ async function listS3(location: string, s3: S3Settings | undefined): Promise<Res
   if (isDynamicPattern(key)) throw new InputLocationError(`input "${location}": globs are not supported in s3:// locations; name a key, or a prefix ending in /`);
   if (!s3) throw new InputLocationError(`input "${location}" is on S3, but no S3 endpoint is configured (MLPIPE_S3_ENDPOINT and its keys)`);
   const client = s3Client(s3);
+  // What the user can fix (a wrong name, missing rights) fails at once; anything else (the network) may pass on a retry.
+  const refused = (err: Error & { code?: string }): never => {
+    if (err.code === 'NotFound' || err.code === 'NoSuchKey') throw new InputLocationError(`input object not found: ${location}`);
+    if (err.code === 'NoSuchBucket') throw new InputLocationError(`input "${location}": bucket '${bucket}' does not exist at ${s3.endpoint}`);
+    if (err.code && ['AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch'].includes(err.code)) {
+      throw new InputLocationError(`input "${location}": ${s3.endpoint} refused access (${err.code}) with the configured S3 keys`);
+    }
+    throw err;
+  };
   const prefix = key.endsWith('/') || key === '' ? key : null;
   const files: ResolvedFile[] = [];
   if (prefix === null) {
-    const info = await client.statObject(bucket, key).catch((err: Error & { code?: string }) => {
-      if (err.code === 'NotFound' || err.code === 'NoSuchKey') throw new InputLocationError(`input object not found: ${location}`);
-      throw err;
-    });
+    const info = await client.statObject(bucket, key).catch(refused);
     files.push({ path: path.posix.basename(key), size: info.size, contentHash: `etag:${info.etag}` });
     return { location, root: `s3://${bucket}/${path.posix.dirname(key) === '.' ? '' : `${path.posix.dirname(key)}/`}`, files };
   }
-  for await (const obj of client.listObjectsV2(bucket, prefix, true)) {
-    if (!obj.name || obj.name.endsWith('/')) continue;
-    files.push({ path: obj.name.slice(prefix.length), size: obj.size, contentHash: `etag:${String(obj.etag).replace(/"/g, '')}` });
-    if (files.length > MAX_FILES_PER_LOCATION) throw tooMany(location, files.length);
+  try {
+    for await (const obj of client.listObjectsV2(bucket, prefix, true)) {
+      if (!obj.name || obj.name.endsWith('/')) continue;
+      files.push({ path: obj.name.slice(prefix.length), size: obj.size, contentHash: `etag:${String(obj.etag).replace(/"/g, '')}` });
+      if (files.length > MAX_FILES_PER_LOCATION) throw tooMany(location, files.length);
+    }
+  } catch (err) {
+    if (err instanceof InputLocationError) throw err;
+    refused(err as Error & { code?: string });
   }
   if (files.length === 0) throw new InputLocationError(`no object under the input prefix "${location}"`);
   files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
@@ -131,4 +146,21 @@ export async function listInputFiles(location: string, opts: { s3?: S3Settings; 
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(location);
   if (scheme) throw new InputLocationError(`input "${location}": ${scheme[1]}:// locations are not supported; give a local path, a file:// or an s3:// URI`);
   return listLocal(location, location, opts.memo);
+}
+
+/**
+ * Throws when a local file of the set is not as it was hashed (its size or ctime moved): the node's
+ * cache key holds the old content, so reading the new one would file new outputs under an old key.
+ */
+export async function assertUnchanged(set: ResolvedFileSet): Promise<void> {
+  if (!path.isAbsolute(set.root)) return;
+  for (const file of set.files) {
+    const full = path.join(set.root, file.path);
+    const info = await stat(full).catch(() => null);
+    if (!info || info.size !== file.size || (file.changedAt !== undefined && info.ctimeMs !== file.changedAt)) {
+      throw new InputLocationError(
+        `input file ${full} ${info ? 'changed' : 'was removed'} after the node was prepared (its cache key holds the content it had then): run the pipeline again`,
+      );
+    }
+  }
 }

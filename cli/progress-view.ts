@@ -34,6 +34,7 @@ export function describeRetry(retry: NodeRetry, now = Date.now()): string {
 /** A failed node's line says what kind of failure it was; the cause itself is printed once, below the table. */
 const FAILURE_NOTE: Record<NonNullable<NodeStatus['failureKind']>, (n: NodeStatus) => string> = {
   'bad-input': () => 'bad input or parameters (not retried)',
+  'component-error': () => 'the component broke its contract (not retried)',
   'gave-up': (n) => `gave up after ${n.attempt} attempts`,
   'timed-out': () => 'timed out',
 };

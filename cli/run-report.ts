@@ -6,6 +6,8 @@ const WHAT_TO_DO: Record<NonNullable<NodeStatus['failureKind']> | 'blocked' | 'o
   blocked: (n) =>
     `a gate stopped the nodes after it; its outputs (${Object.values(n.outputs ?? {}).flat().join(', ') || 'none'}) say why: fix the data or the gate's thresholds and run again`,
   'bad-input': () => 'its parameters or input data are wrong, so it was not retried: fix them and run again',
+  'component-error': () =>
+    "the component's own code is at fault, not your data: its executor's stack is in the failure's details (Temporal UI); tell its author",
   'gave-up': (n) =>
     `it failed all ${n.attempt} attempts; if the cause can pass (a store or network outage), run again: nodes that succeeded are reused from the cache`,
   'timed-out': () =>

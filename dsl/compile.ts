@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { ArtifactTypeSchema } from '../artifacts/artifact-types';
-import { issueLines, issuePath } from './zod-issues';
+import { describeIssues, issueLines, issuePath } from './zod-issues';
 import type { ComponentSpec, NodeHandle, OutputHandle } from './component';
 import {
   NODE_ID_PATTERN,
@@ -73,7 +73,7 @@ export function compilePipeline(definition: PipelineDefinition, registry?: Compo
     const declared = [...Object.entries(spec.outputs).map(([k, t]) => [`outputs.${k}`, t]), ...Object.entries(spec.inputs).map(([k, i]) => [`inputs.${k}`, i.type])];
     for (const [field, type] of declared) {
       const named = ArtifactTypeSchema.safeParse(type);
-      if (!named.success) problems.push(`${where}: component ${spec.type} declares ${field} of type '${String(type)}': ${named.error.issues[0]!.message}`);
+      if (!named.success) problems.push(`${where}: component ${spec.type} declares ${field} of type '${String(type)}': ${describeIssues(named.error, '')}`);
     }
 
     const inputs: Record<string, InputRef[]> = {};
@@ -118,7 +118,6 @@ export function compilePipeline(definition: PipelineDefinition, registry?: Compo
       specs.push({
         id: node.id,
         component: spec.type,
-        componentVersion: spec.version,
         parameters: params.data as Record<string, unknown>,
         inputs,
         outputs: { ...spec.outputs },

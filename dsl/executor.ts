@@ -88,3 +88,12 @@ export function defineExecutor<P extends z.ZodType, I extends Record<string, Inp
 export class UserInputError extends Error {
   override name = 'UserInputError';
 }
+
+/**
+ * A component that breaks its own contract (an executor module without its export, a result or a
+ * resolve step's answer of the wrong shape): retrying cannot help, and its author, not the user's
+ * data, must change.
+ */
+export class ComponentError extends Error {
+  override name = 'ComponentError';
+}

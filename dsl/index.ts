@@ -7,6 +7,4 @@ export type { PipelineSpec, NodeSpec, ResourceClass, RetryPolicy, Timeouts } fro
 export { defineExecutor, UserInputError } from './executor';
 export type { Executor, ExecutorContext, ExecutorInput, ExecutorResult, Progress } from './executor';
 export type { ResolveContext, ResolvedFile, ResolvedFileSet, ResolvedInputs } from './resolve';
-export { ExampleGen, StatisticsGen } from '../components';
-export type { ExampleGenParameters, SplitConfig, InputFormat } from '../components/example-gen/spec';
-export type { StatisticsGenParameters } from '../components/statistics-gen/spec';
+export * from '../components';

@@ -44,7 +44,11 @@ export const NodeSpecSchema = z
   .object({
     id: z.string().regex(NODE_ID_PATTERN, 'node ids start with a letter and use letters, digits, _ and -'),
     component: z.string().min(1),
-    componentVersion: z.string().min(1),
+    /**
+     * Written by builds before the cache key took the version from the control worker's registry;
+     * accepted from stored specs and ignored, as `contentParameters` is.
+     */
+    componentVersion: z.string().min(1).optional(),
     parameters: z.record(z.string(), z.unknown()),
     inputs: z.record(z.string(), z.array(InputRefSchema)),
     outputs: z.record(z.string(), z.string()),

@@ -10,6 +10,8 @@ export const ResolvedFileSchema = z
     size: z.number().int().nonnegative(),
     /** `sha256:<hex>` of a local file's bytes, or `etag:<etag>` of an S3 object. */
     contentHash: z.string().regex(/^(sha256:[0-9a-f]{64}|etag:\S+)$/),
+    /** A local file's ctime (ms) when it was hashed: the executor checks it still holds what was hashed. */
+    changedAt: z.number().optional(),
   })
   .strict();
 export type ResolvedFile = z.infer<typeof ResolvedFileSchema>;

@@ -17,20 +17,24 @@ function newestMtimeMs(dir: string): number {
   return newest;
 }
 
+/** npm rewrites its record of node_modules whenever an install changes a package the bundle may hold (zod, the SDK). */
+const INSTALLED_PACKAGES = path.join(DIST, '..', 'node_modules', '.package-lock.json');
+
 /**
  * Bundling takes seconds; `npm run demo` and `npm test` build every time. The incremental compiler
- * rewrites only the files whose sources changed, so a bundle newer than every compiled module (and
- * than the installed workflow SDK) was made from the same code.
+ * rewrites only the files whose sources changed, so a bundle newer than every compiled module and
+ * than the last change to node_modules was made from the same code.
  */
 function bundleIsCurrent(): boolean {
   let bundled: number;
+  let installed: number;
   try {
     bundled = statSync(WORKFLOW_BUNDLE_PATH).mtimeMs;
+    installed = statSync(INSTALLED_PACKAGES).mtimeMs;
   } catch {
     return false;
   }
-  const sdk = statSync(require.resolve('@temporalio/workflow/package.json')).mtimeMs;
-  return bundled > Math.max(sdk, newestMtimeMs(DIST));
+  return bundled > Math.max(installed, newestMtimeMs(DIST));
 }
 
 async function main(): Promise<void> {

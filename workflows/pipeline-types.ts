@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { ArtifactRefSchema } from '../artifacts/artifact-types';
+import { ArtifactRefSchema, type ArtifactRef } from '../artifacts/artifact-types';
 import { NodeStateSchema, PipelineSpecSchema } from '../dsl/ir';
-import { ResolvedInputsSchema } from '../dsl/resolve';
+import { ResolvedInputsSchema, type ResolvedInputs } from '../dsl/resolve';
 
 /**
  * Shapes that cross the workflow boundary (workflow input, query and signal payloads, activity
@@ -42,10 +42,11 @@ export const NodeStatusSchema = z.object({
   worker: z.string().optional(),
   error: z.string().optional(),
   /**
-   * What kind of failure `error` is: bad input or parameters (not retried; fix them), retries used
-   * up on errors that might pass, or a timeout (a worker lost, or an attempt longer than allowed).
+   * What kind of failure `error` is: bad input or parameters (not retried; fix them), a component
+   * breaking its own contract (its author must fix it), the executor's retries used up on errors
+   * that might pass, or a timeout (a worker lost, or an attempt longer than allowed).
    */
-  failureKind: z.enum(['bad-input', 'gave-up', 'timed-out']).optional(),
+  failureKind: z.enum(['bad-input', 'component-error', 'gave-up', 'timed-out']).optional(),
   summary: z.record(z.string(), z.unknown()).optional(),
 });
 export type NodeStatus = z.infer<typeof NodeStatusSchema>;
@@ -79,35 +80,38 @@ export const PrepareNodeInputSchema = z.object({
 });
 export type PrepareNodeInput = z.infer<typeof PrepareNodeInputSchema>;
 
-export const PrepareNodeResultSchema = z.discriminatedUnion('cached', [
-  z.object({
-    cached: z.literal(true),
-    executionId: z.number(),
-    outputs: ArtifactRefListMap,
-    /** The summary of the execution whose outputs are reused. */
-    summary: z.record(z.string(), z.unknown()).optional(),
-    /** The reused execution was a gate that blocked: this node blocks too. */
-    blocked: z.string().optional(),
-  }),
-  z.object({
-    cached: z.literal(false),
-    executionId: z.number(),
-    fingerprint: z.string(),
-    /*
-     * Absent from the results of runs recorded before resolve steps, which replay through here.
-     */
-    /** The cache key without the component version, so the key can be remade with the version that ran. */
-    keyBase: z.string().optional(),
-    /** The component version the key was made with: the control worker's. */
-    componentVersion: z.string().optional(),
-    /** Where each output will be committed; deterministic per run and node, so retries reuse it. */
-    outputUris: z.record(z.string(), z.string()),
-    resolved: ResolvedInputsSchema.default({ files: {}, artifacts: {} }),
-    /** Outputs under the same key existed but could not be reused, and why. */
-    cacheMiss: z.string().optional(),
-  }),
-]);
-export type PrepareNodeResult = z.infer<typeof PrepareNodeResultSchema>;
+type ArtifactRefs = Record<string, ArtifactRef[]>;
+
+/**
+ * What the control step answers. A plain type, not a schema: the workflow reads it from its own
+ * local activity (or, on replay, from the history), so there is no foreign input to check, and a
+ * schema here would decide how recorded histories replay.
+ */
+export type PrepareNodeResult =
+  | {
+      cached: true;
+      executionId: number;
+      outputs: ArtifactRefs;
+      /** The summary of the execution whose outputs are reused. */
+      summary?: Record<string, unknown>;
+      /** The reused execution was a gate that blocked: this node blocks too. */
+      blocked?: string;
+    }
+  | {
+      cached: false;
+      executionId: number;
+      fingerprint: string;
+      /** The key without the component version, so it can be remade with the version that ran (absent in runs recorded before resolve steps). */
+      keyBase?: string;
+      /** The component version the key was made with: the control worker's. */
+      componentVersion?: string;
+      /** Where each output will be committed; deterministic per run and node, so retries reuse it. */
+      outputUris: Record<string, string>;
+      /** What the resolve step found (absent in runs recorded before resolve steps). */
+      resolved?: ResolvedInputs;
+      /** Outputs under the same key existed but could not be reused, and why. */
+      cacheMiss?: string;
+    };
 
 export const ExecuteComponentInputSchema = z.object({
   pipeline: z.string(),
@@ -117,22 +121,23 @@ export const ExecuteComponentInputSchema = z.object({
   parameters: z.record(z.string(), z.unknown()),
   inputs: ArtifactRefListMap,
   outputUris: z.record(z.string(), z.string()),
-  resolved: ResolvedInputsSchema.default({ files: {}, artifacts: {} }),
+  /** Absent when a workflow of a build without resolve steps scheduled the node. */
+  resolved: ResolvedInputsSchema.optional(),
 });
 export type ExecuteComponentInput = z.infer<typeof ExecuteComponentInputSchema>;
 
-export const ExecuteComponentResultSchema = z.object({
-  outputs: ArtifactRefListMap,
-  worker: z.string(),
-  attempt: z.number().int().positive(),
-  executorMs: z.number(),
-  summary: z.record(z.string(), z.unknown()).optional(),
+/** What the executor activity answers (a plain type, as PrepareNodeResult is). */
+export interface ExecuteComponentResult {
+  outputs: ArtifactRefs;
+  worker: string;
+  attempt: number;
+  executorMs: number;
+  summary?: Record<string, unknown>;
   /** The component version the executor worker has: it may differ from the one the key was made with. */
-  componentVersion: z.string().optional(),
+  componentVersion?: string;
   /** A gate's reason to stop what follows. */
-  block: z.object({ reason: z.string().min(1) }).optional(),
-});
-export type ExecuteComponentResult = z.infer<typeof ExecuteComponentResultSchema>;
+  block?: { reason: string };
+}
 
 export const PublishNodeInputSchema = z.object({
   executionId: z.number(),

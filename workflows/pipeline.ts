@@ -21,10 +21,8 @@ import type { NodeSpec } from '../dsl/ir';
 import type { ControlActivities } from '../activities/control';
 import type { ExecutorActivities } from '../activities/execute-component';
 import {
-  ExecuteComponentResultSchema,
   NODE_PROGRESS_SIGNAL,
   NodeProgressSignalSchema,
-  PrepareNodeResultSchema,
   RunPipelineInputSchema,
   STATUS_QUERY,
   type NodeProgressSignal,
@@ -47,10 +45,12 @@ const CONTROL_OPTIONS = {
 /**
  * Control activities as local activities: run by the control worker that runs this workflow (the
  * same fleet, polling mlpipe-control) inside its workflow task, without two server round trips per
- * call. A control step is a few metadata and manifest look-ups, well inside a workflow task.
+ * call. A control step is a few metadata and manifest look-ups, plus its resolve step, which hashes
+ * the input files the control worker has not hashed before (a few seconds a gigabyte): longer than a
+ * workflow task, which the SDK then extends while the local activity runs.
  */
 const LOCAL_CONTROL_OPTIONS = {
-  startToCloseTimeout: '1 minute',
+  startToCloseTimeout: '15 minutes',
   retry: CONTROL_OPTIONS.retry,
 } as const;
 /** Runs started before control steps became local activities replay with the scheduled ones. */
@@ -162,8 +162,7 @@ export async function runPipeline(rawInput: RunPipelineInput): Promise<PipelineS
     publishDetails();
     // The summary labels the node's activities in the Temporal UI's timeline.
     const nodeControl = controlActivities(node.id);
-    // Results are checked here too: a control worker of another build may answer.
-    const prepared = PrepareNodeResultSchema.parse(await nodeControl.prepareNode({
+    const prepared = await nodeControl.prepareNode({
       pipeline: spec.name,
       workflowId: info.workflowId,
       runId: info.runId,
@@ -173,7 +172,7 @@ export async function runPipeline(rawInput: RunPipelineInput): Promise<PipelineS
       outputs: node.outputs,
       inputs,
       useCache: node.cache && !options.noCache,
-    }));
+    });
     if (prepared.cached) {
       nodeStatus.summary = prepared.summary;
       if (prepared.blocked && gates) block(nodeStatus, prepared.blocked, prepared.outputs);
@@ -202,7 +201,7 @@ export async function runPipeline(rawInput: RunPipelineInput): Promise<PipelineS
     let published: NodeOutputs;
     let blockedBecause: string | undefined;
     try {
-      const result = ExecuteComponentResultSchema.parse(await executor.executeComponent({
+      const result = await executor.executeComponent({
         pipeline: spec.name,
         workflowId: info.workflowId,
         nodeId: node.id,
@@ -210,8 +209,8 @@ export async function runPipeline(rawInput: RunPipelineInput): Promise<PipelineS
         parameters: node.parameters,
         inputs,
         outputUris: prepared.outputUris,
-        resolved: prepared.resolved,
-      }));
+        ...(prepared.resolved ? { resolved: prepared.resolved } : {}),
+      });
       nodeStatus.attempt = result.attempt;
       nodeStatus.worker = result.worker;
       nodeStatus.executorMs = result.executorMs;
@@ -304,11 +303,15 @@ function recordFailure(nodeStatus: NodeStatus, err: unknown, maximumAttempts: nu
   nodeStatus.state = 'failed';
   nodeStatus.error = innermost instanceof Error ? innermost.message : String(innermost);
   const retryState = err instanceof ActivityFailure ? err.retryState : undefined;
-  if (innermost instanceof TimeoutFailure || retryState === 'TIMEOUT') nodeStatus.failureKind = 'timed-out';
-  else if (retryState === 'MAXIMUM_ATTEMPTS_REACHED') {
+  const type = innermost instanceof ApplicationFailure ? innermost.type : undefined;
+  if (type === 'UserInputError') nodeStatus.failureKind = 'bad-input';
+  else if (type === 'ComponentError') nodeStatus.failureKind = 'component-error';
+  else if (innermost instanceof TimeoutFailure || retryState === 'TIMEOUT') nodeStatus.failureKind = 'timed-out';
+  // Only the executor's attempts are the node's: a control step that gives up has its own policy.
+  else if (retryState === 'MAXIMUM_ATTEMPTS_REACHED' && err instanceof ActivityFailure && err.activityType === 'executeComponent') {
     nodeStatus.failureKind = 'gave-up';
     nodeStatus.attempt = maximumAttempts;
-  } else if (innermost instanceof ApplicationFailure && innermost.nonRetryable) nodeStatus.failureKind = 'bad-input';
+  }
 }
 
 /** Markdown shown in the Temporal UI's "current details" panel. */

@@ -9,6 +9,7 @@ import type {
   ArtifactState,
   CacheCandidate,
   ContextType,
+  ExecutionKey,
   ExecutionRecord,
   FindArtifacts,
   FinishExecution,
@@ -64,9 +65,9 @@ export interface MetadataStore {
 
   /**
    * Files the execution under another cache key: an executor that ran a different component version
-   * than the one its key was computed with is keyed by the version that produced its outputs.
+   * than the one its key was computed with is keyed by, and recorded with, the version that produced its outputs.
    */
-  setFingerprint(id: number, fingerprint: string): Promise<void>;
+  rekeyExecution(id: number, key: ExecutionKey): Promise<void>;
 
   /** Live artifacts of a type, newest first, optionally of one pipeline and with given property values. */
   findArtifacts(query: FindArtifacts): Promise<ArtifactRecord[]>;

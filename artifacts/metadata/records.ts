@@ -90,6 +90,11 @@ export const ExecutionRecordSchema = ExecutionInfoSchema.extend({
 export type ExecutionRecord = z.infer<typeof ExecutionRecordSchema>;
 
 const nonEmpty = z.string().min(1);
+const Sha256Schema = z.string().regex(/^[0-9a-f]{64}$/, 'expected a sha256 hex digest (64 lowercase hex characters)');
+
+/** An execution's cache key and the component version that key was made with. */
+export const ExecutionKeySchema = z.object({ fingerprint: Sha256Schema, componentVersion: nonEmpty });
+export type ExecutionKey = z.infer<typeof ExecutionKeySchema>;
 
 export const StartExecutionSchema = z
   .object({
@@ -98,7 +103,7 @@ export const StartExecutionSchema = z
     nodeId: nonEmpty,
     component: nonEmpty,
     componentVersion: nonEmpty,
-    fingerprint: z.string().regex(/^[0-9a-f]{64}$/, 'expected a sha256 hex digest (64 lowercase hex characters)'),
+    fingerprint: Sha256Schema,
     inputs: RefsByKeySchema.default({}),
     state: z.enum(['running', 'cached']).default('running'),
     cachedFrom: id.optional(),

@@ -4,6 +4,7 @@ import type { MetadataStore } from './metadata-store';
 import {
   ArtifactStateSchema,
   ContextTypeSchema,
+  ExecutionKeySchema,
   FindArtifactsSchema,
   FinishExecutionSchema,
   LineageOptionsSchema,
@@ -19,6 +20,7 @@ import {
   type ContextType,
   type ExecutionInfo,
   type ExecutionRecord,
+  type ExecutionKey,
   type ExecutionState,
   type FindArtifacts,
   type LineageEvent,
@@ -334,6 +336,8 @@ async function walk(
   }
 }
 
+const FIND_PAGE = 200;
+
 export class SqlMetadataStore implements MetadataStore {
   constructor(private readonly driver: SqlDriver) {}
 
@@ -464,31 +468,35 @@ export class SqlMetadataStore implements MetadataStore {
     });
   }
 
-  async setFingerprint(id: number, fingerprint: string): Promise<void> {
-    validate(StartExecutionSchema.shape.fingerprint, fingerprint, 'setFingerprint fingerprint');
+  async rekeyExecution(id: number, key: ExecutionKey): Promise<void> {
+    const k = validate(ExecutionKeySchema, key, 'rekeyExecution');
     await this.driver.write(async (s) => {
-      const { changes } = await s.run('UPDATE executions SET fingerprint = ? WHERE id = ?', [fingerprint, id]);
-      if (changes === 0) throw new Error(`setFingerprint: no execution with id ${id}`);
+      const { changes } = await s.run('UPDATE executions SET fingerprint = ?, component_version = ? WHERE id = ?', [k.fingerprint, k.componentVersion, id]);
+      if (changes === 0) throw new Error(`rekeyExecution: no execution with id ${id}`);
     });
   }
 
   async findArtifacts(query: FindArtifacts): Promise<ArtifactRecord[]> {
     const q = validate(FindArtifactsSchema, query, 'findArtifacts');
+    const wanted = Object.entries(q.properties);
+    const sql =
+      `SELECT ${ARTIFACT_COLUMNS} FROM artifacts a WHERE a.type = ? AND a.state = 'live'` +
+      (q.pipeline !== undefined
+        ? ` AND a.id IN (SELECT t.artifact_id FROM attributions t JOIN contexts c ON c.id = t.context_id WHERE c.type = 'pipeline' AND c.name = ?)`
+        : '') +
+      ' ORDER BY a.created_at DESC, a.id DESC LIMIT ? OFFSET ?';
     return this.driver.read(async (s) => {
-      const rows = await s.all(
-        `SELECT ${ARTIFACT_COLUMNS} FROM artifacts a WHERE a.type = ? AND a.state = 'live'` +
-          (q.pipeline !== undefined
-            ? ` AND a.id IN (SELECT t.artifact_id FROM attributions t JOIN contexts c ON c.id = t.context_id WHERE c.type = 'pipeline' AND c.name = ?)`
-            : '') +
-          ' ORDER BY a.created_at DESC, a.id DESC',
-        q.pipeline !== undefined ? [q.type, q.pipeline] : [q.type],
-      );
-      const wanted = Object.entries(q.properties);
-      // Property values live in a JSON column; matching them here keeps the SQL portable.
-      return rows
-        .map((r) => toArtifact(r))
-        .filter((a) => wanted.every(([k, v]) => a.properties[k] === v))
-        .slice(0, q.limit);
+      const found: ArtifactRecord[] = [];
+      // Property values live in a JSON column, matched here to keep the SQL portable; newest first,
+      // a page at a time, so the usual question (the latest match) reads a page, not the table.
+      for (let offset = 0; found.length < q.limit; offset += FIND_PAGE) {
+        const rows = await s.all(sql, [q.type, ...(q.pipeline !== undefined ? [q.pipeline] : []), FIND_PAGE, offset]);
+        for (const artifact of rows.map((r) => toArtifact(r))) {
+          if (wanted.every(([k, v]) => artifact.properties[k] === v)) found.push(artifact);
+        }
+        if (rows.length < FIND_PAGE) break;
+      }
+      return found.slice(0, q.limit);
     });
   }
 

@@ -1,11 +1,11 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { defineExecutor, UserInputError } from '../../dsl/executor';
+import { ComponentError, defineExecutor, UserInputError } from '../../dsl/executor';
 import { withDuckDb, type DuckDbSession } from '../data/duckdb-session';
 import { monotonicProgress } from '../data/progress';
 import { sqlIdentifier, sqlString } from '../data/sql';
 import { assignSplitsSql, featureKeySql, recordKeySql, RESERVED_COLUMNS, SPLIT_INDEX_COLUMN } from './hash-split';
-import { splitDataFileName, splitDirName, splitNamesProperty } from './payload';
+import { splitDataFileName, splitDirName, splitNamesProperty } from '../data/examples-layout';
 import { asReadError, checkCsvRejects, noRowsError, sourceOf, type Source } from './source';
 import { ExampleGen } from './spec';
 
@@ -42,7 +42,7 @@ export const executor = defineExecutor(ExampleGen, async (ctx) => {
   const progress = monotonicProgress(ctx.progress);
   const outDir = ctx.outputDirs.examples;
   const input = ctx.resolved.files.input;
-  if (!input) throw new Error('ExampleGen ran without its resolved input files');
+  if (!input) throw new ComponentError('ExampleGen ran without its resolved input files');
   const source = sourceOf(params, input);
 
   return withDuckDb({ tmpDir: ctx.tmpDir, signal }, async (db) => {

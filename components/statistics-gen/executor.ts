@@ -4,7 +4,7 @@ import { defineExecutor, UserInputError } from '../../dsl/executor';
 import { withDuckDb } from '../data/duckdb-session';
 import { monotonicProgress } from '../data/progress';
 import { sqlString } from '../data/sql';
-import { listSplits, splitNamesProperty, type SplitLocation } from '../example-gen/payload';
+import { listSplits, splitNamesProperty, type SplitLocation } from '../data/examples-layout';
 import { computeSplitStatistics } from './feature-statistics';
 import { ExampleStatisticsSchema, STATISTICS_FILE_NAME, type SplitStatistics } from './payload';
 import { StatisticsGen } from './spec';

@@ -3,10 +3,13 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { computeFingerprint, fingerprintBase, fingerprintWithVersion, hashFileContent, type FingerprintInput } from '../../artifacts/fingerprint';
+import { fingerprintBase, fingerprintWithVersion, hashFileContent, type FingerprintInput } from '../../artifacts/fingerprint';
 
 const SHA_ABC = 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad';
 const SHA_EMPTY = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+
+/** The whole key, as the control step makes it: the versionless base, then the version. */
+const computeFingerprint = ({ componentVersion, ...rest }: FingerprintInput) => fingerprintWithVersion(fingerprintBase(rest), componentVersion);
 
 function base(): FingerprintInput {
   return {
@@ -18,7 +21,7 @@ function base(): FingerprintInput {
   };
 }
 
-describe('computeFingerprint', function () {
+describe('the cache key (fingerprintBase, fingerprintWithVersion)', function () {
   it('is a sha256 hex digest that does not change between calls or releases', function () {
     const fp = computeFingerprint(base());
     assert.match(fp, /^[0-9a-f]{64}$/);

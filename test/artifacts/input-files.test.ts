@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdir, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { FileHashMemo, InputLocationError, listInputFiles, MAX_FILES_PER_LOCATION } from '../../artifacts/input-files';
+import { hashFileContent } from '../../artifacts/fingerprint';
+import { assertUnchanged, FileHashMemo, InputLocationError, listInputFiles, MAX_FILES_PER_LOCATION } from '../../artifacts/input-files';
 import { tempDir } from '../support/tmp';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -16,20 +17,27 @@ describe('input files: what a location names, and the content hashes that key th
     const mtime = new Date('2026-01-01T00:00:00Z');
     await utimes(file, mtime, mtime);
     const memo = new FileHashMemo();
-    assert.deepEqual(await memo.hash(file), { size: 8, sha256: sha256('a,b\n1,2\n') });
+    const first = await memo.hash(file);
+    assert.deepEqual({ size: first.size, sha256: first.sha256 }, { size: 8, sha256: sha256('a,b\n1,2\n') });
     await writeFile(file, 'a,b\n9,9\n');
     await utimes(file, mtime, mtime);
     assert.equal((await stat(file)).mtimeMs, mtime.getTime());
-    assert.deepEqual(await memo.hash(file), { size: 8, sha256: sha256('a,b\n9,9\n') }, 'the ctime moved, so the memo read the file again');
+    const second = await memo.hash(file);
+    assert.deepEqual({ size: second.size, sha256: second.sha256 }, { size: 8, sha256: sha256('a,b\n9,9\n') }, 'the ctime moved, so the memo read the file again');
+    assert.ok(second.changedAt > first.changedAt);
   });
 
   it('keeps at most as many hashes as it was given room for, dropping the least recently used', async () => {
     const dir = await tempDir('memo-bound');
-    const memo = new FileHashMemo(2);
-    for (const name of ['1', '2', '3', '4']) {
-      await writeFile(path.join(dir, name), name);
-      await memo.hash(path.join(dir, name));
-    }
+    const read: string[] = [];
+    const memo = new FileHashMemo(2, (file) => {
+      read.push(path.basename(file));
+      return hashFileContent(file);
+    });
+    for (const name of ['1', '2', '3']) await writeFile(path.join(dir, name), name);
+    for (const name of ['1', '2', '1', '3', '1', '2']) await memo.hash(path.join(dir, name));
+    // 1 and 2 are read; 1 is remembered; 3 pushes out 2, the least recently used; 1 is remembered; 2 is read again.
+    assert.deepEqual(read, ['1', '2', '3', '2']);
     assert.equal(memo.size, 2);
   });
 
@@ -42,7 +50,8 @@ describe('input files: what a location names, and the content hashes that key th
     await writeFile(path.join(dir, 'day', 'skip.txt'), 'x');
     const memo = new FileHashMemo();
     const one = await listInputFiles(path.join(dir, 'day', 'a.csv'), { memo });
-    assert.deepEqual(one, { location: path.join(dir, 'day', 'a.csv'), root: path.join(dir, 'day'), files: [{ path: 'a.csv', size: 1, contentHash: `sha256:${sha256('a')}` }] });
+    const changedAt = (await stat(path.join(dir, 'day', 'a.csv'))).ctimeMs;
+    assert.deepEqual(one, { location: path.join(dir, 'day', 'a.csv'), root: path.join(dir, 'day'), files: [{ path: 'a.csv', size: 1, contentHash: `sha256:${sha256('a')}`, changedAt }] });
     const flat = await listInputFiles(path.join(dir, 'day', '*.csv'), { memo });
     assert.equal(flat.root, path.join(dir, 'day'));
     assert.deepEqual(flat.files.map((f) => f.path), ['a.csv', 'b.csv']);
@@ -62,6 +71,21 @@ describe('input files: what a location names, and the content hashes that key th
     await fails('data/train.csv', /must be an absolute path or a file:\/\/ URI \(got a relative path\)/);
     await fails('gs://bucket/data.csv', /gs:\/\/ locations are not supported/);
     await fails('s3://bucket/day/*.csv', /globs are not supported in s3:\/\/ locations/);
+  });
+
+  it('tells a file changed or removed since it was hashed from one that is as it was', async () => {
+    const dir = await tempDir('unchanged');
+    await writeFile(path.join(dir, 'a.csv'), 'a,b\n1,2\n');
+    await writeFile(path.join(dir, 'b.csv'), 'a,b\n3,4\n');
+    const set = await listInputFiles(path.join(dir, '*.csv'), { memo: new FileHashMemo() });
+    await assertUnchanged(set);
+    const mtime = (await stat(path.join(dir, 'a.csv'))).mtime;
+    await writeFile(path.join(dir, 'a.csv'), 'a,b\n9,9\n');
+    await utimes(path.join(dir, 'a.csv'), mtime, mtime);
+    await assert.rejects(assertUnchanged(set), /input file .*a\.csv changed after the node was prepared .*run the pipeline again/);
+    await writeFile(path.join(dir, 'a.csv'), 'a,b\n1,2\n');
+    await rm(path.join(dir, 'b.csv'));
+    await assert.rejects(assertUnchanged({ ...set, files: set.files.slice(1) }), /input file .*b\.csv was removed after the node was prepared/);
   });
 
   it(`refuses more than ${MAX_FILES_PER_LOCATION} files per location, whose list would not fit in a workflow payload`, async () => {

@@ -7,10 +7,10 @@ import type { ArtifactRef, ArtifactType } from '../../artifacts/artifact-types';
 import { MIGRATIONS, SCHEMA_VERSION, migrate } from '../../artifacts/metadata/migrations';
 import { openMetadataStore, RUN_STATUS_PROPERTY, type MetadataStore } from '../../artifacts/metadata/metadata-store';
 import { openSqliteDriver } from '../../artifacts/metadata/sqlite-driver';
-import { computeFingerprint } from '../../artifacts/fingerprint';
+import { fingerprintBase, fingerprintWithVersion } from '../../artifacts/fingerprint';
 
 function hashOf(text: string): string {
-  return computeFingerprint({ component: 'test-content', componentVersion: '1', parameters: { text }, inputs: {} });
+  return fingerprintWithVersion(fingerprintBase({ component: 'test-content', parameters: { text }, inputs: {} }), '1');
 }
 
 function ref(type: ArtifactType, uri: string, content = uri): ArtifactRef {

@@ -24,7 +24,7 @@ const NodeSummarySchema = z.strictObject({
   outputs: z.record(z.string(), z.union([z.string(), z.array(z.string())])),
   summary: z.record(z.string(), z.unknown()).nullable(),
   error: z.string().optional(),
-  failureKind: z.enum(['bad-input', 'gave-up', 'timed-out']).optional(),
+  failureKind: z.enum(['bad-input', 'component-error', 'gave-up', 'timed-out']).optional(),
 });
 const RunSummarySchema = z.strictObject({
   workflowId: z.string().min(1),

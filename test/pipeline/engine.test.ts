@@ -191,6 +191,15 @@ describe('engine: resolve steps, gates and the cache key', function () {
     assert.equal(states((await stack.run(raw)).status).only, 'cached', 'raw parameters are parsed before they are hashed');
   });
 
+  it('a component that breaks its contract fails at once, as a component error, not as bad input', async () => {
+    const broken = { ...(WriteText.spec as unknown as ComponentSpec), type: 'NoSuchExport', executor: { module: WriteText.spec.executor.module, export: 'nope' } };
+    stack.registry.register(broken);
+    const { status } = await stack.run(pipeline({ name: 'component-error', nodes: [{ id: 'broken', spec: broken, options: { parameters: { text: 'x' } }, outputs: {} }] }));
+    assert.equal(status.nodes.broken!.state, 'failed');
+    assert.equal(status.nodes.broken!.failureKind, 'component-error');
+    assert.match(status.nodes.broken!.error ?? '', /engine-executors\.js does not export an executor function named 'nope'/);
+  });
+
   it("an executor's failure keeps its stack in the failure's details", async () => {
     const failing = TestStep('broken', { parameters: { label: `stack-${randomUUID()}`, fail: 'disk on fire' }, retry: { maximumAttempts: 1 } });
     const { handle, status } = await stack.run(pipeline({ name: 'stack-details', nodes: [failing] }));
@@ -229,6 +238,9 @@ describe('engine: the component version in the key is the control worker\'s', fu
     assert.equal(await runWith('2', '2', 'bump'), 'succeeded', 'the pipeline compiled against version 1 does not hit version 1\'s cache once workers run version 2');
 
     assert.equal(await runWith('3', '4', 'skew'), 'succeeded');
+    const [skewed] = await stack.metadata.listRuns({ pipeline: 'versions', limit: 1 });
+    const execution = (await stack.metadata.getRun(skewed!.runId))!.executions[0]!;
+    assert.equal(execution.componentVersion, '4', 'the execution records the version that ran');
     assert.equal(await runWith('4', '4', 'skew'), 'cached', 'outputs are keyed by the version that produced them (4)');
     assert.equal(await runWith('3', '3', 'skew'), 'succeeded', 'not by the version the key was first made with (3)');
   });

@@ -4,8 +4,9 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { z } from 'zod';
 import { ExecutorResultSchema, UserInputError, type Executor, type ExecutorContext, type ExecutorInput, type ExecutorResult, type Progress } from '../../dsl/executor';
-import { NOTHING_RESOLVED, ResolvedInputsSchema, type ResolvedInputs } from '../../dsl/resolve';
-import { FileHashMemo, InputLocationError, listInputFiles } from '../../artifacts/input-files';
+import type { ResolvedInputs } from '../../dsl/resolve';
+import { runResolveStep } from '../../activities/resolve-step';
+import { FileHashMemo, listInputFiles } from '../../artifacts/input-files';
 import { openMetadataStore } from '../../artifacts/metadata/metadata-store';
 import type { PropertyValue } from '../../artifacts/artifact-types';
 import { contentHashOf } from '../../artifacts/manifest';
@@ -62,24 +63,17 @@ async function filesUnder(root: string, dir = root): Promise<ManifestFile[]> {
 
 /** The component's resolve step as the control step runs it: local files (no S3), an in-memory metadata store. */
 async function resolveForTest(spec: ComponentSpec, parameters: unknown, inputs: Record<string, ExecutorInput[]>): Promise<ResolvedInputs> {
-  if (!spec.resolve) return NOTHING_RESOLVED;
   const metadata = await openMetadataStore('sqlite://:memory:');
   try {
     const memo = new FileHashMemo();
-    const found = await spec
-      .resolve({
-        pipeline: 'test',
-        nodeId: `test-${spec.type}`,
-        parameters,
-        inputs: Object.fromEntries(Object.entries(inputs).map(([k, list]) => [k, list.map((i) => i.ref)])),
-        listFiles: (location) => listInputFiles(location, { memo }),
-        metadata,
-      })
-      .catch((err: Error) => {
-        // The control step turns these into the node's failure, with the same message.
-        throw err instanceof InputLocationError ? new UserInputError(err.message) : err;
-      });
-    return ResolvedInputsSchema.parse(found);
+    return await runResolveStep(spec, {
+      pipeline: 'test',
+      nodeId: `test-${spec.type}`,
+      parameters,
+      inputs: Object.fromEntries(Object.entries(inputs).map(([k, list]) => [k, list.map((i) => i.ref)])),
+      listFiles: (location) => listInputFiles(location, { memo }),
+      metadata,
+    });
   } finally {
     await metadata.close();
   }

@@ -53,12 +53,13 @@ export function perfAnalyzer(ctx: Mocha.Context): string {
   return binary;
 }
 
-const CHROMIUM_CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser'];
+const CHROMIUM_NAMES = ['chromium', 'chromium-browser'];
 
-/** Debian's chromium, for the tests that look at web pages. */
+/** Chromium (Debian's package) as setup-test-tools.sh finds it: on PATH, for the tests that look at web pages. */
 export function chromiumExecutable(ctx: Mocha.Context): string {
   skipWhen(ctx, 'chromium');
-  const found = CHROMIUM_CANDIDATES.find((p) => existsSync(p));
-  if (!found) throw missing('Chromium', CHROMIUM_CANDIDATES.join(' and '));
+  const dirs = (process.env.PATH ?? '').split(path.delimiter).filter(Boolean);
+  const found = CHROMIUM_NAMES.flatMap((name) => dirs.map((dir) => path.join(dir, name))).find((file) => existsSync(file) && isExecutable(file));
+  if (!found) throw missing('Chromium', `${CHROMIUM_NAMES.join(' or ')} on PATH`);
   return found;
 }
