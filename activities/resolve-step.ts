@@ -1,26 +1,15 @@
-import type { ArtifactRef } from '../artifacts/artifact-types';
 import { InputLocationError } from '../artifacts/input-files';
-import type { ArtifactQueries } from '../artifacts/metadata/metadata-store';
 import type { ComponentSpec } from '../dsl/component';
 import { ComponentError, UserInputError } from '../dsl/executor';
-import { NOTHING_RESOLVED, ResolvedInputsSchema, type ResolvedFileSet, type ResolvedInputs } from '../dsl/resolve';
+import { NOTHING_RESOLVED, ResolvedInputsSchema, type ResolveContext, type ResolvedInputs } from '../dsl/resolve';
 import { describeIssues } from '../dsl/zod-issues';
-
-export interface ResolveStepInput {
-  pipeline: string;
-  nodeId: string;
-  parameters: unknown;
-  inputs: Record<string, ArtifactRef[]>;
-  listFiles(location: string): Promise<ResolvedFileSet>;
-  metadata: ArtifactQueries;
-}
 
 /**
  * Runs a component's resolve step and checks what it returns. A location naming nothing readable,
  * or a UserInputError of the step's own, is the user's to fix (UserInputError); a result that is not
  * what a resolve step must return is the component's fault (ComponentError).
  */
-export async function runResolveStep(spec: ComponentSpec, input: ResolveStepInput): Promise<ResolvedInputs> {
+export async function runResolveStep(spec: ComponentSpec, input: ResolveContext<unknown>): Promise<ResolvedInputs> {
   if (!spec.resolve) return NOTHING_RESOLVED;
   let found: unknown;
   try {
