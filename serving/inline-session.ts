@@ -1,5 +1,4 @@
-import * as ort from 'onnxruntime-node';
-import { ortSessionOptions } from './session-options';
+import { openSession, Tensor, type OnnxFeeds, type OnnxSession } from '../onnx/session';
 import { ServingError } from './errors';
 import type { SessionRunResult } from './session-instance';
 import type { SessionWorkerData, WireTensor } from './session-protocol';
@@ -10,27 +9,22 @@ import type { SessionWorkerData, WireTensor } from './session-protocol';
  * on a busy machine, waits for the OS to schedule that thread twice per batch.
  */
 export class InlineSession {
-  private constructor(private readonly session: ort.InferenceSession) {}
+  private constructor(private readonly session: OnnxSession) {}
 
   static async start(data: SessionWorkerData): Promise<InlineSession> {
-    const options = ortSessionOptions(data);
-    const session =
-      typeof data.model === 'string'
-        ? await ort.InferenceSession.create(data.model, options)
-        : await ort.InferenceSession.create(data.model, options);
-    return new InlineSession(session);
+    return new InlineSession(await openSession(data.model, data));
   }
 
   async run(feeds: WireTensor[], outputNames: string[]): Promise<SessionRunResult> {
-    const inputs: Record<string, ort.Tensor> = {};
-    for (const f of feeds) inputs[f.name] = new ort.Tensor(f.type, f.data, f.dims);
+    const inputs: OnnxFeeds = {};
+    for (const f of feeds) inputs[f.name] = new Tensor(f.type, f.data, f.dims);
     // onnxruntime-node defers the run to a setImmediate callback; an immediate queued first runs just
     // before it, so the time measured is the run itself rather than the event-loop turn before it.
     let started = performance.now();
     setImmediate(() => {
       started = performance.now();
     });
-    let results: ort.InferenceSession.OnnxValueMapType;
+    let results: Awaited<ReturnType<OnnxSession['run']>>;
     try {
       results = await this.session.run(inputs, outputNames);
     } catch (err) {

@@ -1,6 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import * as ort from 'onnxruntime-node';
-import { ortSessionOptions } from './session-options';
+import { openSession, Tensor, type OnnxFeeds, type OnnxSession, type OnnxValueMetadata } from '../onnx/session';
 import {
   transferList,
   type SessionWorkerData,
@@ -19,7 +18,7 @@ const port = parentPort;
 if (!port) throw new Error('session-worker must run as a worker thread');
 const data = workerData as SessionWorkerData;
 
-function describe(values: readonly ort.InferenceSession.ValueMetadata[]): WireValueInfo[] {
+function describe(values: readonly OnnxValueMetadata[]): WireValueInfo[] {
   return values.map((v) =>
     v.isTensor
       ? { name: v.name, type: v.type, isTensor: true, dims: v.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : -1)) }
@@ -37,13 +36,9 @@ function send(reply: SessionWorkerReply, transfer: ArrayBuffer[] = []): void {
 }
 
 async function main(): Promise<void> {
-  let session: ort.InferenceSession;
+  let session: OnnxSession;
   try {
-    const options = ortSessionOptions(data);
-    session =
-      typeof data.model === 'string'
-        ? await ort.InferenceSession.create(data.model, options)
-        : await ort.InferenceSession.create(data.model, options);
+    session = await openSession(data.model, data);
   } catch (err) {
     send({ type: 'load-error', message: (err as Error).message });
     return;
@@ -53,9 +48,9 @@ async function main(): Promise<void> {
       void session.release().finally(() => port!.close());
       return;
     }
-    const feeds: Record<string, ort.Tensor> = {};
+    const feeds: OnnxFeeds = {};
     try {
-      for (const f of msg.feeds) feeds[f.name] = new ort.Tensor(f.type, f.data, f.dims);
+      for (const f of msg.feeds) feeds[f.name] = new Tensor(f.type, f.data, f.dims);
     } catch (err) {
       send({ type: 'run-error', id: msg.id, message: (err as Error).message });
       return;

@@ -1,4 +1,4 @@
-import * as ort from 'onnxruntime-node';
+import { openSession, Tensor } from '../../onnx/session';
 import { percentile } from '../stats';
 import { buildMlpModel, mulberry32, type MlpSpec } from './models';
 
@@ -17,9 +17,9 @@ export async function computeCeiling(
   durationMs: number,
   intraOpNumThreads?: number,
 ): Promise<ComputeCeiling> {
-  const session = await ort.InferenceSession.create(buildMlpModel(spec), intraOpNumThreads ? { intraOpNumThreads } : {});
+  const session = await openSession(buildMlpModel(spec), intraOpNumThreads ? { intraOpNumThreads } : {});
   const random = mulberry32(7);
-  const input = new ort.Tensor('float32', new Float32Array(64 * spec.inputDim).map(() => random()), [64, spec.inputDim]);
+  const input = new Tensor('float32', new Float32Array(64 * spec.inputDim).map(() => random()), [64, spec.inputDim]);
   for (let i = 0; i < 5; i++) await session.run({ input });
   const times: number[] = [];
   const started = performance.now();

@@ -4,7 +4,7 @@
  * taking rows itself from a shared ring (see that file).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import * as ort from 'onnxruntime-node';
+import { openSession, Tensor, type OnnxSession } from '../../onnx/session';
 import {
   RING_TAIL,
   RING_WAITING,
@@ -16,15 +16,13 @@ import { MLP_INPUT, MLP_OUTPUT } from './models';
 
 const port = parentPort!;
 const data = workerData as MinimalSessionData;
-const options: ort.InferenceSession.SessionOptions = { extra: { 'session.intra_op.allow_spinning': '0' } };
-
-async function runBatch(session: ort.InferenceSession, input: Float32Array, rows: number): Promise<Float32Array> {
-  const results = await session.run({ [MLP_INPUT]: new ort.Tensor('float32', input, [rows, data.inputDim]) });
+async function runBatch(session: OnnxSession, input: Float32Array, rows: number): Promise<Float32Array> {
+  const results = await session.run({ [MLP_INPUT]: new Tensor('float32', input, [rows, data.inputDim]) });
   return results[MLP_OUTPUT]!.data as Float32Array;
 }
 
 /** Waits for rows, then runs every row present (up to maxBatch) as one batch, and again. */
-async function serveRing(session: ort.InferenceSession, ring: NonNullable<MinimalSessionData['ring']>): Promise<never> {
+async function serveRing(session: OnnxSession, ring: NonNullable<MinimalSessionData['ring']>): Promise<never> {
   const control = new Int32Array(ring.control);
   const inputs = new Float32Array(ring.inputs);
   const outputs = new Float32Array(ring.outputs);
@@ -55,7 +53,7 @@ async function serveRing(session: ort.InferenceSession, ring: NonNullable<Minima
 }
 
 async function main(): Promise<void> {
-  const session = await ort.InferenceSession.create(data.model, options);
+  const session = await openSession(data.model);
   const ready: MinimalReply = { type: 'ready' };
   port.postMessage(ready);
   if (data.ring) await serveRing(session, data.ring);

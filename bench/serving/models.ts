@@ -1,24 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { onnx } from 'onnx-proto';
+import { encodeModel, floatInitializer, OnnxAttributeType, OnnxElementType, tensorValueInfo, type onnx } from '../../onnx/graph';
 
-/** ONNX element types (onnx.TensorProto.DataType) of every tensor type onnxruntime-node accepts. */
-export const OnnxElementType = {
-  FLOAT: 1,
-  UINT8: 2,
-  INT8: 3,
-  UINT16: 4,
-  INT16: 5,
-  INT32: 6,
-  INT64: 7,
-  STRING: 8,
-  BOOL: 9,
-  FLOAT16: 10,
-  DOUBLE: 11,
-  UINT32: 12,
-  UINT64: 13,
-} as const;
+export { OnnxElementType } from '../../onnx/graph';
 
 export interface MlpSpec {
   inputDim: number;
@@ -48,35 +33,7 @@ export function mulberry32(seed: number): () => number {
   };
 }
 
-function floatInitializer(name: string, dims: number[], values: Float32Array): onnx.ITensorProto {
-  return {
-    name,
-    dims,
-    dataType: OnnxElementType.FLOAT,
-    rawData: new Uint8Array(values.buffer, values.byteOffset, values.byteLength),
-  };
-}
-
-function tensorValueInfo(name: string, elemType: number, dims: Array<number | string>): onnx.IValueInfoProto {
-  return {
-    name,
-    type: {
-      tensorType: {
-        elemType,
-        shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) },
-      },
-    },
-  };
-}
-
-function encodeModel(graph: onnx.IGraphProto): Uint8Array {
-  return onnx.ModelProto.encode({
-    irVersion: 8,
-    producerName: 'mlpipe-bench',
-    opsetImport: [{ domain: '', version: 13 }],
-    graph,
-  }).finish();
-}
+const PRODUCER = { producerName: 'mlpipe-bench' };
 
 /** A dense ReLU network ending in softmax, input [batch, inputDim] float32, output [batch, outputDim]. */
 export function buildMlpModel(spec: MlpSpec): Uint8Array {
@@ -99,18 +56,21 @@ export function buildMlpModel(spec: MlpSpec): Uint8Array {
     const activated = isLast ? MLP_OUTPUT : `relu${layer}`;
     nodes.push(
       isLast
-        ? { opType: 'Softmax', input: [gemmOut], output: [activated], name: 'softmax', attribute: [{ name: 'axis', type: 2, i: 1 }] }
+        ? { opType: 'Softmax', input: [gemmOut], output: [activated], name: 'softmax', attribute: [{ name: 'axis', type: OnnxAttributeType.INT, i: 1 }] }
         : { opType: 'Relu', input: [gemmOut], output: [activated], name: activated },
     );
     current = activated;
   }
-  return encodeModel({
-    name: 'mlp',
-    node: nodes,
-    initializer: initializers,
-    input: [tensorValueInfo(MLP_INPUT, OnnxElementType.FLOAT, ['batch', spec.inputDim])],
-    output: [tensorValueInfo(MLP_OUTPUT, OnnxElementType.FLOAT, ['batch', spec.outputDim])],
-  });
+  return encodeModel(
+    {
+      name: 'mlp',
+      node: nodes,
+      initializer: initializers,
+      input: [tensorValueInfo(MLP_INPUT, OnnxElementType.FLOAT, ['batch', spec.inputDim])],
+      output: [tensorValueInfo(MLP_OUTPUT, OnnxElementType.FLOAT, ['batch', spec.outputDim])],
+    },
+    PRODUCER,
+  );
 }
 
 export interface IdentityTensorSpec {
@@ -122,12 +82,15 @@ export interface IdentityTensorSpec {
 
 /** Each input `x` is copied to output `x_out`: a model that round-trips every datatype, strings included. */
 export function buildIdentityModel(tensors: IdentityTensorSpec[]): Uint8Array {
-  return encodeModel({
-    name: 'identity',
-    node: tensors.map((t) => ({ opType: 'Identity', input: [t.name], output: [`${t.name}_out`], name: `id_${t.name}` })),
-    input: tensors.map((t) => tensorValueInfo(t.name, t.elemType, ['batch', ...t.dims])),
-    output: tensors.map((t) => tensorValueInfo(`${t.name}_out`, t.elemType, ['batch', ...t.dims])),
-  });
+  return encodeModel(
+    {
+      name: 'identity',
+      node: tensors.map((t) => ({ opType: 'Identity', input: [t.name], output: [`${t.name}_out`], name: `id_${t.name}` })),
+      input: tensors.map((t) => tensorValueInfo(t.name, t.elemType, ['batch', ...t.dims])),
+      output: tensors.map((t) => tensorValueInfo(`${t.name}_out`, t.elemType, ['batch', ...t.dims])),
+    },
+    PRODUCER,
+  );
 }
 
 /**
