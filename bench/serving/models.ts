@@ -35,24 +35,42 @@ export function mulberry32(seed: number): () => number {
 
 const PRODUCER = { producerName: 'mlpipe-bench' };
 
-/** A dense ReLU network ending in softmax, input [batch, inputDim] float32, output [batch, outputDim]. */
-export function buildMlpModel(spec: MlpSpec): Uint8Array {
+export interface MlpLayer {
+  fanIn: number;
+  fanOut: number;
+  /** Row-major [fanIn, fanOut], as Gemm takes it without transposition. */
+  weights: Float32Array;
+  bias: Float32Array;
+}
+
+/**
+ * The seeded weights of the MLP that `spec` describes, layer by layer. Exported so that tests compute
+ * the expected outputs without onnxruntime, and so can tell apart answers of different versions or rows.
+ */
+export function mlpLayers(spec: MlpSpec): MlpLayer[] {
   const random = mulberry32(spec.seed);
   const dims = [spec.inputDim, ...spec.hiddenDims, spec.outputDim];
-  const nodes: onnx.INodeProto[] = [];
-  const initializers: onnx.ITensorProto[] = [];
-  let current = MLP_INPUT;
-  for (let layer = 0; layer + 1 < dims.length; layer++) {
+  return dims.slice(1).map((fanOut, layer) => {
     const fanIn = dims[layer]!;
-    const fanOut = dims[layer + 1]!;
     const scale = 1 / Math.sqrt(fanIn);
     const weights = new Float32Array(fanIn * fanOut).map(() => (random() * 2 - 1) * scale);
     const bias = new Float32Array(fanOut).map(() => (random() * 2 - 1) * 0.1);
+    return { fanIn, fanOut, weights, bias };
+  });
+}
+
+/** A dense ReLU network ending in softmax, input [batch, inputDim] float32, output [batch, outputDim]. */
+export function buildMlpModel(spec: MlpSpec): Uint8Array {
+  const layers = mlpLayers(spec);
+  const nodes: onnx.INodeProto[] = [];
+  const initializers: onnx.ITensorProto[] = [];
+  let current = MLP_INPUT;
+  for (const [layer, { fanIn, fanOut, weights, bias }] of layers.entries()) {
     initializers.push(floatInitializer(`w${layer}`, [fanIn, fanOut], weights));
     initializers.push(floatInitializer(`b${layer}`, [fanOut], bias));
     const gemmOut = `gemm${layer}`;
     nodes.push({ opType: 'Gemm', input: [current, `w${layer}`, `b${layer}`], output: [gemmOut], name: gemmOut });
-    const isLast = layer + 2 === dims.length;
+    const isLast = layer + 1 === layers.length;
     const activated = isLast ? MLP_OUTPUT : `relu${layer}`;
     nodes.push(
       isLast

@@ -1,13 +1,24 @@
 import assert from 'node:assert/strict';
 import { status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { buildMlpModel, SMALL_MLP, writeModelVersion } from '../../bench/serving/models';
-import { floats, grpcClient, parseMetrics, postJson, request, startTestServer, waitFor, type ServerUnderTest } from './serving-fixture';
+import { assertClose, distinctRows, mlpReference } from './mlp-reference';
+import { floats, grpcClient, parseMetrics, postJson, request, startTestServer, waitFor, type HttpReply, type ServerUnderTest } from './serving-fixture';
 
-const row = (i: number) => [5 + (i % 7) / 10, 3, 1.4, 0.2];
+const ROWS = distinctRows(720, SMALL_MLP.inputDim, 11);
+const row = (i: number) => ROWS[i]!;
+const reference = mlpReference(SMALL_MLP);
 const body = (rows: number[][], extra: Record<string, unknown> = {}) => ({
   inputs: [{ name: 'input', shape: [rows.length, 4], datatype: 'FP32', data: rows.flat() }],
   ...extra,
 });
+
+/** Asserts a 200 JSON answer holding the model's probabilities for exactly `rows`, in their order. */
+function assertAnswers(reply: HttpReply, rows: number[][], what: string): void {
+  assert.equal(reply.status, 200, `${what}: ${reply.body.toString()}`);
+  const out = (reply.json as { outputs: Array<{ shape: number[]; data: number[] }> }).outputs[0]!;
+  assert.deepEqual(out.shape, [rows.length, SMALL_MLP.outputDim], what);
+  assertClose(out.data, reference(rows.flat()), what);
+}
 
 interface ModelStats {
   execution_count: number;
@@ -60,28 +71,31 @@ describe('serving: dynamic batching, queue policy, timeouts and cancellation', f
     await t?.stop();
   });
 
-  it('merges concurrent requests into batches, visible in statistics and metrics', async () => {
+  it('merges concurrent requests into batches, each answered with its own rows, visible in statistics and metrics', async () => {
     const requests = 240;
+    // One to three rows each, all different: a batch that hands a request another's rows, or splits at the wrong row, fails.
+    const rowsOf = (i: number) => Array.from({ length: 1 + (i % 3) }, (_, k) => row(3 * i + k));
+    const totalRows = Array.from({ length: requests }, (_, i) => rowsOf(i).length).reduce((a, b) => a + b, 0);
     let next = 0;
     const worker = async () => {
       while (next < requests) {
         const i = next++;
-        const reply = await postJson(`${t.http}/v2/models/batched/infer`, body([row(i)]));
-        assert.equal(reply.status, 200);
+        assertAnswers(await postJson(`${t.http}/v2/models/batched/infer`, body(rowsOf(i))), rowsOf(i), `request ${i}`);
       }
     };
     await Promise.all(Array.from({ length: 32 }, worker));
     const s = await stats('batched');
     assert.equal(s.inference_stats.success.count, requests);
-    assert.equal(s.inference_count, requests);
-    assert.ok(s.execution_count < requests, `expected fewer executions than requests, got ${s.execution_count} for ${requests}`);
-    assert.ok(s.batch_stats.some((b) => b.batch_size > 1), 'some batch held more than one request');
+    assert.equal(s.inference_count, totalRows, 'inference_count counts rows, as Triton does');
+    // Fewer executions than requests: some execution ran several requests as one batch.
+    assert.ok(s.execution_count < requests, `expected batches of several requests, got ${s.execution_count} executions for ${requests} requests`);
     const metrics = parseMetrics((await request(`${t.http}/metrics`)).body.toString());
     assert.equal(metrics.get('nv_inference_exec_count{model="batched",version="1"}'), s.execution_count);
     assert.equal(metrics.get('mlpipe_inference_batch_size_count{model="batched",version="1"}'), s.execution_count);
-    assert.equal(metrics.get('mlpipe_inference_batch_size_sum{model="batched",version="1"}'), requests);
+    assert.equal(metrics.get('mlpipe_inference_batch_size_sum{model="batched",version="1"}'), totalRows);
 
-    await Promise.all(Array.from({ length: 40 }, (_, i) => postJson(`${t.http}/v2/models/unbatched/infer`, body([row(i)]))));
+    const alone = await Promise.all(Array.from({ length: 40 }, (_, i) => postJson(`${t.http}/v2/models/unbatched/infer`, body([row(i)]))));
+    alone.forEach((reply, i) => assertAnswers(reply, [row(i)], `unbatched request ${i}`));
     const u = await stats('unbatched');
     assert.equal(u.execution_count, 40, 'max_batch_size 0 runs each request alone');
   });
@@ -93,11 +107,11 @@ describe('serving: dynamic batching, queue policy, timeouts and cancellation', f
       postJson(`${t.http}/v2/models/batched/infer`, body([row(1), row(2)])),
       postJson(`${t.http}/v2/models/threaded/infer`, body([row(1), row(2)])),
     ]);
-    assert.deepEqual(
-      (threaded.json as { outputs: unknown }).outputs,
-      (onLoop.json as { outputs: unknown }).outputs,
-      'same answers from a worker-thread session',
-    );
+    assertAnswers(onLoop, [row(1), row(2)], 'event-loop session');
+    assertAnswers(threaded, [row(1), row(2)], 'worker-thread session');
+    // Answers come back from two worker threads at once: each must reach the request it belongs to.
+    const concurrent = await Promise.all(Array.from({ length: 32 }, (_, i) => postJson(`${t.http}/v2/models/threaded/infer`, body([row(i)]))));
+    concurrent.forEach((reply, i) => assertAnswers(reply, [row(i)], `worker-thread request ${i}`));
     const config = (await request(`${t.http}/v2/models/threaded/config`)).json as { instance_group: Array<{ count: number }> };
     assert.equal(config.instance_group[0]!.count, 2);
   });
@@ -105,7 +119,7 @@ describe('serving: dynamic batching, queue policy, timeouts and cancellation', f
   it('waits up to max_queue_delay for a preferred batch, and runs at once when one forms', async () => {
     const started = Date.now();
     const replies = await Promise.all(Array.from({ length: 4 }, (_, i) => postJson(`${t.http}/v2/models/preferred/infer`, body([row(i)]))));
-    assert.ok(replies.every((r) => r.status === 200));
+    replies.forEach((reply, i) => assertAnswers(reply, [row(i)], `request ${i} of the preferred batch`));
     assert.ok(Date.now() - started < 2500, 'a preferred batch of 4 does not wait out the 5 s delay');
     const s = await stats('preferred');
     assert.deepEqual(
@@ -127,8 +141,8 @@ describe('serving: dynamic batching, queue policy, timeouts and cancellation', f
     );
     assert.ok(Date.now() - t0 < HOLD_US / 1000 / 2, 'rejections do not wait for the queue');
     const [a, b] = await Promise.all(held);
-    assert.equal(a!.status, 200);
-    assert.equal(b!.status, 200);
+    assertAnswers(a!, [row(1)], 'first held request');
+    assertAnswers(b!, [row(2)], 'second held request');
     const s = await stats('held');
     assert.deepEqual(
       s.batch_stats.map((x) => [x.batch_size, x.compute_infer.count]),
@@ -150,7 +164,7 @@ describe('serving: dynamic batching, queue policy, timeouts and cancellation', f
       (err: ServiceError) => err.code === GrpcStatus.DEADLINE_EXCEEDED,
     );
     const overridden = await postJson(`${t.http}/v2/models/timeout/infer`, body([row(1)], { parameters: { timeout: 10_000_000 } }));
-    assert.equal(overridden.status, 200, 'a 10 s timeout outlasts the 1.5 s queue delay');
+    assertAnswers(overridden, [row(1)], 'a 10 s timeout outlasts the 1.5 s queue delay');
   });
 
   it('drops a queued request whose client disconnects, over REST and gRPC', async () => {

@@ -79,7 +79,7 @@ describe('serving: the dynamic batcher', () => {
     await tick();
     assert.deepEqual(runs[3]!.ids, ['r3']);
     runs[3]!.finish();
-    await Promise.all(all);
+    assert.deepEqual(await Promise.all(all), ['done:first', 'done:r2', 'done:other-shape', 'done:r1', 'done:r3'], 'each request gets its own result from the merged batch');
   });
 
   it('waits max_queue_delay for a preferred batch size, and dispatches as soon as one forms', async () => {
@@ -92,14 +92,14 @@ describe('serving: the dynamic batcher', () => {
     await tick();
     assert.deepEqual(runs[0]!.ids, ['a', 'b', 'c']);
     runs[0]!.finish();
-    await Promise.all([...first, third]);
+    assert.deepEqual(await Promise.all([...first, third]), ['done:a', 'done:b', 'done:c']);
     const started = Date.now();
     const lone = batcher.submit(item('lone'));
     await new Promise((r) => setTimeout(r, 100));
     assert.deepEqual(runs[1]!.ids, ['lone'], 'a lone request runs once the delay has passed');
     assert.ok(Date.now() - started >= 55);
     runs[1]!.finish();
-    await lone;
+    assert.equal(await lone, 'done:lone');
   });
 
   it('rejects beyond max_queue_size at once, times out queued requests, and drops cancelled ones', async () => {

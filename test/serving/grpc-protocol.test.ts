@@ -3,9 +3,11 @@ import { credentials, status as GrpcStatus, type ClientDuplexStream, type Servic
 import { loadInferenceService } from '../../serving/grpc/grpc-proto';
 import { buildIdentityModel, buildMlpModel, OnnxElementType, SMALL_MLP, writeModelVersion } from '../../bench/serving/models';
 import { STREAM_MAX_PENDING } from '../../serving/grpc/grpc-stream';
+import { assertClose, distinctRows, float32s, mlpReference } from './mlp-reference';
 import { floats, grpcClient, startTestServer, waitFor, type ServerUnderTest } from './serving-fixture';
 
 const X = [5.1, 3.5, 1.4, 0.2, 6.7, 3.0, 5.2, 2.3];
+const reference = mlpReference(SMALL_MLP);
 
 interface StreamReply {
   error_message: string;
@@ -113,8 +115,7 @@ describe('serving: Open Inference Protocol v2 over gRPC (inference.GRPCInference
     assert.equal(res.model_version, '1');
     assert.equal(res.id, 'g-1');
     assert.deepEqual(res.outputs, [{ name: 'probabilities', datatype: 'FP32', shape: [2, 3], parameters: {}, contents: null }]);
-    const out = new Float32Array(res.raw_output_contents[0]!.buffer.slice(res.raw_output_contents[0]!.byteOffset, res.raw_output_contents[0]!.byteOffset + 24));
-    assert.ok(Math.abs(out[0]! + out[1]! + out[2]! - 1) < 1e-5);
+    assertClose(float32s(res.raw_output_contents[0]!), reference(X), 'raw_output_contents');
     const typed = (await client.call('ModelInfer')({
       model_name: 'small',
       model_version: '1',
@@ -185,10 +186,11 @@ describe('serving: Open Inference Protocol v2 over gRPC (inference.GRPCInference
         inputs: [{ name: 'input', datatype: 'FP32', shape: [1, values.length] }],
         raw_input_contents: [floats(values)],
       });
-      stream.write(row('first', X.slice(0, 4)));
+      const [first, second] = distinctRows(2, SMALL_MLP.inputDim, 21);
+      stream.write(row('first', first!));
       stream.write(row('bad', [1, 2, 3]));
-      stream.write({ ...row('unknown', X.slice(0, 4)), model_name: 'nope' });
-      stream.write(row('second', X.slice(4)));
+      stream.write({ ...row('unknown', first!), model_name: 'nope' });
+      stream.write(row('second', second!));
       stream.end();
       await ended;
       const byId = new Map(replies.map((r) => [r.infer_response.id, r]));
@@ -199,7 +201,8 @@ describe('serving: Open Inference Protocol v2 over gRPC (inference.GRPCInference
       );
       assert.equal(byId.get('first')!.error_message, '');
       assert.equal(byId.get('second')!.error_message, '');
-      assert.equal(byId.get('first')!.infer_response.raw_output_contents[0]!.length, 12, 'three FP32 probabilities');
+      assertClose(float32s(byId.get('first')!.infer_response.raw_output_contents[0]!), reference(first!), 'first');
+      assertClose(float32s(byId.get('second')!.infer_response.raw_output_contents[0]!), reference(second!), 'second');
       assert.match(byId.get('bad')!.error_message, /shape \[1, 3\] does not match/);
       assert.match(byId.get('unknown')!.error_message, /unknown model 'nope'/);
     } finally {
@@ -229,9 +232,11 @@ describe('serving: Open Inference Protocol v2 over gRPC (inference.GRPCInference
       writeModelVersion(repo, 'slow', 1, buildMlpModel(SMALL_MLP), { max_batch_size: 512, dynamic_batching: { max_queue_delay_microseconds: 1_500_000 } }),
     );
     const { stream, replies, ended, close } = openInferStream(own.grpcAddress);
+    // Different rows for every request: the pending ones run as batches of up to 256, which must answer each its own.
+    const rows = distinctRows(400, SMALL_MLP.inputDim, 22);
     try {
       for (let i = 0; i < 400; i++) {
-        stream.write({ model_name: 'slow', id: String(i), inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 4] }], raw_input_contents: [floats(X.slice(0, 4))] });
+        stream.write({ model_name: 'slow', id: String(i), inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 4] }], raw_input_contents: [floats(rows[i]!)] });
       }
       stream.end();
       const pending = () => own.server.repository.pendingCounts().find((p) => p.model === 'slow')?.count ?? 0;
@@ -244,6 +249,7 @@ describe('serving: Open Inference Protocol v2 over gRPC (inference.GRPCInference
         Array.from({ length: 400 }, (_, i) => String(i)),
       );
       assert.ok(replies.every((r) => r.error_message === ''));
+      replies.forEach((r, i) => assertClose(float32s(r.infer_response.raw_output_contents[0]!), reference(rows[i]!), `request ${i}`));
     } finally {
       close();
       await own.stop();

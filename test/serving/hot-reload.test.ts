@@ -2,12 +2,26 @@ import assert from 'node:assert/strict';
 import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { buildMlpModel, HEAVY_MLP, SMALL_MLP, writeModelVersion } from '../../bench/serving/models';
-import { floats, grpcClient, parseMetrics, postJson, request, startTestServer, waitFor } from './serving-fixture';
+import { assertClose, distinctRows, float32s, mlpReference, TOLERANCE } from './mlp-reference';
+import { floats, grpcClient, parseMetrics, postJson, request, startTestServer, waitFor, type HttpReply } from './serving-fixture';
 
 const X = [5.1, 3.5, 1.4, 0.2];
 const inferBody = { inputs: [{ name: 'input', shape: [1, 4], datatype: 'FP32', data: X }] };
-const smallModel = (seed: number) => buildMlpModel({ ...SMALL_MLP, seed });
+/** Version v is built with seed v: every version has its own weights, and so its own answers. */
+const smallModel = (version: number) => buildMlpModel({ ...SMALL_MLP, seed: version });
+const references = new Map<number, (rows: ArrayLike<number>) => number[]>();
+const expectedOf = (version: number, rows: ArrayLike<number>) => {
+  if (!references.has(version)) references.set(version, mlpReference({ ...SMALL_MLP, seed: version }));
+  return references.get(version)!(rows);
+};
 const versionOf = (reply: { json: unknown }) => Number((reply.json as { model_version: string }).model_version);
+
+/** Asserts a 200 answer naming `version` and holding that version's outputs for `rows`. */
+function assertAnsweredBy(reply: HttpReply, version: number, rows: number[], what: string): void {
+  assert.equal(reply.status, 200, `${what}: ${reply.body.toString()}`);
+  assert.equal(versionOf(reply), version, what);
+  assertClose((reply.json as { outputs: Array<{ data: number[] }> }).outputs[0]!.data, expectedOf(version, rows), `${what}, version ${version}`);
+}
 
 describe('serving: versions and hot reload', function () {
   this.timeout(120_000);
@@ -19,19 +33,31 @@ describe('serving: versions and hot reload', function () {
     );
     const client = grpcClient(t.grpcAddress);
     const lastVersion = 6;
+    // Each request sends another row, and requests are batched together: an answer computed by another
+    // version than it names, or for another request's row, fails.
+    const rows = distinctRows(64, SMALL_MLP.inputDim, 31);
+    for (let a = 1; a <= lastVersion; a++) {
+      for (let b = a + 1; b <= lastVersion; b++) {
+        for (const row of rows) {
+          const gap = Math.max(...expectedOf(a, row).map((v, i) => Math.abs(v - expectedOf(b, row)[i]!)));
+          assert.ok(gap > 100 * TOLERANCE, `versions ${a} and ${b} answer row ${row} alike: the test could not tell them apart`);
+        }
+      }
+    }
+    let sent = 0;
+    const nextRow = () => rows[sent++ % rows.length]!;
     let stop = false;
     let ok = 0;
     const failures: string[] = [];
     const seenByLoop: number[][] = [];
     const restLoop = async (seen: number[]) => {
       while (!stop) {
+        const row = nextRow();
         try {
-          const reply = await postJson(`${t.http}/v2/models/hot/infer`, inferBody);
-          if (reply.status !== 200) failures.push(`REST ${reply.status} ${reply.body.toString()}`);
-          else {
-            ok++;
-            seen.push(versionOf(reply));
-          }
+          const reply = await postJson(`${t.http}/v2/models/hot/infer`, { inputs: [{ name: 'input', shape: [1, 4], datatype: 'FP32', data: row }] });
+          assertAnsweredBy(reply, versionOf(reply), row, `REST row ${row}`);
+          ok++;
+          seen.push(versionOf(reply));
         } catch (err) {
           failures.push(`REST ${(err as Error).message}`);
         }
@@ -39,14 +65,17 @@ describe('serving: versions and hot reload', function () {
     };
     const grpcLoop = async (seen: number[]) => {
       while (!stop) {
+        const row = nextRow();
         try {
-          const res = await client.call('ModelInfer')({
+          const res = (await client.call('ModelInfer')({
             model_name: 'hot',
             inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 4] }],
-            raw_input_contents: [floats(X)],
-          });
+            raw_input_contents: [floats(row)],
+          })) as { model_version: string; raw_output_contents: Buffer[] };
+          const version = Number(res.model_version);
+          assertClose(float32s(res.raw_output_contents[0]!), expectedOf(version, row), `gRPC row ${row}, version ${version}`);
           ok++;
-          seen.push(Number(res.model_version));
+          seen.push(version);
         } catch (err) {
           failures.push(`gRPC ${(err as Error).message}`);
         }
@@ -90,9 +119,7 @@ describe('serving: versions and hot reload', function () {
     try {
       await writeModelVersion(t.repo, 'm', 2, Buffer.from('this is not an ONNX model'));
       await t.server.repository.pollNow();
-      const reply = await postJson(`${t.http}/v2/models/m/infer`, inferBody);
-      assert.equal(reply.status, 200);
-      assert.equal(versionOf(reply), 1);
+      assertAnsweredBy(await postJson(`${t.http}/v2/models/m/infer`, inferBody), 1, X, 'with version 2 broken');
       const failed = t.events.find((e) => e.type === 'load-failed');
       assert.ok(failed && failed.type === 'load-failed' && failed.version === 2, 'a load-failed event names version 2');
       assert.match(failed.error, /protobuf parsing failed/i);
@@ -118,11 +145,11 @@ describe('serving: versions and hot reload', function () {
       await writeFile(path.join(t.repo, 'm', 'config.json'), '{"max_batch_size": "lots"}');
       await t.server.repository.pollNow();
       assert.ok(t.events.some((e) => e.type === 'config-failed' && /field max_batch_size/.test(e.error)));
-      assert.equal((await postJson(`${t.http}/v2/models/m/infer`, inferBody)).status, 200, 'a broken config.json changes nothing that serves');
+      assertAnsweredBy(await postJson(`${t.http}/v2/models/m/infer`, inferBody), 1, X, 'a broken config.json changes nothing that serves');
 
       await writeModelVersion(t.repo, 'm', 3, smallModel(3), { max_batch_size: 4 });
       await t.server.repository.pollNow();
-      assert.equal(versionOf(await postJson(`${t.http}/v2/models/m/infer`, inferBody)), 3);
+      assertAnsweredBy(await postJson(`${t.http}/v2/models/m/infer`, inferBody), 3, X, 'after version 3 is pushed');
       await waitFor(() => t.events.some((e) => e.type === 'unloaded' && e.version === 1), 5000, 'version 1 to unload');
     } finally {
       await t.stop();
@@ -143,11 +170,13 @@ describe('serving: versions and hot reload', function () {
     };
     try {
       assert.deepEqual(await served(), ['3', '2', '1']);
-      for (const v of [1, 2, 3]) assert.equal(versionOf(await postJson(`${t.http}/v2/models/p/versions/${v}/infer`, inferBody)), v);
-      assert.equal(versionOf(await postJson(`${t.http}/v2/models/p/infer`, inferBody)), 3, 'no version means the highest');
+      for (const v of [1, 2, 3]) assertAnsweredBy(await postJson(`${t.http}/v2/models/p/versions/${v}/infer`, inferBody), v, X, `versions/${v}`);
+      assertAnsweredBy(await postJson(`${t.http}/v2/models/p/infer`, inferBody), 3, X, 'no version means the highest');
       const stable = (await request(`${t.http}/v1/models/p/labels/stable`)).json as { model_version_status: Array<{ version: string }> };
       assert.equal(stable.model_version_status[0]!.version, '2');
-      assert.equal((await postJson(`${t.http}/v1/models/p/labels/canary:predict`, { instances: [X] })).status, 200);
+      const canary = await postJson(`${t.http}/v1/models/p/labels/canary:predict`, { instances: [X] });
+      assert.equal(canary.status, 200);
+      assertClose((canary.json as { predictions: number[][] }).predictions.flat(), expectedOf(3, X), 'label canary is version 3');
 
       await setConfig({ version_policy: { specific: { versions: [1, 3] } }, version_labels: { stable: 2 } });
       assert.deepEqual(await served(), ['3', '1']);
@@ -181,9 +210,7 @@ describe('serving: versions and hot reload', function () {
       await t.server.repository.pollNow();
       assert.deepEqual(t.server.repository.servingVersions('r'), [2]);
       assert.equal((await postJson(`${t.http}/v2/models/r/versions/1/infer`, inferBody)).status, 404);
-      const reply = await inFlight;
-      assert.equal(reply.status, 200);
-      assert.equal(versionOf(reply), 1);
+      assertAnsweredBy(await inFlight, 1, X, 'the request queued on the removed version');
       await waitFor(() => t.events.some((e) => e.type === 'unloaded' && e.version === 1), 5000, 'version 1 to unload');
       const order = t.events.filter((e) => 'version' in e && e.version === 1).map((e) => e.type);
       assert.deepEqual(order, ['loaded', 'unloading', 'unloaded']);
