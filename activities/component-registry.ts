@@ -21,6 +21,13 @@ export class ComponentRegistry implements ReadonlyMap<string, ComponentSpec> {
    * refused.
    */
   register(spec: ComponentSpec): void {
+    const { logTo, runIn } = spec.executor;
+    if (logTo !== undefined && !(logTo in spec.outputs)) {
+      throw new ComponentRegistryError(`component '${spec.type}': executor.logTo '${logTo}' is not one of its outputs (${Object.keys(spec.outputs).join(', ')})`);
+    }
+    if (logTo !== undefined && runIn !== 'process') {
+      throw new ComponentRegistryError(`component '${spec.type}': executor.logTo needs runIn: 'process' (only an executor process has a log of its own)`);
+    }
     const existing = this.specs.get(spec.type);
     if (!existing) {
       this.specs.set(spec.type, spec);

@@ -20,6 +20,7 @@ import {
   type PublishNodeInput,
 } from '../workflows/pipeline-types';
 import type { ComponentRegistry } from './component-registry';
+import { outputKey } from './run-layout';
 import { runResolveStep } from './resolve-step';
 
 export interface ControlDeps {
@@ -40,10 +41,6 @@ function refsOf(records: Record<string, Array<ArtifactRef & { id: number }>>): R
   );
 }
 
-/** Where a node's output lives: one prefix per run and node, so a retried attempt writes the same place. */
-export function outputUri(store: ArtifactStore, pipeline: string, runId: string, nodeId: string, key: string): string {
-  return store.uriFor(`pipelines/${pipeline}/runs/${runId}/${nodeId}/${key}`);
-}
 
 /** Bad input: the node fails at once with the message; retrying cannot fix it. */
 const badInput = (message: string) => ApplicationFailure.nonRetryable(message, 'UserInputError');
@@ -200,7 +197,7 @@ export function createControlActivities({ store, metadata, registry, s3 }: Contr
       if (cacheMiss) log.info(`node '${input.nodeId}': cached outputs not reusable, running it: ${cacheMiss}`);
       const executionId = existing?.state === 'running' ? existing.id : await metadata.startExecution({ ...execution, ...(cacheMiss ? { cacheMiss } : {}) });
       const outputUris = Object.fromEntries(
-        Object.keys(input.outputs).map((key) => [key, outputUri(store, input.pipeline, input.runId, input.nodeId, key)]),
+        Object.keys(input.outputs).map((key) => [key, store.uriFor(outputKey(input.pipeline, input.runId, input.nodeId, key))]),
       );
       return { cached: false, executionId, fingerprint, keyBase, componentVersion, outputUris, resolved, ...(cacheMiss ? { cacheMiss } : {}) };
     },

@@ -1,7 +1,7 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure, Context, type Info as ActivityInfo } from '@temporalio/activity';
 import type { ArtifactRef } from '../artifacts/artifact-types';
 import type { ArtifactStore, StagingArea } from '../artifacts/store';
 import {
@@ -15,12 +15,18 @@ import { ExecutorResultSchema, ProgressSchema, type ExecutorInput, type Progress
 import { assertUnchanged } from '../artifacts/input-files';
 import { NOTHING_RESOLVED } from '../dsl/resolve';
 import { describeIssues } from '../dsl/zod-issues';
-import { ExecutorThreadError, type ExecutorThreadPool } from './run-in-thread';
+import type { ExecutorThreadPool } from './run-in-thread';
+import type { ExecutorProcessRunner } from './run-in-process';
+import { ExecutorRunError, type ExecutorHooks } from './executor-runner';
+import type { ExecutorRunData } from './executor-runtime';
+import { NodeCheckpoints } from './node-checkpoints';
+import { checkpointsKey } from './run-layout';
 
 export interface ExecutorDeps {
   store: ArtifactStore;
   registry: ComponentRegistry;
   threads: ExecutorThreadPool;
+  processes: ExecutorProcessRunner;
   /** Recorded in the metadata store as the worker that ran the node. */
   identity: string;
   /** Delivers progress to the workflow's status query (a signal); failures are ignored. */
@@ -38,13 +44,30 @@ const PROGRESS_SIGNAL_EVERY_MS = 1000;
 const PROGRESS_SIGNAL_LATER_EVERY_MS = 15_000;
 const PROGRESS_SIGNAL_FAST_FOR_MS = 60_000;
 
+/** Log lines of an executor process quoted in its failure: enough for a stack trace, small enough for the UI. */
+const LOG_TAIL_LINES = 30;
+export const EXECUTOR_LOG_NAME = 'executor.log';
+
+/** What the Temporal UI shows of a running node. The checkpoint only mirrors the store, which is what a retry reads. */
 interface HeartbeatDetails {
   progress?: Progress;
-  checkpoint?: unknown;
+  checkpoint?: { number: number; state: unknown };
+}
+
+/** The run's id names its store prefix; an executor activity is always started by a pipeline run. */
+function runIdOf(info: ActivityInfo): string {
+  const runId = info.workflowExecution?.runId;
+  if (!runId) throw ApplicationFailure.nonRetryable('executeComponent runs only as an activity of a pipeline run', 'ComponentError');
+  return runId;
+}
+
+async function logTail(file: string): Promise<string> {
+  const text = await readFile(file, 'utf8').catch(() => '');
+  return text.trimEnd().split('\n').slice(-LOG_TAIL_LINES).join('\n');
 }
 
 /** Executor activities (queues mlpipe-cpu and mlpipe-gpu): run a component's executor and commit its outputs. */
-export function createExecutorActivities({ store, registry, threads, identity, notifyProgress }: ExecutorDeps) {
+export function createExecutorActivities({ store, registry, threads, processes, identity, notifyProgress }: ExecutorDeps) {
   return {
     async executeComponent(raw: ExecuteComponentInput): Promise<ExecuteComponentResult> {
       const input = ExecuteComponentInputSchema.parse(raw);
@@ -66,8 +89,7 @@ export function createExecutorActivities({ store, registry, threads, identity, n
         );
       }
 
-      const previous = (ctx.info.heartbeatDetails ?? {}) as HeartbeatDetails;
-      const details: HeartbeatDetails = { checkpoint: previous.checkpoint, progress: { message: 'preparing inputs' } };
+      const details: HeartbeatDetails = { progress: { message: 'preparing inputs' } };
       // No heartbeat right away: each one is a server write, and nodes shorter than the interval
       // need none (the heartbeat timeout is many intervals long).
       let heartbeatTimer: NodeJS.Timeout | undefined;
@@ -75,19 +97,32 @@ export function createExecutorActivities({ store, registry, threads, identity, n
       // signal costs the workflow a task, which would dominate the overhead of short nodes.
       const activityStarted = Date.now();
       let lastSignal = activityStarted;
-      const signalProgress = () => {
+      /** `phase`: a change of what the node does (resuming, committing) is shown at once. */
+      const signalProgress = (phase = false) => {
         const now = Date.now();
         const every = now - activityStarted < PROGRESS_SIGNAL_FAST_FOR_MS ? PROGRESS_SIGNAL_EVERY_MS : PROGRESS_SIGNAL_LATER_EVERY_MS;
-        if (!notifyProgress || now - lastSignal < every) return;
+        if (!notifyProgress || (!phase && now - lastSignal < every)) return;
         lastSignal = now;
         notifyProgress(input.workflowId, { nodeId: input.nodeId, attempt, progress: details.progress ?? {} }).catch(() => undefined);
       };
 
       const stagings: Record<string, StagingArea> = {};
-      let tmpDir: string | undefined;
+      const runProcess = spec.executor.runIn === 'process';
+      let workDir: string | undefined;
       try {
         heartbeatTimer = setInterval(() => ctx.heartbeat(details), HEARTBEAT_EVERY_MS);
-        tmpDir = await mkdtemp(path.join(os.tmpdir(), 'mlpipe-exec-'));
+        workDir = await mkdtemp(path.join(os.tmpdir(), 'mlpipe-exec-'));
+        const tmpDir = path.join(workDir, 'tmp');
+        const checkpointDir = path.join(workDir, 'checkpoint');
+        const logFile = path.join(workDir, EXECUTOR_LOG_NAME);
+        await Promise.all([mkdir(tmpDir), mkdir(checkpointDir)]);
+        const checkpoints = new NodeCheckpoints(store, checkpointsKey(input.pipeline, runIdOf(ctx.info), input.nodeId));
+        const restored = await checkpoints.restore(checkpointDir);
+        if (restored) {
+          details.checkpoint = { number: restored.number, state: restored.state };
+          details.progress = { message: `resuming from checkpoint ${restored.number}` };
+          signalProgress(true);
+        }
         for (const set of Object.values(input.resolved?.files ?? {})) {
           await assertUnchanged(set).catch((err: Error) => {
             throw ApplicationFailure.nonRetryable(err.message, 'InputChanged');
@@ -100,45 +135,58 @@ export function createExecutorActivities({ store, registry, threads, identity, n
         }
         for (const key of Object.keys(input.outputUris)) stagings[key] = await store.createStaging();
 
+        const runData: ExecutorRunData = {
+          executorModule: spec.executor.module,
+          executorExport: spec.executor.export ?? 'executor',
+          nodeId: input.nodeId,
+          resolved: input.resolved ?? NOTHING_RESOLVED,
+          parameters: params.data,
+          inputs,
+          outputDirs: Object.fromEntries(Object.entries(stagings).map(([k, s]) => [k, s.localDir])),
+          tmpDir,
+          checkpointDir,
+          resumeState: restored?.state,
+        };
+        // One checkpoint at a time, in the order asked: each copies checkpointDir as it is then.
+        let saving: Promise<unknown> = Promise.resolve();
+        const hooks: ExecutorHooks = {
+          onProgress: (progress) => {
+            // Executors are user code: a malformed report is dropped, not shown.
+            const parsed = ProgressSchema.safeParse(progress);
+            if (!parsed.success) return;
+            details.progress = parsed.data;
+            signalProgress();
+          },
+          onCheckpoint: (state) => {
+            const saved = saving.then(async () => {
+              const number = await checkpoints.save(checkpointDir, state);
+              details.checkpoint = { number, state };
+              ctx.heartbeat(details);
+            });
+            saving = saved.catch(() => undefined);
+            return saved;
+          },
+          signal: ctx.cancellationSignal,
+        };
         let outcome;
         try {
-          outcome = await threads.run(
-            {
-              executorModule: spec.executor.module,
-              executorExport: spec.executor.export ?? 'executor',
-              nodeId: input.nodeId,
-              resolved: input.resolved ?? NOTHING_RESOLVED,
-              parameters: params.data,
-              inputs,
-              outputDirs: Object.fromEntries(Object.entries(stagings).map(([k, s]) => [k, s.localDir])),
-              tmpDir,
-              resumeState: previous.checkpoint,
-            },
-            {
-              onProgress: (progress) => {
-                // Executors are user code: a malformed report is dropped, not shown.
-                const parsed = ProgressSchema.safeParse(progress);
-                if (!parsed.success) return;
-                details.progress = parsed.data;
-                signalProgress();
-              },
-              onCheckpoint: (state) => {
-                details.checkpoint = state;
-                ctx.heartbeat(details);
-              },
-              signal: ctx.cancellationSignal,
-            },
-          );
+          outcome = runProcess ? await processes.run(runData, hooks, { logFile }) : await threads.run(runData, hooks);
         } catch (err) {
           if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
           const e = err as Error;
-          // The executor's own stack (from its thread) goes with the failure: the user reads the
-          // message, the failure's details in the Temporal UI hold where it came from.
-          const stack = err instanceof ExecutorThreadError ? err.threadStack : e.stack;
+          // The executor's own stack (from its thread or process) goes with the failure: the user
+          // reads the message, the failure's details in the Temporal UI hold where it came from.
+          const stack = err instanceof ExecutorRunError ? err.executorStack : e.stack;
+          const tail = runProcess ? await logTail(logFile) : '';
           const failure = (message: string, type: string, nonRetryable: boolean) =>
-            ApplicationFailure.create({ message, type, nonRetryable, details: stack ? [{ stack }] : [] });
+            ApplicationFailure.create({
+              message: tail && e.name === 'ExecutorProcessExited' ? `${message}; the end of its log:\n${tail}` : message,
+              type,
+              nonRetryable,
+              details: [{ ...(stack ? { stack } : {}), ...(tail ? { log: tail } : {}) }],
+            });
           if (e.name === 'UserInputError' || e.name === 'ComponentError') throw failure(e.message, e.name, true);
-          if (e.name === 'DataCloneError') throw failure(`${spec.type} parameters cannot be passed to its executor thread: ${e.message}`, 'ComponentError', true);
+          if (e.name === 'DataCloneError') throw failure(`${spec.type} parameters cannot be passed to its executor: ${e.message}`, 'ComponentError', true);
           throw failure(`${spec.type} executor failed: ${e.message}`, e.name, false);
         }
         const parsedResult = ExecutorResultSchema.safeParse(outcome.result);
@@ -149,6 +197,8 @@ export function createExecutorActivities({ store, registry, threads, identity, n
         const { executorMs } = outcome;
 
         details.progress = { ...details.progress, message: 'committing outputs' };
+        signalProgress(true);
+        if (spec.executor.logTo) await copyFile(logFile, path.join(stagings[spec.executor.logTo]!.localDir, EXECUTOR_LOG_NAME));
         const outputs: Record<string, ArtifactRef[]> = {};
         for (const [key, staging] of Object.entries(stagings)) {
           const manifest = await store.commit(staging, input.outputUris[key]!);
@@ -162,6 +212,8 @@ export function createExecutorActivities({ store, registry, threads, identity, n
             },
           ];
         }
+        // Best effort: leftovers only cost space under the run's prefix, and the outputs are safe.
+        await checkpoints.clear().catch(() => undefined);
         details.progress = { fraction: 1, message: 'done' };
         return {
           outputs,
@@ -175,7 +227,7 @@ export function createExecutorActivities({ store, registry, threads, identity, n
       } finally {
         clearInterval(heartbeatTimer);
         await Promise.all(Object.values(stagings).map((s) => store.abort(s).catch(() => undefined)));
-        if (tmpDir) await rm(tmpDir, { recursive: true, force: true });
+        if (workDir) await rm(workDir, { recursive: true, force: true });
       }
     },
   };

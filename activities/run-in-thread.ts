@@ -1,34 +1,8 @@
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { Progress } from '../dsl/executor';
-import type { ParentMessage, ThreadData, ThreadMessage } from './executor-thread';
+import type { ActivityMessage, ExecutorMessage, ExecutorRunData } from './executor-runtime';
+import { ABORT_GRACE_MS, dispatchExecutorMessage, ExecutorRunError, type ExecutorHooks, type ExecutorOutcome } from './executor-runner';
 
-export class ExecutorThreadError extends Error {
-  constructor(
-    readonly errorName: string,
-    message: string,
-    readonly threadStack?: string,
-  ) {
-    super(message);
-    this.name = errorName;
-  }
-}
-
-export interface ThreadHooks {
-  onProgress(progress: Progress): void;
-  onCheckpoint(state: unknown): void;
-  signal: AbortSignal;
-}
-
-export interface ThreadOutcome {
-  /** What the executor returned, unchecked: the caller validates it. */
-  result: unknown;
-  /** Time inside the executor function itself, excluding thread start-up and module loading. */
-  executorMs: number;
-}
-
-/** How long a cancelled executor may take to stop by itself before its thread is terminated. */
-const ABORT_GRACE_MS = 2000;
 const THREAD_SCRIPT = path.join(__dirname, 'executor-thread.js');
 
 interface PooledThread {
@@ -68,12 +42,12 @@ export class ExecutorThreadPool {
     if (i >= 0) this.idle.splice(i, 1);
   }
 
-  run(data: ThreadData, hooks: ThreadHooks): Promise<ThreadOutcome> {
+  run(data: ExecutorRunData, hooks: ExecutorHooks): Promise<ExecutorOutcome> {
     if (this.closed) return Promise.reject(new Error('executor thread pool is closed'));
     const thread = this.idle.pop() ?? this.spawn();
     thread.busy = true;
     const runId = this.nextRunId++;
-    return new Promise<ThreadOutcome>((resolve, reject) => {
+    return new Promise<ExecutorOutcome>((resolve, reject) => {
       let settled = false;
       let killTimer: NodeJS.Timeout | undefined;
       const { worker } = thread;
@@ -88,39 +62,33 @@ export class ExecutorThreadPool {
         if (reusable && !this.closed && this.all.has(thread)) this.idle.push(thread);
       };
       const onAbort = () => {
-        worker.postMessage({ type: 'abort', runId } satisfies ParentMessage);
+        worker.postMessage({ type: 'abort', runId } satisfies ActivityMessage);
         killTimer = setTimeout(() => {
           if (settled) return;
           this.forget(thread);
           void worker.terminate();
         }, ABORT_GRACE_MS);
       };
-      const onMessage = (msg: ThreadMessage) => {
+      const onMessage = (msg: ExecutorMessage) => {
         if (msg.runId !== runId || settled) return;
-        switch (msg.type) {
-          case 'progress':
-            hooks.onProgress(msg.progress);
-            break;
-          case 'checkpoint':
-            hooks.onCheckpoint(msg.state);
-            break;
-          case 'result':
+        dispatchExecutorMessage(
+          msg,
+          hooks,
+          (answer) => worker.postMessage(answer),
+          (outcome) => {
+            // The executor returned (or threw), so the thread is idle again, cancelled or not.
             cleanup(true);
-            resolve({ result: msg.result ?? {}, executorMs: msg.executorMs });
-            break;
-          case 'error':
-            // The executor returned (by throwing), so the thread is idle again, cancelled or not.
-            cleanup(true);
-            reject(new ExecutorThreadError(msg.name, msg.message, msg.stack));
-            break;
-        }
+            if ('ok' in outcome) resolve(outcome.ok);
+            else reject(outcome.error);
+          },
+        );
       };
       const onExit = (code: number) => {
         if (settled) return;
         cleanup(false);
         reject(
           hooks.signal.aborted
-            ? new ExecutorThreadError('AbortError', 'executor stopped after cancellation')
+            ? new ExecutorRunError('AbortError', 'executor stopped after cancellation')
             : new Error(`executor thread exited with code ${code} before returning a result`),
         );
       };
@@ -134,11 +102,11 @@ export class ExecutorThreadPool {
       worker.on('error', onError);
       hooks.signal.addEventListener('abort', onAbort, { once: true });
       try {
-        worker.postMessage({ type: 'run', runId, data } satisfies ParentMessage);
+        worker.postMessage({ type: 'run', runId, data } satisfies ActivityMessage);
       } catch (err) {
         // Parameters or inputs that structured clone refuses (functions, class instances).
         cleanup(true);
-        reject(new ExecutorThreadError('DataCloneError', (err as Error).message));
+        reject(new ExecutorRunError('DataCloneError', (err as Error).message));
         return;
       }
       if (hooks.signal.aborted) onAbort();

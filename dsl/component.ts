@@ -19,6 +19,14 @@ export interface ExecutorRef {
   module: string;
   /** Default `executor`. */
   export?: string;
+  /**
+   * `thread` (default): a worker thread of the worker, started once and reused. `process`: a child
+   * process per run, for work that may crash or leak (native libraries, GPUs) or that runs another
+   * program; its stdout and stderr are kept as a log.
+   */
+  runIn?: 'thread' | 'process';
+  /** An output key: the executor process's log is published in that output as `executor.log`. */
+  logTo?: string;
 }
 
 /**

@@ -36,12 +36,19 @@ export interface ExecutorContext<S extends ComponentSpec = ComponentSpec> {
   /** Scratch space, removed after the run. */
   tmpDir: string;
   /**
-   * Resumable state from the previous attempt's last `checkpoint` (undefined on a first attempt).
-   * Long executors call `checkpoint` with small JSON state and resume from it.
+   * Files to carry across attempts: what is here when `checkpoint` is called is saved with it, and a
+   * retry (on any worker) starts with the latest saved checkpoint's files back in this directory.
    */
+  checkpointDir: string;
+  /** The state given to the latest saved `checkpoint`, on a retry that resumes from it; undefined otherwise. */
   resumeState: unknown;
   progress(progress: Progress): void;
-  checkpoint(state: unknown): void;
+  /**
+   * Saves `checkpointDir` and `state` (small, JSON) as the point a retry resumes from. Resolves once
+   * both are committed in the artifact store; leave `checkpointDir` alone until then. A crash before
+   * it resolves resumes from the previous checkpoint.
+   */
+  checkpoint(state: unknown): Promise<void>;
   /** Aborted when the activity is cancelled; long loops check it. */
   signal: AbortSignal;
 }

@@ -51,7 +51,8 @@ export const NodeSpecSchema = z
     componentVersion: z.string().min(1).optional(),
     parameters: z.record(z.string(), z.unknown()),
     inputs: z.record(z.string(), z.array(InputRefSchema)),
-    outputs: z.record(z.string(), z.string()),
+    /** Keys are path segments of the node's store prefix; starting with a letter keeps them apart from the engine's own (`_checkpoints`). */
+    outputs: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,62}$/, 'output keys start with a letter; letters, digits, _ -'), z.string()),
     resource: ResourceClassSchema,
     retry: RetryPolicySchema,
     timeouts: TimeoutsSchema,

@@ -6,6 +6,7 @@ import type { ComponentRegistry } from '../activities/component-registry';
 import { createControlActivities } from '../activities/control';
 import { createExecutorActivities } from '../activities/execute-component';
 import { ExecutorThreadPool } from '../activities/run-in-thread';
+import { ExecutorProcessRunner } from '../activities/run-in-process';
 import { openArtifactStore } from '../artifacts/open-store';
 import type { ArtifactStore } from '../artifacts/store';
 import { openMetadataStore, type MetadataStore } from '../artifacts/metadata/metadata-store';
@@ -46,8 +47,9 @@ export interface WorkerResources {
   store: ArtifactStore;
   /** Opened only for the control queue, whose fleet alone writes the metadata store. */
   metadata: MetadataStore | null;
-  /** Started only for executor queues. */
+  /** Started only for executor queues, as are the executor processes. */
   threads: ExecutorThreadPool | null;
+  processes: ExecutorProcessRunner | null;
   close(): Promise<void>;
 }
 
@@ -71,6 +73,7 @@ export async function openWorkerResources(config: ResolvedConfig, queues: QueueN
       closers.unshift(() => opened.close());
     }
     let threads: ExecutorThreadPool | null = null;
+    let processes: ExecutorProcessRunner | null = null;
     const executorQueues = queues.filter((q) => q !== 'control');
     if (executorQueues.length > 0) {
       const pool = new ExecutorThreadPool();
@@ -78,8 +81,11 @@ export async function openWorkerResources(config: ResolvedConfig, queues: QueueN
       pool.warm(executorQueues.reduce((n, q) => n + counts[q], 0));
       threads = pool;
       closers.unshift(() => pool.close());
+      const runner = new ExecutorProcessRunner();
+      processes = runner;
+      closers.unshift(() => runner.close());
     }
-    return { store, metadata, threads, close };
+    return { store, metadata, threads, processes, close };
   } catch (err) {
     await close();
     throw err;
@@ -123,14 +129,16 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<RunningWo
     }
     const executorQueues = opts.queues.filter((q): q is 'cpu' | 'gpu' => q !== 'control');
     if (executorQueues.length > 0) {
-      if (!resources.threads) throw new Error('worker resources were opened without an executor queue');
+      const { threads, processes } = resources;
+      if (!threads || !processes) throw new Error('worker resources were opened without an executor queue');
       const clientConnection = await Connection.connect({ address: config.temporalAddress });
       closers.unshift(() => clientConnection.close());
       const client = new Client({ connection: clientConnection, namespace: config.temporalNamespace });
       const activities = createExecutorActivities({
         store: resources.store,
         registry,
-        threads: resources.threads,
+        threads,
+        processes,
         identity,
         notifyProgress: (workflowId, signal) => client.workflow.getHandle(workflowId).signal(NODE_PROGRESS_SIGNAL, signal),
       });

@@ -14,6 +14,7 @@ import { startWorkers, type RunningWorkers } from '../../workers/worker';
 import type { PipelineStatus, RunOptions } from '../../workflows/pipeline-types';
 import { ENGINE_COMPONENTS } from '../fixtures/engine-components';
 import { TestStep } from '../fixtures/test-components';
+import { Resumable, ResumableProcess } from '../fixtures/durable-components';
 import { testTemporal } from '../support/servers';
 import { tempDir } from '../support/tmp';
 
@@ -25,10 +26,11 @@ try {
 }
 
 export const TEST_COMPONENTS_MODULE = path.join(__dirname, '..', 'fixtures', 'test-components.js');
+export const DURABLE_COMPONENTS_MODULE = path.join(__dirname, '..', 'fixtures', 'durable-components.js');
 
 export function testRegistry(): ComponentRegistry {
   const registry = builtinRegistry();
-  for (const component of [TestStep, ...ENGINE_COMPONENTS]) registry.register(component.spec);
+  for (const component of [TestStep, Resumable, ResumableProcess, ...ENGINE_COMPONENTS]) registry.register(component.spec);
   return registry;
 }
 
@@ -84,6 +86,14 @@ export async function startTestStack(
       [ENV_VARS.temporalAddress]: config.temporalAddress!,
       [ENV_VARS.artifactRoot]: config.artifactRoot,
       [ENV_VARS.metadataUrl]: config.metadataUrl,
+      ...(config.s3
+        ? {
+            [ENV_VARS.s3Endpoint]: config.s3.endpoint,
+            [ENV_VARS.s3AccessKey]: config.s3.accessKey,
+            [ENV_VARS.s3SecretKey]: config.s3.secretKey,
+            [ENV_VARS.s3Region]: config.s3.region,
+          }
+        : {}),
     }),
     async addWorkers(queues, o = {}) {
       const w = await startWorkers({ config, queues, registry: o.registry ?? registry, identity: o.identity, concurrency: { cpu: 4, gpu: 2, ...opts.concurrency, ...o.concurrency } });

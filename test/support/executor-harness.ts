@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { cp, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { z } from 'zod';
@@ -28,6 +28,8 @@ export interface ExecutorTestOptions<P extends z.ZodType> {
   inputs?: Record<string, Array<string | TestArtifact>>;
   signal?: AbortSignal;
   resumeState?: unknown;
+  /** Files of the checkpoint a retry would resume from, copied into `ctx.checkpointDir` first. */
+  checkpointFiles?: string;
   /** Called on every progress report, as it happens (e.g. to cancel mid-run). */
   onProgress?: (progress: Progress) => void;
 }
@@ -38,7 +40,10 @@ export interface ExecutorTestRun {
   result: ExecutorResult;
   /** Every progress report, in order. */
   progress: Progress[];
+  /** The state of every `checkpoint` call, in order (checked to be JSON, as the activity does). */
   checkpoints: unknown[];
+  /** `ctx.checkpointDir` as the executor left it. */
+  checkpointDir: string;
   /** An output as the input of a next executor, with the properties this run gave it. */
   artifact(outputKey: string): TestArtifact;
 }
@@ -118,6 +123,8 @@ export async function runExecutorForTest<P extends z.ZodType>(
   for (const key of Object.keys(spec.outputs)) outputDirs[key] = await tempDir(`${spec.type}-${key}`);
   const progress: Progress[] = [];
   const checkpoints: unknown[] = [];
+  const checkpointDir = await tempDir(`${spec.type}-checkpoint`);
+  if (options.checkpointFiles) await cp(options.checkpointFiles, checkpointDir, { recursive: true });
   const ctx: ExecutorContext = {
     nodeId: `test-${spec.type}`,
     parameters: parsed.data,
@@ -125,12 +132,15 @@ export async function runExecutorForTest<P extends z.ZodType>(
     outputDirs,
     resolved,
     tmpDir: await tempDir(`${spec.type}-tmp`),
+    checkpointDir,
     resumeState: options.resumeState,
     progress: (p) => {
       progress.push(p);
       options.onProgress?.(p);
     },
-    checkpoint: (state) => checkpoints.push(state),
+    checkpoint: async (state) => {
+      checkpoints.push(JSON.parse(JSON.stringify({ state })).state);
+    },
     signal: options.signal ?? new AbortController().signal,
   };
 
@@ -143,6 +153,7 @@ export async function runExecutorForTest<P extends z.ZodType>(
     result,
     progress,
     checkpoints,
+    checkpointDir,
     artifact: (key) => {
       const localDir = outputDirs[key];
       if (!localDir) throw new Error(`${spec.type} has no output "${key}"`);
