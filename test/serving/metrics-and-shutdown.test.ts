@@ -1,10 +1,16 @@
 import assert from 'node:assert/strict';
 import { status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { buildMlpModel, SMALL_MLP, writeModelVersion } from '../../bench/serving/models';
-import { floats, grpcClient, parseMetrics, postJson, request, startTestServer, waitFor } from './serving-fixture';
+import { assertClose, distinctRows, float32s, mlpReference } from './mlp-reference';
+import { floats, grpcClient, parseMetrics, postJson, request, startTestServer, waitFor, type HttpReply } from './serving-fixture';
 
-const X = [5.1, 3.5, 1.4, 0.2];
-const inferBody = { inputs: [{ name: 'input', shape: [1, 4], datatype: 'FP32', data: X }] };
+const ROWS = distinctRows(20, SMALL_MLP.inputDim, 41);
+const inferBody = (row: number[]) => ({ inputs: [{ name: 'input', shape: [1, 4], datatype: 'FP32', data: row }] });
+const reference = mlpReference(SMALL_MLP);
+const assertAnswer = (reply: HttpReply, row: number[], what: string) => {
+  assert.equal(reply.status, 200, `${what}: ${reply.body.toString()}`);
+  assertClose((reply.json as { outputs: Array<{ data: number[] }> }).outputs[0]!.data, reference(row), what);
+};
 
 const TRITON_NAMES = [
   'nv_inference_request_success',
@@ -29,7 +35,8 @@ describe('serving: Prometheus metrics', function () {
   it('exposes Triton metric names, latency and batch-size histograms, and model load state', async () => {
     const t = await startTestServer((repo) => writeModelVersion(repo, 'small', 1, buildMlpModel(SMALL_MLP), { max_batch_size: 8 }));
     try {
-      await Promise.all(Array.from({ length: 20 }, () => postJson(`${t.http}/v2/models/small/infer`, inferBody)));
+      const replies = await Promise.all(ROWS.map((row) => postJson(`${t.http}/v2/models/small/infer`, inferBody(row))));
+      replies.forEach((reply, i) => assertAnswer(reply, ROWS[i]!, `request ${i}`));
       await postJson(`${t.http}/v2/models/small/infer`, { inputs: [{ name: 'input', shape: [1, 3], datatype: 'FP32', data: [1, 2, 3] }] });
       const reply = await request(`${t.http}/metrics`);
       assert.equal(reply.status, 200);
@@ -75,22 +82,19 @@ describe('serving: graceful shutdown', function () {
     );
     const client = grpcClient(t.grpcAddress);
     try {
-      const rest = Array.from({ length: 3 }, () => postJson(`${t.http}/v2/models/slow/infer`, inferBody));
+      // Four different rows wait in the queue and run as one batch when shutdown begins.
+      const rest = ROWS.slice(0, 3).map((row) => postJson(`${t.http}/v2/models/slow/infer`, inferBody(row)));
       const viaGrpc = client.call('ModelInfer')({
         model_name: 'slow',
         inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 4] }],
-        raw_input_contents: [floats(X)],
-      });
+        raw_input_contents: [floats(ROWS[3]!)],
+      }) as Promise<{ raw_output_contents: Buffer[] }>;
       await waitFor(() => t.server.repository.pendingCounts()[0]?.count === 4, 5000, 'four queued requests');
       const started = Date.now();
       const stopping = t.stop();
       assert.equal(t.server.service.ready, false, 'readiness drops as soon as shutdown begins');
-      const replies = await Promise.all(rest);
-      assert.deepEqual(
-        replies.map((r) => r.status),
-        [200, 200, 200],
-      );
-      assert.equal((await viaGrpc).model_name, 'slow');
+      (await Promise.all(rest)).forEach((reply, i) => assertAnswer(reply, ROWS[i]!, `queued REST request ${i}`));
+      assertClose(float32s((await viaGrpc).raw_output_contents[0]!), reference(ROWS[3]!), 'queued gRPC request');
       await stopping;
       assert.ok(Date.now() - started < 2500, 'queued requests run at once instead of waiting out the batching delay');
       await assert.rejects(fetch(`${t.http}/v2/health/live`), 'no new connections after shutdown');

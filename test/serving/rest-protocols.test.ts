@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
-import * as ort from 'onnxruntime-node';
 import { buildIdentityModel, buildMlpModel, OnnxElementType, SMALL_MLP, writeModelVersion } from '../../bench/serving/models';
+import { assertClose, float32s, mlpReference } from './mlp-reference';
 import { binaryBody, floats, postJson, request, splitBinaryResponse, startTestServer, type ServerUnderTest } from './serving-fixture';
 
 const ROWS = [
@@ -26,23 +26,11 @@ const TYPES = [
   { name: 's', datatype: 'BYTES', elem: OnnxElementType.STRING, data: ['héllo wörld', ''] },
 ] as const;
 
-async function expectedProbabilities(): Promise<number[]> {
-  const session = await ort.InferenceSession.create(buildMlpModel(SMALL_MLP));
-  const out = await session.run({ input: new ort.Tensor('float32', new Float32Array(ROWS.flat()), [2, 4]) });
-  return [...(out.probabilities!.data as Float32Array)];
-}
-
-function close(actual: number[], expected: number[]): void {
-  assert.equal(actual.length, expected.length);
-  actual.forEach((v, i) => assert.ok(Math.abs(v - expected[i]!) < 1e-6, `element ${i}: ${v} vs ${expected[i]}`));
-}
-
 describe('serving: Open Inference Protocol v2 and TF Serving over REST', function () {
   let t: ServerUnderTest;
-  let expected: number[];
+  const expected = mlpReference(SMALL_MLP)(ROWS.flat());
 
   before(async () => {
-    expected = await expectedProbabilities();
     t = await startTestServer(async (repo) => {
       await writeModelVersion(repo, 'small', 1, buildMlpModel(SMALL_MLP), {
         max_batch_size: 8,
@@ -96,11 +84,11 @@ describe('serving: Open Inference Protocol v2 and TF Serving over REST', functio
     assert.equal(body.id, 'req-7');
     assert.equal(body.outputs[0]!.datatype, 'FP32');
     assert.deepEqual(body.outputs[0]!.shape, [2, 3]);
-    close(body.outputs[0]!.data, expected);
+    assertClose(body.outputs[0]!.data, expected, 'flat JSON data');
     const nested = await postJson(`${t.http}/v2/models/small/versions/1/infer`, {
       inputs: [{ name: 'input', shape: [2, 4], datatype: 'FP32', data: ROWS }],
     });
-    close((nested.json as typeof body).outputs[0]!.data, expected);
+    assertClose((nested.json as typeof body).outputs[0]!.data, expected, 'nested JSON data');
   });
 
   it('round-trips every datatype as JSON tensors', async () => {
@@ -159,7 +147,7 @@ describe('serving: Open Inference Protocol v2 and TF Serving over REST', functio
     );
     const reply = await request(`${t.http}/v2/models/small/infer`, { method: 'POST', body, headers });
     assert.equal(reply.status, 200);
-    close((reply.json as { outputs: Array<{ data: number[] }> }).outputs[0]!.data, expected);
+    assertClose((reply.json as { outputs: Array<{ data: number[] }> }).outputs[0]!.data, expected, 'binary input');
     const binaryOut = binaryBody(
       {
         inputs: [{ name: 'input', shape: [2, 4], datatype: 'FP32', parameters: { binary_data_size: 32 } }],
@@ -169,13 +157,13 @@ describe('serving: Open Inference Protocol v2 and TF Serving over REST', functio
     );
     const bin = await request(`${t.http}/v2/models/small/infer`, { method: 'POST', ...binaryOut });
     const { rest } = splitBinaryResponse(bin);
-    close([...new Float32Array(rest.buffer.slice(rest.byteOffset, rest.byteOffset + rest.length))], expected);
+    assertClose(float32s(rest), expected, 'binary output');
   });
 
   it('accepts gzip-compressed request bodies', async () => {
     const body = gzipSync(JSON.stringify({ inputs: [{ name: 'input', shape: [2, 4], datatype: 'FP32', data: ROWS.flat() }] }));
     const reply = await request(`${t.http}/v2/models/small/infer`, { method: 'POST', body, headers: { 'Content-Encoding': 'gzip' } });
-    close((reply.json as { outputs: Array<{ data: number[] }> }).outputs[0]!.data, expected);
+    assertClose((reply.json as { outputs: Array<{ data: number[] }> }).outputs[0]!.data, expected, 'gzip body');
   });
 
   it('answers bad requests with a 4xx {"error"} naming the problem', async () => {
@@ -229,13 +217,13 @@ describe('serving: Open Inference Protocol v2 and TF Serving over REST', functio
     assert.equal(row.status, 200, row.body.toString());
     const predictions = (row.json as { predictions: number[][] }).predictions;
     assert.equal(predictions.length, 2);
-    close(predictions.flat(), expected);
+    assertClose(predictions.flat(), expected, 'TF Serving rows');
     const named = await postJson(`${t.http}/v1/models/small/versions/1:predict`, { signature_name: 'serving_default', instances: ROWS.map((r) => ({ input: r })) });
-    close((named.json as { predictions: number[][] }).predictions.flat(), expected);
+    assertClose((named.json as { predictions: number[][] }).predictions.flat(), expected, 'TF Serving named inputs');
     const columnar = await postJson(`${t.http}/v1/models/small/labels/stable:predict`, { inputs: ROWS });
     const outputs = (columnar.json as { outputs: number[][] }).outputs;
     assert.equal(outputs.length, 2);
-    close(outputs.flat(), expected);
+    assertClose(outputs.flat(), expected, 'TF Serving columnar');
     const multi = await postJson(`${t.http}/v1/models/identity:predict`, {
       inputs: Object.fromEntries(TYPES.map((x) => [x.name, [x.data]])),
     });

@@ -2,9 +2,11 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { buildMlpModel, SMALL_MLP, writeModelVersion } from '../../bench/serving/models';
+import { assertClose, float32s, mlpReference } from './mlp-reference';
 import { floats, grpcClient, postJson, request, startTestServer, type ServerUnderTest } from './serving-fixture';
 
 const X = [5.1, 3.5, 1.4, 0.2, 6.7, 3.0, 5.2, 2.3];
+const expected = mlpReference(SMALL_MLP)(X);
 
 /** A POSIX shared memory object as shm_open makes it on Linux: a file in /dev/shm. */
 function shmObject(bytes: number): { key: string; file: string } {
@@ -16,7 +18,6 @@ function shmObject(bytes: number): { key: string; file: string } {
 
 describe('serving: system shared memory extension', function () {
   let t: ServerUnderTest;
-  let expected: number[];
   const objects: string[] = [];
   const object = (bytes: number) => {
     const o = shmObject(bytes);
@@ -26,8 +27,6 @@ describe('serving: system shared memory extension', function () {
 
   before(async () => {
     t = await startTestServer((repo) => writeModelVersion(repo, 'small', 1, buildMlpModel(SMALL_MLP), { max_batch_size: 8 }));
-    const plain = await postJson(`${t.http}/v2/models/small/infer`, { inputs: [{ name: 'input', shape: [2, 4], datatype: 'FP32', data: X }] });
-    expected = (plain.json as { outputs: Array<{ data: number[] }> }).outputs[0]!.data;
   });
   after(async () => {
     await t?.stop();
@@ -48,8 +47,7 @@ describe('serving: system shared memory extension', function () {
     assert.equal(reply.status, 200, JSON.stringify(reply.json));
     const out = (reply.json as { outputs: Array<Record<string, unknown>> }).outputs[0]!;
     assert.deepEqual(out, { name: 'probabilities', datatype: 'FP32', shape: [2, 3] }, 'no data: it is in the region');
-    const written = readFileSync(file).subarray(64 + 100, 64 + 124);
-    assert.deepEqual(Array.from(new Float32Array(written.buffer, written.byteOffset, 6)), expected.map((v) => Math.fround(v)));
+    assertClose(float32s(readFileSync(file).subarray(64 + 100, 64 + 124)), expected, 'the outputs written to the region');
   });
 
   it('answers bad registrations and references with the reason', async () => {
@@ -106,8 +104,7 @@ describe('serving: system shared memory extension', function () {
       assert.equal(res.outputs[0]!.parameters['shared_memory_region']!.string_param, 'g');
       assert.equal(Number(res.outputs[0]!.parameters['shared_memory_byte_size']!.int64_param), 24);
       assert.deepEqual(res.raw_output_contents.map((b) => b.length), [0]);
-      const written = readFileSync(file).subarray(32, 56);
-      assert.deepEqual(Array.from(new Float32Array(written.buffer, written.byteOffset, 6)), expected.map((v) => Math.fround(v)));
+      assertClose(float32s(readFileSync(file).subarray(32, 56)), expected, 'the outputs written to the region');
       await client.call('SystemSharedMemoryUnregister')({ name: '' });
       assert.deepEqual(await client.call('SystemSharedMemoryStatus')({ name: '' }), { regions: {} });
 
