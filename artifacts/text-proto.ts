@@ -308,7 +308,7 @@ class Parser {
       if (label !== undefined) return label;
     }
     const names = Object.keys(type.values);
-    const shown = names.length > 12 ? `${names.slice(0, 12).join(', ')}, ...` : names.join(', ');
+    const shown = names.length > 20 ? `${names.slice(0, 20).join(', ')}, ...` : names.join(', ');
     return this.fail(negative ? start : token, `expected a value of enum ${typeName(type)} for field "${name}" (${shown}), got ${negative ? '"-' + token.text + '"' : describe(token)}`);
   }
 }

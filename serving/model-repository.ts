@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ServingError } from './errors';
 import { parseLabels } from './classification';
-import { parseModelConfig, type ModelConfig } from './model-config';
+import { CONFIG_FILES, parseModelConfig, type ConfigFileName, type ModelConfig } from './model-config';
 import { DEFAULT_MODEL_FILENAME } from './model-signature';
 import { ModelVersion } from './model-version';
 import type { RepositoryFile, RepositorySource } from './repository-source';
@@ -21,6 +21,7 @@ export type RepositoryEvent =
   | { type: 'loaded'; model: string; version: number; seconds: number }
   | { type: 'load-failed'; model: string; version: number; error: string }
   | { type: 'config-failed'; model: string; error: string }
+  | { type: 'config-ignored'; model: string; ignored: string; used: string }
   | { type: 'unloading'; model: string; version: number; reason: string }
   | { type: 'unloaded'; model: string; version: number }
   | { type: 'poll-failed'; error: string };
@@ -62,9 +63,11 @@ interface Serving {
 interface ModelEntry {
   name: string;
   configHash: string | undefined;
-  /** The last config.json that parsed (undefined when the model has none). */
+  /** The last configuration that parsed (undefined when the model has none). */
   config: ModelConfig | undefined;
   configError: string | undefined;
+  /** The config.json last reported as overridden by a config.pbtxt, so the event comes once. */
+  ignoredConfigKey: string | undefined;
   serving: Map<number, Serving>;
   loading: Set<number>;
   failed: Map<number, { fingerprint: string; error: string }>;
@@ -72,29 +75,44 @@ interface ModelEntry {
 }
 
 interface ModelListing {
-  configKey: string | undefined;
-  /** Files directly in the model's directory (config.json aside), such as label files: key -> stamp. */
+  /** The configuration file to read: the first of CONFIG_FILES the directory holds. */
+  config: { key: string; file: ConfigFileName } | undefined;
+  /** The other configuration file, when the directory holds both. */
+  ignoredConfigKey: string | undefined;
+  /** Files directly in the model's directory (config files aside), such as label files: key -> stamp. */
   modelFiles: Map<string, string>;
   /** version -> files in its directory */
   versions: Map<number, RepositoryFile[]>;
 }
 
 const VERSION_DIR = /^[1-9][0-9]{0,15}$/;
-const CONFIG_FILE = 'config.json';
+
+function isConfigFile(name: string): name is ConfigFileName {
+  return (CONFIG_FILES as readonly string[]).includes(name);
+}
+
+function addConfigFile(m: ModelListing, key: string, file: ConfigFileName): void {
+  if (m.config && CONFIG_FILES.indexOf(m.config.file) < CONFIG_FILES.indexOf(file)) {
+    m.ignoredConfigKey = key;
+    return;
+  }
+  m.ignoredConfigKey = m.config?.key;
+  m.config = { key, file };
+}
 
 function groupListing(files: readonly RepositoryFile[]): Map<string, ModelListing> {
   const models = new Map<string, ModelListing>();
   const entry = (name: string) => {
     let m = models.get(name);
     if (!m) {
-      m = { configKey: undefined, modelFiles: new Map(), versions: new Map() };
+      m = { config: undefined, ignoredConfigKey: undefined, modelFiles: new Map(), versions: new Map() };
       models.set(name, m);
     }
     return m;
   };
   for (const f of files) {
     const parts = f.key.split('/');
-    if (parts.length === 2 && parts[1] === CONFIG_FILE) entry(parts[0]!).configKey = f.key;
+    if (parts.length === 2 && isConfigFile(parts[1]!)) addConfigFile(entry(parts[0]!), f.key, parts[1]);
     else if (parts.length === 2) entry(parts[0]!).modelFiles.set(f.key, f.stamp);
     else if (parts.length === 3 && VERSION_DIR.test(parts[1]!)) {
       const m = entry(parts[0]!);
@@ -436,6 +454,7 @@ export class ModelRepository {
         configHash: undefined,
         config: undefined,
         configError: undefined,
+        ignoredConfigKey: undefined,
         serving: new Map(),
         loading: new Set(),
         failed: new Map(),
@@ -443,20 +462,28 @@ export class ModelRepository {
       };
       this.models.set(name, entry);
     }
+    const configFile = listing.config;
+    if (listing.ignoredConfigKey !== entry.ignoredConfigKey) {
+      entry.ignoredConfigKey = listing.ignoredConfigKey;
+      if (listing.ignoredConfigKey && configFile) {
+        this.options.onEvent({ type: 'config-ignored', model: name, ignored: listing.ignoredConfigKey, used: configFile.key });
+      }
+    }
     let configText = '';
-    if (listing.configKey) {
+    if (configFile) {
       try {
-        configText = (await this.source.readFile(listing.configKey)).toString('utf8');
+        configText = (await this.source.readFile(configFile.key)).toString('utf8');
       } catch (err) {
-        this.options.onEvent({ type: 'poll-failed', error: `cannot read ${listing.configKey}: ${(err as Error).message}` });
+        this.options.onEvent({ type: 'poll-failed', error: `cannot read ${configFile.key}: ${(err as Error).message}` });
         return;
       }
     }
-    const configHash = sha256(`${listing.configKey ? 'config' : 'none'}\n${configText}`);
+    // The file's name is part of the hash: the same text (an empty file, say) can be valid in one format only.
+    const configHash = sha256(`${configFile?.file ?? 'none'}\n${configText}`);
     if (configHash !== entry.configHash) {
       entry.configHash = configHash;
       try {
-        entry.config = listing.configKey ? parseModelConfig(name, configText) : undefined;
+        entry.config = configFile ? parseModelConfig(name, configText, configFile.file) : undefined;
         entry.configError = undefined;
       } catch (err) {
         entry.configError = (err as Error).message;
@@ -464,7 +491,7 @@ export class ModelRepository {
       }
     }
     if (entry.configError) {
-      // A broken config.json leaves whatever serves untouched, except versions whose files are gone.
+      // A broken configuration leaves whatever serves untouched, except versions whose files are gone.
       for (const [version, s] of [...entry.serving]) {
         if (!listing.versions.has(version)) this.retire(entry, version, s.mv, 'version removed from the repository');
       }

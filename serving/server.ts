@@ -76,6 +76,8 @@ function logEvent(event: RepositoryEvent): void {
         return `FAILED to load ${event.model} version ${event.version}: ${event.error}`;
       case 'config-failed':
         return `FAILED to read the configuration of ${event.model}: ${event.error}`;
+      case 'config-ignored':
+        return `${event.model}: reading ${event.used} and ignoring ${event.ignored} (config.pbtxt comes first, as in Triton)`;
       case 'unloading':
         return `draining ${event.model} version ${event.version}: ${event.reason}`;
       case 'unloaded':
