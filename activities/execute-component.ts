@@ -97,11 +97,15 @@ export function createExecutorActivities({ store, registry, threads, processes, 
       // signal costs the workflow a task, which would dominate the overhead of short nodes.
       const activityStarted = Date.now();
       let lastSignal = activityStarted;
-      /** `phase`: a change of what the node does (resuming, committing) is shown at once. */
+      /**
+       * `phase`: a change of what the node does (resuming, committing) is shown at once, except in a
+       * node's first interval, where it would cost every short node a signal.
+       */
       const signalProgress = (phase = false) => {
         const now = Date.now();
         const every = now - activityStarted < PROGRESS_SIGNAL_FAST_FOR_MS ? PROGRESS_SIGNAL_EVERY_MS : PROGRESS_SIGNAL_LATER_EVERY_MS;
-        if (!notifyProgress || (!phase && now - lastSignal < every)) return;
+        const tooSoon = phase ? now - activityStarted < PROGRESS_SIGNAL_EVERY_MS : now - lastSignal < every;
+        if (!notifyProgress || tooSoon) return;
         lastSignal = now;
         notifyProgress(input.workflowId, { nodeId: input.nodeId, attempt, progress: details.progress ?? {} }).catch(() => undefined);
       };
@@ -117,7 +121,8 @@ export function createExecutorActivities({ store, registry, threads, processes, 
         const logFile = path.join(workDir, EXECUTOR_LOG_NAME);
         await Promise.all([mkdir(tmpDir), mkdir(checkpointDir)]);
         const checkpoints = new NodeCheckpoints(store, checkpointsKey(input.pipeline, runIdOf(ctx.info), input.nodeId));
-        const restored = await checkpoints.restore(checkpointDir);
+        // A first attempt has nothing to resume (the prefix is its run's own), so it spares the store a listing.
+        const restored = attempt > 1 ? await checkpoints.restore(checkpointDir) : null;
         if (restored) {
           details.checkpoint = { number: restored.number, state: restored.state };
           details.progress = { message: `resuming from checkpoint ${restored.number}` };

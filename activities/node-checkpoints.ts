@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ArtifactStore } from '../artifacts/store';
@@ -50,7 +51,8 @@ export class NodeCheckpoints {
       if (!(await this.store.readManifest(this.uriOf(n)))) continue;
       const local = await this.store.materialize(this.uriOf(n));
       const state = JSON.parse(await readFile(path.join(local, STATE_FILE), 'utf8')) as { state: unknown };
-      await cp(path.join(local, FILES_DIR), dir, { recursive: true });
+      // A checkpoint of state alone has no files, and s3:// has no empty directories.
+      if (existsSync(path.join(local, FILES_DIR))) await cp(path.join(local, FILES_DIR), dir, { recursive: true });
       return { number: n, state: state.state };
     }
     return null;

@@ -16,7 +16,7 @@ const CLI = path.join(__dirname, '..', '..', 'cli', 'main.js');
 const STEPS = 8;
 
 interface JournalLine {
-  event: 'start' | 'saved';
+  event: 'start' | 'saved' | 'cancelled';
   pid: number;
   step: number;
 }
@@ -145,7 +145,8 @@ for (const storeKind of ['file', 's3'] as const) {
     it('a worker SIGKILLed while committing outputs: nothing partial is ever visible, and the retry commits one complete artifact', async () => {
       const journal = path.join(await tempDir('journal'), 'journal.txt');
       const step = Resumable('bulk', {
-        parameters: { steps: 1, journal, payloadFiles: 400, payloadKb: 64 },
+        // Longer than a progress interval, so the commit phase is signalled.
+        parameters: { steps: 1, stepMs: 1200, journal, payloadFiles: 400, payloadKb: 64 },
         timeouts: { heartbeatMs: 3000 },
         retry: { maximumAttempts: 3, initialIntervalMs: 100 },
       });
@@ -209,6 +210,26 @@ describe('executors in a child process', function () {
     const log = readFileSync(path.join(local, 'executor.log'), 'utf8');
     assert.match(log, new RegExp(`starting at step ${second[0]!.step}\\n`), 'the published log is the resumed attempt\'s stdout');
     assert.match(log, new RegExp(`finished ${STEPS} steps`));
+  });
+
+  it('cancelling a run reaches an executor process through its signal, and the process ends', async () => {
+    const journal = path.join(await tempDir('journal'), 'journal.txt');
+    const step = ResumableProcess('train', { parameters: { steps: 100, stepMs: 100, journal } });
+    const handle = await stack.start(pipeline({ name: 'process-cancel', nodes: [step] }));
+    await until('two steps are durable', () => readJournal(journal).filter((l) => l.event === 'saved').length >= 2);
+    const child = readJournal(journal)[0]!.pid;
+    await handle.cancel();
+    await assert.rejects(handle.result());
+    await until('the executor saw the cancellation', () => readJournal(journal).some((l) => l.event === 'cancelled' && l.pid === child), 10_000);
+    await until('the executor process has exited', () => {
+      try {
+        process.kill(child, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    }, 10_000);
+    assert.equal((await statusOf(handle)).nodes.train!.state, 'cancelled');
   });
 
   it('an executor process that dies shows the end of its log in the failure', async () => {
