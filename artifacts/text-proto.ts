@@ -263,7 +263,10 @@ class Parser {
       if (first.kind !== 'string') this.fail(first, `expected a quoted string for field "${name}", got ${describe(first)}`);
       const parts: Uint8Array[] = [];
       // Adjacent literals concatenate, as in C.
-      for (let t = this.peek(); t.kind === 'string'; t = this.peek()) parts.push((this.next() as Token & { kind: 'string' }).bytes);
+      for (let t = this.peek(); t.kind === 'string'; t = this.peek()) {
+        parts.push(t.bytes);
+        this.next();
+      }
       const bytes = Buffer.concat(parts);
       if (type === 'bytes') return bytes.toString('base64');
       try {
