@@ -4,6 +4,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { buildIdentityModel, buildMlpModel, OnnxElementType, SMALL_MLP, writeModelVersion } from '../../bench/serving/models';
 import { tritonclientPython } from '../support/test-tools';
+import { assertClose, mlpReference } from './mlp-reference';
 import { startTestServer } from './serving-fixture';
 
 const run = promisify(execFile);
@@ -42,13 +43,16 @@ describe("serving: NVIDIA's tritonclient (Python, unmodified) against mlpipe", f
         timeout: 60_000,
       });
       const seen = JSON.parse(stdout.trim().split('\n').at(-1)!) as {
+        x: number[][];
         http_small: number[][];
         http_unknown_model: string;
         grpc_bad_shape: { status: string; message: string };
         grpc_stream: Record<string, string>;
         shared_memory: string[];
       };
+      // The script checks every other answer of 'small' against this one.
       assert.equal(seen.http_small.length, 2);
+      assertClose(seen.http_small.flat(), mlpReference(SMALL_MLP)(seen.x.flat()), 'tritonclient HTTP answer');
       assert.match(seen.http_unknown_model, /unknown model 'nope'/);
       assert.equal(seen.grpc_bad_shape.status, 'StatusCode.INVALID_ARGUMENT');
       assert.match(seen.grpc_bad_shape.message, /shape \[1, 3\] does not match/);

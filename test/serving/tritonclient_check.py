@@ -71,6 +71,7 @@ def main():
         # BYTES come back as bytes from binary outputs and as str from JSON ones.
         best = [int((e if isinstance(e, str) else e.decode()).split(":")[1]) for e in top[:, 0]]
         check(best == results[True].argmax(axis=1).tolist(), f"http classification {top}")
+    seen["x"] = x.tolist()
     seen["http_small"] = results[True].tolist()
     for binary in (True, False):
         arrays, inputs = identity_inputs(httpclient, binary)
