@@ -116,6 +116,7 @@ export function parseS3RootUri(rootUri: string): S3Root {
 interface ListedObject {
   name: string;
   size: number;
+  etag: string;
   lastModified: number;
 }
 
@@ -133,6 +134,11 @@ function xmlElement(xml: string, tag: string): string | undefined {
   return new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`).exec(xml)?.[1];
 }
 
+/** An ETag without the quotes S3 puts around it, as the client's statObject gives it. */
+function bareEtag(etag: string): string {
+  return etag.replace(/^"|"$/g, '');
+}
+
 /**
  * One ListObjectsV2 page. Parsed here rather than by the client because its XML parser turns
  * number-like keys into numbers ('007' comes back as '7').
@@ -145,6 +151,7 @@ function parseListPage(xml: string): { objects: ListedObject[]; nextToken: strin
     objects.push({
       name: urlEncoded ? decodeURIComponent(rawKey.replace(/\+/g, ' ')) : rawKey,
       size: Number(xmlElement(block, 'Size') ?? 0),
+      etag: bareEtag(decodeXmlText(xmlElement(block, 'ETag') ?? '')),
       lastModified: Date.parse(xmlElement(block, 'LastModified') ?? ''),
     });
   }
@@ -280,7 +287,7 @@ export class S3ArtifactStore implements ArtifactStore {
     return this.s3(`stat ${this.uriFor(normalized)}`, async () => {
       try {
         const info = await this.client.statObject(this.bucket, this.objectName(normalized));
-        return { key: normalized, size: info.size };
+        return { key: normalized, size: info.size, etag: bareEtag(info.etag) };
       } catch (err) {
         if (errorCode(err) === 'NotFound' || errorCode(err) === 'NoSuchKey') return null;
         throw err;
@@ -297,7 +304,7 @@ export class S3ArtifactStore implements ArtifactStore {
     for await (const object of this.listObjects(this.dirPrefix(normalized))) {
       const key = this.keyOfName(object.name);
       if (normalized === '' && key.startsWith(`${STAGING_SEGMENT}/`)) continue;
-      yield { key, size: object.size };
+      yield { key, size: object.size, etag: object.etag };
     }
   }
 

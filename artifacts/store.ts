@@ -26,6 +26,11 @@ export interface ObjectInfo {
   /** Key relative to the store root. */
   key: string;
   size: number;
+  /**
+   * The object's entity tag, where the store keeps one (`s3://`): it changes whenever the content
+   * does, also at the same size, so it is what tells a rewritten object from the one before.
+   */
+  etag?: string;
 }
 
 /**

@@ -13,10 +13,10 @@ async function entries(dir: string): Promise<Dirent[]> {
   }
 }
 
-async function fileStamp(file: string): Promise<string | undefined> {
+async function fileStamp(file: string): Promise<{ size: number; stamp: string } | undefined> {
   try {
     const s = await stat(file);
-    return s.isFile() ? `${s.size}:${s.mtimeMs}` : undefined;
+    return s.isFile() ? { size: s.size, stamp: `${s.size}:${s.mtimeMs}` } : undefined;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
@@ -41,11 +41,11 @@ export class FileRepositorySource implements RepositorySource {
         const childPath = path.join(modelDir, child.name);
         if (child.isFile()) {
           const stamp = await fileStamp(childPath);
-          if (stamp) files.push({ key: `${model.name}/${child.name}`, stamp });
+          if (stamp) files.push({ key: `${model.name}/${child.name}`, ...stamp });
         } else if (child.isDirectory()) {
           for (const f of (await entries(childPath)).filter((e) => e.isFile() && visible(e))) {
             const stamp = await fileStamp(path.join(childPath, f.name));
-            if (stamp) files.push({ key: `${model.name}/${child.name}/${f.name}`, stamp });
+            if (stamp) files.push({ key: `${model.name}/${child.name}/${f.name}`, ...stamp });
           }
         }
       }

@@ -7,13 +7,14 @@ import { ModelVersion } from './model-version';
 import type { RepositoryFile, RepositorySource } from './repository-source';
 import type { ServingMetrics } from './serving-metrics';
 import { DEFAULT_VERSION_POLICY, selectVersions } from './version-policy';
+import { isVersionManifest, VersionContentsReader, type VersionContents } from './version-contents';
 
 export type VersionState = 'LOADING' | 'READY' | 'UNLOADING' | 'FAILED';
 
 export interface VersionStatus {
   version: number;
   state: VersionState;
-  /** Why a version failed (empty otherwise). */
+  /** Why a version failed, or why a READY one still serves the files loaded before (empty otherwise). */
   reason: string;
 }
 
@@ -152,12 +153,15 @@ export class ModelRepository {
   private readonly unloaded = new Map<string, { entry: ModelEntry; versions: number[] }>();
   /** Model directories the repository held when last read, loaded or not. */
   private listed = new Set<string>();
+  private readonly versionContents: VersionContentsReader;
 
   constructor(
     private readonly source: RepositorySource,
     private readonly options: ModelRepositoryOptions,
     private readonly metrics: ServingMetrics,
-  ) {}
+  ) {
+    this.versionContents = new VersionContentsReader(source);
+  }
 
   get uri(): string {
     return this.source.uri;
@@ -336,7 +340,10 @@ export class ModelRepository {
     for (const [version, f] of entry.failed) out.set(version, { version, state: 'FAILED', reason: f.error });
     for (const version of entry.unloading.keys()) out.set(version, { version, state: 'UNLOADING', reason: '' });
     for (const version of entry.loading) out.set(version, { version, state: 'LOADING', reason: '' });
-    for (const version of entry.serving.keys()) out.set(version, { version, state: 'READY', reason: '' });
+    for (const version of entry.serving.keys()) {
+      const reload = entry.failed.get(version);
+      out.set(version, { version, state: 'READY', reason: reload ? `serving the files loaded before, as reloading failed: ${reload.error}` : '' });
+    }
     if (out.size === 0 && entry.configError) return [{ version: 0, state: 'FAILED', reason: entry.configError }];
     return [...out.values()].sort((a, b) => b.version - a.version);
   }
@@ -499,22 +506,42 @@ export class ModelRepository {
     }
     const config = entry.config;
     const filename = config?.default_model_filename ?? DEFAULT_MODEL_FILENAME;
-    const available = [...listing.versions].filter(([, files]) => files.some((f) => f.key.endsWith(`/${filename}`))).map(([v]) => v);
+    let contents: Map<number, VersionContents>;
+    try {
+      contents = await this.versionContents.contentsOf(name, listing.versions);
+    } catch (err) {
+      this.options.onEvent({ type: 'poll-failed', error: `cannot read a version manifest of ${name}: ${(err as Error).message}` });
+      return;
+    }
+    const contentsOf = (version: number) => contents.get(version)!;
+    // A version being published again goes on serving what it served until the publication finishes.
+    const available = [...listing.versions]
+      .filter(([v, files]) => {
+        const kind = contentsOf(v).kind;
+        if (kind === 'publishing') return entry.serving.has(v);
+        return kind !== 'unmanaged' || files.some((f) => f.key.endsWith(`/${filename}`));
+      })
+      .map(([v]) => v);
     const desired = selectVersions(config?.version_policy ?? DEFAULT_VERSION_POLICY, available);
     const labelKeys = (config?.output ?? []).flatMap((o) => (o.label_filename ? [`${name}/${o.label_filename}`] : []));
     // A changed label file reloads the versions that use it, as a changed config.json does.
     const labelStamps = labelKeys.map((k) => `${k}\u0000${listing.modelFiles.get(k) ?? 'missing'}`);
-    const fingerprintOf = (version: number) =>
-      sha256(
-        [configHash, filename, ...labelStamps, ...listing.versions.get(version)!.map((f) => `${f.key}\u0000${f.stamp}`).sort()].join('\n'),
-      );
+    // A published version counts its manifest by the content hash it lists, so publishing the same
+    // files again (a retry) reloads nothing where their stamps stay the same.
+    const fingerprintOf = (version: number) => {
+      const state = contentsOf(version);
+      const published = state.kind === 'published' ? [`published\u0000${state.manifest.contentHash}`] : [];
+      const files = listing.versions.get(version)!.filter((f) => published.length === 0 || !isVersionManifest(f));
+      return sha256([configHash, filename, ...labelStamps, ...published, ...files.map((f) => `${f.key}\u0000${f.stamp}`).sort()].join('\n'));
+    };
     for (const version of [...entry.failed.keys()]) if (!available.includes(version)) entry.failed.delete(version);
 
     for (const version of desired) {
+      if (contentsOf(version).kind === 'publishing') continue;
       const fingerprint = fingerprintOf(version);
       if (entry.serving.get(version)?.fingerprint === fingerprint) continue;
       if (entry.failed.get(version)?.fingerprint === fingerprint) continue;
-      await this.loadVersion(entry, version, fingerprint, `${name}/${version}/${filename}`, filename, config);
+      await this.loadVersion(entry, version, fingerprint, filename, config, contentsOf(version), listing.versions.get(version)!);
     }
 
     for (const [version, s] of [...entry.serving]) {
@@ -534,13 +561,16 @@ export class ModelRepository {
     entry: ModelEntry,
     version: number,
     fingerprint: string,
-    key: string,
     filename: string,
     config: ModelConfig | undefined,
+    contents: VersionContents,
+    files: readonly RepositoryFile[],
   ): Promise<void> {
     entry.loading.add(version);
     try {
-      const modelData = this.source.localPath(key) ?? new Uint8Array(await this.source.readFile(key));
+      const modelData = await this.versionContents.modelData(`${entry.name}/${version}`, filename, contents, files);
+      // The manifest changed after the listing: a publication is under way, which a later poll sees.
+      if (modelData === undefined) return;
       const labels = await this.readLabels(entry.name, config);
       const mv = await ModelVersion.load({
         model: entry.name,

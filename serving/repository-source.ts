@@ -2,7 +2,11 @@
 export interface RepositoryFile {
   /** Path relative to the repository root, '/'-separated: `<model>/config.json`, `<model>/<version>/model.onnx`. */
   key: string;
-  /** Changes whenever the content may have changed (size and mtime, or the artifact manifest's hash). */
+  size: number;
+  /**
+   * Changes whenever the content may have changed: size and mtime on a local disk, size and ETag in an
+   * object store (where a rewrite keeps no mtime of its own and same-size rewrites are the usual case).
+   */
   stamp: string;
 }
 

@@ -3,7 +3,8 @@ import type { RepositoryFile, RepositorySource } from './repository-source';
 
 /**
  * A repository in the artifact store (`s3://bucket/prefix`). Objects are written whole, so a listed file
- * is complete; its size is its stamp (a pushed version directory is never rewritten in place).
+ * is complete; its stamp is its size and ETag, so that a file rewritten in place with the same size
+ * (new weights, same architecture) is seen to change.
  */
 export class StoreRepositorySource implements RepositorySource {
   constructor(private readonly store: ArtifactStore) {}
@@ -16,7 +17,9 @@ export class StoreRepositorySource implements RepositorySource {
     const files: RepositoryFile[] = [];
     for await (const object of this.store.list('')) {
       const depth = object.key.split('/').length;
-      if (depth === 2 || depth === 3) files.push({ key: object.key, stamp: String(object.size) });
+      if (depth !== 2 && depth !== 3) continue;
+      if (object.etag === undefined) throw new Error(`${this.uri}: the listing gives no ETag for ${object.key}, so changes to it cannot be seen`);
+      files.push({ key: object.key, size: object.size, stamp: `${object.size}:${object.etag}` });
     }
     return files;
   }

@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { FileArtifactStore } from '../../artifacts/file-store';
+import { publishModelVersion } from '../../artifacts/model-publish';
 import { encodeModel, floatInitializer, OnnxAttributeType, OnnxElementType, tensorValueInfo, type onnx } from '../../onnx/graph';
 
 export { OnnxElementType } from '../../onnx/graph';
@@ -113,8 +113,8 @@ export function buildIdentityModel(tensors: IdentityTensorSpec[]): Uint8Array {
 
 /**
  * Writes `<repo>/<model>/<version>/model.onnx` (and `<repo>/<model>/config.json` when given) the way a
- * pusher should: the version directory is filled under a hidden name and renamed into place, so a polling
- * server never sees half a file.
+ * pusher does, through the model publisher: a polling server loads the version only once it is
+ * complete, and a version written again never shows it a mix of old and new files.
  */
 export async function writeModelVersion(
   repoDir: string,
@@ -123,17 +123,11 @@ export async function writeModelVersion(
   onnxBytes: Uint8Array,
   config?: Record<string, unknown>,
 ): Promise<void> {
-  const modelDir = path.join(repoDir, model);
-  await mkdir(modelDir, { recursive: true });
-  if (config) {
-    const tmpConfig = path.join(modelDir, `.config-${randomBytes(4).toString('hex')}.json`);
-    await writeFile(tmpConfig, JSON.stringify(config, null, 2));
-    await rename(tmpConfig, path.join(modelDir, 'config.json'));
+  const store = await FileArtifactStore.open(`file://${path.resolve(repoDir)}`);
+  try {
+    if (config) await store.putObject(`${model}/config.json`, JSON.stringify(config, null, 2));
+    await publishModelVersion(store, model, version, [{ name: 'model.onnx', content: onnxBytes }]);
+  } finally {
+    await store.close();
   }
-  const staging = path.join(modelDir, `.staging-${version}-${randomBytes(4).toString('hex')}`);
-  await mkdir(staging);
-  await writeFile(path.join(staging, 'model.onnx'), onnxBytes);
-  const target = path.join(modelDir, String(version));
-  await rm(target, { recursive: true, force: true });
-  await rename(staging, target);
 }

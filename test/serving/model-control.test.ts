@@ -107,8 +107,7 @@ describe('serving: model control (Triton model repository extension)', function 
     const t = await startTestServer(
       async (repo) => {
         await fillTwoModels(repo);
-        await writeModelVersion(repo, 'broken', 1, buildMlpModel(SMALL_MLP));
-        await writeFile(path.join(repo, 'broken', '1', 'model.onnx'), 'not an onnx model');
+        await writeModelVersion(repo, 'broken', 1, Buffer.from('not an onnx model'));
       },
       { modelControlMode: 'explicit', loadModels: ['*'] },
     );
