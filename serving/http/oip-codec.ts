@@ -116,8 +116,9 @@ export function decodeInferRequest(body: Buffer, headerLengthValue: string | str
     sharedMemoryOutputs: NO_CHOICES,
     binaryByDefault: header.parameters?.binary_data_output === true,
   };
-  // Most requests name no outputs: the maps are made only for those that do.
-  if (header.outputs) {
+  // Most requests name no outputs: the maps are made only for those that do. An empty list names none
+  // and so asks for all of them, as over gRPC, where an empty repeated field cannot be told from none.
+  if (header.outputs && header.outputs.length > 0) {
     const binaryOutputs = new Map<string, boolean>();
     const sharedMemoryOutputs = new Map<string, SharedMemoryRef>();
     const classifications: Record<string, number> = {};

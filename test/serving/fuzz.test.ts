@@ -174,14 +174,11 @@ function answerTensors(reply: HttpReply): AnswerTensor[] {
   });
 }
 
-/** How many outputs a request asks for: an empty list may mean all or none, which the protocols leave open. */
-function requestedOutputs(outputs: unknown): number | undefined {
-  if (!Array.isArray(outputs)) return 1;
-  return outputs.length > 0 ? outputs.length : undefined;
-}
+/** How many outputs a request to the MLP asks for: naming none, or an empty list, asks for its one output. */
+const requestedOutputs = (outputs: unknown): number => (Array.isArray(outputs) && outputs.length > 0 ? outputs.length : 1);
 
-function checkMlpOutputs(outputs: AnswerTensor[], requested: number | undefined, values: number[], what: string): void {
-  if (requested !== undefined) assert.equal(outputs.length, requested, `${what}: ${outputs.length} outputs for ${requested} asked for`);
+function checkMlpOutputs(outputs: AnswerTensor[], requested: number, values: number[], what: string): void {
+  assert.equal(outputs.length, requested, `${what}: ${outputs.length} outputs for ${requested} asked for`);
   for (const o of outputs) {
     assert.equal(o.name, 'probabilities', what);
     assert.deepEqual(o.shape, [values.length / SMALL_MLP.inputDim, SMALL_MLP.outputDim], what);

@@ -89,6 +89,15 @@ describe('serving: Open Inference Protocol v2 and TF Serving over REST', functio
       inputs: [{ name: 'input', shape: [2, 4], datatype: 'FP32', data: ROWS }],
     });
     assertClose((nested.json as typeof body).outputs[0]!.data, expected, 'nested JSON data');
+    const emptyOutputs = await postJson(`${t.http}/v2/models/small/infer`, {
+      inputs: [{ name: 'input', shape: [2, 4], datatype: 'FP32', data: ROWS.flat() }],
+      outputs: [],
+    });
+    assert.deepEqual(
+      (emptyOutputs.json as typeof body).outputs.map((o) => o.name),
+      ['probabilities'],
+      'an empty outputs list asks for every output, as in Triton and over gRPC',
+    );
   });
 
   it('round-trips every datatype as JSON tensors', async () => {
