@@ -41,6 +41,17 @@ describe('engine: components as units', function () {
     assert.throws(() => registry.register({ ...built, version: '2' }), /registered twice/);
   });
 
+  it("an executor's log may go only into one of its outputs, and only from an executor process", () => {
+    const registry = new ComponentRegistry();
+    const spec = WriteText.spec as unknown as ComponentSpec;
+    assert.throws(
+      () => registry.register({ ...spec, executor: { ...spec.executor, runIn: 'process', logTo: 'logs' } }),
+      /component 'WriteText': executor.logTo 'logs' is not one of its outputs \(text\)/,
+    );
+    assert.throws(() => registry.register({ ...spec, executor: { ...spec.executor, logTo: 'text' } }), /executor.logTo needs runIn: 'process'/);
+    registry.register({ ...spec, executor: { ...spec.executor, runIn: 'process', logTo: 'text' } });
+  });
+
   it("an executor's context is typed by its spec", () => {
     // Compiled with the rest of the tests: each @ts-expect-error fails the build if the types let the mistake through.
     const typed = (ctx: ExecutorContext<typeof WriteText.spec>) => {
