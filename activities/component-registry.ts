@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ComponentSpec } from '../dsl/component';
+import { OUTPUT_KEY_PATTERN } from '../dsl/ir';
 
 /** A component module that cannot be loaded, or components that clash: the user's to fix. */
 export class ComponentRegistryError extends Error {
@@ -22,6 +23,14 @@ export class ComponentRegistry implements ReadonlyMap<string, ComponentSpec> {
    */
   register(spec: ComponentSpec): void {
     const { logTo, runIn } = spec.executor;
+    if (runIn !== undefined && runIn !== 'thread' && runIn !== 'process') {
+      throw new ComponentRegistryError(`component '${spec.type}': executor.runIn is '${String(runIn)}'; expected 'thread' or 'process'`);
+    }
+    for (const key of Object.keys(spec.outputs)) {
+      if (!OUTPUT_KEY_PATTERN.test(key)) {
+        throw new ComponentRegistryError(`component '${spec.type}': output key '${key}' must start with a letter and hold only letters, digits, _ and - (it names a directory in the store)`);
+      }
+    }
     if (logTo !== undefined && !(logTo in spec.outputs)) {
       throw new ComponentRegistryError(`component '${spec.type}': executor.logTo '${logTo}' is not one of its outputs (${Object.keys(spec.outputs).join(', ')})`);
     }

@@ -1,3 +1,4 @@
+import { constants as fsConstants } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -111,6 +112,9 @@ export function createExecutorActivities({ store, registry, threads, processes, 
       };
 
       const stagings: Record<string, StagingArea> = {};
+      // Checkpoints still being saved: an executor need not await them, but the attempt does, before
+      // it commits outputs (which clears checkpoints) and before its files go.
+      let saving: Promise<unknown> = Promise.resolve();
       const runProcess = spec.executor.runIn === 'process';
       let workDir: string | undefined;
       try {
@@ -120,7 +124,7 @@ export function createExecutorActivities({ store, registry, threads, processes, 
         const checkpointDir = path.join(workDir, 'checkpoint');
         const logFile = path.join(workDir, EXECUTOR_LOG_NAME);
         await Promise.all([mkdir(tmpDir), mkdir(checkpointDir)]);
-        const checkpoints = new NodeCheckpoints(store, checkpointsKey(input.pipeline, runIdOf(ctx.info), input.nodeId));
+        const checkpoints = new NodeCheckpoints(store, checkpointsKey(input.pipeline, runIdOf(ctx.info), input.nodeId), attempt);
         // A first attempt has nothing to resume (the prefix is its run's own), so it spares the store a listing.
         const restored = attempt > 1 ? await checkpoints.restore(checkpointDir) : null;
         if (restored) {
@@ -152,8 +156,6 @@ export function createExecutorActivities({ store, registry, threads, processes, 
           checkpointDir,
           resumeState: restored?.state,
         };
-        // One checkpoint at a time, in the order asked: each copies checkpointDir as it is then.
-        let saving: Promise<unknown> = Promise.resolve();
         const hooks: ExecutorHooks = {
           onProgress: (progress) => {
             // Executors are user code: a malformed report is dropped, not shown.
@@ -162,6 +164,7 @@ export function createExecutorActivities({ store, registry, threads, processes, 
             details.progress = parsed.data;
             signalProgress();
           },
+          // One checkpoint at a time, in the order asked: each copies checkpointDir as it is then.
           onCheckpoint: (state) => {
             const saved = saving.then(async () => {
               const number = await checkpoints.save(checkpointDir, state);
@@ -191,7 +194,7 @@ export function createExecutorActivities({ store, registry, threads, processes, 
               details: [{ ...(stack ? { stack } : {}), ...(tail ? { log: tail } : {}) }],
             });
           if (e.name === 'UserInputError' || e.name === 'ComponentError') throw failure(e.message, e.name, true);
-          if (e.name === 'DataCloneError') throw failure(`${spec.type} parameters cannot be passed to its executor: ${e.message}`, 'ComponentError', true);
+          if (e.name === 'DataCloneError') throw failure(`${spec.type} parameters or inputs cannot be passed to its executor: ${e.message}`, 'ComponentError', true);
           throw failure(`${spec.type} executor failed: ${e.message}`, e.name, false);
         }
         const parsedResult = ExecutorResultSchema.safeParse(outcome.result);
@@ -201,9 +204,17 @@ export function createExecutorActivities({ store, registry, threads, processes, 
         const result = parsedResult.data;
         const { executorMs } = outcome;
 
+        await saving;
         details.progress = { ...details.progress, message: 'committing outputs' };
         signalProgress(true);
-        if (spec.executor.logTo) await copyFile(logFile, path.join(stagings[spec.executor.logTo]!.localDir, EXECUTOR_LOG_NAME));
+        if (spec.executor.logTo) {
+          await copyFile(logFile, path.join(stagings[spec.executor.logTo]!.localDir, EXECUTOR_LOG_NAME), fsConstants.COPYFILE_EXCL).catch((err: Error) => {
+            throw ApplicationFailure.nonRetryable(
+              `${spec.type} wrote ${EXECUTOR_LOG_NAME} into its output '${spec.executor.logTo}', where its executor log goes (executor.logTo): ${err.message}`,
+              'ComponentError',
+            );
+          });
+        }
         const outputs: Record<string, ArtifactRef[]> = {};
         for (const [key, staging] of Object.entries(stagings)) {
           const manifest = await store.commit(staging, input.outputUris[key]!);
@@ -231,6 +242,7 @@ export function createExecutorActivities({ store, registry, threads, processes, 
         };
       } finally {
         clearInterval(heartbeatTimer);
+        await saving;
         await Promise.all(Object.values(stagings).map((s) => store.abort(s).catch(() => undefined)));
         if (workDir) await rm(workDir, { recursive: true, force: true });
       }

@@ -72,7 +72,7 @@ export class ExecutorRuntime {
 
   private checkpoint(runId: number, state: unknown): Promise<void> {
     const seq = this.nextSeq++;
-    return new Promise<void>((resolve, reject) => {
+    const saved = new Promise<void>((resolve, reject) => {
       this.pendingCheckpoints.set(`${runId}/${seq}`, { resolve, reject });
       try {
         this.post({ type: 'checkpoint', runId, seq, state });
@@ -81,6 +81,19 @@ export class ExecutorRuntime {
         reject(new Error(`checkpoint state must be plain data: ${(err as Error).message}`));
       }
     });
+    // An executor that does not await its checkpoint must not bring its thread down when it fails:
+    // the rejection still reaches whoever awaits it.
+    saved.catch(() => undefined);
+    return saved;
+  }
+
+  /** Values the activity cannot receive are the component's fault: say which value it was. */
+  private postValue(msg: ExecutorMessage, what: string): void {
+    try {
+      this.post(msg);
+    } catch (err) {
+      throw new ComponentError(`the executor's ${what} cannot be sent to the activity (plain data only): ${(err as Error).message}`);
+    }
   }
 
   private async run(runId: number, data: ExecutorRunData): Promise<void> {
@@ -106,13 +119,13 @@ export class ExecutorRuntime {
         tmpDir: data.tmpDir,
         checkpointDir: data.checkpointDir,
         resumeState: data.resumeState,
-        progress: (progress) => this.post({ type: 'progress', runId, progress }),
+        progress: (progress) => this.postValue({ type: 'progress', runId, progress }, 'progress'),
         checkpoint: (state) => this.checkpoint(runId, state),
         signal: controller.signal,
       };
       const started = performance.now();
       const result = await (executor as Executor)(ctx);
-      this.post({ type: 'result', runId, result, executorMs: performance.now() - started });
+      this.postValue({ type: 'result', runId, result, executorMs: performance.now() - started }, 'result');
     } catch (err) {
       const e = err instanceof Error ? err : new Error(String(err));
       this.post({ type: 'error', runId, name: e.name, message: e.message, stack: e.stack });

@@ -52,7 +52,7 @@ export class ExecutorProcessRunner {
         killTimer = setTimeout(() => child.kill('SIGKILL'), ABORT_GRACE_MS);
       };
       child.on('message', (msg: ExecutorMessage) => {
-        if (msg.runId === runId) dispatchExecutorMessage(msg, hooks, send, finish);
+        if (msg.runId === runId && !settled) dispatchExecutorMessage(msg, hooks, send, finish);
       });
       child.on('error', (err) => finish({ error: err }));
       child.on('exit', (code, signal) => {

@@ -10,7 +10,7 @@ export function outputKey(pipeline: string, runId: string, nodeId: string, outpu
   return `${nodeKey(pipeline, runId, nodeId)}/${output}`;
 }
 
-/** Output keys start with a letter (the IR says so), so this name never meets an output's. */
+/** Output keys start with a letter (the component registry says so), so this name never meets an output's. */
 export function checkpointsKey(pipeline: string, runId: string, nodeId: string): string {
   return `${nodeKey(pipeline, runId, nodeId)}/_checkpoints`;
 }

@@ -4,6 +4,7 @@ import { describeIssues, issueLines, issuePath } from './zod-issues';
 import type { ComponentSpec, NodeHandle, OutputHandle } from './component';
 import {
   NODE_ID_PATTERN,
+  OUTPUT_KEY_PATTERN,
   PipelineSpecSchema,
   PipelineSpecShapeSchema,
   RetryPolicySchema,
@@ -71,6 +72,9 @@ export function compilePipeline(definition: PipelineDefinition, registry?: Compo
     const params = spec.parameters.safeParse(node.options.parameters ?? {});
     if (!params.success) problems.push(...describeZodIssues(`${where} parameters`, params.error));
     const declared = [...Object.entries(spec.outputs).map(([k, t]) => [`outputs.${k}`, t]), ...Object.entries(spec.inputs).map(([k, i]) => [`inputs.${k}`, i.type])];
+    for (const key of Object.keys(spec.outputs)) {
+      if (!OUTPUT_KEY_PATTERN.test(key)) problems.push(`${where}: component ${spec.type} declares output '${key}': output keys start with a letter and use letters, digits, _ and -`);
+    }
     for (const [field, type] of declared) {
       const named = ArtifactTypeSchema.safeParse(type);
       if (!named.success) problems.push(`${where}: component ${spec.type} declares ${field} of type '${String(type)}': ${describeIssues(named.error, '')}`);

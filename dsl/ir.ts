@@ -39,6 +39,12 @@ export const InputRefSchema = z
 export type InputRef = z.infer<typeof InputRefSchema>;
 
 export const NODE_ID_PATTERN = /^[A-Za-z][A-Za-z0-9_-]{0,62}$/;
+/**
+ * Output keys are path segments under a node's prefix in the store; starting with a letter keeps them
+ * apart from the engine's own (`_checkpoints`). Checked where components are compiled and registered,
+ * not in the IR schema: runs started by earlier builds must still replay.
+ */
+export const OUTPUT_KEY_PATTERN = /^[A-Za-z][A-Za-z0-9_-]{0,62}$/;
 
 export const NodeSpecSchema = z
   .object({
@@ -51,8 +57,7 @@ export const NodeSpecSchema = z
     componentVersion: z.string().min(1).optional(),
     parameters: z.record(z.string(), z.unknown()),
     inputs: z.record(z.string(), z.array(InputRefSchema)),
-    /** Keys are path segments of the node's store prefix; starting with a letter keeps them apart from the engine's own (`_checkpoints`). */
-    outputs: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,62}$/, 'output keys start with a letter; letters, digits, _ -'), z.string()),
+    outputs: z.record(z.string(), z.string()),
     resource: ResourceClassSchema,
     retry: RetryPolicySchema,
     timeouts: TimeoutsSchema,

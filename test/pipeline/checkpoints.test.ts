@@ -45,16 +45,26 @@ async function statusOf(handle: WorkflowHandle): Promise<PipelineStatus> {
   return (await handle.query('status')) as PipelineStatus;
 }
 
-/** The latest committed checkpoint of a node, read straight from the store: its number and state. */
+/** The latest committed checkpoint of a node (`<n>-a<attempt>`), read straight from the store: its number and state. */
 async function latestCheckpoint(store: ArtifactStore, prefix: string): Promise<{ number: number; next: number } | null> {
-  const numbers = new Set<number>();
-  for await (const o of store.list(prefix)) numbers.add(Number(o.key.slice(prefix.length + 1).split('/')[0]));
-  for (const n of [...numbers].sort((a, b) => b - a)) {
-    if (!(await store.readManifest(store.uriFor(`${prefix}/${n}`)))) continue;
-    const { state } = JSON.parse((await store.getObjectBuffer(`${prefix}/${n}/state.json`)).toString()) as { state: { next: number } };
-    return { number: n, next: state.next };
+  const names = new Set<string>();
+  for await (const o of store.list(prefix)) names.add(o.key.slice(prefix.length + 1).split('/')[0]!);
+  const numbered = [...names].map((name) => ({ name, number: Number(name.split('-a')[0]), attempt: Number(name.split('-a')[1]) }));
+  for (const { name, number } of numbered.sort((a, b) => b.number - a.number || b.attempt - a.attempt)) {
+    if (!(await store.readManifest(store.uriFor(`${prefix}/${name}`)))) continue;
+    const { state } = JSON.parse((await store.getObjectBuffer(`${prefix}/${name}/state.json`)).toString()) as { state: { next: number } };
+    return { number, next: state.next };
   }
   return null;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 async function visibleKeys(store: ArtifactStore, prefix: string): Promise<string[]> {
@@ -176,7 +186,7 @@ for (const storeKind of ['file', 's3'] as const) {
   });
 }
 
-describe('executors in a child process', function () {
+describe('executors in threads and processes', function () {
   let stack: TestStack;
   before(async () => {
     stack = await startTestStack({ queues: ['control', 'cpu'] });
@@ -189,13 +199,18 @@ describe('executors in a child process', function () {
     const journal = path.join(await tempDir('journal'), 'journal.txt');
     const step = ResumableProcess('train', {
       parameters: { steps: STEPS, stepMs: 150, journal },
-      retry: { maximumAttempts: 3, initialIntervalMs: 100 },
+      // Long enough to read the store between the kill and the retry.
+      retry: { maximumAttempts: 3, initialIntervalMs: 1500 },
     });
     const handle = await stack.start(pipeline({ name: 'process-resume', nodes: [step] }));
     await until('three steps are durable', () => readJournal(journal).filter((l) => l.event === 'saved').length >= 3);
     const victim = readJournal(journal)[0]!.pid;
     assert.notEqual(victim, process.pid, 'the executor runs in a process of its own');
     process.kill(victim, 'SIGKILL');
+    await until('the executor process is gone', () => !isAlive(victim));
+    const { runId } = await handle.describe();
+    const durable = await latestCheckpoint(stack.store, `pipelines/process-resume/runs/${runId}/train/_checkpoints`);
+    assert.ok(durable && durable.next >= 3, `a checkpoint at step 3 or later is in the store (found ${JSON.stringify(durable)})`);
     await handle.result();
 
     const status = await statusOf(handle);
@@ -203,8 +218,12 @@ describe('executors in a child process', function () {
     assert.equal(status.nodes.train!.attempt, 2, 'the killed process failed the first attempt');
     const starts = readJournal(journal).filter((l) => l.event === 'start');
     const second = starts.filter((l) => l.pid !== victim);
-    assert.ok(second.length > 0 && second.length <= STEPS - 3, `the retry ran only the steps after its checkpoint (${second.map((l) => l.step).join(',')})`);
-    for (let i = 0; i < second[0]!.step; i++) assert.equal(starts.filter((l) => l.step === i).length, 1, `step ${i} ran once`);
+    assert.deepEqual(
+      second.map((l) => l.step),
+      Array.from({ length: STEPS - durable.next }, (_, i) => durable.next + i),
+      'the retry ran exactly the steps after the last durable checkpoint',
+    );
+    for (let i = 0; i < durable.next; i++) assert.equal(starts.filter((l) => l.step === i).length, 1, `step ${i} ran once`);
 
     const local = await stack.store.materialize(status.nodes.train!.outputs!.out![0]!);
     const log = readFileSync(path.join(local, 'executor.log'), 'utf8');
@@ -221,15 +240,22 @@ describe('executors in a child process', function () {
     await handle.cancel();
     await assert.rejects(handle.result());
     await until('the executor saw the cancellation', () => readJournal(journal).some((l) => l.event === 'cancelled' && l.pid === child), 10_000);
-    await until('the executor process has exited', () => {
-      try {
-        process.kill(child, 0);
-        return false;
-      } catch {
-        return true;
-      }
-    }, 10_000);
+    await until('the executor process has exited', () => !isAlive(child), 10_000);
     assert.equal((await statusOf(handle)).nodes.train!.state, 'cancelled');
+  });
+
+  it('a checkpoint the executor does not await is saved before the outputs are committed; one that fails leaves its thread serving', async () => {
+    const journal = path.join(await tempDir('journal'), 'journal.txt');
+    for (const unawaitedCheckpoint of ['valid', 'not-json'] as const) {
+      const name = `unawaited-${unawaitedCheckpoint}`;
+      const run = await stack.run(pipeline({ name, nodes: [Resumable('train', { parameters: { steps: 2, journal, unawaitedCheckpoint }, retry: { maximumAttempts: 1 } })] }));
+      assert.equal(run.status.nodes.train!.state, 'succeeded', run.status.nodes.train!.error);
+      const { runId } = await run.handle.describe();
+      assert.deepEqual(await visibleKeys(stack.store, `pipelines/${name}/runs/${runId}/train/_checkpoints`), [], 'no checkpoint is committed after the outputs');
+    }
+    // The pool hands out the thread that ran last first: a thread the failed checkpoint had brought down would fail this run.
+    const again = await stack.run(pipeline({ name: 'after-unawaited', nodes: [Resumable('train', { parameters: { steps: 1, journal }, retry: { maximumAttempts: 1 } })] }));
+    assert.equal(again.status.nodes.train!.state, 'succeeded', again.status.nodes.train!.error);
   });
 
   it('an executor process that dies shows the end of its log in the failure', async () => {
