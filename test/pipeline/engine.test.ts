@@ -9,7 +9,7 @@ import { builtinRegistry } from '../../activities/builtin-components';
 import { formatRun } from '../../artifacts/metadata/runs-format';
 import { s3Client } from '../../artifacts/s3-client';
 import { compilePipeline, pipeline, PipelineCompileError } from '../../dsl/compile';
-import type { ComponentSpec } from '../../dsl/component';
+import { defineComponent, type ComponentSpec } from '../../dsl/component';
 import type { ExecutorContext } from '../../dsl/executor';
 import { CompareWithApproved, Gate, ReadFiles, ReadsExamples, WriteText } from '../fixtures/engine-components';
 import { TestStep } from '../fixtures/test-components';
@@ -50,6 +50,18 @@ describe('engine: components as units', function () {
     );
     assert.throws(() => registry.register({ ...spec, executor: { ...spec.executor, logTo: 'text' } }), /executor.logTo needs runIn: 'process'/);
     registry.register({ ...spec, executor: { ...spec.executor, runIn: 'process', logTo: 'text' } });
+  });
+
+  it('a misspelt runIn and an output key that is no path segment are refused where components are registered and compiled', () => {
+    const spec = WriteText.spec as unknown as ComponentSpec;
+    const misspelt = { ...spec, executor: { ...spec.executor, runIn: 'proces' as 'process' } };
+    assert.throws(() => new ComponentRegistry().register(misspelt), /component 'WriteText': executor.runIn is 'proces'; expected 'thread' or 'process'/);
+    const odd = defineComponent({ ...spec, type: 'OddOutputs', outputs: { _checkpoints: 'Text' } });
+    assert.throws(() => new ComponentRegistry().register(odd.spec as unknown as ComponentSpec), /output key '_checkpoints' must start with a letter/);
+    assert.throws(
+      () => compilePipeline(pipeline({ name: 'odd', nodes: [odd('odd')] })),
+      /node 'odd': component OddOutputs declares output '_checkpoints': output keys start with a letter/,
+    );
   });
 
   it("an executor's context is typed by its spec", () => {
