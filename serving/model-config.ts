@@ -157,13 +157,13 @@ const VERSION_LABELS_FIELD_NUMBER = 536_870_911;
 let tritonModelConfig: protobuf.Type | undefined;
 
 /**
- * Triton's ModelConfig from Triton's whole model_config.proto (the gRPC service's model_config.proto
- * declares only what this server reports), plus mlpipe's version_labels, so that config.pbtxt can
- * say what config.json can. Loaded on first use: most repositories hold config.json or nothing.
+ * Triton's ModelConfig from Triton's own model_config.proto (the one the gRPC service uses too), plus
+ * mlpipe's version_labels, so that config.pbtxt can say what config.json can. Loaded on first use:
+ * most repositories hold config.json or nothing.
  */
 export function tritonModelConfigType(): protobuf.Type {
   if (!tritonModelConfig) {
-    const root = new protobuf.Root().loadSync(path.join(protoDir(), 'triton_model_config.proto'), { keepCase: true });
+    const root = new protobuf.Root().loadSync(path.join(protoDir(), 'model_config.proto'), { keepCase: true });
     const type = root.lookupType('inference.ModelConfig');
     type.add(new protobuf.MapField('version_labels', VERSION_LABELS_FIELD_NUMBER, 'string', 'int64'));
     root.resolveAll();
