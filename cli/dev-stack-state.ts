@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import type { MlpipeConfig } from '../config/config';
+import { processAlive } from '../stack/process-alive';
 
 /** Written by `mlpipe dev` so that `mlpipe run` in another terminal uses the running stack. */
 export const DevStateSchema = z.object({
@@ -19,14 +20,6 @@ export const DEFAULT_MINIO_PORT = 9000;
 
 export const devStatePath = (home: string) => path.join(home, 'dev-stack.json');
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** The stack a running `mlpipe dev` announced in this MLPIPE_HOME, if its process is alive. */
 export function runningDevStack(home: string): DevState | null {

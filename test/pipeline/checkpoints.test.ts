@@ -11,6 +11,7 @@ import { Resumable, ResumableProcess } from '../fixtures/durable-components';
 import { testMinio } from '../support/servers';
 import { tempDir } from '../support/tmp';
 import { DURABLE_COMPONENTS_MODULE, startTestStack, type TestStack } from './harness';
+import { processAlive } from '../../stack/process-alive';
 
 const CLI = path.join(__dirname, '..', '..', 'cli', 'main.js');
 const STEPS = 8;
@@ -58,14 +59,6 @@ async function latestCheckpoint(store: ArtifactStore, prefix: string): Promise<{
   return null;
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function visibleKeys(store: ArtifactStore, prefix: string): Promise<string[]> {
   const keys: string[] = [];
@@ -207,7 +200,7 @@ describe('executors in threads and processes', function () {
     const victim = readJournal(journal)[0]!.pid;
     assert.notEqual(victim, process.pid, 'the executor runs in a process of its own');
     process.kill(victim, 'SIGKILL');
-    await until('the executor process is gone', () => !isAlive(victim));
+    await until('the executor process is gone', () => !processAlive(victim));
     const { runId } = await handle.describe();
     const durable = await latestCheckpoint(stack.store, `pipelines/process-resume/runs/${runId}/train/_checkpoints`);
     assert.ok(durable && durable.next >= 3, `a checkpoint at step 3 or later is in the store (found ${JSON.stringify(durable)})`);
@@ -240,7 +233,7 @@ describe('executors in threads and processes', function () {
     await handle.cancel();
     await assert.rejects(handle.result());
     await until('the executor saw the cancellation', () => readJournal(journal).some((l) => l.event === 'cancelled' && l.pid === child), 10_000);
-    await until('the executor process has exited', () => !isAlive(child), 10_000);
+    await until('the executor process has exited', () => !processAlive(child), 10_000);
     assert.equal((await statusOf(handle)).nodes.train!.state, 'cancelled');
   });
 

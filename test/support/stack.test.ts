@@ -16,15 +16,8 @@ import { PIPELINE_SEARCH_ATTRIBUTE, startTemporalDevServer } from '../../stack/t
 import { testMinio, testTemporal } from './servers';
 import { REPO_ROOT } from './repo-root';
 import { tempDir } from './tmp';
+import { processAlive } from '../../stack/process-alive';
 
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function acceptsConnections(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -172,7 +165,7 @@ describe('stack: Temporal dev server', () => {
     } finally {
       await server.stop();
     }
-    assert.equal(isRunning(server.pid), false);
+    assert.equal(processAlive(server.pid), false);
     assert.equal(await acceptsConnections(server.port), false);
   });
 
@@ -274,11 +267,11 @@ describe('stack: servers die with the process that started them', () => {
       parent.stdout.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim())));
       parent.once('exit', (code) => reject(new Error(`fixture exited with ${code} before starting MinIO`)));
     });
-    assert.ok(isRunning(serverPid));
+    assert.ok(processAlive(serverPid));
     parent.kill('SIGKILL');
     const deadline = Date.now() + 10_000;
-    while (isRunning(serverPid) && Date.now() < deadline) await sleep(100);
-    assert.equal(isRunning(serverPid), false, `minio (pid ${serverPid}) outlived its parent`);
+    while (processAlive(serverPid) && Date.now() < deadline) await sleep(100);
+    assert.equal(processAlive(serverPid), false, `minio (pid ${serverPid}) outlived its parent`);
   });
 });
 
