@@ -5,7 +5,7 @@ import type { InferTensor } from './inference-request';
 /**
  * Triton's classification extension: an output requested with `classification: k` comes back as a
  * BYTES tensor of the k highest scores per batch row, each "score:index" or, when the output names a
- * label_filename in config.json, "score:index:label", highest first. Scores print with six decimals.
+ * label_filename in the model's config, "score:index:label", highest first. Scores print with six decimals.
  */
 export function classify(output: InferTensor, k: number, batched: boolean, labels: readonly string[] | undefined): InferTensor {
   checkClassCount(output.name, k);

@@ -35,7 +35,7 @@ export type RepositoryEvent =
 export type ModelControlMode = 'none' | 'poll' | 'explicit';
 
 export interface ModelRepositoryOptions {
-  /** Triton's default-max-batch-size: used when config.json leaves max_batch_size out. */
+  /** Triton's default-max-batch-size: used when the model's config leaves max_batch_size out. */
   defaultMaxBatchSize: number;
   controlMode: ModelControlMode;
   /** `poll` mode's interval; 0 reads the repository once, as `none` does. */
@@ -199,7 +199,7 @@ export class ModelRepository {
    */
   async loadModel(name: string, parameters: readonly string[] = []): Promise<void> {
     this.requireExplicit('load');
-    // Triton's load can override config.json and model files inline; here they come from the repository only.
+    // Triton's load can override the config and model files inline; here they come from the repository only.
     const override = parameters.find((k) => k === 'config' || k.startsWith('file:'));
     if (override) {
       throw new ServingError('invalid_argument', `load parameter '${override}' is not supported: put the config and model files in the repository`);
@@ -505,6 +505,9 @@ export class ModelRepository {
       return;
     }
     const config = entry.config;
+    // The hash covers the file name, so the config that parsed came from this file; without a config
+    // no error names a file.
+    const configFileName = configFile?.file ?? CONFIG_FILES[0];
     const filename = config?.default_model_filename ?? DEFAULT_MODEL_FILENAME;
     let contents: Map<number, VersionContents>;
     try {
@@ -524,7 +527,7 @@ export class ModelRepository {
       .map(([v]) => v);
     const desired = selectVersions(config?.version_policy ?? DEFAULT_VERSION_POLICY, available);
     const labelKeys = (config?.output ?? []).flatMap((o) => (o.label_filename ? [`${name}/${o.label_filename}`] : []));
-    // A changed label file reloads the versions that use it, as a changed config.json does.
+    // A changed label file reloads the versions that use it, as a changed config does.
     const labelStamps = labelKeys.map((k) => `${k}\u0000${listing.modelFiles.get(k) ?? 'missing'}`);
     // A published version counts its manifest by the content hash it lists, so publishing the same
     // files again (a retry) reloads nothing where their stamps stay the same.
@@ -541,7 +544,7 @@ export class ModelRepository {
       const fingerprint = fingerprintOf(version);
       if (entry.serving.get(version)?.fingerprint === fingerprint) continue;
       if (entry.failed.get(version)?.fingerprint === fingerprint) continue;
-      await this.loadVersion(entry, version, fingerprint, filename, config, contentsOf(version), listing.versions.get(version)!);
+      await this.loadVersion(entry, version, fingerprint, filename, config, configFileName, contentsOf(version), listing.versions.get(version)!);
     }
 
     for (const [version, s] of [...entry.serving]) {
@@ -563,6 +566,7 @@ export class ModelRepository {
     fingerprint: string,
     filename: string,
     config: ModelConfig | undefined,
+    configFile: ConfigFileName,
     contents: VersionContents,
     files: readonly RepositoryFile[],
   ): Promise<void> {
@@ -576,6 +580,7 @@ export class ModelRepository {
         model: entry.name,
         version,
         config,
+        configFile,
         modelData,
         modelFilename: filename,
         defaultMaxBatchSize: this.options.defaultMaxBatchSize,
@@ -601,7 +606,7 @@ export class ModelRepository {
     }
   }
 
-  /** The label files config.json names for outputs; a missing one fails the load, naming the file. */
+  /** The label files the model's config names for outputs; a missing one fails the load, naming the file. */
   private async readLabels(model: string, config: ModelConfig | undefined): Promise<Map<string, string[]>> {
     const labels = new Map<string, string[]>();
     for (const output of config?.output ?? []) {

@@ -1,5 +1,5 @@
 import { datatypeOfOrtType, datatypeOfTritonType, tritonTypeOf, type OipDatatype } from './datatypes';
-import { ModelConfigError, type ModelConfig, type TensorConfig, type VersionPolicy } from './model-config';
+import { ModelConfigError, type ConfigFileName, type ModelConfig, type TensorConfig, type VersionPolicy } from './model-config';
 import type { WireValueInfo } from './session-protocol';
 import { DEFAULT_VERSION_POLICY } from './version-policy';
 
@@ -99,11 +99,11 @@ function toSpecs(model: string, kind: 'input' | 'output', values: readonly WireV
   });
 }
 
-function parseThreadCount(model: string, config: ModelConfig | undefined, key: string): number | undefined {
+function parseThreadCount(model: string, config: ModelConfig | undefined, configFile: ConfigFileName, key: string): number | undefined {
   const raw = config?.parameters?.[key]?.string_value;
   if (raw === undefined) return undefined;
   if (!/^\d+$/.test(raw)) {
-    throw new ModelConfigError(model, `model '${model}' config.json: field parameters.${key}.string_value: expected a whole number, got "${raw}"`);
+    throw new ModelConfigError(model, `model '${model}' ${configFile}: field parameters.${key}.string_value: expected a whole number, got "${raw}"`);
   }
   return Number(raw);
 }
@@ -123,15 +123,15 @@ export interface InstanceSettings {
 }
 
 /** What each session needs before it starts: how many, and the onnxruntime backend's thread parameters. */
-export function resolveInstances(model: string, config: ModelConfig | undefined): InstanceSettings {
+export function resolveInstances(model: string, config: ModelConfig | undefined, configFile: ConfigFileName): InstanceSettings {
   const instanceCount = (config?.instance_group ?? [{}]).reduce((n, g) => n + (g.count ?? 1), 0);
-  const intraOpThreads = parseThreadCount(model, config, 'intra_op_thread_count');
-  const interOpThreads = parseThreadCount(model, config, 'inter_op_thread_count');
+  const intraOpThreads = parseThreadCount(model, config, configFile, 'intra_op_thread_count');
+  const interOpThreads = parseThreadCount(model, config, configFile, 'inter_op_thread_count');
   const sessionThread = config?.parameters?.['session_thread']?.string_value ?? 'auto';
   if (!(SESSION_THREADS as readonly string[]).includes(sessionThread)) {
     throw new ModelConfigError(
       model,
-      `model '${model}' config.json: field parameters.session_thread.string_value: expected ${SESSION_THREADS.join(', ')}, got "${sessionThread}"`,
+      `model '${model}' ${configFile}: field parameters.session_thread.string_value: expected ${SESSION_THREADS.join(', ')}, got "${sessionThread}"`,
     );
   }
   return {
@@ -146,8 +146,15 @@ export function resolveInstances(model: string, config: ModelConfig | undefined)
  * A config entry may narrow a variable model dimension but never contradict a fixed one; the result
  * is what requests are checked against.
  */
-function applyTensorConfig(model: string, field: string, spec: TensorSpec, entry: TensorConfig, batched: boolean): TensorSpec {
-  const where = `model '${model}' config.json: field ${field}`;
+function applyTensorConfig(
+  model: string,
+  configFile: ConfigFileName,
+  field: string,
+  spec: TensorSpec,
+  entry: TensorConfig,
+  batched: boolean,
+): TensorSpec {
+  const where = `model '${model}' ${configFile}: field ${field}`;
   let datatype = spec.datatype;
   if (entry.data_type !== undefined) {
     const declared = datatypeOfTritonType(entry.data_type);
@@ -180,6 +187,7 @@ function applyTensorConfig(model: string, field: string, spec: TensorSpec, entry
 
 function mergeTensorConfigs(
   model: string,
+  configFile: ConfigFileName,
   kind: 'input' | 'output',
   specs: TensorSpec[],
   entries: TensorConfig[] | undefined,
@@ -193,15 +201,15 @@ function mergeTensorConfigs(
     if (!spec) {
       throw new ModelConfigError(
         model,
-        `model '${model}' config.json: field ${kind}[${i}].name: the ONNX model has no ${kind} '${entry.name}' (it has ${specs.map((s) => `'${s.name}'`).join(', ')})`,
+        `model '${model}' ${configFile}: field ${kind}[${i}].name: the ONNX model has no ${kind} '${entry.name}' (it has ${specs.map((s) => `'${s.name}'`).join(', ')})`,
       );
     }
-    merged.set(entry.name, applyTensorConfig(model, `${kind}[${i}]`, spec, entry, batched));
+    merged.set(entry.name, applyTensorConfig(model, configFile, `${kind}[${i}]`, spec, entry, batched));
   });
   return specs.map((s) => merged.get(s.name)!);
 }
 
-function resolveWarmup(model: string, config: ModelConfig | undefined, signature: ModelSignature): WarmupSample[] {
+function resolveWarmup(model: string, config: ModelConfig | undefined, configFile: ConfigFileName, signature: ModelSignature): WarmupSample[] {
   const batched = signature.maxBatchSize > 0;
   const sampleDims = (spec: TensorSpec) => (batched ? spec.dims.slice(1) : spec.dims).map((d) => (d === -1 ? 1 : d));
   if (!config?.model_warmup || config.model_warmup.length === 0) {
@@ -217,7 +225,7 @@ function resolveWarmup(model: string, config: ModelConfig | undefined, signature
     ];
   }
   return config.model_warmup.map((w, wi) => {
-    const where = `model '${model}' config.json: field model_warmup[${wi}]`;
+    const where = `model '${model}' ${configFile}: field model_warmup[${wi}]`;
     const batchSize = batched ? Math.max(1, w.batch_size ?? 1) : 0;
     if (batched && batchSize > signature.maxBatchSize) {
       throw new ModelConfigError(model, `${where}.batch_size: ${batchSize} exceeds max_batch_size ${signature.maxBatchSize}`);
@@ -245,13 +253,15 @@ function resolveWarmup(model: string, config: ModelConfig | undefined, signature
 }
 
 /**
- * Combines what the ONNX model declares with the optional config.json, the way Triton's onnxruntime
+ * Combines what the ONNX model declares with the model's optional config, the way Triton's onnxruntime
  * backend auto-completes a configuration: without max_batch_size, a model whose every input and output
  * has a variable first dimension batches up to `defaultMaxBatchSize` with dynamic batching on.
+ * Errors name `configFile`, the file `config` came from, so the user edits the file the model has.
  */
 export function resolveModel(
   model: string,
   config: ModelConfig | undefined,
+  configFile: ConfigFileName,
   session: { inputs: readonly WireValueInfo[]; outputs: readonly WireValueInfo[] },
   defaults: { defaultMaxBatchSize: number; modelFilename: string },
 ): ResolvedModel {
@@ -264,14 +274,14 @@ export function resolveModel(
     const culprit = all.find((s) => s.dims.length === 0 || s.dims[0] !== -1)!;
     throw new ModelConfigError(
       model,
-      `model '${model}' config.json: field max_batch_size: ${maxBatchSize} needs a variable first dimension on every input and output, ` +
+      `model '${model}' ${configFile}: field max_batch_size: ${maxBatchSize} needs a variable first dimension on every input and output, ` +
         `but '${culprit.name}' has shape [${culprit.dims.join(', ')}]; set max_batch_size to 0`,
     );
   }
   const batched = maxBatchSize > 0;
   const signature: ModelSignature = {
-    inputs: mergeTensorConfigs(model, 'input', rawInputs, config?.input, batched),
-    outputs: mergeTensorConfigs(model, 'output', rawOutputs, config?.output, batched),
+    inputs: mergeTensorConfigs(model, configFile, 'input', rawInputs, config?.input, batched),
+    outputs: mergeTensorConfigs(model, configFile, 'output', rawOutputs, config?.output, batched),
     maxBatchSize,
   };
   const queuePolicy = config?.dynamic_batching?.default_queue_policy;
@@ -285,9 +295,9 @@ export function resolveModel(
     timeoutAction: queuePolicy?.timeout_action ?? 'REJECT',
     allowTimeoutOverride: queuePolicy?.allow_timeout_override ?? false,
   };
-  const { instanceCount, intraOpThreads, interOpThreads, sessionThread } = resolveInstances(model, config);
+  const { instanceCount, intraOpThreads, interOpThreads, sessionThread } = resolveInstances(model, config, configFile);
   const versionPolicy = config?.version_policy ?? DEFAULT_VERSION_POLICY;
-  const warmup = resolveWarmup(model, config, signature);
+  const warmup = resolveWarmup(model, config, configFile, signature);
   const tensorView = (s: TensorSpec): TritonTensorView => ({
     name: s.name,
     data_type: tritonTypeOf(s.datatype),

@@ -4,7 +4,7 @@ import { createTensorData, ortTypeOf, type NumericArray, type OipDatatype, type 
 import { DynamicBatcher, type Dispatched, type SubmitOptions } from './dynamic-batcher';
 import { ServingError } from './errors';
 import { prepareRequest, type InferRequest, type InferTensor, type PreparedRequest } from './inference-request';
-import type { ModelConfig } from './model-config';
+import type { ConfigFileName, ModelConfig } from './model-config';
 import { resolveInstances, resolveModel, type ResolvedModel, type WarmupSample } from './model-signature';
 import type { RequestTiming, VersionStatistics } from './serving-metrics';
 import { InlineSession } from './inline-session';
@@ -20,12 +20,14 @@ export interface LoadVersionOptions {
   model: string;
   version: number;
   config: ModelConfig | undefined;
+  /** The file `config` came from, for the errors that name it. */
+  configFile: ConfigFileName;
   /** A local path, or the model bytes when the repository is remote. */
   modelData: string | Uint8Array;
   modelFilename: string;
   defaultMaxBatchSize: number;
   stats: VersionStatistics;
-  /** Class labels per output, from the label files config.json names. */
+  /** Class labels per output, from the label files the model's config names. */
   labels?: ReadonlyMap<string, readonly string[]>;
 }
 
@@ -102,8 +104,8 @@ export class ModelVersion {
    */
   static async load(options: LoadVersionOptions): Promise<ModelVersion> {
     const started = performance.now();
-    const { model, config } = options;
-    const settings = resolveInstances(model, config);
+    const { model, config, configFile } = options;
+    const settings = resolveInstances(model, config, configFile);
     const sessionData = () => ({
       model: typeof options.modelData === 'string' ? options.modelData : options.modelData.slice(),
       ...(settings.intraOpThreads !== undefined ? { intraOpNumThreads: settings.intraOpThreads } : {}),
@@ -113,7 +115,7 @@ export class ModelVersion {
     try {
       const probe = await SessionInstance.start(sessionData());
       instances.push(probe);
-      const resolved = resolveModel(model, config, probe, {
+      const resolved = resolveModel(model, config, configFile, probe, {
         defaultMaxBatchSize: options.defaultMaxBatchSize,
         modelFilename: options.modelFilename,
       });

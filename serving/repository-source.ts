@@ -16,7 +16,7 @@ export interface RepositoryFile {
  */
 export interface RepositorySource {
   readonly uri: string;
-  /** The files of each model directory: `<model>/config.json` and `<model>/<version>/*`. */
+  /** The files of each model directory: `<model>/config.pbtxt` or `config.json`, and `<model>/<version>/*`. */
   listFiles(): Promise<RepositoryFile[]>;
   readFile(key: string): Promise<Buffer>;
   /** A path onnxruntime can open directly, when the repository is on this machine. */

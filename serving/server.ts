@@ -26,7 +26,7 @@ export const ModelServerOptionsSchema = z.strictObject({
   pollIntervalMs: z.number().int().min(0).default(5000),
   /** Triton's --load-model, for `explicit` mode: models to load at start; `*` alone loads every model. */
   loadModels: z.array(z.string().min(1, 'expected a model name or *')).default([]),
-  /** max_batch_size for models whose config.json leaves it out (Triton's default-max-batch-size). */
+  /** max_batch_size for models whose config leaves it out (Triton's default-max-batch-size). */
   defaultMaxBatchSize: z.number().int().min(0).default(4),
   /** Largest request body (HTTP) or message (gRPC) accepted. */
   maxRequestBytes: z.number().int().positive().default(64 * 1024 * 1024),

@@ -198,4 +198,24 @@ version_labels { key: "stable" value: 1 }
       await t.stop();
     }
   });
+
+  it('names the config file the model has when the ONNX model contradicts it', async function () {
+    this.timeout(60_000);
+    const onnx = buildIdentityModel([{ name: 'x', elemType: OnnxElementType.FLOAT, dims: ['n'] }]);
+    const t = await startTestServer(async (repo) => {
+      await writeModelVersion(repo, 'wrong_pbtxt', 1, onnx);
+      await writeFile(path.join(repo, 'wrong_pbtxt', 'config.pbtxt'), 'input [ { name: "features" data_type: TYPE_FP32 dims: [ 3 ] } ]\n');
+      await writeModelVersion(repo, 'wrong_json', 1, onnx, { input: [{ name: 'features', data_type: 'TYPE_FP32', dims: [3] }] });
+    });
+    try {
+      const index = (await postJson(`${t.http}/v2/repository/index`, {})).json as Array<{ name: string; version: string; state: string; reason: string }>;
+      const mistake = "field input[0].name: the ONNX model has no input 'features' (it has 'x')";
+      assert.deepEqual(index, [
+        { name: 'wrong_json', version: '1', state: 'UNAVAILABLE', reason: `model 'wrong_json' config.json: ${mistake}` },
+        { name: 'wrong_pbtxt', version: '1', state: 'UNAVAILABLE', reason: `model 'wrong_pbtxt' config.pbtxt: ${mistake}` },
+      ]);
+    } finally {
+      await t.stop();
+    }
+  });
 });

@@ -37,7 +37,7 @@ describe('serving: config.json (Triton field names)', () => {
     );
     assert.equal(config.dynamic_batching?.max_queue_delay_microseconds, 500);
     assert.equal(config.dynamic_batching?.default_queue_policy?.default_timeout_microseconds, 2000);
-    const resolved = resolveModel('iris', config, mlpSession, defaults);
+    const resolved = resolveModel('iris', config, 'config.json', mlpSession, defaults);
     assert.deepEqual(resolved.scheduling.preferredBatchSizes, [8, 16]);
     assert.equal(resolved.instanceCount, 2);
     assert.equal(resolved.tritonConfig.input[0]!.data_type, 'TYPE_FP32');
@@ -57,8 +57,8 @@ describe('serving: config.json (Triton field names)', () => {
   });
 
   it('checks config inputs and outputs against the ONNX model', () => {
-    const resolve = (text: string) => () => resolveModel('iris', parseModelConfig('iris', text), mlpSession, defaults);
-    assert.throws(resolve('{"input": [{"name": "features"}]}'), /field input\[0\]\.name: the ONNX model has no input 'features' \(it has 'input'\)/);
+    const resolve = (text: string) => () => resolveModel('iris', parseModelConfig('iris', text), 'config.json', mlpSession, defaults);
+    assert.throws(resolve('{"input": [{"name": "features"}]}'), /model 'iris' config\.json: field input\[0\]\.name: the ONNX model has no input 'features' \(it has 'input'\)/);
     assert.throws(resolve('{"input": [{"name": "input", "data_type": "TYPE_INT32"}]}'), /field input\[0\]\.data_type: TYPE_INT32 but the ONNX model has TYPE_FP32/);
     assert.throws(resolve('{"input": [{"name": "input", "dims": [5]}]}'), /field input\[0\]\.dims\[0\]: 5 but the ONNX model fixes it at 4/);
     assert.throws(
@@ -71,17 +71,17 @@ describe('serving: config.json (Triton field names)', () => {
     );
     const fixedBatch = { inputs: [{ name: 'x', type: 'float32', isTensor: true, dims: [1, 4] }], outputs: mlpSession.outputs };
     assert.throws(
-      () => resolveModel('iris', parseModelConfig('iris', '{"max_batch_size": 8}'), fixedBatch, defaults),
+      () => resolveModel('iris', parseModelConfig('iris', '{"max_batch_size": 8}'), 'config.json', fixedBatch, defaults),
       /max_batch_size: 8 needs a variable first dimension on every input and output, but 'x' has shape \[1, 4\]/,
     );
   });
 
   it('auto-completes like Triton: batchable models batch up to the default size, fixed ones do not', () => {
-    const batched = resolveModel('iris', undefined, mlpSession, defaults);
+    const batched = resolveModel('iris', undefined, 'config.json', mlpSession, defaults);
     assert.equal(batched.signature.maxBatchSize, 4);
     assert.equal(batched.scheduling.dynamicBatching, true);
     const fixed = { inputs: [{ name: 'x', type: 'float32', isTensor: true, dims: [2, 2] }], outputs: [{ name: 'y', type: 'float32', isTensor: true, dims: [2, 2] }] };
-    const unbatched = resolveModel('m', undefined, fixed, defaults);
+    const unbatched = resolveModel('m', undefined, 'config.json', fixed, defaults);
     assert.equal(unbatched.signature.maxBatchSize, 0);
     assert.equal(unbatched.tritonConfig.dynamic_batching, undefined);
   });
