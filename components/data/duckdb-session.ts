@@ -1,4 +1,4 @@
-import { DuckDBConnection, DuckDBInstance, type DuckDBResultReader } from '@duckdb/node-api';
+import { DuckDBConnection, DuckDBInstance, type DuckDBAppender, type DuckDBResultReader } from '@duckdb/node-api';
 import { columnOf, type Column } from './column-kinds';
 
 export interface QueryProgress {
@@ -53,6 +53,12 @@ export class DuckDbSession {
     } finally {
       if (timer) clearInterval(timer);
     }
+  }
+
+  /** An appender into an existing table: how rows read by JavaScript (Avro, TFRecord, Arrow IPC) enter DuckDB. */
+  appender(table: string): Promise<DuckDBAppender> {
+    this.signal.throwIfAborted();
+    return this.connection.createAppender(table);
   }
 
   /** Names and types of a relation's columns, without reading its rows. */
