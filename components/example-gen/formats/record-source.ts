@@ -16,4 +16,6 @@ export interface RecordSource {
   file: string;
   columns: SourceColumn[];
   batches(signal: AbortSignal): AsyncIterable<DuckDBValue[][]>;
+  /** Bytes of the file consumed so far: how far a long load has come. */
+  bytesRead(): number;
 }
