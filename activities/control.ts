@@ -4,7 +4,7 @@ import { fingerprintBase, fingerprintWithVersion } from '../artifacts/fingerprin
 import { FileHashMemo, listInputFiles } from '../artifacts/input-files';
 import { InvalidArtifactLocationError } from '../artifacts/manifest';
 import { RUN_STATUS_PROPERTY, type MetadataStore } from '../artifacts/metadata/metadata-store';
-import type { S3Settings } from '../artifacts/s3-client';
+import type { S3Sources } from '../artifacts/s3-sources';
 import type { ArtifactStore } from '../artifacts/store';
 import type { ComponentSpec } from '../dsl/component';
 import { ComponentError, UserInputError } from '../dsl/executor';
@@ -28,8 +28,8 @@ export interface ControlDeps {
   metadata: MetadataStore;
   /** The components this control worker knows: their versions key the cache, their resolve steps run here. */
   registry: ComponentRegistry;
-  /** For resolve steps that list s3:// inputs. */
-  s3?: S3Settings;
+  /** For resolve steps that list s3:// inputs: the artifact store's keys and the named sources of the configuration. */
+  s3Sources?: S3Sources;
 }
 
 type RefsByKey = Record<string, ArtifactRef[]>;
@@ -65,7 +65,7 @@ function keyedResolution(resolved: ResolvedInputs) {
  * before a node (after its resolve step), publication of outputs and lineage after it. They touch
  * metadata, manifests and listings only, never data.
  */
-export function createControlActivities({ store, metadata, registry, s3 }: ControlDeps) {
+export function createControlActivities({ store, metadata, registry, s3Sources }: ControlDeps) {
   // Lives as long as the control worker: a file unchanged since its last hashing is not read again.
   const hashes = new FileHashMemo();
 
@@ -76,7 +76,7 @@ export function createControlActivities({ store, metadata, registry, s3 }: Contr
         nodeId: input.nodeId,
         parameters,
         inputs: input.inputs,
-        listFiles: (location) => listInputFiles(location, { s3, memo: hashes }),
+        listFiles: (location, options) => listInputFiles(location, { ...options, s3: s3Sources, memo: hashes }),
         metadata,
       });
     } catch (err) {

@@ -21,6 +21,7 @@ import type { ExecutorProcessRunner } from './run-in-process';
 import { ExecutorRunError, type ExecutorHooks } from './executor-runner';
 import type { ExecutorRunData } from './executor-runtime';
 import { NodeCheckpoints } from './node-checkpoints';
+import { NO_S3_SOURCES, type S3Sources } from '../artifacts/s3-sources';
 import { checkpointsKey } from './run-layout';
 
 export interface ExecutorDeps {
@@ -30,6 +31,8 @@ export interface ExecutorDeps {
   processes: ExecutorProcessRunner;
   /** Recorded in the metadata store as the worker that ran the node. */
   identity: string;
+  /** Handed to executors that read s3:// inputs themselves. */
+  s3Sources?: S3Sources;
   /** Delivers progress to the workflow's status query (a signal); failures are ignored. */
   notifyProgress?: (workflowId: string, signal: NodeProgressSignal) => Promise<void>;
 }
@@ -68,7 +71,7 @@ async function logTail(file: string): Promise<string> {
 }
 
 /** Executor activities (queues mlpipe-cpu and mlpipe-gpu): run a component's executor and commit its outputs. */
-export function createExecutorActivities({ store, registry, threads, processes, identity, notifyProgress }: ExecutorDeps) {
+export function createExecutorActivities({ store, registry, threads, processes, identity, notifyProgress, s3Sources = NO_S3_SOURCES }: ExecutorDeps) {
   return {
     async executeComponent(raw: ExecuteComponentInput): Promise<ExecuteComponentResult> {
       const input = ExecuteComponentInputSchema.parse(raw);
@@ -149,6 +152,7 @@ export function createExecutorActivities({ store, registry, threads, processes, 
           executorExport: spec.executor.export ?? 'executor',
           nodeId: input.nodeId,
           resolved: input.resolved ?? NOTHING_RESOLVED,
+          s3Sources,
           parameters: params.data,
           inputs,
           outputDirs: Object.fromEntries(Object.entries(stagings).map(([k, s]) => [k, s.localDir])),

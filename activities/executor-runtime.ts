@@ -1,5 +1,6 @@
 import { ComponentError, type Executor, type ExecutorContext, type ExecutorInput, type Progress } from '../dsl/executor';
 import type { ResolvedInputs } from '../dsl/resolve';
+import type { S3Sources } from '../artifacts/s3-sources';
 
 /** What the executor activity hands an executor thread or process for one run. */
 export interface ExecutorRunData {
@@ -7,6 +8,7 @@ export interface ExecutorRunData {
   executorExport: string;
   nodeId: string;
   resolved: ResolvedInputs;
+  s3Sources: S3Sources;
   parameters: unknown;
   inputs: Record<string, ExecutorInput[]>;
   outputDirs: Record<string, string>;
@@ -116,6 +118,7 @@ export class ExecutorRuntime {
         inputs: data.inputs,
         outputDirs: data.outputDirs,
         resolved: data.resolved,
+        s3Sources: data.s3Sources,
         tmpDir: data.tmpDir,
         checkpointDir: data.checkpointDir,
         resumeState: data.resumeState,

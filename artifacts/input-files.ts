@@ -1,10 +1,12 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import picomatch from 'picomatch';
 import { glob, isDynamicPattern } from 'tinyglobby';
-import type { ResolvedFile, ResolvedFileSet } from '../dsl/resolve';
+import type { ListFilesOptions, ResolvedFile, ResolvedFileSet } from '../dsl/resolve';
 import { hashFileContent } from './fingerprint';
-import { s3Client, type S3Settings } from './s3-client';
+import { s3Client } from './s3-client';
+import { NO_S3_SOURCES, s3SourceSettings, type S3Sources } from './s3-sources';
 
 /** A location that names no readable file: the user's to fix, never worth a retry. */
 export class InputLocationError extends Error {
@@ -17,6 +19,8 @@ export class InputLocationError extends Error {
  * a file costs about 150 bytes of it.
  */
 export const MAX_FILES_PER_LOCATION = 1000;
+/** What a listing narrowed by `select` may name before it is narrowed: names only, a few MB at most. */
+const MAX_LISTED_PER_LOCATION = 100_000;
 
 /** How many file hashes the long-lived control worker keeps; the oldest go first. */
 const MEMO_ENTRIES = 10_000;
@@ -52,13 +56,23 @@ export class FileHashMemo {
   }
 }
 
-function tooMany(location: string, count: number): InputLocationError {
+function tooMany(location: string, count: number, limit = MAX_FILES_PER_LOCATION): InputLocationError {
   return new InputLocationError(
-    `"${location}" names ${count} files; at most ${MAX_FILES_PER_LOCATION} are allowed per location (merge small files, or split the input by span)`,
+    `"${location}" names ${count} files; at most ${limit} are allowed per location (merge small files, or split the input by span)`,
   );
 }
 
-async function listLocal(location: string, pattern: string, memo: FileHashMemo): Promise<ResolvedFileSet> {
+type Select = ListFilesOptions['select'];
+
+/** The paths (relative to `root`) `select` keeps, or all of them without one. */
+function selected(root: string, relative: string[], select: Select): string[] {
+  if (!select) return relative;
+  const full = (p: string) => (root.endsWith('/') ? `${root}${p}` : `${root}/${p}`);
+  const kept = new Set(select(relative.map(full)));
+  return relative.filter((p) => kept.has(full(p)));
+}
+
+async function listLocal(location: string, pattern: string, memo: FileHashMemo, select: Select): Promise<ResolvedFileSet> {
   if (!path.isAbsolute(pattern)) {
     throw new InputLocationError(`input "${location}" must be an absolute path or a file:// URI (got a relative path): workers may run in another directory`);
   }
@@ -75,6 +89,8 @@ async function listLocal(location: string, pattern: string, memo: FileHashMemo):
     root = parts.slice(0, parts.findIndex((p) => isDynamicPattern(p))).join('/') || '/';
     relative = (await glob(path.relative(root, pattern), { cwd: root, onlyFiles: true, expandDirectories: false })).sort();
     if (relative.length === 0) throw new InputLocationError(`no file matches the input pattern "${location}"`);
+    if (select && relative.length > MAX_LISTED_PER_LOCATION) throw tooMany(location, relative.length, MAX_LISTED_PER_LOCATION);
+    relative = selected(root, relative, select);
   }
   if (relative.length > MAX_FILES_PER_LOCATION) throw tooMany(location, relative.length);
   const files: ResolvedFile[] = [];
@@ -88,43 +104,58 @@ async function listLocal(location: string, pattern: string, memo: FileHashMemo):
   return { location, root, files };
 }
 
-/** An S3 object is keyed by its ETag: the store's own content identity, read without downloading. */
-async function listS3(location: string, s3: S3Settings | undefined): Promise<ResolvedFileSet> {
-  const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(location);
-  if (!match) throw new InputLocationError(`input "${location}" is not an s3://bucket/key URI`);
-  const [, bucket, key] = match as unknown as [string, string, string];
-  if (isDynamicPattern(key)) throw new InputLocationError(`input "${location}": globs are not supported in s3:// locations; name a key, or a prefix ending in /`);
-  if (!s3) throw new InputLocationError(`input "${location}" is on S3, but no S3 endpoint is configured (MLPIPE_S3_ENDPOINT and its keys)`);
-  const client = s3Client(s3);
-  // What the user can fix (a wrong name, missing rights) fails at once; anything else (the network) may pass on a retry.
-  const refused = (err: Error & { code?: string }): never => {
+/** What the user can fix (a wrong name, missing rights) fails at once; anything else (the network) may pass on a retry. */
+function s3Refusal(location: string, bucket: string, described: string): (err: Error & { code?: string }) => never {
+  return (err) => {
     if (err.code === 'NotFound' || err.code === 'NoSuchKey') throw new InputLocationError(`input object not found: ${location}`);
-    if (err.code === 'NoSuchBucket') throw new InputLocationError(`input "${location}": bucket '${bucket}' does not exist at ${s3.endpoint}`);
+    if (err.code === 'NoSuchBucket') throw new InputLocationError(`input "${location}": bucket '${bucket}' does not exist (read with ${described})`);
     if (err.code && ['AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch'].includes(err.code)) {
-      throw new InputLocationError(`input "${location}": ${s3.endpoint} refused access (${err.code}) with the configured S3 keys`);
+      throw new InputLocationError(`input "${location}": access refused (${err.code}) to ${described}`);
     }
     throw err;
   };
-  const prefix = key.endsWith('/') || key === '' ? key : null;
+}
+
+/**
+ * An S3 object is keyed by its ETag: the store's own content identity, read without downloading.
+ * A glob lists the objects under its static prefix and keeps those it matches.
+ */
+async function listS3(location: string, sources: S3Sources, sourceName: string | undefined, select: Select): Promise<ResolvedFileSet> {
+  const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(location);
+  if (!match) throw new InputLocationError(`input "${location}" is not an s3://bucket/key URI`);
+  const [, bucket, key] = match as unknown as [string, string, string];
+  const source = s3SourceSettings(sources, sourceName);
+  if ('problem' in source) throw new InputLocationError(`input "${location}" is on S3, but ${source.problem}`);
+  const client = s3Client(source.settings);
+  const refused = s3Refusal(location, bucket, source.described);
+  const segments = key.split('/');
+  const firstDynamic = segments.findIndex((segment) => isDynamicPattern(segment));
   const files: ResolvedFile[] = [];
-  if (prefix === null) {
+  if (firstDynamic < 0 && !key.endsWith('/') && key !== '') {
     const info = await client.statObject(bucket, key).catch(refused);
     files.push({ path: path.posix.basename(key), size: info.size, contentHash: `etag:${info.etag}` });
     return { location, root: `s3://${bucket}/${path.posix.dirname(key) === '.' ? '' : `${path.posix.dirname(key)}/`}`, files };
   }
+  const prefix = firstDynamic < 0 ? key : segments.slice(0, firstDynamic).map((s) => `${s}/`).join('');
+  const matches = firstDynamic < 0 ? () => true : picomatch(segments.slice(firstDynamic).join('/'), { dot: false });
+  const limit = select ? MAX_LISTED_PER_LOCATION : MAX_FILES_PER_LOCATION;
   try {
     for await (const obj of client.listObjectsV2(bucket, prefix, true)) {
-      if (!obj.name || obj.name.endsWith('/')) continue;
+      if (!obj.name || obj.name.endsWith('/') || !matches(obj.name.slice(prefix.length))) continue;
       files.push({ path: obj.name.slice(prefix.length), size: obj.size, contentHash: `etag:${String(obj.etag).replace(/"/g, '')}` });
-      if (files.length > MAX_FILES_PER_LOCATION) throw tooMany(location, files.length);
+      if (files.length > limit) throw tooMany(location, files.length, limit);
     }
   } catch (err) {
     if (err instanceof InputLocationError) throw err;
     refused(err as Error & { code?: string });
   }
-  if (files.length === 0) throw new InputLocationError(`no object under the input prefix "${location}"`);
+  if (files.length === 0) {
+    throw new InputLocationError(firstDynamic < 0 ? `no object under the input prefix "${location}"` : `no object matches the input pattern "${location}"`);
+  }
   files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  return { location, root: `s3://${bucket}/${prefix}`, files };
+  const root = `s3://${bucket}/${prefix}`;
+  const kept = new Set(selected(root, files.map((f) => f.path), select));
+  return { location, root, files: files.filter((f) => kept.has(f.path)) };
 }
 
 /**
@@ -132,8 +163,17 @@ async function listS3(location: string, s3: S3Settings | undefined): Promise<Res
  * file:// URI, or an s3:// key or prefix (`/` at the end). Every problem the user can fix is an
  * InputLocationError naming the location.
  */
-export async function listInputFiles(location: string, opts: { s3?: S3Settings; memo: FileHashMemo }): Promise<ResolvedFileSet> {
-  if (/^s3:\/\//i.test(location)) return listS3(location, opts.s3);
+export async function listInputFiles(
+  location: string,
+  opts: ListFilesOptions & { s3?: S3Sources; memo: FileHashMemo },
+): Promise<ResolvedFileSet> {
+  const found = await listAll(location, opts);
+  if (found.files.length > MAX_FILES_PER_LOCATION) throw tooMany(location, found.files.length);
+  return found;
+}
+
+async function listAll(location: string, opts: ListFilesOptions & { s3?: S3Sources; memo: FileHashMemo }): Promise<ResolvedFileSet> {
+  if (/^s3:\/\//i.test(location)) return listS3(location, opts.s3 ?? NO_S3_SOURCES, opts.s3Source, opts.select);
   if (/^file:/i.test(location)) {
     let local: string;
     try {
@@ -141,11 +181,11 @@ export async function listInputFiles(location: string, opts: { s3?: S3Settings; 
     } catch (err) {
       throw new InputLocationError(`input "${location}" is not a valid file:// URI: ${(err as Error).message}`);
     }
-    return listLocal(location, local, opts.memo);
+    return listLocal(location, local, opts.memo, opts.select);
   }
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(location);
   if (scheme) throw new InputLocationError(`input "${location}": ${scheme[1]}:// locations are not supported; give a local path, a file:// or an s3:// URI`);
-  return listLocal(location, location, opts.memo);
+  return listLocal(location, location, opts.memo, opts.select);
 }
 
 /**

@@ -33,6 +33,21 @@ const artifactRootSchema = z
     message: 'expected file:///absolute/path or s3://bucket[/prefix]',
   });
 
+const s3SettingsSchema = z
+  .object({
+    // z.string().url() takes 'minio:9000' for a URL with scheme 'minio'; an S3 endpoint is http(s).
+    endpoint: z.url({ protocol: /^https?$/, error: 'expected a URL such as http://127.0.0.1:9000' }),
+    accessKey: z.string().min(3),
+    secretKey: z.string().min(8, 'expected at least 8 characters'),
+    region: z.string().default('us-east-1'),
+  })
+  .strict();
+
+/** Source names map to environment variables: 'partner-data' is MLPIPE_S3_SOURCE_PARTNER_DATA_*. */
+const S3_SOURCE_NAME = /^[a-z][a-z0-9-]{0,62}$/;
+const S3_SOURCE_ENV = /^MLPIPE_S3_SOURCE_([A-Z][A-Z0-9_]*?)_(ENDPOINT|ACCESS_KEY|SECRET_KEY|REGION)$/;
+const S3_SOURCE_FIELDS = { ENDPOINT: 'endpoint', ACCESS_KEY: 'accessKey', SECRET_KEY: 'secretKey', REGION: 'region' } as const;
+
 const metadataUrlSchema = z
   .string()
   .refine((v) => /^sqlite:\/\//.test(v) || /^postgres(ql)?:\/\//.test(v), {
@@ -52,15 +67,14 @@ export const MlpipeConfigSchema = z
     /** Where the Temporal Web UI of `temporalAddress` is, for the links `mlpipe run` prints. */
     temporalUiUrl: z.url({ protocol: /^https?$/, error: 'expected a URL such as http://temporal-ui:8080' }).optional(),
     artifactRoot: artifactRootSchema.optional(),
-    s3: z
-      .object({
-        // z.string().url() takes 'minio:9000' for a URL with scheme 'minio'; an S3 endpoint is http(s).
-        endpoint: z.url({ protocol: /^https?$/, error: 'expected a URL such as http://127.0.0.1:9000' }),
-        accessKey: z.string().min(3),
-        secretKey: z.string().min(8, 'expected at least 8 characters'),
-        region: z.string().default('us-east-1'),
-      })
-      .optional(),
+    s3: s3SettingsSchema.optional(),
+    /**
+     * S3 endpoints and credentials input locations may be read with, by a name pipelines give
+     * (ExampleGen's `s3Source`): data often lives in another account than the artifacts.
+     */
+    s3Sources: z
+      .record(z.string().regex(S3_SOURCE_NAME, 'S3 source names use lowercase letters, digits and -, starting with a letter'), s3SettingsSchema)
+      .default({}),
     metadataUrl: metadataUrlSchema.optional(),
     worker: z
       .object({
@@ -124,6 +138,14 @@ function fromEnv(env: Env): Record<string, unknown> {
       region: str(ENV_VARS.s3Region),
     };
   }
+  const sources: Record<string, Record<string, string>> = {};
+  for (const [name, value] of Object.entries(env)) {
+    const m = S3_SOURCE_ENV.exec(name);
+    if (!m || value === undefined || value === '') continue;
+    const source = m[1]!.toLowerCase().replace(/_/g, '-');
+    (sources[source] ??= {})[S3_SOURCE_FIELDS[m[2] as keyof typeof S3_SOURCE_FIELDS]] = value;
+  }
+  if (Object.keys(sources).length > 0) out.s3Sources = sources;
   const queues = str(ENV_VARS.workerQueues);
   const concurrency = str(ENV_VARS.workerConcurrency);
   const identity = str(ENV_VARS.workerIdentity);
@@ -159,6 +181,9 @@ function settingName(pathParts: PropertyKey[], fromFile: boolean): string {
     'worker.identity': ENV_VARS.workerIdentity,
     useBinariesOnPath: ENV_VARS.useBinariesOnPath,
   };
+  const source = pathParts[0] === 's3Sources' && pathParts.length === 3 ? String(pathParts[1]).toUpperCase().replace(/-/g, '_') : undefined;
+  const sourceField = Object.entries(S3_SOURCE_FIELDS).find(([, field]) => field === pathParts[2])?.[0];
+  if (source !== undefined && sourceField !== undefined) envByKey[key] = `MLPIPE_S3_SOURCE_${source}_${sourceField}`;
   const env = envByKey[key] ?? (key.startsWith('worker.queues') ? ENV_VARS.workerQueues : undefined) ??
     (key.startsWith('worker.concurrency') ? ENV_VARS.workerConcurrency : undefined);
   if (fromFile || env === undefined) return key || '(config)';
@@ -199,6 +224,13 @@ export function loadConfig(options: LoadConfigOptions = {}): MlpipeConfig {
   };
   if (fileValues.s3 && envValues.s3) {
     merged.s3 = { ...(fileValues.s3 as object), ...stripUndefined(envValues.s3 as Record<string, unknown>) };
+  }
+  if (fileValues.s3Sources && envValues.s3Sources) {
+    const fromFile = fileValues.s3Sources as Record<string, object>;
+    const fromEnvVars = envValues.s3Sources as Record<string, object>;
+    merged.s3Sources = Object.fromEntries(
+      [...new Set([...Object.keys(fromFile), ...Object.keys(fromEnvVars)])].map((name) => [name, { ...fromFile[name], ...fromEnvVars[name] }]),
+    );
   }
   const parsed = MlpipeConfigSchema.safeParse(merged);
   if (!parsed.success) {
@@ -246,6 +278,7 @@ export function redactConfig(config: MlpipeConfig): Record<string, unknown> {
   const copy = JSON.parse(JSON.stringify(config)) as Record<string, unknown>;
   const s3 = copy.s3 as Record<string, unknown> | undefined;
   if (s3) s3.secretKey = '********';
+  for (const source of Object.values((copy.s3Sources ?? {}) as Record<string, Record<string, unknown>>)) source.secretKey = '********';
   if (typeof copy.metadataUrl === 'string') copy.metadataUrl = copy.metadataUrl.replace(/:\/\/([^:@/]+):[^@/]+@/, '://$1:********@');
   return copy;
 }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { PropertyValueSchema, type ArtifactRef, type PropertyValue } from '../artifacts/artifact-types';
 import type { ComponentFactory, ComponentSpec, InputSpec } from './component';
 import type { ResolvedInputs } from './resolve';
+import type { S3Sources } from '../artifacts/s3-sources';
 
 /** Progress an executor reports; it becomes the activity's heartbeat details and the node's status. */
 export const ProgressSchema = z.object({
@@ -33,6 +34,12 @@ export interface ExecutorContext<S extends ComponentSpec = ComponentSpec> {
   outputDirs: { [K in keyof S['outputs']]: string };
   /** What the component's resolve step found before the node ran (nothing when it has none). */
   resolved: ResolvedInputs;
+  /**
+   * The S3 endpoints and keys this worker reads input locations with (the artifact store's and the
+   * named `s3Sources` of its configuration), for executors that download what their resolve step
+   * listed. Secrets: never log them or put them in outputs.
+   */
+  s3Sources: S3Sources;
   /** Scratch space, removed after the run. */
   tmpDir: string;
   /**

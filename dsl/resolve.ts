@@ -25,6 +25,12 @@ export const ResolvedFileSetSchema = z
     root: z.string(),
     /** In path order. */
     files: z.array(ResolvedFileSchema),
+    /**
+     * When the location is a span pattern (`{SPAN}`, `{VERSION}`, a date): the spans its files belong
+     * to, oldest first, each with the version read. Implied by the files' paths, so the cache key needs
+     * no more than those.
+     */
+    spans: z.array(z.object({ span: z.number().int().nonnegative(), version: z.number().int().nonnegative() }).strict()).optional(),
   })
   .strict();
 export type ResolvedFileSet = z.infer<typeof ResolvedFileSetSchema>;
@@ -44,6 +50,21 @@ export type ResolvedInputs = z.output<typeof ResolvedInputsSchema>;
 
 export const NOTHING_RESOLVED: ResolvedInputs = { files: {}, artifacts: {} };
 
+export interface ListFilesOptions {
+  /**
+   * Narrows what the location names before anything is hashed or counted against the per-location
+   * limit (e.g. to one span of many): gets each file's full path or s3:// URI, in path order, and
+   * returns those to keep.
+   */
+  select?(files: string[]): string[];
+  /**
+   * The S3 source an s3:// location is read with: the name of an endpoint and credential set in the
+   * workers' configuration (`s3Sources`); the artifact store's when left out. A name, never a secret:
+   * it travels in the IR and the cache key.
+   */
+  s3Source?: string;
+}
+
 /** What a resolve step may use: the node, its parsed parameters and inputs, file listing and the metadata store. */
 export interface ResolveContext<P> {
   pipeline: string;
@@ -55,7 +76,7 @@ export interface ResolveContext<P> {
    * (a key, or a prefix ending in `/`), with their content hashes. Throws a `UserInputError` naming
    * the location when it names nothing or cannot be read.
    */
-  listFiles(location: string): Promise<ResolvedFileSet>;
+  listFiles(location: string, options?: ListFilesOptions): Promise<ResolvedFileSet>;
   /** Read access to the metadata store (e.g. the latest blessed model of the pipeline). */
   metadata: ArtifactQueries;
 }

@@ -8,6 +8,7 @@ import { createExecutorActivities } from '../activities/execute-component';
 import { ExecutorThreadPool } from '../activities/run-in-thread';
 import { ExecutorProcessRunner } from '../activities/run-in-process';
 import { openArtifactStore } from '../artifacts/open-store';
+import { s3SourcesOf } from '../artifacts/s3-sources';
 import type { ArtifactStore } from '../artifacts/store';
 import { openMetadataStore, type MetadataStore } from '../artifacts/metadata/metadata-store';
 import { reachTemporal } from '../client/temporal-connection';
@@ -121,7 +122,7 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<RunningWo
           taskQueue: TASK_QUEUES.control,
           identity,
           ...workflowCodeOption(),
-          activities: createControlActivities({ store: resources.store, metadata: resources.metadata, registry, ...(config.s3 ? { s3: config.s3 } : {}) }),
+          activities: createControlActivities({ store: resources.store, metadata: resources.metadata, registry, s3Sources: s3SourcesOf(config) }),
           // Control steps run as local activities of this worker (see workflows/pipeline.ts).
           maxConcurrentLocalActivityExecutions: concurrency.control,
         }),
@@ -140,6 +141,7 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<RunningWo
         threads,
         processes,
         identity,
+        s3Sources: s3SourcesOf(config),
         notifyProgress: (workflowId, signal) => client.workflow.getHandle(workflowId).signal(NODE_PROGRESS_SIGNAL, signal),
       });
       for (const queue of executorQueues) {

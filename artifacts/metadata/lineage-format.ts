@@ -1,8 +1,8 @@
 import type { ArtifactRecord, ExecutionInfo, LineageEvent, LineageGraph } from './records';
-import { shortHash } from './text-format';
+import { shortHash, spanSuffix } from './text-format';
 
 function artifactLabel(a: ArtifactRecord): string {
-  return `${a.type} #${a.id} · ${a.state} · ${a.uri}`;
+  return `${a.type} #${a.id} · ${a.state} · ${a.uri}${spanSuffix(a.properties)}`;
 }
 
 function executionLabel(e: ExecutionInfo): string {

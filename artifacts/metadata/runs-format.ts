@@ -1,6 +1,6 @@
 import type { ArtifactsByKey, ExecutionRecord, ExecutionState, RunDetail, RunSummary } from './records';
 import { EXECUTION_STATES } from './records';
-import { elapsedMs, formatDuration, formatTime, textTable } from './text-format';
+import { elapsedMs, formatDuration, formatTime, spanSuffix, textTable } from './text-format';
 
 /** `2 succeeded, 1 cached`, states in lifecycle order. */
 function formatCounts(counts: RunSummary['counts']): string {
@@ -36,7 +36,7 @@ function outputLines(outputs: ArtifactsByKey): string[] {
   for (const [key, artifacts] of Object.entries(outputs).sort(([a], [b]) => a.localeCompare(b))) {
     artifacts.forEach((a, i) => {
       const label = artifacts.length > 1 ? `${key}[${i}]` : key;
-      lines.push(`${label}: ${a.uri}${a.state === 'live' ? '' : ` (${a.state})`}`);
+      lines.push(`${label}: ${a.uri}${a.state === 'live' ? '' : ` (${a.state})`}${spanSuffix(a.properties)}`);
     });
   }
   return lines.length > 0 ? lines : ['-'];

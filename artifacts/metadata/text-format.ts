@@ -32,3 +32,14 @@ export function formatTime(iso: string): string {
 export function shortHash(sha256: string): string {
   return `sha256:${sha256.slice(0, 12)}`;
 }
+
+/**
+ * ` · span 3 v2` for an artifact made from a span of its input (Examples), with every span when a
+ * range read several (`spans 3,4,5`); empty for artifacts without a span.
+ */
+export function spanSuffix(properties: Readonly<Record<string, string | number | boolean>>): string {
+  const { span, version, spans } = properties;
+  if (typeof span !== 'number') return '';
+  const which = typeof spans === 'string' ? `spans ${spans} (newest ${span})` : `span ${span}`;
+  return ` · ${which}${typeof version === 'number' ? ` version ${version}` : ''}`;
+}

@@ -64,13 +64,15 @@ describe('input files: what a location names, and the content hashes that key th
   it('names the location and what is wrong when it names nothing it can read', async () => {
     const dir = await tempDir('list-bad');
     const memo = new FileHashMemo();
-    const fails = (location: string, pattern: RegExp) => assert.rejects(listInputFiles(location, { memo }), (err: Error) => err instanceof InputLocationError && pattern.test(err.message));
+    const fails = (location: string, pattern: RegExp, s3Source?: string) =>
+      assert.rejects(listInputFiles(location, { memo, ...(s3Source ? { s3Source } : {}) }), (err: Error) => err instanceof InputLocationError && pattern.test(err.message));
     await fails(path.join(dir, 'missing.csv'), /input file not found: .*missing\.csv/);
     await fails(path.join(dir, 'none-*.csv'), /no file matches the input pattern/);
     await fails(dir, /is a directory; name its files with a glob such as/);
     await fails('data/train.csv', /must be an absolute path or a file:\/\/ URI \(got a relative path\)/);
     await fails('gs://bucket/data.csv', /gs:\/\/ locations are not supported/);
-    await fails('s3://bucket/day/*.csv', /globs are not supported in s3:\/\/ locations/);
+    await fails('s3://bucket/day/*.csv', /is on S3, but no S3 endpoint is configured/);
+    await fails('s3://bucket/day/*.csv', /is on S3, but no S3 source 'partner' is configured on this worker/, 'partner');
   });
 
   it('tells a file changed or removed since it was hashed from one that is as it was', async () => {

@@ -8,6 +8,7 @@ import type { ResolvedInputs } from '../../dsl/resolve';
 import { runResolveStep } from '../../activities/resolve-step';
 import { FileHashMemo, listInputFiles } from '../../artifacts/input-files';
 import { openMetadataStore } from '../../artifacts/metadata/metadata-store';
+import { NO_S3_SOURCES, type S3Sources } from '../../artifacts/s3-sources';
 import type { PropertyValue } from '../../artifacts/artifact-types';
 import { contentHashOf } from '../../artifacts/manifest';
 import { describeIssues } from '../../dsl/zod-issues';
@@ -30,6 +31,8 @@ export interface ExecutorTestOptions<P extends z.ZodType> {
   resumeState?: unknown;
   /** Files of the checkpoint a retry would resume from, copied into `ctx.checkpointDir` first. */
   checkpointFiles?: string;
+  /** The S3 endpoints and keys the resolve step lists s3:// inputs with and the executor reads them with. */
+  s3Sources?: S3Sources;
   /** Called on every progress report, as it happens (e.g. to cancel mid-run). */
   onProgress?: (progress: Progress) => void;
 }
@@ -66,8 +69,8 @@ async function filesUnder(root: string, dir = root): Promise<ManifestFile[]> {
   return out;
 }
 
-/** The component's resolve step as the control step runs it: local files (no S3), an in-memory metadata store. */
-async function resolveForTest(spec: ComponentSpec, parameters: unknown, inputs: Record<string, ExecutorInput[]>): Promise<ResolvedInputs> {
+/** The component's resolve step as the control step runs it: local files and s3:// with `s3Sources`, an in-memory metadata store. */
+async function resolveForTest(spec: ComponentSpec, parameters: unknown, inputs: Record<string, ExecutorInput[]>, s3Sources: S3Sources): Promise<ResolvedInputs> {
   const metadata = await openMetadataStore('sqlite://:memory:');
   try {
     const memo = new FileHashMemo();
@@ -76,7 +79,7 @@ async function resolveForTest(spec: ComponentSpec, parameters: unknown, inputs: 
       nodeId: `test-${spec.type}`,
       parameters,
       inputs: Object.fromEntries(Object.entries(inputs).map(([k, list]) => [k, list.map((i) => i.ref)])),
-      listFiles: (location) => listInputFiles(location, { memo }),
+      listFiles: (location, options) => listInputFiles(location, { ...options, s3: s3Sources, memo }),
       metadata,
     });
   } finally {
@@ -118,7 +121,8 @@ export async function runExecutorForTest<P extends z.ZodType>(
     );
   }
 
-  const resolved = await resolveForTest(spec, parsed.data, inputs);
+  const s3Sources = options.s3Sources ?? NO_S3_SOURCES;
+  const resolved = await resolveForTest(spec, parsed.data, inputs, s3Sources);
   const outputDirs: Record<string, string> = {};
   for (const key of Object.keys(spec.outputs)) outputDirs[key] = await tempDir(`${spec.type}-${key}`);
   const progress: Progress[] = [];
@@ -131,6 +135,7 @@ export async function runExecutorForTest<P extends z.ZodType>(
     inputs,
     outputDirs,
     resolved,
+    s3Sources,
     tmpDir: await tempDir(`${spec.type}-tmp`),
     checkpointDir,
     resumeState: options.resumeState,
