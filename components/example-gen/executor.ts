@@ -6,8 +6,11 @@ import { monotonicProgress } from '../data/progress';
 import { sqlIdentifier, sqlString } from '../data/sql';
 import { assignSplitsSql, featureKeySql, recordKeySql, RESERVED_COLUMNS, SPLIT_INDEX_COLUMN } from './hash-split';
 import { splitDataFileName, splitDirName, splitNamesProperty } from '../data/examples-layout';
-import { asReadError, checkCsvRejects, noRowsError, sourceOf, type Source } from './source';
+import { asReadError, checkCsvRejects, loadJsReadInput, noRowsError, sourceOf, type Source } from './source';
+import { loadWithTfxSplit } from './tfx-split';
 import { ExampleGen } from './spec';
+import { spanProperties } from './input-patterns';
+import { localInputFiles } from './s3-input';
 
 const ROWS_TABLE = '__mlpipe_rows';
 /** Share of the progress bar for reading and hashing; writing the splits takes the rest. */
@@ -43,22 +46,42 @@ export const executor = defineExecutor(ExampleGen, async (ctx) => {
   const outDir = ctx.outputDirs.examples;
   const input = ctx.resolved.files.input;
   if (!input) throw new ComponentError('ExampleGen ran without its resolved input files');
-  const source = sourceOf(params, input);
+  const local = await localInputFiles(input, {
+    sources: ctx.s3Sources,
+    sourceName: params.s3Source,
+    dir: path.join(ctx.tmpDir, 's3-input'),
+    signal,
+    progress,
+  });
+  const source = sourceOf(params, local);
 
   return withDuckDb({ tmpDir: ctx.tmpDir, signal }, async (db) => {
     progress({ fraction: 0, message: `reading ${source.files.length} ${source.format} file(s)` });
-    const key = await keySql(db, source, params.partitionFeature);
-
-    // Materialised once so the input is read and hashed once; insertion order is kept, which makes the
-    // written files byte-identical from run to run.
-    await db
-      .query(`CREATE TEMP TABLE ${ROWS_TABLE} AS ${assignSplitsSql(source.relationSql, key, params.splits)}`, (p) =>
-        progress({ fraction: p.fraction * READ_SHARE, message: 'reading and hashing rows', counters: { rowsRead: p.rowsProcessed } }),
-      )
-      .catch(async (err: unknown) => {
-        throw await asReadError(db, err, source);
+    if (params.tfxCompatibleSplit) {
+      // TFX's own key and sha256, hashed in JavaScript (tfx-split.ts); the row count is unknown until read.
+      await loadWithTfxSplit(db, source, params, {
+        table: ROWS_TABLE,
+        signal,
+        onProgress: (p) => progress({ fraction: 0, message: p.message, counters: { rowsRead: p.rows } }),
       });
-    await checkCsvRejects(db, source);
+    } else {
+      await loadJsReadInput(db, source, {
+        signal,
+        onProgress: (p) => progress({ fraction: 0, message: `reading ${p.file}`, counters: { rowsRead: p.rows } }),
+      });
+      const key = await keySql(db, source, params.partitionFeature);
+
+      // Materialised once so the input is read and hashed once; insertion order is kept, which makes the
+      // written files byte-identical from run to run.
+      await db
+        .query(`CREATE TEMP TABLE ${ROWS_TABLE} AS ${assignSplitsSql(source.relationSql, key, params.splits)}`, (p) =>
+          progress({ fraction: p.fraction * READ_SHARE, message: 'reading and hashing rows', counters: { rowsRead: p.rowsProcessed } }),
+        )
+        .catch(async (err: unknown) => {
+          throw await asReadError(db, err, source);
+        });
+      await checkCsvRejects(db, source);
+    }
 
     const counts = await splitRowCounts(db, params.splits.length);
     const total = counts.reduce((a, b) => a + b, 0);
@@ -83,8 +106,7 @@ export const executor = defineExecutor(ExampleGen, async (ctx) => {
       properties: {
         examples: {
           split_names: splitNamesProperty(params.splits.map((s) => s.name)),
-          span: 0,
-          version: 0,
+          ...spanProperties(input),
           num_examples: total,
           ...Object.fromEntries(params.splits.map((s, i) => [`num_examples_${s.name}`, counts[i]!])),
           input_format: source.format,

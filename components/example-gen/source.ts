@@ -1,8 +1,13 @@
 import path from 'node:path';
-import { UserInputError } from '../../dsl/executor';
+import { ComponentError, UserInputError } from '../../dsl/executor';
 import type { ResolvedFileSet } from '../../dsl/resolve';
 import type { DuckDbSession } from '../data/duckdb-session';
-import { sqlString } from '../data/sql';
+import { sqlIdentifier, sqlString } from '../data/sql';
+import { loadRecords, type LoadProgress } from './formats/load-records';
+import type { RecordSource } from './formats/record-source';
+import { openTfRecordSources } from './formats/tfrecord';
+import { openAvroFile } from './formats/avro';
+import { openArrowIpcFile } from './formats/arrow-ipc';
 import { INPUT_FORMATS, type ExampleGenParameters, type InputFormat } from './spec';
 
 type SourceRequest = Pick<ExampleGenParameters, 'input' | 'format' | 'csv'>;
@@ -25,6 +30,14 @@ const FORMAT_BY_EXTENSION: Record<string, InputFormat> = {
   '.ndjson': 'jsonl',
   '.parquet': 'parquet',
   '.pq': 'parquet',
+  '.tfrecord': 'tfrecord',
+  '.tfrecords': 'tfrecord',
+  '.avro': 'avro',
+  // Arrow IPC file or stream alike: the reader tells them apart by the "ARROW1" magic bytes.
+  '.arrow': 'arrow',
+  '.arrows': 'arrow',
+  '.feather': 'arrow',
+  '.ipc': 'arrow',
 };
 /** DuckDB decompresses these transparently; the format is the extension before them. */
 const COMPRESSION_EXTENSIONS = new Set(['.gz', '.zst']);
@@ -36,10 +49,13 @@ function formatFromExtension(pattern: string): InputFormat | undefined {
   return FORMAT_BY_EXTENSION[path.extname(base)];
 }
 
-/** The local paths of the files resolved before the node ran: exactly those, hashed into its cache key. */
+/**
+ * The local paths of the files resolved before the node ran: exactly those, hashed into its cache key
+ * (s3:// objects are downloaded first, by s3-input.ts).
+ */
 function localFiles(set: ResolvedFileSet): string[] {
   if (!path.isAbsolute(set.root)) {
-    throw new UserInputError(`input "${set.location}": reading from ${set.root.split(':')[0]}:// is not supported yet; give a local path or a file:// URI`);
+    throw new ComponentError(`input "${set.location}": ${set.root} was not downloaded to local files before reading`);
   }
   return set.files.map((f) => path.join(set.root, f.path));
 }
@@ -89,7 +105,49 @@ export function sourceOf(request: SourceRequest, set: ResolvedFileSet): Source {
   if (request.csv && format !== 'csv') {
     throw new UserInputError(`csv options apply to CSV input only; input "${request.input}" is read as ${format}`);
   }
-  return { input: request.input, files, format, relationSql: readerSql(format, files, request.csv) };
+  const relationSql = JS_READ_FORMATS.has(format) ? sqlIdentifier(JS_READ_TABLE) : readerSql(format, files, request.csv);
+  return { input: request.input, files, format, relationSql };
+}
+
+/**
+ * Formats read by a JavaScript library and appended into a DuckDB table (formats/load-records.ts);
+ * their `relationSql` names that table, filled by `loadJsReadInput`.
+ */
+const JS_READ_FORMATS: ReadonlySet<InputFormat> = new Set<InputFormat>(['tfrecord', 'avro', 'arrow']);
+const JS_READ_TABLE = '__mlpipe_input';
+
+export function isJsReadFormat(format: InputFormat): boolean {
+  return JS_READ_FORMATS.has(format);
+}
+
+export function openRecordSources(source: Source, signal: AbortSignal): Promise<RecordSource[]> {
+  switch (source.format) {
+    case 'tfrecord':
+      return openTfRecordSources(source.files, { signal });
+    case 'avro':
+      return openEach(source.files, openAvroFile);
+    case 'arrow':
+      return openEach(source.files, openArrowIpcFile);
+    default:
+      throw new Error(`${source.format} is read by DuckDB, not as record sources`);
+  }
+}
+
+/** One file after another: opening reads a header and lets the file go, so none stays open. */
+async function openEach(files: readonly string[], openFile: (file: string) => Promise<RecordSource>): Promise<RecordSource[]> {
+  const sources: RecordSource[] = [];
+  for (const file of files) sources.push(await openFile(file));
+  return sources;
+}
+
+/** Before `source.relationSql` is read: loads a JavaScript-read input into its table (no-op for DuckDB's own formats). */
+export async function loadJsReadInput(
+  db: DuckDbSession,
+  source: Source,
+  options: { signal: AbortSignal; onProgress?: (progress: LoadProgress) => void },
+): Promise<void> {
+  if (!JS_READ_FORMATS.has(source.format)) return;
+  await loadRecords(db, JS_READ_TABLE, await openRecordSources(source, options.signal), options);
 }
 
 const DATA_ERROR = /^(?:Invalid Input|Conversion|Out of Range) Error: /;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineComponent } from '../../dsl/component';
+import { listInput, SpanRangeSchema } from './input-patterns';
 
 /** Split names become `Split-<name>/` directories. */
 export const SPLIT_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
@@ -14,14 +15,28 @@ export const SplitConfigSchema = z
   .strict();
 export type SplitConfig = z.infer<typeof SplitConfigSchema>;
 
-export const INPUT_FORMATS = ['csv', 'json', 'jsonl', 'parquet'] as const;
+export const INPUT_FORMATS = ['csv', 'json', 'jsonl', 'parquet', 'tfrecord', 'avro', 'arrow'] as const;
 export type InputFormat = (typeof INPUT_FORMATS)[number];
 
 export const ExampleGenParametersSchema = z
   .object({
-    /** Absolute local path or file:// URI; may be a glob (`/data/part-*.parquet`). Read as it was when the node was prepared. */
+    /**
+     * Absolute local path, file:// or s3:// URI; may be a glob (`/data/part-*.parquet`) and a span
+     * pattern (`/data/span-{SPAN}/v{VERSION}/*.csv`, `s3://bucket/{YYYY}-{MM}-{DD}/*.parquet`: see
+     * input-patterns.ts). Read as it was when the node was prepared.
+     */
     input: z.string().min(1, 'input must name a file, a file:// URI or a glob'),
-    /** `auto` picks the format from the extension (.csv/.tsv, .json, .jsonl/.ndjson, .parquet/.pq, optionally .gz/.zst). */
+    /** Which spans a span pattern reads: the latest by default, `{start, end}` or `{latestSpans: n}`, each at its latest version. */
+    range: SpanRangeSchema.optional(),
+    /**
+     * The S3 endpoint and keys an s3:// input is read with: the name of one of the workers'
+     * `s3Sources` (never the keys themselves); the artifact store's by default.
+     */
+    s3Source: z.string().min(1).optional(),
+    /**
+     * `auto` picks the format from the extension (.csv/.tsv, .json, .jsonl/.ndjson, .parquet/.pq, optionally
+     * .gz/.zst; .avro; .arrow/.arrows/.feather/.ipc for Arrow IPC, file or stream).
+     */
     format: z.enum(['auto', ...INPUT_FORMATS]).default('auto'),
     /** Hash-bucket split, as TFX's `output_config.split_config`: train:eval = 2:1 by default. */
     splits: z
@@ -46,6 +61,16 @@ export const ExampleGenParametersSchema = z
       }),
     /** Column whose value is the hash key (rows sharing it share a split); default: the whole record. */
     partitionFeature: z.string().min(1).optional(),
+    /**
+     * Split exactly as TFX 1.21's ExampleGen splits the same CSV or TFRecord input (see tfx-split.ts),
+     * so evaluation numbers stay comparable across a migration. `{ payloadFormat: 'proto' }` matches
+     * ImportExampleGen's `payload_format=FORMAT_PROTO` (the raw record bytes are the key). In this mode a
+     * CSV row's split can depend on other rows (CsvExampleGen infers column types over the whole input),
+     * and the sha256 runs in JavaScript: slower than the default split.
+     */
+    tfxCompatibleSplit: z
+      .union([z.boolean(), z.object({ payloadFormat: z.enum(['tf_example', 'proto']) }).strict()])
+      .default(false),
     /** CSV dialect; anything left out is detected from the file. */
     csv: z
       .object({
@@ -73,5 +98,5 @@ export const ExampleGen = defineComponent({
   executor: { module: require.resolve('./executor') },
   // The input's files and their content are looked up once, before the cache: a refreshed file at
   // the same path runs the node again, and the executor reads exactly the files that were hashed.
-  resolve: async (ctx) => ({ files: { input: await ctx.listFiles(ctx.parameters.input) }, artifacts: {} }),
+  resolve: async (ctx) => ({ files: { input: await listInput(ctx.listFiles, ctx.parameters.input, ctx.parameters) }, artifacts: {} }),
 });
