@@ -256,45 +256,61 @@ function libraryError(file: string, kind: IpcKind, err: unknown): unknown {
   return new UserInputError(`${file}: cannot read it as an Arrow IPC ${kind} (corrupt or truncated?): ${message}`);
 }
 
-/** Opens an Arrow IPC file or stream: the schema is read here, the record batches as the batches are consumed. */
-export async function openArrowIpcFile(file: string): Promise<RecordSource> {
-  const size = (await stat(file)).size;
-  if (size === 0) throw new UserInputError(`${file}: the file is empty, not Arrow IPC`);
-  const kind = await ipcKind(file, size);
+interface OpenReader {
+  reader: Awaited<ReturnType<typeof RecordBatchReader.from>>;
+  /** The file read by random access: its share of batches stands for its bytes. */
+  bytesRead: (batchesRead: number) => number;
+  close: () => void;
+}
+
+async function openReader(file: string, kind: IpcKind, size: number): Promise<OpenReader> {
   const handle = kind === 'file' ? await open(file, 'r') : undefined;
   const stream = kind === 'stream' ? createReadStream(file) : undefined;
   const close = () => {
     stream?.destroy();
     void handle?.close();
   };
-  let reader: Awaited<ReturnType<typeof RecordBatchReader.from>>;
-  let columns: SourceColumn[];
-  let converters: Converter[];
   try {
-    reader = await (handle ? RecordBatchReader.from(handle) : RecordBatchReader.from(stream!)).catch((err: unknown) => {
-      throw libraryError(file, kind, err);
-    });
-    await Promise.resolve(reader.open()).catch((err: unknown) => {
-      throw libraryError(file, kind, err);
-    });
-    const fields = reader.schema?.fields;
+    const reader = await (handle ? RecordBatchReader.from(handle) : RecordBatchReader.from(stream!));
+    await reader.open();
+    const batchCount = reader.isFile() ? reader.numRecordBatches : 0;
+    const bytesRead = (batchesRead: number) => (stream ? stream.bytesRead : batchCount === 0 ? size : Math.round((size * batchesRead) / batchCount));
+    return { reader, bytesRead, close };
+  } catch (err) {
+    close();
+    throw libraryError(file, kind, err);
+  }
+}
+
+/**
+ * Opens an Arrow IPC file or stream: its schema is read here (and the file closed again, so an input
+ * of many files holds no file open before it is read); its record batches as the batches are consumed.
+ */
+export async function openArrowIpcFile(file: string): Promise<RecordSource> {
+  const size = (await stat(file)).size;
+  if (size === 0) throw new UserInputError(`${file}: the file is empty, not Arrow IPC`);
+  const kind = await ipcKind(file, size);
+  const first = await openReader(file, kind, size);
+  let converters: Converter[];
+  let columns: SourceColumn[];
+  try {
+    const fields = first.reader.schema?.fields;
     if (!fields) throw new UserInputError(`${file}: the Arrow IPC ${kind} holds no schema`);
     converters = fields.map((f) => converterOf(f.type, `${file}: column "${f.name}"`));
     columns = fields.map((f, i) => ({ name: f.name, type: converters[i]!.type }));
-  } catch (err) {
-    close();
-    throw err;
+  } finally {
+    first.close();
   }
+  let current: OpenReader | undefined;
   let batchesRead = 0;
-  const batchCount = reader.isFile() ? reader.numRecordBatches : 0;
   return {
     file,
     columns,
-    // A file is read by random access: its share of batches stands for its bytes.
-    bytesRead: () => (stream ? stream.bytesRead : batchCount === 0 ? size : Math.round((size * batchesRead) / batchCount)),
+    bytesRead: () => current?.bytesRead(batchesRead) ?? 0,
     batches: async function* (signal) {
+      current = await openReader(file, kind, size);
       try {
-        const batches = reader[Symbol.asyncIterator]();
+        const batches = current.reader[Symbol.asyncIterator]();
         for (;;) {
           signal.throwIfAborted();
           const next = await batches.next().catch((err: unknown) => {
@@ -310,7 +326,7 @@ export async function openArrowIpcFile(file: string): Promise<RecordSource> {
           batchesRead++;
         }
       } finally {
-        close();
+        current.close();
       }
     },
   };

@@ -197,9 +197,10 @@ class ForwardReader {
   private readonly chunks: AsyncIterator<Buffer>;
   private readonly stream;
 
-  constructor(file: string) {
-    this.stream = createReadStream(file, { highWaterMark: READ_CHUNK_BYTES });
+  constructor(file: string, from = 0) {
+    this.stream = createReadStream(file, { highWaterMark: READ_CHUNK_BYTES, start: from });
     this.chunks = this.stream[Symbol.asyncIterator]();
+    this.start = from;
   }
 
   get bytesRead(): number {
@@ -285,22 +286,28 @@ function headerOf(file: string, header: { meta: Record<string, Buffer>; sync: Bu
   return { columns: fields.map((f) => ({ name: f.name, type: f.type })), convert, types, codec, sync: header.sync, end };
 }
 
-/** Opens an Avro object container file: its header is read here, its blocks as the batches are consumed. */
+/**
+ * Opens an Avro object container file: its header is read here (and the file closed again, so an
+ * input of many files holds no file open before it is read); its blocks as the batches are consumed.
+ */
 export async function openAvroFile(file: string): Promise<RecordSource> {
   const fileSize = (await stat(file)).size;
-  const reader = new ForwardReader(file);
+  const headerReader = new ForwardReader(file);
   let header: Header;
   try {
-    header = { ...(await readHeader(file, reader)), fileSize };
-  } catch (err) {
-    reader.close();
-    throw err;
+    header = { ...(await readHeader(file, headerReader)), fileSize };
+  } finally {
+    headerReader.close();
   }
+  let reader: ForwardReader | undefined;
   return {
     file,
     columns: header.columns,
-    bytesRead: () => reader.bytesRead,
-    batches: (signal) => readBlocks(file, reader, header, signal),
+    bytesRead: () => (reader ? header.end + reader.bytesRead : 0),
+    batches: (signal) => {
+      reader = new ForwardReader(file, header.end);
+      return readBlocks(file, reader, header, signal);
+    },
   };
 }
 
