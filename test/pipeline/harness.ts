@@ -57,7 +57,15 @@ export interface TestStack {
  * next test's workers never pick them up.
  */
 export async function startTestStack(
-  opts: { queues?: QueueName[]; artifactRoot?: string; s3?: ResolvedConfig['s3']; metadataUrl?: string; concurrency?: Partial<Record<QueueName, number>> } = {},
+  opts: {
+    queues?: QueueName[];
+    artifactRoot?: string;
+    s3?: ResolvedConfig['s3'];
+    /** Named S3 sources input locations may be read with (ExampleGen's `s3Source`). */
+    s3Sources?: ResolvedConfig['s3Sources'];
+    metadataUrl?: string;
+    concurrency?: Partial<Record<QueueName, number>>;
+  } = {},
 ): Promise<TestStack> {
   const temporal = await testTemporal();
   const home = await tempDir('stack');
@@ -66,6 +74,7 @@ export async function startTestStack(
     temporalAddress: temporal.address,
     ...(opts.artifactRoot ? { artifactRoot: opts.artifactRoot } : {}),
     ...(opts.s3 ? { s3: opts.s3 } : {}),
+    ...(opts.s3Sources ? { s3Sources: opts.s3Sources } : {}),
     ...(opts.metadataUrl ? { metadataUrl: opts.metadataUrl } : {}),
   });
   const registry = testRegistry();
