@@ -98,7 +98,7 @@ async function inferShapes(files: readonly string[], options: TfRecordOptions): 
           shape.firstSeen = where(file, frame, gzip);
         } else if (shape.kind !== feature.kind) {
           throw new UserInputError(
-            `${where(file, frame, gzip)}: feature "${name}" is a ${feature.kind} here but a ${shape.kind} in ${shape.firstSeen}; a feature must keep one kind in every record`,
+            `${where(file, frame, gzip)}: feature "${name}" is ${feature.kind} here but ${shape.kind} in ${shape.firstSeen}; a feature must keep one kind in every record`,
           );
         }
         shape.maxLength = Math.max(shape.maxLength, featureLength(feature));
