@@ -6,7 +6,7 @@ import { glob, isDynamicPattern } from 'tinyglobby';
 import type { ListFilesOptions, ResolvedFile, ResolvedFileSet } from '../dsl/resolve';
 import { hashFileContent } from './fingerprint';
 import { s3Client } from './s3-client';
-import { NO_S3_SOURCES, s3SourceSettings, type S3Sources } from './s3-sources';
+import { NO_S3_SOURCES, S3_ACCESS_REFUSED_CODES, s3SourceSettings, type S3Sources } from './s3-sources';
 
 /** A location that names no readable file: the user's to fix, never worth a retry. */
 export class InputLocationError extends Error {
@@ -109,7 +109,7 @@ function s3Refusal(location: string, bucket: string, described: string): (err: E
   return (err) => {
     if (err.code === 'NotFound' || err.code === 'NoSuchKey') throw new InputLocationError(`input object not found: ${location}`);
     if (err.code === 'NoSuchBucket') throw new InputLocationError(`input "${location}": bucket '${bucket}' does not exist (read with ${described})`);
-    if (err.code && ['AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch'].includes(err.code)) {
+    if (err.code && S3_ACCESS_REFUSED_CODES.has(err.code)) {
       throw new InputLocationError(`input "${location}": access refused (${err.code}) to ${described}`);
     }
     throw err;

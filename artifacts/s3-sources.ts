@@ -12,6 +12,9 @@ export interface S3Sources {
 
 export const NO_S3_SOURCES: S3Sources = { named: {} };
 
+/** S3 error codes for keys the store refuses: the user's to fix, never worth a retry. */
+export const S3_ACCESS_REFUSED_CODES: ReadonlySet<string> = new Set(['AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch']);
+
 export function s3SourcesOf(config: { s3?: S3Settings; s3Sources?: Record<string, S3Settings> }): S3Sources {
   return { ...(config.s3 ? { store: config.s3 } : {}), named: config.s3Sources ?? {} };
 }

@@ -5,18 +5,15 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { s3Client } from '../../artifacts/s3-client';
-import { s3SourceSettings, type S3Sources } from '../../artifacts/s3-sources';
+import { S3_ACCESS_REFUSED_CODES, s3SourceSettings, type S3Sources } from '../../artifacts/s3-sources';
 import { UserInputError, type Progress } from '../../dsl/executor';
 import type { ResolvedFileSet } from '../../dsl/resolve';
-
-/** Errors of the store that retrying cannot cure: the user must fix names or rights. */
-const REFUSALS = new Set(['NoSuchBucket', 'NoSuchKey', 'NotFound', 'AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch']);
 
 export interface S3DownloadOptions {
   sources: S3Sources;
   /** The parameter naming the source (`s3Source`); the artifact store's keys when undefined. */
   sourceName: string | undefined;
-  /** Where the objects go, each at its path under the set's root. */
+  /** Where the objects go, each at `<bucket>/<key>` under it, so that messages about a file name its bucket and key. */
   dir: string;
   signal: AbortSignal;
   progress(progress: Progress): void;
@@ -40,13 +37,14 @@ export async function localInputFiles(set: ResolvedFileSet, opts: S3DownloadOpti
   const source = s3SourceSettings(opts.sources, opts.sourceName);
   if ('problem' in source) throw new UserInputError(`input "${set.location}" is on S3, but ${source.problem}`);
   const client = s3Client(source.settings);
+  const localRoot = path.join(opts.dir, bucket, prefix);
   const totalBytes = set.files.reduce((n, f) => n + f.size, 0);
   let bytes = 0;
   for (const [i, file] of set.files.entries()) {
     const key = `${prefix}${file.path}`;
     const uri = `s3://${bucket}/${key}`;
-    const target = path.resolve(opts.dir, file.path);
-    if (path.relative(opts.dir, target).startsWith('..')) throw new UserInputError(`input object ${uri}: its key leaves the prefix "${set.root}" (a '..' in it)`);
+    const target = path.resolve(localRoot, file.path);
+    if (path.relative(localRoot, target).startsWith('..')) throw new UserInputError(`input object ${uri}: its key leaves the prefix "${set.root}" (a '..' in it)`);
     opts.signal.throwIfAborted();
     opts.progress({ message: `downloading ${uri} (${i + 1} of ${set.files.length})`, counters: { bytesDownloaded: bytes, bytesToDownload: totalBytes } });
     await mkdir(path.dirname(target), { recursive: true });
@@ -58,7 +56,7 @@ export async function localInputFiles(set: ResolvedFileSet, opts: S3DownloadOpti
       if (code === 'NoSuchKey' || code === 'NotFound') {
         throw new UserInputError(`input object ${uri} was removed after the node was prepared (its cache key holds the content it had then): run the pipeline again`);
       }
-      if (code !== undefined && REFUSALS.has(code)) throw new UserInputError(`input object ${uri}: ${code} with ${source.described}`);
+      if (code === 'NoSuchBucket' || (code !== undefined && S3_ACCESS_REFUSED_CODES.has(code))) throw new UserInputError(`input object ${uri}: ${code} with ${source.described}`);
       throw err;
     }
     // The response's own ETag: the bytes that follow are exactly the object version it names.
@@ -73,5 +71,5 @@ export async function localInputFiles(set: ResolvedFileSet, opts: S3DownloadOpti
     bytes += file.size;
   }
   opts.progress({ message: `downloaded ${set.files.length} object(s)`, counters: { bytesDownloaded: bytes, bytesToDownload: totalBytes } });
-  return { ...set, root: opts.dir };
+  return { ...set, root: localRoot };
 }

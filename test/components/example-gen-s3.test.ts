@@ -207,6 +207,14 @@ describe('ExampleGen on s3:// inputs', function () {
     );
   });
 
+  it('names the bucket and key of an object with a bad row', async () => {
+    await s3Client(settingsOf(store)).putObject(bucket, 'bad/rows.csv', Buffer.from('a,b\n1,2\n3,4,5\n'));
+    await rejected(
+      runExecutorForTest(ExampleGen, { parameters: { input: `s3://${bucket}/bad/*.csv` }, s3Sources: sources }),
+      new RegExp(`malformed CSV: \\S*/${bucket}/bad/rows\\.csv line 3`),
+    );
+  });
+
   it('downloads exactly the objects the cache key was made of: an object changed or removed since is a clear error', async () => {
     const client = s3Client(settingsOf(store));
     const csv = await readFile(files.csv!);
