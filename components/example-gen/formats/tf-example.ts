@@ -247,9 +247,30 @@ function decodeMapEntry(r: WireReader, example: TfExample, state: DecodeState): 
       r.skip(tag & 7, tagAt);
     }
   }
-  if (!isUtf8(nameBytes)) r.fail('feature name is not valid UTF-8', nameAt);
-  const name = Buffer.from(nameBytes.buffer, nameBytes.byteOffset, nameBytes.byteLength).toString('utf8');
-  example.features.set(name, { nameBytes, feature });
+  example.features.set(featureName(nameBytes, () => r.fail('feature name is not valid UTF-8', nameAt)), { nameBytes, feature });
+}
+
+/**
+ * Feature names decoded before, by length: every record repeats the same few names, and comparing
+ * their bytes is several times cheaper than validating and decoding UTF-8 again.
+ */
+const knownNames = new Map<number, Array<{ bytes: Buffer; name: string }>>();
+const MAX_KNOWN_NAMES = 4096;
+let knownNameCount = 0;
+
+function featureName(bytes: Uint8Array, invalid: () => never): string {
+  const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const sameLength = knownNames.get(view.length);
+  const known = sameLength?.find((k) => k.bytes.equals(view));
+  if (known) return known.name;
+  if (!isUtf8(view)) invalid();
+  const name = view.toString('utf8');
+  if (knownNameCount < MAX_KNOWN_NAMES) {
+    knownNameCount++;
+    if (sameLength) sameLength.push({ bytes: Buffer.from(view), name });
+    else knownNames.set(view.length, [{ bytes: Buffer.from(view), name }]);
+  }
+  return name;
 }
 
 function decodeFeatures(r: WireReader, example: TfExample, state: DecodeState): void {
