@@ -1,4 +1,8 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
+import avro from 'avsc';
+import { Dictionary, Int32, Int64, Table, tableToIPC, TimeUnit, Timestamp, Utf8, vectorFromArray, type DataType, type Vector } from 'apache-arrow';
 import os from 'node:os';
 import path from 'node:path';
 import { withDuckDb } from '../components/data/duckdb-session';
@@ -17,7 +21,7 @@ import { vegaFile } from '../test/components/vega-data';
  *   node dist/bench/example-gen-formats.js
  */
 
-const ROWS = 200_000;
+const ROWS = 1_000_000;
 const RUNS = 2;
 
 interface FormatInput {
@@ -26,7 +30,76 @@ interface FormatInput {
   write(dir: string, sampleParquet: string): Promise<string>;
 }
 
+interface Flight {
+  date_us: bigint;
+  delay: bigint | null;
+  distance: bigint;
+  origin: string;
+  destination: string;
+}
+
+const flightsOf = async (sample: string) =>
+  (await duckQuery(`SELECT epoch_us(date) AS date_us, delay, distance, origin, destination FROM read_parquet(${sqlString(sample)})`)) as unknown as Flight[];
+
+/** Arrow IPC of the sample: ms timestamps in UTC, int32 delay, int64 distance, dictionary origin, plain destination; batches of 64 Ki rows. */
+async function writeArrow(dir: string, sample: string, format: 'file' | 'stream'): Promise<string> {
+  const flights = await flightsOf(sample);
+  const column = (values: readonly unknown[], type: DataType): Vector => {
+    const whole = vectorFromArray(values, type);
+    const batches: Vector[] = [];
+    for (let start = 0; start < values.length; start += 65_536) batches.push(whole.slice(start, start + 65_536));
+    return batches.slice(1).reduce((all, b) => all.concat(b), batches[0]!);
+  };
+  const table = new Table({
+    date: column(flights.map((f) => Number(f.date_us / 1000n)), new Timestamp(TimeUnit.MILLISECOND, 'UTC')),
+    delay: column(flights.map((f) => (f.delay === null ? null : Number(f.delay))), new Int32()),
+    distance: column(flights.map((f) => f.distance), new Int64()),
+    origin: column(flights.map((f) => f.origin), new Dictionary(new Utf8(), new Int32())),
+    destination: column(flights.map((f) => f.destination), new Utf8()),
+  });
+  const file = path.join(dir, format === 'file' ? 'flights.arrow' : 'flights.arrows');
+  await writeFile(file, tableToIPC(table, format));
+  return file;
+}
+
 const FORMATS: FormatInput[] = [
+  {
+    name: 'JSON lines',
+    write: async (dir, sample) => {
+      const file = path.join(dir, 'flights.jsonl');
+      await duckQuery(`COPY (SELECT * FROM read_parquet(${sqlString(sample)})) TO ${sqlString(file)} (FORMAT json)`);
+      return file;
+    },
+  },
+  {
+    name: 'Avro (timestamp-micros, null codec)',
+    write: async (dir, sample) => {
+      const flights = await flightsOf(sample);
+      const schema: avro.Schema = {
+        type: 'record',
+        name: 'Flight',
+        fields: [
+          { name: 'date', type: { type: 'long', logicalType: 'timestamp-micros' } },
+          { name: 'delay', type: ['null', 'long'] },
+          { name: 'distance', type: 'long' },
+          { name: 'origin', type: 'string' },
+          { name: 'destination', type: 'string' },
+        ],
+      };
+      const file = path.join(dir, 'flights.avro');
+      const encoder = new avro.streams.BlockEncoder(schema);
+      const written = pipeline(encoder, createWriteStream(file));
+      for (const f of flights) {
+        const record = { ...f, date: Number(f.date_us), delay: f.delay === null ? null : Number(f.delay), distance: Number(f.distance) };
+        if (!encoder.write(record)) await new Promise((resolve) => encoder.once('drain', resolve));
+      }
+      encoder.end();
+      await written;
+      return file;
+    },
+  },
+  { name: 'Arrow IPC file', write: (dir, sample) => writeArrow(dir, sample, 'file') },
+  { name: 'Arrow IPC stream', write: (dir, sample) => writeArrow(dir, sample, 'stream') },
   {
     name: 'TFRecord (tf.Example)',
     write: async (dir, sample) => {
