@@ -1,42 +1,86 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { ComponentError, defineExecutor, UserInputError } from '../../dsl/executor';
+import { ComponentError, defineExecutor, UserInputError, type Progress } from '../../dsl/executor';
+import type { ResolvedFileSet } from '../../dsl/resolve';
+import type { Column } from '../data/column-kinds';
 import { withDuckDb, type DuckDbSession } from '../data/duckdb-session';
 import { monotonicProgress } from '../data/progress';
 import { sqlIdentifier, sqlString } from '../data/sql';
-import { assignSplitsSql, featureKeySql, recordKeySql, RESERVED_COLUMNS, SPLIT_INDEX_COLUMN } from './hash-split';
+import { assignSplitsSql, featureKeySql, recordKeySql, RESERVED_COLUMNS, SPLIT_INDEX_COLUMN, type KeyOptions } from './hash-split';
 import { splitDataFileName, splitDirName, splitNamesProperty } from '../data/examples-layout';
-import { asReadError, checkCsvRejects, loadJsReadInput, noRowsError, sourceOf, type Source } from './source';
+import { asReadError, isJsReadFormat, loadJsReadInput, noRowsError, sourceOf, type Source } from './source';
+import { csvBadRows, checkBadRowBudget, SUMMARY_SAMPLE_SIZE, writeRejectedRows, type BadRows } from './bad-rows';
+import { textColumnsOfAnotherType } from './column-type-report';
 import { loadWithTfxSplit } from './tfx-split';
-import { ExampleGen } from './spec';
+import { ExampleGen, type ExampleGenParameters } from './spec';
 import { spanProperties } from './input-patterns';
 import { localInputFiles } from './s3-input';
+import { preSplitNames, splitInputKey } from './split-inputs';
 
 const ROWS_TABLE = '__mlpipe_rows';
+/** The hashed rows with their split index, written once and read back per split (in the executor's tmpDir). */
+const STAGED_FILE = 'rows-with-split.parquet';
 /** Share of the progress bar for reading and hashing; writing the splits takes the rest. */
 const READ_SHARE = 0.8;
+/** Formats whose column types a reader infers from the data, not from a schema the file declares. */
+const INFERRED_TYPE_FORMATS: ReadonlySet<Source['format']> = new Set(['csv', 'json', 'jsonl']);
 
-async function keySql(db: DuckDbSession, source: Source, partitionFeature: string | undefined): Promise<string> {
+async function inputColumns(db: DuckDbSession, source: Source): Promise<Column[]> {
   const columns = await db.columns(source.relationSql).catch(async (err: unknown) => {
     throw await asReadError(db, err, source);
   });
   const reserved = columns.find((c) => RESERVED_COLUMNS.includes(c.name));
   if (reserved) throw new UserInputError(`input column "${reserved.name}" uses a name reserved by ExampleGen; rename it`);
-  if (partitionFeature === undefined) return recordKeySql(columns);
+  return columns;
+}
+
+function keySql(source: Source, columns: readonly Column[], partitionFeature: string | undefined): string {
+  const options: KeyOptions = { numericText: INFERRED_TYPE_FORMATS.has(source.format) };
+  if (partitionFeature === undefined) return recordKeySql(columns, options);
   const feature = columns.find((c) => c.name === partitionFeature);
   if (!feature) {
     throw new UserInputError(
       `partitionFeature "${partitionFeature}" is not a column of ${source.input}; its columns are: ${columns.map((c) => `"${c.name}"`).join(', ')}`,
     );
   }
-  return featureKeySql(feature);
+  return featureKeySql(feature, options);
 }
 
-async function splitRowCounts(db: DuckDbSession, splitCount: number): Promise<number[]> {
-  const reader = await db.query(`SELECT ${sqlIdentifier(SPLIT_INDEX_COLUMN)} AS i, count(*) AS n FROM ${ROWS_TABLE} GROUP BY ALL`);
+async function splitRowCounts(db: DuckDbSession, rowsSql: string, splitCount: number): Promise<number[]> {
+  const reader = await db.query(`SELECT ${sqlIdentifier(SPLIT_INDEX_COLUMN)} AS i, count(*) AS n FROM ${rowsSql} GROUP BY ALL`);
   const counts = new Array<number>(splitCount).fill(0);
   for (const row of reader.getRowObjectsJS()) counts[Number(row.i)] = Number(row.n);
   return counts;
+}
+
+function readProgress(progress: (p: Progress) => void, message: string) {
+  return (p: { fraction: number; rowsProcessed: number }) =>
+    progress({ fraction: p.fraction * READ_SHARE, message, counters: { rowsRead: p.rowsProcessed } });
+}
+
+/** Bad CSV rows of the session's scans, checked against the budget; none for other formats (their readers fail at once). */
+async function badRowsOf(db: DuckDbSession, sources: readonly Source[], maxBadRows: number, goodRows: number): Promise<BadRows> {
+  if (!sources.some((s) => s.format === 'csv')) return { count: 0, sample: [] };
+  const bad = await csvBadRows(db);
+  checkBadRowBudget(bad, maxBadRows, goodRows);
+  return bad;
+}
+
+/**
+ * The default hash split: read and hash the input once, into a Parquet file with each row's split index;
+ * each split is then written from it. Reading a file in order at every step keeps the written files
+ * byte-identical from run to run, and the input streams through: it is never held in memory whole.
+ */
+async function stageHashSplit(db: DuckDbSession, source: Source, params: ExampleGenParameters, tmpDir: string, progress: (p: Progress) => void) {
+  const columns = await inputColumns(db, source);
+  const key = keySql(source, columns, params.partitionFeature);
+  const staged = path.join(tmpDir, STAGED_FILE);
+  await db
+    .query(`COPY (${assignSplitsSql(source.relationSql, key, params.splits)}) TO ${sqlString(staged)} (FORMAT parquet)`, readProgress(progress, 'reading and hashing rows'))
+    .catch(async (err: unknown) => {
+      throw await asReadError(db, err, source);
+    });
+  return { rowsSql: `read_parquet(${sqlString(staged)})`, columns };
 }
 
 /** ExampleGen: the resolved input files → Parquet per split (`Split-<name>/data-00000.parquet`). */
@@ -44,75 +88,120 @@ export const executor = defineExecutor(ExampleGen, async (ctx) => {
   const { parameters: params, signal } = ctx;
   const progress = monotonicProgress(ctx.progress);
   const outDir = ctx.outputDirs.examples;
-  const input = ctx.resolved.files.input;
-  if (!input) throw new ComponentError('ExampleGen ran without its resolved input files');
-  const local = await localInputFiles(input, {
-    sources: ctx.s3Sources,
-    sourceName: params.s3Source,
-    dir: path.join(ctx.tmpDir, 's3-input'),
-    signal,
-    progress,
-  });
-  const source = sourceOf(params, local);
+  const preSplit = preSplitNames(params.input);
+  const splitNames = preSplit ?? params.splits.map((s) => s.name);
+  const inputs = typeof params.input === 'string' ? [{ key: 'input', location: params.input }] : Object.entries(params.input).map(([split, location]) => ({ key: splitInputKey(split), location }));
+
+  const sets: ResolvedFileSet[] = [];
+  const sources: Source[] = [];
+  for (const { key, location } of inputs) {
+    const set = ctx.resolved.files[key];
+    if (!set) throw new ComponentError(`ExampleGen ran without its resolved input files (${key})`);
+    const local = await localInputFiles(set, { sources: ctx.s3Sources, sourceName: params.s3Source, dir: path.join(ctx.tmpDir, 's3-input', key), signal, progress });
+    sets.push(set);
+    sources.push(sourceOf({ ...params, input: location }, local));
+  }
+  const [first] = sources as [Source, ...Source[]];
 
   return withDuckDb({ tmpDir: ctx.tmpDir, signal }, async (db) => {
-    progress({ fraction: 0, message: `reading ${source.files.length} ${source.format} file(s)` });
-    if (params.tfxCompatibleSplit) {
-      // TFX's own key and sha256, hashed in JavaScript (tfx-split.ts); the row count is unknown until read.
-      await loadWithTfxSplit(db, source, params, {
-        table: ROWS_TABLE,
-        signal,
-        onProgress: (p) => progress({ fraction: 0, message: p.message, counters: { rowsRead: p.rows } }),
-      });
-    } else {
-      await loadJsReadInput(db, source, {
-        signal,
-        onProgress: (p) => progress({ fraction: 0, message: `reading ${p.file}`, counters: { rowsRead: p.rows } }),
-      });
-      const key = await keySql(db, source, params.partitionFeature);
-
-      // Materialised once so the input is read and hashed once; insertion order is kept, which makes the
-      // written files byte-identical from run to run.
-      await db
-        .query(`CREATE TEMP TABLE ${ROWS_TABLE} AS ${assignSplitsSql(source.relationSql, key, params.splits)}`, (p) =>
-          progress({ fraction: p.fraction * READ_SHARE, message: 'reading and hashing rows', counters: { rowsRead: p.rowsProcessed } }),
-        )
-        .catch(async (err: unknown) => {
-          throw await asReadError(db, err, source);
-        });
-      await checkCsvRejects(db, source);
-    }
-
-    const counts = await splitRowCounts(db, params.splits.length);
-    const total = counts.reduce((a, b) => a + b, 0);
-    if (total === 0) throw noRowsError(source);
-
-    let written = 0;
-    for (const [i, split] of params.splits.entries()) {
-      const dir = path.join(outDir, splitDirName(split.name));
+    const fileCount = sources.reduce((n, s) => n + s.files.length, 0);
+    progress({ fraction: 0, message: `reading ${fileCount} ${first.format} file(s)` });
+    const warnings: string[] = [];
+    const counts = new Array<number>(splitNames.length).fill(0);
+    const splitDir = async (i: number) => {
+      const dir = path.join(outDir, splitDirName(splitNames[i]!));
       await mkdir(dir, { recursive: true });
-      const select = `SELECT * EXCLUDE (${sqlIdentifier(SPLIT_INDEX_COLUMN)}) FROM ${ROWS_TABLE} WHERE ${sqlIdentifier(SPLIT_INDEX_COLUMN)} = ${i}`;
-      await db.query(`COPY (${select}) TO ${sqlString(path.join(dir, splitDataFileName(0)))} (FORMAT parquet)`);
-      written += counts[i]!;
-      progress({
-        fraction: READ_SHARE + ((1 - READ_SHARE) * written) / total,
-        message: `wrote split ${split.name}`,
-        counters: { rowsRead: total, rowsWritten: written },
-      });
+      return path.join(dir, splitDataFileName(0));
+    };
+    let typedColumns: Column[] | undefined;
+    let bad: BadRows;
+
+    if (preSplit) {
+      // Each split's files are written as they are; a JavaScript-read input's table is dropped before the next is loaded.
+      for (const [i, source] of sources.entries()) {
+        await loadJsReadInput(db, source, { signal, onProgress: (p) => progress({ fraction: 0, message: `reading ${p.file}`, counters: { rowsRead: p.rows } }) });
+        await inputColumns(db, source);
+        const reader = await db
+          .query(`COPY (SELECT * FROM ${source.relationSql}) TO ${sqlString(await splitDir(i))} (FORMAT parquet)`, readProgress(progress, `reading split ${splitNames[i]}`))
+          .catch(async (err: unknown) => {
+            throw await asReadError(db, err, source);
+          });
+        counts[i] = Number(reader.getRowObjectsJS()[0]?.Count ?? 0);
+        if (isJsReadFormat(source.format)) await db.query(`DROP TABLE ${source.relationSql}`);
+      }
+      bad = await badRowsOf(db, sources, params.maxBadRows, counts.reduce((a, b) => a + b, 0));
+    } else {
+      let rowsSql: string;
+      if (params.tfxCompatibleSplit) {
+        // TFX's own key and sha256, hashed in JavaScript (tfx-split.ts); the row count is unknown until read.
+        await loadWithTfxSplit(db, first, params, {
+          table: ROWS_TABLE,
+          signal,
+          onProgress: (p) => progress({ fraction: 0, message: p.message, counters: { rowsRead: p.rows } }),
+        });
+        rowsSql = ROWS_TABLE;
+      } else {
+        await loadJsReadInput(db, first, {
+          signal,
+          onProgress: (p) => progress({ fraction: 0, message: `reading ${p.file}`, counters: { rowsRead: p.rows } }),
+        });
+        const staged = await stageHashSplit(db, first, params, ctx.tmpDir, progress);
+        rowsSql = staged.rowsSql;
+        typedColumns = staged.columns;
+      }
+      counts.splice(0, counts.length, ...(await splitRowCounts(db, rowsSql, splitNames.length)));
+      // Too many bad rows fail the node before a split is written.
+      bad = await badRowsOf(db, sources, params.maxBadRows, counts.reduce((a, b) => a + b, 0));
+      let written = 0;
+      const total = counts.reduce((a, b) => a + b, 0);
+      for (const [i, name] of splitNames.entries()) {
+        const select = `SELECT * EXCLUDE (${sqlIdentifier(SPLIT_INDEX_COLUMN)}) FROM ${rowsSql} WHERE ${sqlIdentifier(SPLIT_INDEX_COLUMN)} = ${i}`;
+        await db.query(`COPY (${select}) TO ${sqlString(await splitDir(i))} (FORMAT parquet)`);
+        written += counts[i]!;
+        progress({
+          fraction: READ_SHARE + ((1 - READ_SHARE) * written) / Math.max(total, 1),
+          message: `wrote split ${name}`,
+          counters: { rowsRead: total, rowsWritten: written },
+        });
+      }
     }
 
-    const perSplit = Object.fromEntries(params.splits.map((s, i) => [s.name, counts[i]!]));
+    const total = counts.reduce((a, b) => a + b, 0);
+    if (total === 0) throw noRowsError(first);
+    if (bad.count > 0) {
+      await writeRejectedRows(outDir, bad);
+      warnings.push(`skipped ${bad.count} bad row(s) (maxBadRows ${params.maxBadRows}); the first ${bad.sample.length} are in rejected_rows.jsonl`);
+    }
+    for (const [i, name] of splitNames.entries()) {
+      if (counts[i] === 0) warnings.push(`split ${name} holds no rows (${total} row(s) in all)`);
+    }
+    if (typedColumns && INFERRED_TYPE_FORMATS.has(first.format)) {
+      warnings.push(...(await textColumnsOfAnotherType(db, `read_parquet(${sqlString(path.join(ctx.tmpDir, STAGED_FILE))})`, typedColumns)));
+    }
+    for (const warning of warnings) progress({ message: `warning: ${warning}` });
+    progress({ fraction: 1, message: `wrote ${splitNames.length} split(s)`, counters: { rowsRead: total + bad.count, rowsWritten: total } });
+
+    const perSplit = Object.fromEntries(splitNames.map((name, i) => [name, counts[i]!]));
     return {
       properties: {
         examples: {
-          split_names: splitNamesProperty(params.splits.map((s) => s.name)),
-          ...spanProperties(input),
+          split_names: splitNamesProperty(splitNames),
+          ...spanProperties(sets[0]!),
           num_examples: total,
-          ...Object.fromEntries(params.splits.map((s, i) => [`num_examples_${s.name}`, counts[i]!])),
-          input_format: source.format,
+          ...Object.fromEntries(splitNames.map((name, i) => [`num_examples_${name}`, counts[i]!])),
+          input_format: first.format,
+          ...(bad.count > 0 ? { num_rejected_rows: bad.count } : {}),
         },
       },
-      summary: { rows: total, splits: perSplit, format: source.format, files: source.files.length },
+      summary: {
+        rows: total,
+        splits: perSplit,
+        format: first.format,
+        files: fileCount,
+        ...(preSplit ? { preSplit: true } : {}),
+        ...(bad.count > 0 ? { badRows: { count: bad.count, sample: bad.sample.slice(0, SUMMARY_SAMPLE_SIZE) } } : {}),
+        ...(warnings.length > 0 ? { warnings } : {}),
+      },
     };
   });
 });

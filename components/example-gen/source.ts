@@ -8,10 +8,11 @@ import type { RecordSource } from './formats/record-source';
 import { openTfRecordSources } from './formats/tfrecord';
 import { openAvroFile } from './formats/avro';
 import { openArrowIpcFile } from './formats/arrow-ipc';
-import { INPUT_FORMATS, type ExampleGenParameters, type InputFormat } from './spec';
+import { DUCKDB_TYPE_OF_DECLARED, INPUT_FORMATS, type ExampleGenParameters, type InputFormat } from './spec';
 
-type SourceRequest = Pick<ExampleGenParameters, 'input' | 'format' | 'csv'>;
-type CsvOptions = SourceRequest['csv'];
+/** `input` is one location: a pre-split input has a source per split. */
+type SourceRequest = Pick<ExampleGenParameters, 'format' | 'csv' | 'columns'> & { input: string };
+type CsvOptions = Pick<SourceRequest, 'csv' | 'columns'>;
 
 /** Input files found and how DuckDB reads them. */
 export interface Source {
@@ -61,7 +62,7 @@ function localFiles(set: ResolvedFileSet): string[] {
 }
 
 /** `jsonRecords: 'true'` makes DuckDB insist on one JSON object per row. */
-function readerSql(format: InputFormat, files: readonly string[], csv: CsvOptions | undefined, jsonRecords: 'true' | 'auto' = 'true'): string {
+function readerSql(format: InputFormat, files: readonly string[], { csv, columns }: CsvOptions, jsonRecords: 'true' | 'auto' = 'true'): string {
   const options: string[] = [];
   // DuckDB cannot combine union_by_name with store_rejects: CSV files of one input share one header.
   if (files.length > 1 && format !== 'csv') options.push('union_by_name = true');
@@ -70,8 +71,15 @@ function readerSql(format: InputFormat, files: readonly string[], csv: CsvOption
       // Rejected lines are recorded instead of failing the scan, which also lets the sniffer see a
       // file with a bad line as the comma-separated file it is; `checkCsvRejects` then reports them.
       options.push('store_rejects = true');
+      // The quote is pinned, not sniffed: a sniffer that sees an unterminated quote settles on "no
+      // quoting" and reads the quote as text. RFC 4180 escapes a quote by doubling it.
+      options.push(`quote = ${sqlString(csv?.quote ?? '"')}`, `escape = ${sqlString(csv?.quote ?? '"')}`);
       if (csv?.delimiter !== undefined) options.push(`delim = ${sqlString(csv.delimiter)}`);
       if (csv?.header !== undefined) options.push(`header = ${csv.header}`);
+      if (columns && Object.keys(columns).length > 0) {
+        const types = Object.entries(columns).map(([name, type]) => `${sqlString(name)}: ${sqlString(DUCKDB_TYPE_OF_DECLARED[type])}`);
+        options.push(`types = {${types.join(', ')}}`);
+      }
       break;
     case 'json':
       options.push(`format = 'auto'`, `records = ${sqlString(jsonRecords)}`);
@@ -105,7 +113,10 @@ export function sourceOf(request: SourceRequest, set: ResolvedFileSet): Source {
   if (request.csv && format !== 'csv') {
     throw new UserInputError(`csv options apply to CSV input only; input "${request.input}" is read as ${format}`);
   }
-  const relationSql = JS_READ_FORMATS.has(format) ? sqlIdentifier(JS_READ_TABLE) : readerSql(format, files, request.csv);
+  if (request.columns && format !== 'csv') {
+    throw new UserInputError(`columns declares CSV column types; input "${request.input}" is read as ${format}, whose types are its own`);
+  }
+  const relationSql = JS_READ_FORMATS.has(format) ? sqlIdentifier(JS_READ_TABLE) : readerSql(format, files, request);
   return { input: request.input, files, format, relationSql };
 }
 
@@ -180,7 +191,7 @@ export async function asReadError(db: DuckDbSession, err: unknown, source: Sourc
   const what = `cannot read ${describeFiles(source)} as ${source.format.toUpperCase()}`;
   if (NOT_RECORDS.test(err.message)) {
     // An empty array has no records either; tell that apart from an array of non-objects.
-    const lenient = readerSql(source.format, source.files, undefined, 'auto');
+    const lenient = readerSql(source.format, source.files, {}, 'auto');
     const rows = await db.query(`SELECT count(*) AS n FROM ${lenient}`).then(
       (reader) => Number(reader.getRowObjectsJS()[0]?.n),
       () => undefined,

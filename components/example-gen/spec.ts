@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defineComponent } from '../../dsl/component';
-import { listInput, SpanRangeSchema } from './input-patterns';
+import { SpanRangeSchema } from './input-patterns';
+import { resolveInputFiles } from './split-inputs';
 
 /** Split names become `Split-<name>/` directories. */
 export const SPLIT_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
@@ -18,6 +19,10 @@ export type SplitConfig = z.infer<typeof SplitConfigSchema>;
 export const INPUT_FORMATS = ['csv', 'json', 'jsonl', 'parquet', 'tfrecord', 'avro', 'arrow'] as const;
 export type InputFormat = (typeof INPUT_FORMATS)[number];
 
+/** The column types a CSV may declare (`columns`), as DuckDB reads them. */
+export const DUCKDB_TYPE_OF_DECLARED = { int64: 'BIGINT', double: 'DOUBLE', string: 'VARCHAR', bool: 'BOOLEAN', date: 'DATE', timestamp: 'TIMESTAMP' } as const;
+const DECLARED_COLUMN_TYPES = Object.keys(DUCKDB_TYPE_OF_DECLARED) as [keyof typeof DUCKDB_TYPE_OF_DECLARED, ...Array<keyof typeof DUCKDB_TYPE_OF_DECLARED>];
+
 export const ExampleGenParametersSchema = z
   .object({
     /**
@@ -25,7 +30,13 @@ export const ExampleGenParametersSchema = z
      * pattern (`/data/span-{SPAN}/v{VERSION}/*.csv`, `s3://bucket/{YYYY}-{MM}-{DD}/*.parquet`: see
      * input-patterns.ts). Read as it was when the node was prepared.
      */
-    input: z.string().min(1, 'input must name a file, a file:// URI or a glob'),
+    input: z.union([
+      z.string().min(1, 'input must name a file, a file:// URI or a glob'),
+      // Pre-split input, as TFX's input_config.splits: each split's files are written as they are, no hashing.
+      z
+        .record(z.string().regex(SPLIT_NAME_PATTERN, 'split names start with a letter or digit and use letters, digits, _ and - (up to 64)'), z.string().min(1))
+        .refine((splits) => Object.keys(splits).length > 0, 'a pre-split input names at least one split'),
+    ]),
     /** Which spans a span pattern reads: the latest by default, `{start, end}` or `{latestSpans: n}`, each at its latest version. */
     range: SpanRangeSchema.optional(),
     /**
@@ -76,11 +87,35 @@ export const ExampleGenParametersSchema = z
       .object({
         delimiter: z.string().min(1).max(4).optional(),
         header: z.boolean().optional(),
+        /** Quote character, doubled to escape it (RFC 4180); `''` reads quotes as text. Default `"`. */
+        quote: z.string().max(1).optional(),
       })
       .strict()
       .optional(),
+    /**
+     * Declared CSV column types by name (the others are inferred): a value that does not parse as its
+     * column's type makes its row a bad row (see maxBadRows) instead of turning the column into text.
+     */
+    columns: z.record(z.string().min(1), z.enum(DECLARED_COLUMN_TYPES)).optional(),
+    /**
+     * Bad rows (wrong field count, a value not parsing as its declared type, an unterminated quote) that
+     * may be skipped: a count (a whole number), or a fraction of all rows below 1. Skipped rows are counted,
+     * and a sample is written to the Examples artifact's `rejected_rows.jsonl` and the run summary. By
+     * default none: the first bad row fails the node, naming file, line and column.
+     */
+    maxBadRows: z
+      .number()
+      .nonnegative()
+      .refine((n) => n < 1 || Number.isInteger(n), 'maxBadRows is a whole number of rows, or a fraction of the rows below 1')
+      .default(0),
   })
-  .strict();
+  .strict()
+  .superRefine((params, ctx) => {
+    if (typeof params.input === 'string') return;
+    // A pre-split input's splits are its own: nothing is hashed.
+    if (params.partitionFeature !== undefined) ctx.addIssue({ code: 'custom', path: ['partitionFeature'], message: 'partitionFeature hashes rows into splits; a pre-split input (input by split) is not hashed' });
+    if (params.tfxCompatibleSplit !== false) ctx.addIssue({ code: 'custom', path: ['tfxCompatibleSplit'], message: 'tfxCompatibleSplit hashes rows into splits; a pre-split input (input by split) is not hashed' });
+  });
 export type ExampleGenParameters = z.output<typeof ExampleGenParametersSchema>;
 
 /**
@@ -98,5 +133,5 @@ export const ExampleGen = defineComponent({
   executor: { module: require.resolve('./executor') },
   // The input's files and their content are looked up once, before the cache: a refreshed file at
   // the same path runs the node again, and the executor reads exactly the files that were hashed.
-  resolve: async (ctx) => ({ files: { input: await listInput(ctx.listFiles, ctx.parameters.input, ctx.parameters) }, artifacts: {} }),
+  resolve: async (ctx) => ({ files: await resolveInputFiles(ctx.listFiles, ctx.parameters), artifacts: {} }),
 });

@@ -1,10 +1,15 @@
 /**
- * An independent, pure-TypeScript implementation of ExampleGen's split assignment, written from the
- * specification in components/example-gen/hash-split.ts, against which the DuckDB implementation is tested.
+ * An independent, pure-TypeScript implementation of ExampleGen's default split assignment, written from
+ * the specification in components/example-gen/hash-split.ts, against which the DuckDB implementation is tested.
  */
 import { createHash } from 'node:crypto';
 
 export type Scalar = string | number | bigint | boolean | null;
+
+export interface ReferenceKeyOptions {
+  /** Text that reads as a number keys as that number (inputs whose column types are inferred). */
+  numericText?: boolean;
+}
 
 function canonicalNumber(x: number): string {
   if (Number.isNaN(x)) return 'nan';
@@ -18,30 +23,37 @@ function canonicalNumber(x: number): string {
   return `${mantissa}e${exponent < 0 ? '-' : '+'}${String(Math.abs(exponent)).padStart(2, '0')}`;
 }
 
-export function canonicalText(value: Scalar): string | null {
+/** Plain decimal or exponent notation, as data files write numbers (DuckDB's CAST accepts a few more spellings). */
+const NUMBER_TEXT = /^\s*[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?\s*$/i;
+
+export function canonicalText(value: Scalar, options: ReferenceKeyOptions = {}): string | null {
   if (value === null) return null;
   if (typeof value === 'number') return canonicalNumber(value);
+  if (typeof value === 'string' && options.numericText && NUMBER_TEXT.test(value)) return canonicalNumber(Number(value));
   return String(value);
 }
 
-function field(text: string | null): string {
-  return text === null ? ':' : `${Buffer.byteLength(text, 'utf8')}:${text}`;
+export function recordKey(row: Record<string, Scalar>): string {
+  return recordKeyWith(row, {});
 }
 
-export function recordKey(row: Record<string, Scalar>): string {
+export function recordKeyWith(row: Record<string, Scalar>, options: ReferenceKeyOptions): string {
   return Object.keys(row)
     .sort()
-    .map((name) => field(name) + field(canonicalText(row[name] ?? null)))
+    .map((name) => {
+      const text = canonicalText(row[name] ?? null, options);
+      return text === null ? '' : `\u001e${name}\u001f${text}`;
+    })
     .join('');
 }
 
-export function featureKey(value: Scalar): string {
-  return field(canonicalText(value));
+export function featureKey(value: Scalar, options: ReferenceKeyOptions = {}): string {
+  return canonicalText(value, options) ?? '';
 }
 
 export function bucketOf(key: string, totalBuckets: number): number {
-  const digest = createHash('sha256').update(key, 'utf8').digest('hex');
-  return Number(BigInt(`0x${digest}`) % BigInt(totalBuckets));
+  const digest = createHash('md5').update(key, 'utf8').digest();
+  return Number(digest.readBigUInt64LE(0) % BigInt(totalBuckets));
 }
 
 export function splitOf(key: string, splits: ReadonlyArray<{ name: string; hashBuckets: number }>): string {

@@ -36,7 +36,7 @@ async function canonicalTextsInDuckDb(values: number[], sqlType: string): Promis
     const rows = values.map((x, i) => `(${i}, CAST(CAST(${doubleLiteral(x)} AS DOUBLE) AS ${sqlType}))`).join(', ');
     await db.query(`CREATE TABLE v AS SELECT * FROM (VALUES ${rows}) t(i, x)`);
     const [column] = (await db.columns('(SELECT x FROM v)')) as [Parameters<typeof canonicalTextSql>[0]];
-    const reader = await db.query(`SELECT ${canonicalTextSql(column)} AS t FROM v ORDER BY i`);
+    const reader = await db.query(`SELECT ${canonicalTextSql(column, { numericText: false })} AS t FROM v ORDER BY i`);
     return reader.getRowObjectsJS().map((r) => String(r.t));
   });
 }
@@ -54,12 +54,12 @@ describe('hash split: DuckDB SQL against the TypeScript reference', function () 
     assert.deepEqual(await canonicalTextsInDuckDb(values, 'DECIMAL(9,2)'), values.map((x) => canonicalText(x)));
   });
 
-  it('computes sha256 mod n like BigInt arithmetic on the whole 256-bit digest', async function () {
+  it('computes md5 mod n like BigInt arithmetic on the digest\'s first 8 bytes (little-endian)', async function () {
     const keys = Array.from({ length: 2000 }, (_, i) => (i % 7 === 0 ? '' : `key-${i}-é-${'x'.repeat(i % 13)}`));
     const totals = [1, 2, 3, 7, 10, 97, 1000, 65_537, 999_983, 1_000_000];
     const sql = (await withDuckDb({ tmpDir: await tempDir('hash-split'), signal: new AbortController().signal }, async (db) => {
       await db.query(`CREATE TABLE k AS SELECT * FROM (VALUES ${keys.map((k, i) => `(${i}, ${sqlString(k)})`).join(', ')}) t(i, key)`);
-      const columns = totals.map((n) => `${bucketSql('sha256(key)', n)} AS b${n}`).join(', ');
+      const columns = totals.map((n) => `${bucketSql('key', n)} AS b${n}`).join(', ');
       return (await db.query(`SELECT ${columns} FROM k ORDER BY i`)).getRowObjectsJS();
     })) as Record<string, bigint>[];
     keys.forEach((key, i) => {
@@ -67,14 +67,20 @@ describe('hash split: DuckDB SQL against the TypeScript reference', function () 
     });
   });
 
-  it('encodes null, empty and multi-byte values as distinct, length-prefixed fields', async function () {
-    const values = [null, '', 'a', 'é', '1:a', ':'];
-    const texts = await withDuckDb({ tmpDir: await tempDir('hash-split'), signal: new AbortController().signal }, async (db) => {
-      await db.query(`CREATE TABLE s AS SELECT * FROM (VALUES ${values.map((v, i) => `(${i}, ${v === null ? 'NULL::VARCHAR' : sqlString(v)})`).join(', ')}) t(i, s)`);
-      const [column] = (await db.columns('(SELECT s FROM s)')) as [Parameters<typeof featureKeySql>[0]];
-      return (await db.query(`SELECT ${featureKeySql(column)} AS k FROM s ORDER BY i`)).getRowObjectsJS().map((r) => String(r.k));
+  it('keys text that reads as a number like the number only where column types are inferred', async function () {
+    const values = [null, '', 'a', 'é', '39.10', ' 7 ', '1e3', '-0.5', '3750.0', 'nan', '12abc'];
+    const keys = async (numericText: boolean) =>
+      withDuckDb({ tmpDir: await tempDir('hash-split'), signal: new AbortController().signal }, async (db) => {
+        await db.query(`CREATE TABLE s AS SELECT * FROM (VALUES ${values.map((v, i) => `(${i}, ${v === null ? 'NULL::VARCHAR' : sqlString(v)})`).join(', ')}) t(i, s)`);
+        const [column] = (await db.columns('(SELECT s FROM s)')) as [Parameters<typeof featureKeySql>[0]];
+        return (await db.query(`SELECT ${featureKeySql(column, { numericText })} AS k FROM s ORDER BY i`)).getRowObjectsJS().map((r) => String(r.k));
+      });
+    assert.deepEqual(await keys(false), values.map((v) => featureKey(v)));
+    const inferred = await keys(true);
+    assert.deepEqual(inferred, ['', '', 'a', 'é', '39.1', '7', '1000', '-0.5', '3750', 'nan', '12abc']);
+    // The reference knows plain number spellings; DuckDB also reads `nan` as a number.
+    values.forEach((v, i) => {
+      if (v !== 'nan') assert.equal(inferred[i], featureKey(v, { numericText: true }), `key of ${JSON.stringify(v)}`);
     });
-    assert.deepEqual(texts, values.map(featureKey));
-    assert.deepEqual(texts, [':', '0:', '1:a', '2:é', '3:1:a', '1::']);
   });
 });
