@@ -3,6 +3,7 @@ import { ComponentError, UserInputError } from '../../dsl/executor';
 import type { ResolvedFileSet } from '../../dsl/resolve';
 import type { DuckDbSession } from '../data/duckdb-session';
 import { sqlIdentifier, sqlString } from '../data/sql';
+import { unterminatedQuoteLine } from './csv-quotes';
 import { loadRecords, type LoadProgress } from './formats/load-records';
 import type { RecordSource } from './formats/record-source';
 import { openTfRecordSources } from './formats/tfrecord';
@@ -21,6 +22,8 @@ export interface Source {
   format: InputFormat;
   /** A table-function call usable wherever SQL expects a relation. */
   relationSql: string;
+  /** CSV's quote character ('' for none). */
+  csvQuote?: string;
 }
 
 const FORMAT_BY_EXTENSION: Record<string, InputFormat> = {
@@ -62,6 +65,8 @@ function localFiles(set: ResolvedFileSet): string[] {
 }
 
 /** `jsonRecords: 'true'` makes DuckDB insist on one JSON object per row. */
+const csvQuote = (csv: CsvOptions['csv']): string => csv?.quote ?? '"';
+
 function readerSql(format: InputFormat, files: readonly string[], { csv, columns }: CsvOptions, jsonRecords: 'true' | 'auto' = 'true'): string {
   const options: string[] = [];
   // DuckDB cannot combine union_by_name with store_rejects: CSV files of one input share one header.
@@ -73,7 +78,7 @@ function readerSql(format: InputFormat, files: readonly string[], { csv, columns
       options.push('store_rejects = true');
       // The quote is pinned, not sniffed: a sniffer that sees an unterminated quote settles on "no
       // quoting" and reads the quote as text. RFC 4180 escapes a quote by doubling it.
-      options.push(`quote = ${sqlString(csv?.quote ?? '"')}`, `escape = ${sqlString(csv?.quote ?? '"')}`);
+      options.push(`quote = ${sqlString(csvQuote(csv))}`, `escape = ${sqlString(csvQuote(csv))}`);
       if (csv?.delimiter !== undefined) options.push(`delim = ${sqlString(csv.delimiter)}`);
       if (csv?.header !== undefined) options.push(`header = ${csv.header}`);
       if (columns && Object.keys(columns).length > 0) {
@@ -117,7 +122,7 @@ export function sourceOf(request: SourceRequest, set: ResolvedFileSet): Source {
     throw new UserInputError(`columns declares CSV column types; input "${request.input}" is read as ${format}, whose types are its own`);
   }
   const relationSql = JS_READ_FORMATS.has(format) ? sqlIdentifier(JS_READ_TABLE) : readerSql(format, files, request);
-  return { input: request.input, files, format, relationSql };
+  return { input: request.input, files, format, relationSql, ...(format === 'csv' ? { csvQuote: csvQuote(request.csv) } : {}) };
 }
 
 /**
@@ -163,6 +168,7 @@ export async function loadJsReadInput(
 
 const DATA_ERROR = /^(?:Invalid Input|Conversion|Out of Range) Error: /;
 const NOT_RECORDS = /^Binder Error: json_read expected records/;
+const CSV_SNIFF_FAILED = /It was not possible to automatically detect the CSV parsing dialect/;
 
 function conciseDuckDbMessage(message: string): string {
   const cut = ['\nPossible fixes', '\n\nLINE ', '\nLINE '].reduce((m, marker) => {
@@ -198,6 +204,12 @@ export async function asReadError(db: DuckDbSession, err: unknown, source: Sourc
     );
     if (rows === 0) return noRowsError(source);
     return new UserInputError(`${what}: every record must be a JSON object (one row), but the input holds other JSON values`);
+  }
+  if (source.format === 'csv' && CSV_SNIFF_FAILED.test(err.message)) {
+    for (const file of source.files) {
+      const line = await unterminatedQuoteLine(file, source.csvQuote ?? '');
+      if (line !== undefined) return new UserInputError(`malformed CSV: ${file} line ${line}: a quoted field opens here and is never closed (unterminated quote)`);
+    }
   }
   if (DATA_ERROR.test(err.message)) return new UserInputError(`${what}: ${conciseDuckDbMessage(err.message)}`);
   return err;

@@ -33,9 +33,13 @@ export const ExampleGenParametersSchema = z
     input: z.union([
       z.string().min(1, 'input must name a file, a file:// URI or a glob'),
       // Pre-split input, as TFX's input_config.splits: each split's files are written as they are, no hashing.
-      z
-        .record(z.string().regex(SPLIT_NAME_PATTERN, 'split names start with a letter or digit and use letters, digits, _ and - (up to 64)'), z.string().min(1))
-        .refine((splits) => Object.keys(splits).length > 0, 'a pre-split input names at least one split'),
+      z.record(z.string(), z.string().min(1, 'each split of a pre-split input names a file, a file:// URI or a glob')).superRefine((splits, ctx) => {
+        const names = Object.keys(splits);
+        if (names.length === 0) ctx.addIssue({ code: 'custom', message: 'a pre-split input names at least one split' });
+        for (const name of names.filter((n) => !SPLIT_NAME_PATTERN.test(n))) {
+          ctx.addIssue({ code: 'custom', path: [name], message: 'split names start with a letter or digit and use letters, digits, _ and - (up to 64)' });
+        }
+      }),
     ]),
     /** Which spans a span pattern reads: the latest by default, `{start, end}` or `{latestSpans: n}`, each at its latest version. */
     range: SpanRangeSchema.optional(),
