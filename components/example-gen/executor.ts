@@ -8,7 +8,7 @@ import { monotonicProgress } from '../data/progress';
 import { sqlIdentifier, sqlString } from '../data/sql';
 import { assignSplitsSql, featureKeySql, recordKeySql, RESERVED_COLUMNS, SPLIT_INDEX_COLUMN, type KeyOptions } from './hash-split';
 import { splitDataFileName, splitDirName, splitNamesProperty } from '../data/examples-layout';
-import { asReadError, isJsReadFormat, loadJsReadInput, noRowsError, sourceOf, type Source } from './source';
+import { asReadError, checkCsvDialect, isJsReadFormat, loadJsReadInput, noRowsError, sourceOf, type Source } from './source';
 import { csvBadRows, checkBadRowBudget, SUMMARY_SAMPLE_SIZE, writeRejectedRows, type BadRows } from './bad-rows';
 import { textColumnsOfAnotherType } from './column-type-report';
 import { loadWithTfxSplit } from './tfx-split';
@@ -29,6 +29,7 @@ async function inputColumns(db: DuckDbSession, source: Source): Promise<Column[]
   const columns = await db.columns(source.relationSql).catch(async (err: unknown) => {
     throw await asReadError(db, err, source);
   });
+  await checkCsvDialect(source, columns.length);
   const reserved = columns.find((c) => RESERVED_COLUMNS.includes(c.name));
   if (reserved) throw new UserInputError(`input column "${reserved.name}" uses a name reserved by ExampleGen; rename it`);
   return columns;

@@ -206,13 +206,30 @@ export async function asReadError(db: DuckDbSession, err: unknown, source: Sourc
     return new UserInputError(`${what}: every record must be a JSON object (one row), but the input holds other JSON values`);
   }
   if (source.format === 'csv' && CSV_SNIFF_FAILED.test(err.message)) {
-    for (const file of source.files) {
-      const line = await unterminatedQuoteLine(file, source.csvQuote ?? '');
-      if (line !== undefined) return new UserInputError(`malformed CSV: ${file} line ${line}: a quoted field opens here and is never closed (unterminated quote)`);
-    }
+    const unterminated = await unterminatedQuoteError(source);
+    if (unterminated) return unterminated;
   }
   if (DATA_ERROR.test(err.message)) return new UserInputError(`${what}: ${conciseDuckDbMessage(err.message)}`);
   return err;
+}
+
+async function unterminatedQuoteError(source: Source): Promise<UserInputError | undefined> {
+  for (const file of source.files) {
+    const line = await unterminatedQuoteLine(file, source.csvQuote ?? '');
+    if (line !== undefined) return new UserInputError(`malformed CSV: ${file} line ${line}: a quoted field opens here and is never closed (unterminated quote)`);
+  }
+  return undefined;
+}
+
+/**
+ * Before a CSV is read: a sniffer that finds no delimiter under which every quote closes settles on one
+ * column per line, reading an unterminated quote as text; such a file is rejected naming the quote's line.
+ * Only a one-column result is scanned, so a well-formed file costs nothing.
+ */
+export async function checkCsvDialect(source: Source, columnCount: number): Promise<void> {
+  if (source.format !== 'csv' || columnCount !== 1) return;
+  const unterminated = await unterminatedQuoteError(source);
+  if (unterminated) throw unterminated;
 }
 
 function describeFiles(source: Source): string {
