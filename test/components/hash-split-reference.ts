@@ -40,11 +40,9 @@ export function recordKey(row: Record<string, Scalar>): string {
 export function recordKeyWith(row: Record<string, Scalar>, options: ReferenceKeyOptions): string {
   return Object.keys(row)
     .sort()
-    .map((name) => {
-      const text = canonicalText(row[name] ?? null, options);
-      return text === null ? '' : `\u001e${name}\u001f${text}`;
-    })
-    .join('');
+    .map((name) => canonicalText(row[name] ?? null, options))
+    .filter((text) => text !== null)
+    .join('\u001f');
 }
 
 export function featureKey(value: Scalar, options: ReferenceKeyOptions = {}): string {
