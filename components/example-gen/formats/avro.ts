@@ -1,6 +1,5 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { inflateRawSync } from 'node:zlib';
 import avro from 'avsc';
 import {
   BIGINT,
@@ -27,6 +26,7 @@ import {
   type DuckDBValue,
 } from '@duckdb/node-api';
 import { UserInputError } from '../../../dsl/executor';
+import { AVRO_CODECS, type AvroCodec } from './avro-codecs';
 import { decimalFromBigEndian, MAX_DECIMAL_PRECISION, timestampFromMicros, toMicros } from './column-types';
 import type { RecordSource, SourceColumn } from './record-source';
 
@@ -53,7 +53,6 @@ const LONG = avro.Type.forSchema('long');
 /** A block's record count and byte size: two longs of at most 10 bytes each. */
 const BLOCK_PREFIX_MAX = 20;
 const READ_CHUNK_BYTES = 1 << 20;
-const CODECS: Record<string, (data: Buffer) => Buffer> = { null: (data) => data, deflate: (data) => inflateRawSync(data) };
 
 /** A logical type whose values avsc hands over already as the DuckDB values of `duckType`. */
 abstract class DuckLogicalType extends avro.types.LogicalType {
@@ -238,7 +237,8 @@ interface Header {
   columns: SourceColumn[];
   convert: (record: unknown) => DuckDBValue[];
   types: { fast: avro.Type; big: avro.Type };
-  codec: (data: Buffer) => Buffer;
+  codec: AvroCodec;
+  codecName: string;
   sync: Buffer;
   /** File offset of the first block. */
   end: number;
@@ -261,8 +261,8 @@ async function readHeader(file: string, reader: ForwardReader): Promise<Omit<Hea
 
 function headerOf(file: string, header: { meta: Record<string, Buffer>; sync: Buffer }, end: number): Omit<Header, 'fileSize'> {
   const codecName = header.meta['avro.codec']?.toString() ?? 'null';
-  const codec = CODECS[codecName];
-  if (!codec) throw new UserInputError(`${file}: Avro codec "${codecName}" is not supported; supported codecs: ${Object.keys(CODECS).join(', ')}`);
+  const codec = Object.hasOwn(AVRO_CODECS, codecName) ? AVRO_CODECS[codecName] : undefined;
+  if (!codec) throw new UserInputError(`${file}: Avro codec "${codecName}" is not supported; supported codecs: ${Object.keys(AVRO_CODECS).join(', ')}`);
   const schemaText = header.meta['avro.schema']?.toString();
   if (schemaText === undefined) throw new UserInputError(`${file}: the Avro header holds no avro.schema`);
   let types: Header['types'];
@@ -283,7 +283,7 @@ function headerOf(file: string, header: { meta: Record<string, Buffer>; sync: Bu
     const values = record as Record<string, unknown>;
     return fields.map((f) => f.convert(values[f.name]));
   };
-  return { columns: fields.map((f) => ({ name: f.name, type: f.type })), convert, types, codec, sync: header.sync, end };
+  return { columns: fields.map((f) => ({ name: f.name, type: f.type })), convert, types, codec, codecName, sync: header.sync, end };
 }
 
 /**
@@ -338,7 +338,8 @@ async function* readBlocks(file: string, reader: ForwardReader, header: Header, 
       try {
         data = header.codec(bytes.subarray(size.offset, size.offset + dataSize));
       } catch (err) {
-        throw new UserInputError(`${file}: corrupt Avro file: ${where} does not decompress: ${(err as Error).message}`);
+        const stored = `its ${dataSize} ${header.codecName}-compressed bytes from byte ${at + size.offset}`;
+        throw new UserInputError(`${file}: corrupt Avro file: ${where} does not decompress (${stored}): ${(err as Error).message}`);
       }
       yield decodeBlock(file, header, data, records, recordIndex, where);
       recordIndex += records;

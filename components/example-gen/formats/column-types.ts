@@ -21,7 +21,7 @@
  * Nullability: an Avro union of null and one type is that type, nullable; Arrow fields are nullable
  * as declared. Refused with an error naming the column: other Avro unions, null alone, decimals wider
  * than 38 digits; Arrow Null, Union, Interval, Duration, Decimal wider than 38 digits. Avro codecs:
- * null and deflate (snappy and zstandard are refused, naming the codec).
+ * null, deflate, snappy and zstandard (avro-codecs.ts); another is refused, naming it.
  *
  * Time zones are not kept: a timestamp is the instant in UTC, so the same instant compares equal
  * whatever zone a file was written in (as DuckDB's session, pinned to UTC, shows it).
