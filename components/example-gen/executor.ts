@@ -27,6 +27,8 @@ const READ_SHARE = 0.8;
  * 1 GB peak RSS at the same speed (bench/example-gen-large-csv.ts); what does not fit spills to tmpDir.
  */
 const DUCKDB_MEMORY_LIMIT = '512MB';
+/** Each split's writer streams from the staged file: it needs little. */
+const SPLIT_WRITER_MEMORY_LIMIT = '128MB';
 /** Formats whose column types a reader infers from the data, not from a schema the file declares. */
 const INFERRED_TYPE_FORMATS: ReadonlySet<Source['format']> = new Set(['csv', 'json', 'jsonl']);
 
@@ -50,6 +52,22 @@ function keySql(source: Source, columns: readonly Column[], partitionFeature: st
     );
   }
   return featureKeySql(feature, options);
+}
+
+/** One split's rows, without the split index. */
+function splitSelectSql(rowsSql: string, index: number): string {
+  return `SELECT * EXCLUDE (${sqlIdentifier(SPLIT_INDEX_COLUMN)}) FROM ${rowsSql} WHERE ${sqlIdentifier(SPLIT_INDEX_COLUMN)} = ${index}`;
+}
+
+/**
+ * DuckDB's parallel, order-preserving COPY cuts row groups where its threads happen to hand batches over,
+ * so the same rows could be written as different bytes from run to run; one thread reading in order cuts
+ * a row group at the first chunk past ROW_GROUP_SIZE rows, the same on every run.
+ */
+async function writeInOneThread(db: DuckDbSession, memoryLimit: string): Promise<void> {
+  await db.query('SET threads = 1');
+  await db.query('SET preserve_insertion_order = false');
+  await db.query(`SET memory_limit = ${sqlString(memoryLimit)}`);
 }
 
 async function splitRowCounts(db: DuckDbSession, rowsSql: string, splitCount: number): Promise<number[]> {
@@ -120,11 +138,14 @@ export const executor = defineExecutor(ExampleGen, async (ctx) => {
       await mkdir(dir, { recursive: true });
       return path.join(dir, splitDataFileName(0));
     };
-    let typedColumns: Column[] | undefined;
+    /** The default split's rows with their split index, and the input's columns. */
+    let staged: { rowsSql: string; columns: Column[] } | undefined;
     let bad: BadRows;
 
     if (preSplit) {
-      // Each split's files are written as they are; a JavaScript-read input's table is dropped before the next is loaded.
+      // Each split's files are written as they are, in one thread like the hashed splits (byte-identical
+      // runs); a JavaScript-read input's table is dropped before the next is loaded.
+      await writeInOneThread(db, DUCKDB_MEMORY_LIMIT);
       for (const [i, source] of sources.entries()) {
         await loadJsReadInput(db, source, { signal, onProgress: (p) => progress({ fraction: 0, message: `reading ${p.file}`, counters: { rowsRead: p.rows } }) });
         await inputColumns(db, source);
@@ -152,24 +173,43 @@ export const executor = defineExecutor(ExampleGen, async (ctx) => {
           signal,
           onProgress: (p) => progress({ fraction: 0, message: `reading ${p.file}`, counters: { rowsRead: p.rows } }),
         });
-        const staged = await stageHashSplit(db, first, params, ctx.tmpDir, progress);
+        staged = await stageHashSplit(db, first, params, ctx.tmpDir, progress);
         rowsSql = staged.rowsSql;
-        typedColumns = staged.columns;
       }
       counts.splice(0, counts.length, ...(await splitRowCounts(db, rowsSql, splitNames.length)));
       // Too many bad rows fail the node before a split is written.
       bad = await badRowsOf(db, sources, params.maxBadRows, counts.reduce((a, b) => a + b, 0));
       let written = 0;
       const total = counts.reduce((a, b) => a + b, 0);
-      for (const [i, name] of splitNames.entries()) {
-        const select = `SELECT * EXCLUDE (${sqlIdentifier(SPLIT_INDEX_COLUMN)}) FROM ${rowsSql} WHERE ${sqlIdentifier(SPLIT_INDEX_COLUMN)} = ${i}`;
-        await db.query(`COPY (${select}) TO ${sqlString(await splitDir(i))} (FORMAT parquet)`);
+      const wrote = (i: number) => {
         written += counts[i]!;
         progress({
           fraction: READ_SHARE + ((1 - READ_SHARE) * written) / Math.max(total, 1),
-          message: `wrote split ${name}`,
+          message: `wrote split ${splitNames[i]}`,
           counters: { rowsRead: total, rowsWritten: written },
         });
+      };
+      const files = await Promise.all(splitNames.map((_, i) => splitDir(i)));
+      const copySql = (i: number) => `COPY (${splitSelectSql(rowsSql, i)}) TO ${sqlString(files[i]!)} (FORMAT parquet)`;
+      if (staged) {
+        // The staged file can be read by other sessions: one per split, side by side, one thread each.
+        await Promise.all(
+          files.map(async (_, i) => {
+            const tmpDir = path.join(ctx.tmpDir, `split-${i}`);
+            await mkdir(tmpDir, { recursive: true });
+            await withDuckDb({ tmpDir, signal }, async (splitDb) => {
+              await writeInOneThread(splitDb, SPLIT_WRITER_MEMORY_LIMIT);
+              await splitDb.query(copySql(i));
+            });
+            wrote(i);
+          }),
+        );
+      } else {
+        await writeInOneThread(db, DUCKDB_MEMORY_LIMIT);
+        for (const i of files.keys()) {
+          await db.query(copySql(i));
+          wrote(i);
+        }
       }
     }
 
@@ -182,8 +222,8 @@ export const executor = defineExecutor(ExampleGen, async (ctx) => {
     for (const [i, name] of splitNames.entries()) {
       if (counts[i] === 0) warnings.push(`split ${name} holds no rows (${total} row(s) in all)`);
     }
-    if (typedColumns && INFERRED_TYPE_FORMATS.has(first.format)) {
-      warnings.push(...(await textColumnsOfAnotherType(db, `read_parquet(${sqlString(path.join(ctx.tmpDir, STAGED_FILE))})`, typedColumns)));
+    if (staged && INFERRED_TYPE_FORMATS.has(first.format)) {
+      warnings.push(...(await textColumnsOfAnotherType(db, staged.rowsSql, staged.columns)));
     }
     for (const warning of warnings) progress({ message: `warning: ${warning}` });
     progress({ fraction: 1, message: `wrote ${splitNames.length} split(s)`, counters: { rowsRead: total + bad.count, rowsWritten: total } });
