@@ -128,7 +128,9 @@ export type ExampleGenParameters = z.output<typeof ExampleGenParametersSchema>;
  */
 export const ExampleGen = defineComponent({
   type: 'ExampleGen',
-  version: '1',
+  // 2: the default split hashes a row-local key with MD5, so rows land in other splits than version 1's
+  // sha256 put them; a version-1 artifact in the cache is not this version's output.
+  version: '2',
   description: 'Reads CSV, JSON, JSON lines or Parquet files and writes a deterministic hash split as Parquet per split',
   parameters: ExampleGenParametersSchema,
   inputs: {},
