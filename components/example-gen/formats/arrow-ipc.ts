@@ -161,6 +161,7 @@ function converterOf(type: DataType, where: string): Converter {
     if (type.precision > MAX_DECIMAL_PRECISION) {
       throw new UserInputError(`${where}: decimal with precision ${type.precision} is wider than the ${MAX_DECIMAL_PRECISION} digits DuckDB holds`);
     }
+    if (type.scale < 0) throw new UserInputError(`${where}: decimal with negative scale ${type.scale} is not supported; DuckDB's DECIMAL scale is 0 or more`);
     return { type: DECIMAL(type.precision, type.scale), getter: decimalGetter(type.bitWidth, type.precision, type.scale) };
   }
   if (DataType.isList(type) || DataType.isLargeList(type)) {

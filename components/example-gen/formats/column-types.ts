@@ -8,7 +8,7 @@
  * | BOOLEAN                                       | boolean                                   | Bool                                        |
  * | TINYINT / SMALLINT / INTEGER / BIGINT         | int → INTEGER, long → BIGINT              | Int8/16/32/64 (Uint8/16/32/64 → UTINYINT…UBIGINT) |
  * | FLOAT / DOUBLE                                | float → FLOAT, double → DOUBLE            | Float16, Float32 → FLOAT; Float64 → DOUBLE  |
- * | VARCHAR                                       | string, enum (its symbol), uuid           | Utf8, LargeUtf8, Utf8View, Dictionary of strings |
+ * | VARCHAR                                       | string, enum (its symbol), uuid           | Utf8, LargeUtf8, Utf8View                   |
  * | BLOB                                          | bytes, fixed                              | Binary, LargeBinary, FixedSizeBinary, BinaryView |
  * | DATE                                          | date                                      | Date32 (days), Date64 (ms, floored to days) |
  * | TIME (µs)                                     | time-millis, time-micros                  | Time (s, ms, µs; ns floored to µs)          |
@@ -19,9 +19,11 @@
  * | MAP                                           | map (VARCHAR keys)                        | Map                                         |
  *
  * Nullability: an Avro union of null and one type is that type, nullable; Arrow fields are nullable
- * as declared. Refused with an error naming the column: other Avro unions, null alone, decimals wider
- * than 38 digits; Arrow Null, Union, Interval, Duration, Decimal wider than 38 digits. Avro codecs:
- * null, deflate, snappy and zstandard (avro-codecs.ts); another is refused, naming it.
+ * as declared. An Arrow Dictionary column has the type of its values (a stream may replace a
+ * dictionary between record batches). Refused with an error naming the column: other Avro unions,
+ * null alone, decimals wider than 38 digits; Arrow Null, Union, Interval, Duration, Decimal wider
+ * than 38 digits or with a negative scale. Avro codecs: null, deflate, snappy and zstandard
+ * (avro-codecs.ts); another is refused, naming it.
  *
  * Time zones are not kept: a timestamp is the instant in UTC, so the same instant compares equal
  * whatever zone a file was written in (as DuckDB's session, pinned to UTC, shows it).
