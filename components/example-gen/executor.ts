@@ -114,7 +114,10 @@ export const executor = defineExecutor(ExampleGen, async (ctx) => {
   const outDir = ctx.outputDirs.examples;
   const preSplit = preSplitNames(params.input);
   const splitNames = preSplit ?? params.splits.map((s) => s.name);
-  const inputs = typeof params.input === 'string' ? [{ key: 'input', location: params.input }] : Object.entries(params.input).map(([split, location]) => ({ key: splitInputKey(split), location }));
+  const inputs =
+    typeof params.input === 'string'
+      ? [{ key: 'input', location: params.input }]
+      : Object.entries(params.input).map(([split, location]) => ({ key: splitInputKey(split), location }));
 
   const sets: ResolvedFileSet[] = [];
   const sources: Source[] = [];
