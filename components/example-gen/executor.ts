@@ -32,13 +32,23 @@ const SPLIT_WRITER_MEMORY_LIMIT = '128MB';
 /** Formats whose column types a reader infers from the data, not from a schema the file declares. */
 const INFERRED_TYPE_FORMATS: ReadonlySet<Source['format']> = new Set(['csv', 'json', 'jsonl']);
 
-async function inputColumns(db: DuckDbSession, source: Source): Promise<Column[]> {
+const columnList = (columns: readonly Column[]) => columns.map((c) => `"${c.name}"`).join(', ');
+
+/** The input's columns, once its declared types (`columns`) are known to name some of them. */
+async function inputColumns(db: DuckDbSession, source: Source, declared: ExampleGenParameters['columns']): Promise<Column[]> {
   const columns = await db.columns(source.relationSql).catch(async (err: unknown) => {
     throw await asReadError(db, err, source);
   });
   await checkCsvDialect(source, columns.length);
   const reserved = columns.find((c) => RESERVED_COLUMNS.includes(c.name));
   if (reserved) throw new UserInputError(`input column "${reserved.name}" uses a name reserved by ExampleGen; rename it`);
+  // DuckDB ignores a declared type whose column does not exist; a misspelt name would go unnoticed.
+  const unknown = Object.keys(declared ?? {}).filter((name) => !columns.some((c) => c.name === name));
+  if (unknown.length > 0) {
+    throw new UserInputError(
+      `columns declares a type for ${unknown.map((n) => `"${n}"`).join(', ')}, not a column of ${source.input}; its columns are: ${columnList(columns)}`,
+    );
+  }
   return columns;
 }
 
@@ -48,7 +58,7 @@ function keySql(source: Source, columns: readonly Column[], partitionFeature: st
   const feature = columns.find((c) => c.name === partitionFeature);
   if (!feature) {
     throw new UserInputError(
-      `partitionFeature "${partitionFeature}" is not a column of ${source.input}; its columns are: ${columns.map((c) => `"${c.name}"`).join(', ')}`,
+      `partitionFeature "${partitionFeature}" is not a column of ${source.input}; its columns are: ${columnList(columns)}`,
     );
   }
   return featureKeySql(feature, options);
@@ -96,7 +106,7 @@ async function badRowsOf(db: DuckDbSession, sources: readonly Source[], maxBadRo
  * byte-identical from run to run, and the input streams through: it is never held in memory whole.
  */
 async function stageHashSplit(db: DuckDbSession, source: Source, params: ExampleGenParameters, tmpDir: string, progress: (p: Progress) => void) {
-  const columns = await inputColumns(db, source);
+  const columns = await inputColumns(db, source, params.columns);
   const key = keySql(source, columns, params.partitionFeature);
   const staged = path.join(tmpDir, STAGED_FILE);
   await db
@@ -151,7 +161,7 @@ export const executor = defineExecutor(ExampleGen, async (ctx) => {
       await writeInOneThread(db, DUCKDB_MEMORY_LIMIT);
       for (const [i, source] of sources.entries()) {
         await loadJsReadInput(db, source, { signal, onProgress: (p) => progress({ fraction: 0, message: `reading ${p.file}`, counters: { rowsRead: p.rows } }) });
-        await inputColumns(db, source);
+        await inputColumns(db, source, params.columns);
         const reader = await db
           .query(`COPY (SELECT * FROM ${source.relationSql}) TO ${sqlString(await splitDir(i))} (FORMAT parquet)`, readProgress(progress, `reading split ${splitNames[i]}`))
           .catch(async (err: unknown) => {

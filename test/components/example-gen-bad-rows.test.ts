@@ -116,6 +116,17 @@ describe('ExampleGen bad rows', function () {
     await rejects(runExecutorForTest(ExampleGen, { parameters: { input: late } }), /malformed CSV: .*late-quote\.csv line 30002, column "b": Value with unterminated quote found/);
   });
 
+  it('a declared type for a column the CSV does not have, or for a format with types of its own', async function () {
+    await rejects(
+      runExecutorForTest(ExampleGen, { parameters: { input: weather, columns: { rainfall: 'double' } } }),
+      /columns declares a type for "rainfall", not a column of .*weather\.csv; its columns are: "date", "precipitation", "temp_max", "temp_min", "wind", "weather"/,
+    );
+    await rejects(
+      runExecutorForTest(ExampleGen, { parameters: { input: vegaFile('penguins.json'), columns: { Island: 'string' } } }),
+      /columns declares CSV column types; input .*penguins\.json" is read as json, whose types are its own/,
+    );
+  });
+
   it('maxBadRows that is neither a whole number nor a fraction below 1', async function () {
     await rejects(runExecutorForTest(ExampleGen, { parameters: { input: weather, maxBadRows: 1.5 } }), /maxBadRows: maxBadRows is a whole number of rows, or a fraction of the rows below 1/);
   });
