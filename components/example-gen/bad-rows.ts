@@ -63,14 +63,14 @@ export function badRowAllowance(maxBadRows: number, totalRows: number): number {
 }
 
 /** Throws, naming the first bad row, when there are more than the budget allows. */
-export function checkBadRowBudget(bad: BadRows, maxBadRows: number, goodRows: number): void {
+export function checkBadRowBudget(bad: BadRows, maxBadRows: number, goodRows: number, format = 'CSV'): void {
   const first = bad.sample[0];
   if (!first) return;
   const allowed = badRowAllowance(maxBadRows, goodRows + bad.count);
   if (bad.count <= allowed) return;
   if (maxBadRows === 0) {
     const more = bad.count > 1 ? ` (${bad.count - 1} more bad line(s) after it)` : '';
-    throw new UserInputError(`malformed CSV: ${describeBadRow(first)}${more}`);
+    throw new UserInputError(`malformed ${format}: ${describeBadRow(first)}${more}`);
   }
   const budget = maxBadRows >= 1 ? `maxBadRows ${maxBadRows}` : `maxBadRows ${maxBadRows} (${allowed} of ${goodRows + bad.count} rows)`;
   throw new UserInputError(`${bad.count} bad rows exceed ${budget}; the first: ${describeBadRow(first)}`);

@@ -11,6 +11,7 @@ import { splitDataFileName, splitDirName, splitNamesProperty } from '../data/exa
 import { asReadError, checkCsvDialect, isJsReadFormat, loadJsReadInput, noRowsError, sourceOf, type Source } from './source';
 import { csvBadRows, checkBadRowBudget, SUMMARY_SAMPLE_SIZE, writeRejectedRows, type BadRows } from './bad-rows';
 import { textColumnsOfAnotherType } from './column-type-report';
+import { readJsonLinesWithBudget } from './json-lines-scan';
 import { loadWithTfxSplit } from './tfx-split';
 import { ExampleGen, type ExampleGenParameters } from './spec';
 import { spanProperties } from './input-patterns';
@@ -173,6 +174,8 @@ export const executor = defineExecutor(ExampleGen, async (ctx) => {
       bad = await badRowsOf(db, sources, params.maxBadRows, counts.reduce((a, b) => a + b, 0));
     } else {
       let rowsSql: string;
+      /** Set when a JSON lines input's bad lines were scanned for (json-lines-scan.ts); CSV's come from DuckDB's rejects. */
+      let jsonLinesBad: BadRows | undefined;
       if (params.tfxCompatibleSplit) {
         // TFX's own key and sha256, hashed in JavaScript (tfx-split.ts); the row count is unknown until read.
         await loadWithTfxSplit(db, first, params, {
@@ -186,12 +189,16 @@ export const executor = defineExecutor(ExampleGen, async (ctx) => {
           signal,
           onProgress: (p) => progress({ fraction: 0, message: `reading ${p.file}`, counters: { rowsRead: p.rows } }),
         });
-        staged = await stageHashSplit(db, first, params, ctx.tmpDir, progress);
+        const read = await readJsonLinesWithBudget(first, { maxBadRows: params.maxBadRows, tmpDir: ctx.tmpDir, signal }, (source) =>
+          stageHashSplit(db, source, params, ctx.tmpDir, progress),
+        );
+        staged = read.result;
+        jsonLinesBad = read.bad;
         rowsSql = staged.rowsSql;
       }
       counts.splice(0, counts.length, ...(await splitRowCounts(db, rowsSql, splitNames.length)));
       // Too many bad rows fail the node before a split is written.
-      bad = await badRowsOf(db, sources, params.maxBadRows, counts.reduce((a, b) => a + b, 0));
+      bad = jsonLinesBad ?? (await badRowsOf(db, sources, params.maxBadRows, counts.reduce((a, b) => a + b, 0)));
       let written = 0;
       const total = counts.reduce((a, b) => a + b, 0);
       const wrote = (i: number) => {

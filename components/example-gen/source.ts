@@ -125,6 +125,11 @@ export function sourceOf(request: SourceRequest, set: ResolvedFileSet): Source {
   return { input: request.input, files, format, relationSql, ...(format === 'csv' ? { csvQuote: csvQuote(request.csv) } : {}) };
 }
 
+/** `source` read from other JSON lines files: its good lines, set apart from its bad ones (json-lines-scan.ts). */
+export function jsonLinesSourceOf(source: Source, files: readonly string[]): Source {
+  return { ...source, files: [...files], relationSql: readerSql('jsonl', files, {}) };
+}
+
 /**
  * Formats read by a JavaScript library and appended into a DuckDB table (formats/load-records.ts);
  * their `relationSql` names that table, filled by `loadJsReadInput`.
@@ -170,6 +175,11 @@ const DATA_ERROR = /^(?:Invalid Input|Conversion|Out of Range) Error: /;
 const NOT_RECORDS = /^Binder Error: json_read expected records/;
 const CSV_SNIFF_FAILED = /It was not possible to automatically detect the CSV parsing dialect/;
 
+/** A JSON file is one document: a syntax error anywhere breaks all of it, so no row of it can be skipped. */
+const JSON_DOCUMENT_NOTE: Partial<Record<InputFormat, string>> = {
+  json: ' (a .json file is one JSON document, read whole: maxBadRows cannot skip a part of it; JSON lines, one object per line, can skip bad lines)',
+};
+
 function conciseDuckDbMessage(message: string): string {
   const cut = ['\nPossible fixes', '\n\nLINE ', '\nLINE '].reduce((m, marker) => {
     const at = m.indexOf(marker);
@@ -209,7 +219,7 @@ export async function asReadError(db: DuckDbSession, err: unknown, source: Sourc
     const unterminated = await unterminatedQuoteError(source);
     if (unterminated) return unterminated;
   }
-  if (DATA_ERROR.test(err.message)) return new UserInputError(`${what}: ${conciseDuckDbMessage(err.message)}`);
+  if (DATA_ERROR.test(err.message)) return new UserInputError(`${what}: ${conciseDuckDbMessage(err.message)}${JSON_DOCUMENT_NOTE[source.format] ?? ''}`);
   return err;
 }
 
