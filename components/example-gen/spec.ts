@@ -102,8 +102,9 @@ export const ExampleGenParametersSchema = z
      */
     columns: z.record(z.string().min(1), z.enum(DECLARED_COLUMN_TYPES)).optional(),
     /**
-     * Bad CSV rows (wrong field count, a value not parsing as its declared type, an unterminated quote) that
-     * may be skipped (other formats fail at their first bad record): a count (a whole number), or a fraction of all rows below 1. Skipped rows are counted,
+     * Bad CSV rows (wrong field count, a value not parsing as its declared type, an unterminated quote) and
+     * bad JSON lines (not JSON, not an object, a value not fitting its inferred type) that may be skipped
+     * (other formats, a `.json` document among them, fail at their first bad record): a count (a whole number), or a fraction of all rows below 1. Skipped rows are counted,
      * and a sample is written to the Examples artifact's `rejected_rows.jsonl` and the run summary. By
      * default none: the first bad row fails the node, naming file, line and column.
      */
