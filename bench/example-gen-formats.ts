@@ -20,7 +20,10 @@ import { vegaFile } from '../test/components/vega-data';
  * this script in each format, beside ExampleGen on the same rows as Parquet (the baseline, measured in
  * the same run). Each input runs twice and the faster run counts (the machine is shared).
  *
- *   node dist/bench/example-gen-formats.js
+ *   node dist/bench/example-gen-formats.js [format ...]
+ *
+ * Naming formats (any part of a name below, case-insensitive, e.g. `tfrecord`) runs only those,
+ * beside the baseline.
  */
 
 const ROWS = 1_000_000;
@@ -146,7 +149,8 @@ async function main(): Promise<void> {
     );
     const baseline = await rowsPerSecond(sample);
     console.log(`ExampleGen on ${ROWS} flights rows, Parquet (baseline): ${(baseline / 1e6).toFixed(3)} M rows/s`);
-    for (const format of FORMATS) {
+    const only = process.argv.slice(2).map((a) => a.toLowerCase());
+    for (const format of FORMATS.filter((f) => only.length === 0 || only.some((a) => f.name.toLowerCase().includes(a)))) {
       const rate = await rowsPerSecond(await format.write(dir, sample));
       console.log(`ExampleGen on ${ROWS} flights rows, ${format.name}: ${(rate / 1e6).toFixed(3)} M rows/s (${(baseline / rate).toFixed(1)}x slower than Parquet)`);
     }

@@ -3,7 +3,9 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { UserInputError } from '../../dsl/executor';
 import { ExampleGen } from '../../components/example-gen/spec';
+import { withDuckDb } from '../../components/data/duckdb-session';
 import { crc32c } from '../../components/example-gen/formats/crc32c';
+import { loadRecords } from '../../components/example-gen/formats/load-records';
 import { decodeExample, featureLength, floatAt } from '../../components/example-gen/formats/tf-example';
 import { openTfRecordSource } from '../../components/example-gen/formats/tfrecord';
 import { readTfRecordFrames } from '../../components/example-gen/formats/tfrecord-frames';
@@ -41,12 +43,14 @@ async function assertSameRows(actual: ExecutorTestRun, expected: ExecutorTestRun
   }
 }
 
+/** The file's rows as loaded into DuckDB, in file order. */
 async function readAll(file: string): Promise<unknown[][]> {
   const signal = new AbortController().signal;
   const source = await openTfRecordSource(file, { signal });
-  const rows: unknown[][] = [];
-  for await (const batch of source.batches(signal)) rows.push(...batch);
-  return rows;
+  return withDuckDb({ tmpDir: path.dirname(file), signal }, async (db) => {
+    await loadRecords(db, 'records', [source], { signal });
+    return (await db.query('SELECT * FROM records ORDER BY rowid')).getRows();
+  });
 }
 
 async function rejects(promise: Promise<unknown>, pattern: RegExp): Promise<void> {

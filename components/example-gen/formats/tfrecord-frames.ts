@@ -1,12 +1,26 @@
 /**
  * TFRecord framing, streamed: each record is `uint64 length (LE) | uint32 masked_crc32c(length bytes) |
  * data | uint32 masked_crc32c(data)`; a GZIP file is the whole record stream gzipped. Both CRCs are
- * checked. The file is read in small chunks and only one record is held at a time.
+ * checked. The file is read in chunks of a megabyte and the records of each chunk are handed on
+ * together, as views into it: a record crossing a chunk's end is the only one copied.
  */
 import { createReadStream } from 'node:fs';
 import { createGunzip } from 'node:zlib';
 import { UserInputError } from '../../../dsl/executor';
 import { maskedCrc32c } from './crc32c';
+
+/** The whole records that arrived in one chunk of the file. */
+export interface FrameBatch {
+  /** Record k's data is `bytes[dataStart[k], dataEnd[k])`. */
+  bytes: Buffer;
+  count: number;
+  dataStart: Int32Array;
+  dataEnd: Int32Array;
+  /** Byte offset of record k's length field in the file (in the decompressed stream of a GZIP file). */
+  offsets: Float64Array;
+  /** 0-based position in its file of the batch's first record. */
+  firstIndex: number;
+}
 
 export interface TfRecordFrame {
   /** 0-based position of the record in its file. */
@@ -18,48 +32,10 @@ export interface TfRecordFrame {
 
 const HEADER_BYTES = 12;
 const FOOTER_BYTES = 4;
-const CHUNK_BYTES = 1 << 16;
+/** Large enough that the per-chunk work (an await, a batch) is spread over thousands of records. */
+const CHUNK_BYTES = 1 << 20;
 /** Beyond what one Buffer holds; a length this large is corruption that the CRC happened to miss. */
 const MAX_RECORD_BYTES = 2 ** 31 - 1;
-
-/** Bytes arrived so far, consumed from the front without copying more than one record. */
-class ByteQueue {
-  private chunks: Buffer[] = [];
-  private head = 0;
-  available = 0;
-
-  push(chunk: Buffer): void {
-    this.chunks.push(chunk);
-    this.available += chunk.length;
-  }
-
-  take(n: number): Buffer {
-    this.available -= n;
-    const first = this.chunks[0]!;
-    if (first.length - this.head >= n) {
-      const out = first.subarray(this.head, this.head + n);
-      this.head += n;
-      if (this.head === first.length) {
-        this.chunks.shift();
-        this.head = 0;
-      }
-      return out;
-    }
-    const out = Buffer.allocUnsafe(n);
-    let filled = 0;
-    while (filled < n) {
-      const chunk = this.chunks[0]!;
-      const copied = chunk.copy(out, filled, this.head, Math.min(chunk.length, this.head + n - filled));
-      filled += copied;
-      this.head += copied;
-      if (this.head === chunk.length) {
-        this.chunks.shift();
-        this.head = 0;
-      }
-    }
-    return out;
-  }
-}
 
 export function isGzipPath(file: string): boolean {
   return file.toLowerCase().endsWith('.gz');
@@ -75,62 +51,130 @@ export interface ReadCounter {
   bytes: number;
 }
 
-export async function* readTfRecordFrames(
+/**
+ * Bytes of the stream not yet framed: the tail of the last chunk, plus the chunks that arrived while
+ * a record longer than a chunk was incomplete (joined once it is whole, so a huge record is copied once).
+ */
+class PendingBytes {
+  private parts: Buffer[] = [];
+  length = 0;
+
+  push(chunk: Buffer): void {
+    this.parts.push(chunk);
+    this.length += chunk.length;
+  }
+
+  /** All pending bytes as one buffer; they stay pending until `consume`. */
+  joined(): Buffer {
+    if (this.parts.length > 1) this.parts = [Buffer.concat(this.parts, this.length)];
+    return this.parts[0] ?? Buffer.alloc(0);
+  }
+
+  consume(n: number): void {
+    const rest = this.joined().subarray(n);
+    this.parts = rest.length ? [rest] : [];
+    this.length = rest.length;
+  }
+}
+
+export async function* readTfRecordFrameBatches(
   file: string,
   options: { gzip: boolean; signal: AbortSignal; counter?: ReadCounter },
-): AsyncGenerator<TfRecordFrame> {
+): AsyncGenerator<FrameBatch> {
   const { gzip, signal, counter } = options;
   const raw = createReadStream(file, { highWaterMark: CHUNK_BYTES, signal });
   const stream = gzip ? raw.pipe(createGunzip({ chunkSize: CHUNK_BYTES })) : raw;
   if (gzip) raw.on('error', (err) => stream.destroy(err));
-  const queue = new ByteQueue();
   const at = (offset: number) => `${file}: ${describeOffset(offset, gzip)}`;
+  const pending = new PendingBytes();
+  /** Offset of the first pending byte: the next record's length field. */
   let offset = 0;
   let index = 0;
-  let header: { length: number } | undefined;
+  /** Bytes the next record needs before it can be framed. */
+  let needed = HEADER_BYTES;
+  /** The next record's data length, once its header is checked. */
+  let length = -1;
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
-      queue.push(chunk);
+      pending.push(chunk);
       if (counter) counter.bytes = raw.bytesRead;
+      if (pending.length < needed) continue;
+      const bytes = pending.joined();
+      const capacity = Math.ceil(bytes.length / (HEADER_BYTES + FOOTER_BYTES));
+      const batch: FrameBatch = {
+        bytes,
+        count: 0,
+        dataStart: new Int32Array(capacity),
+        dataEnd: new Int32Array(capacity),
+        offsets: new Float64Array(capacity),
+        firstIndex: index,
+      };
+      let pos = 0;
       for (;;) {
-        if (!header) {
-          if (queue.available < HEADER_BYTES) break;
-          const bytes = queue.take(HEADER_BYTES);
-          const lengthBytes = bytes.subarray(0, 8);
-          if (maskedCrc32c(lengthBytes) !== bytes.readUInt32LE(8)) {
+        if (length < 0) {
+          if (bytes.length - pos < HEADER_BYTES) {
+            needed = HEADER_BYTES;
+            break;
+          }
+          if (maskedCrc32c(bytes, pos, pos + 8) !== bytes.readUInt32LE(pos + 8)) {
             throw new UserInputError(`${at(offset)}: bad length CRC in TFRecord record ${index} (its CRC at ${describeOffset(offset + 8, gzip)} does not match the length bytes); the file is corrupt or not a TFRecord file`);
           }
-          const length = bytes.readBigUInt64LE(0);
-          if (length > BigInt(MAX_RECORD_BYTES)) {
-            throw new UserInputError(`${at(offset)}: TFRecord record ${index} declares ${length} bytes, more than the ${MAX_RECORD_BYTES} a record may hold`);
+          const low = bytes.readUInt32LE(pos);
+          if (bytes.readUInt32LE(pos + 4) !== 0 || low > MAX_RECORD_BYTES) {
+            throw new UserInputError(`${at(offset)}: TFRecord record ${index} declares ${bytes.readBigUInt64LE(pos)} bytes, more than the ${MAX_RECORD_BYTES} a record may hold`);
           }
-          header = { length: Number(length) };
+          length = low;
         }
-        if (queue.available < header.length + FOOTER_BYTES) break;
-        const data = queue.take(header.length);
-        const crc = queue.take(FOOTER_BYTES).readUInt32LE(0);
-        const dataAt = offset + HEADER_BYTES;
-        if (maskedCrc32c(data) !== crc) {
-          throw new UserInputError(`${at(offset)}: bad data CRC in TFRecord record ${index} (its ${header.length} data bytes at ${describeOffset(dataAt, gzip)} do not match the CRC at ${describeOffset(dataAt + header.length, gzip)})`);
+        const recordBytes = HEADER_BYTES + length + FOOTER_BYTES;
+        if (bytes.length - pos < recordBytes) {
+          needed = recordBytes;
+          break;
         }
-        yield { index, offset, data };
-        offset = dataAt + header.length + FOOTER_BYTES;
+        const dataStart = pos + HEADER_BYTES;
+        const dataEnd = dataStart + length;
+        if (maskedCrc32c(bytes, dataStart, dataEnd) !== bytes.readUInt32LE(dataEnd)) {
+          const dataAt = offset + HEADER_BYTES;
+          throw new UserInputError(`${at(offset)}: bad data CRC in TFRecord record ${index} (its ${length} data bytes at ${describeOffset(dataAt, gzip)} do not match the CRC at ${describeOffset(dataAt + length, gzip)})`);
+        }
+        batch.dataStart[batch.count] = dataStart;
+        batch.dataEnd[batch.count] = dataEnd;
+        batch.offsets[batch.count] = offset;
+        batch.count++;
+        pos += recordBytes;
+        offset += recordBytes;
         index++;
-        header = undefined;
+        length = -1;
       }
+      pending.consume(pos);
+      if (batch.count > 0) yield batch;
     }
   } catch (err) {
     if (err instanceof UserInputError || signal.aborted) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     if (gzip && typeof code === 'string' && code.startsWith('Z_')) {
-      throw new UserInputError(`${file}: not a valid GZIP file (${(err as Error).message}) after ${describeOffset(offset + queue.available, gzip)}`);
+      throw new UserInputError(`${file}: not a valid GZIP file (${(err as Error).message}) after ${describeOffset(offset + pending.length, gzip)}`);
     }
     throw err;
+  } finally {
+    // A reader that stops early (a sample) leaves the file open otherwise, when it is piped through gunzip.
+    raw.destroy();
   }
-  if (header) {
-    throw new UserInputError(`${at(offset)}: truncated TFRecord record ${index}: it declares ${header.length} data bytes and a 4-byte CRC, but the file ends ${queue.available} byte(s) after its header`);
+  if (length >= 0) {
+    throw new UserInputError(`${at(offset)}: truncated TFRecord record ${index}: it declares ${length} data bytes and a 4-byte CRC, but the file ends ${pending.length - HEADER_BYTES} byte(s) after its header`);
   }
-  if (queue.available > 0) {
-    throw new UserInputError(`${at(offset)}: truncated TFRecord length: the file ends ${queue.available} byte(s) into record ${index}'s 12-byte header`);
+  if (pending.length > 0) {
+    throw new UserInputError(`${at(offset)}: truncated TFRecord length: the file ends ${pending.length} byte(s) into record ${index}'s 12-byte header`);
+  }
+}
+
+/** Record by record, for a caller that wants each on its own. */
+export async function* readTfRecordFrames(
+  file: string,
+  options: { gzip: boolean; signal: AbortSignal; counter?: ReadCounter },
+): AsyncGenerator<TfRecordFrame> {
+  for await (const batch of readTfRecordFrameBatches(file, options)) {
+    for (let k = 0; k < batch.count; k++) {
+      yield { index: batch.firstIndex + k, offset: batch.offsets[k]!, data: batch.bytes.subarray(batch.dataStart[k], batch.dataEnd[k]) };
+    }
   }
 }

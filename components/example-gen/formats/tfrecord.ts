@@ -1,8 +1,6 @@
 /**
- * TFRecord files of tf.Example as a RecordSource: a first streamed pass over all files of the input
- * finds each feature's kind and longest list, which fixes the columns; a second pass streams the rows.
- *
- * Column types (one per feature, in order of first appearance):
+ * TFRecord files of tf.Example as RecordSources sharing one set of columns, one per feature of any
+ * of the files, in order of first appearance:
  *
  * | feature              | column                                                   |
  * | -------------------- | -------------------------------------------------------- |
@@ -14,13 +12,25 @@
  * | kind never set in any record | VARCHAR, all NULL                                |
  *
  * A feature whose kind differs between records is an error naming both places.
+ *
+ * The columns come from the first megabyte of each file, and every row is checked against them as it
+ * is written: a record that does not fit (a feature unseen, a longer list, bytes that are not UTF-8, a
+ * kind first set) throws ColumnsOutgrown, and the load starts over with columns learnt from every
+ * record. A uniform input is so read once (a first pass over all of it cost a third of the load), and
+ * any input ends with the columns a pass over all of it would give.
+ *
+ * Records are located in their bytes without decoding (tf-example-scan.ts) and their values written
+ * straight into DuckDB vectors (tf-example-vectors.ts).
  */
-import { isUtf8 } from 'node:buffer';
-import { BIGINT, BLOB, FLOAT, LIST, VARCHAR, blobValue, listValue, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
+import { BIGINT, BLOB, FLOAT, LIST, VARCHAR, type DuckDBDataChunk, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
+import duckdb from '@duckdb/node-bindings';
 import { UserInputError } from '../../../dsl/executor';
-import type { RecordSource, SourceColumn } from './record-source';
-import { decodeExample, ExampleDecodeError, featureLength, floatAt, type Feature, type FeatureKind, type TfExample } from './tf-example';
-import { describeOffset, isGzipPath, readTfRecordFrames, type ReadCounter, type TfRecordFrame } from './tfrecord-frames';
+import { ColumnsOutgrown, type ColumnBatch, type RecordSource, type SourceColumn } from './record-source';
+import { decodeExample, type TfExample } from './tf-example';
+import { KIND_BYTES, KIND_FLOAT, KIND_INT64, KIND_NONE, type FeatureSpans } from './tf-example-scan';
+import { featureColumn, type FeatureColumn, type ValueKind } from './tf-example-vectors';
+import { FeatureLocator, kindConflict, KIND_NAMES, learnFeatures, where, type FeatureNames, type FeatureShape, type RecordPlace } from './tfrecord-features';
+import { isGzipPath, readTfRecordFrameBatches, type FrameBatch, type ReadCounter, type TfRecordFrame } from './tfrecord-frames';
 
 /** One record as read, for a caller that derives a value of its own from it (e.g. a split index). */
 export interface TfRecordRead {
@@ -41,137 +51,131 @@ export interface TfRecordOptions {
   gzip?: boolean;
   signal: AbortSignal;
   derived?: DerivedColumn[];
-  /** Called once per file after the schema pass has read it. */
+  /** Called once per file when the features are learnt from every record of the input. */
   onSchemaProgress?: (progress: { file: string; records: number }) => void;
 }
 
+/** DuckDB's vector size: each batch fills one data chunk. */
 const BATCH_ROWS = 2048;
 
-interface FeatureShape {
-  kind: FeatureKind | null;
-  maxLength: number;
-  utf8: boolean;
-  /** Where the kind was first seen, for the error when another record disagrees. */
-  firstSeen?: string;
-}
-
-function where(file: string, frame: TfRecordFrame, gzip: boolean): string {
-  return `${file} record ${frame.index} at ${describeOffset(frame.offset, gzip)}`;
-}
-
-export async function* readExamples(file: string, gzip: boolean, signal: AbortSignal, counter?: ReadCounter): AsyncGenerator<TfRecordRead> {
-  for await (const frame of readTfRecordFrames(file, { gzip, signal, counter })) {
-    let example: TfExample;
-    try {
-      example = decodeExample(frame.data);
-    } catch (err) {
-      if (!(err instanceof ExampleDecodeError)) throw err;
-      throw new UserInputError(
-        `${where(file, frame, gzip)}: the record is not a tf.Example (${err.message} at byte ${err.offset} of its ${frame.data.length} data bytes)`,
-      );
-    }
-    yield { file, frame, example, gzip };
-  }
+function valueKind(shape: FeatureShape): ValueKind {
+  if (shape.kind === KIND_INT64) return 'int64';
+  if (shape.kind === KIND_FLOAT) return 'float';
+  return shape.kind === KIND_BYTES && !shape.utf8 ? 'blob' : 'varchar';
 }
 
 function columnType(shape: FeatureShape): DuckDBType {
-  const scalar = shape.kind === 'int64_list' ? BIGINT : shape.kind === 'float_list' ? FLOAT : shape.kind === 'bytes_list' && !shape.utf8 ? BLOB : VARCHAR;
+  const scalar = { int64: BIGINT, float: FLOAT, blob: BLOB, varchar: VARCHAR }[valueKind(shape)];
   return shape.maxLength > 1 ? LIST(scalar) : scalar;
 }
 
-async function inferShapes(files: readonly string[], options: TfRecordOptions): Promise<Map<string, FeatureShape>> {
-  const shapes = new Map<string, FeatureShape>();
-  for (const file of files) {
-    const gzip = options.gzip ?? isGzipPath(file);
-    let records = 0;
-    for await (const { frame, example } of readExamples(file, gzip, options.signal)) {
-      records++;
-      for (const [name, { feature }] of example.features) {
-        let shape = shapes.get(name);
-        if (!shape) {
-          shape = { kind: null, maxLength: 0, utf8: true };
-          shapes.set(name, shape);
-        }
-        if (feature.kind === null) continue;
-        if (shape.kind === null) {
-          shape.kind = feature.kind;
-          shape.firstSeen = where(file, frame, gzip);
-        } else if (shape.kind !== feature.kind) {
-          throw new UserInputError(
-            `${where(file, frame, gzip)}: feature "${name}" is ${feature.kind} here but ${shape.kind} in ${shape.firstSeen}; a feature must keep one kind in every record`,
-          );
-        }
-        shape.maxLength = Math.max(shape.maxLength, featureLength(feature));
-        if (feature.kind === 'bytes_list' && shape.utf8) shape.utf8 = feature.values.every((v) => isUtf8(v));
-      }
-    }
-    options.onSchemaProgress?.({ file, records });
-  }
-  return shapes;
+/** The features of an input as known so far: from samples, or `complete` (from every record). */
+interface InputFeatures {
+  names: FeatureNames;
+  complete: boolean;
 }
 
-type Converter = (feature: Feature) => DuckDBValue;
+/** Why a record does not fit the columns: the load starts over, or (columns from every record) the file changed. */
+function misfit(features: InputFeatures, place: RecordPlace, what: string): Error {
+  if (!features.complete) return new ColumnsOutgrown(`${where(place)}: ${what} of the sample`);
+  return new UserInputError(`${where(place)}: ${what} when the input was first read; the file changed while ExampleGen read it`);
+}
 
-function converterFor(shape: FeatureShape): Converter {
-  const one = (feature: Feature, i: number): DuckDBValue => {
-    switch (feature.kind) {
-      case 'int64_list':
-        return feature.values[i]!;
-      case 'float_list':
-        return floatAt(feature.bits, i);
-      case 'bytes_list': {
-        const v = feature.values[i]!;
-        return shape.utf8 ? Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('utf8') : blobValue(v);
-      }
-      default:
-        return null;
-    }
-  };
-  if (shape.maxLength > 1) {
-    return (feature) => {
-      const n = featureLength(feature);
-      return n === 0 ? null : listValue(Array.from({ length: n }, (_, i) => one(feature, i)));
-    };
+/** The rows of a batch, written column by column as records are added. */
+class RowBatch implements ColumnBatch {
+  rowCount = 0;
+  private readonly columns: FeatureColumn[];
+  private readonly derivedValues: DuckDBValue[][];
+
+  constructor(
+    private readonly features: InputFeatures,
+    private readonly derived: readonly DerivedColumn[],
+  ) {
+    this.columns = features.names.shapes.map((shape) => featureColumn(valueKind(shape), shape.maxLength > 1, BATCH_ROWS));
+    this.derivedValues = derived.map(() => new Array<DuckDBValue>(BATCH_ROWS));
   }
-  return (feature) => (featureLength(feature) === 0 ? null : one(feature, 0));
+
+  /** Adds the record located in `spans` (record `k` of `frames`) as the next row. */
+  add(spans: FeatureSpans, place: RecordPlace, frames: FrameBatch, k: number): void {
+    const row = this.rowCount;
+    const shapes = this.features.names.shapes;
+    for (let j = 0; j < spans.count; j++) {
+      const kind = spans.kind[j]!;
+      const count = spans.valueCount[j]!;
+      if (kind === KIND_NONE || count === 0) continue;
+      const shape = shapes[spans.ids[j]!]!;
+      if (kind !== shape.kind) {
+        if (shape.kind !== KIND_NONE) throw kindConflict(place, shape, kind);
+        throw misfit(this.features, place, `feature "${shape.name}" is ${KIND_NAMES[kind]} here, but had no kind`);
+      }
+      if (count > 1 && shape.maxLength <= 1) throw misfit(this.features, place, `feature "${shape.name}" holds ${count} values here, but at most one`);
+      if (!this.columns[spans.ids[j]!]!.set(row, spans, j)) throw misfit(this.features, place, `feature "${shape.name}" holds bytes that are not UTF-8 here, but only UTF-8`);
+    }
+    if (this.derived.length) {
+      const data = frames.bytes.subarray(frames.dataStart[k], frames.dataEnd[k]);
+      const read: TfRecordRead = { file: place.file, gzip: place.gzip, frame: { index: place.index, offset: place.offset, data }, example: decodeExample(data) };
+      this.derived.forEach((d, i) => (this.derivedValues[i]![row] = d.valueOf(read)));
+    }
+    this.rowCount++;
+  }
+
+  writeTo(chunk: DuckDBDataChunk): void {
+    const rows = this.rowCount;
+    this.columns.forEach((column, c) => column.writeTo(duckdb.data_chunk_get_vector(chunk.chunk, c), rows));
+    this.derivedValues.forEach((values, d) => {
+      const vector = chunk.getColumnVector(this.columns.length + d);
+      for (let i = 0; i < rows; i++) vector.setItem(i, values[i]!);
+      vector.flush();
+    });
+    this.rowCount = 0;
+  }
+}
+
+/** The rows of one file, a data chunk's worth at a time. */
+async function* rowBatches(file: string, features: InputFeatures, options: TfRecordOptions, counter: ReadCounter, signal: AbortSignal): AsyncGenerator<ColumnBatch> {
+  const batch = new RowBatch(features, options.derived ?? []);
+  const locator = new FeatureLocator(features.names, (name, _bytes, place) => {
+    throw misfit(features, place, `feature "${name}" appears here, but in no record`);
+  });
+  const place: RecordPlace = { file, gzip: options.gzip ?? isGzipPath(file), index: 0, offset: 0 };
+  for await (const frames of readTfRecordFrameBatches(file, { gzip: place.gzip, signal, counter })) {
+    for (let k = 0; k < frames.count; k++) {
+      place.index = frames.firstIndex + k;
+      place.offset = frames.offsets[k]!;
+      locator.locate(frames, k, place);
+      batch.add(locator.spans, place, frames, k);
+      if (batch.rowCount === BATCH_ROWS) yield batch;
+    }
+  }
+  if (batch.rowCount > 0) yield batch;
 }
 
 /**
- * The files of one input as record sources sharing one set of columns (inferred over all of them),
- * ready for loadRecords.
+ * The files of one input as record sources sharing one set of columns, ready for loadRecords (which
+ * starts over when they outgrow it).
  */
 export async function openTfRecordSources(files: readonly string[], options: TfRecordOptions): Promise<RecordSource[]> {
-  const shapes = await inferShapes(files, options);
-  const names = [...shapes.keys()];
-  const converters = names.map((n) => converterFor(shapes.get(n)!));
   const derived = options.derived ?? [];
-  const columns: SourceColumn[] = [...names.map((name) => ({ name, type: columnType(shapes.get(name)!) })), ...derived.map((d) => d.column)];
-  const clash = derived.find((d) => shapes.has(d.column.name));
-  if (clash) throw new UserInputError(`input feature "${clash.column.name}" uses a name reserved by ExampleGen; rename it`);
-
+  const learn = async (sample: boolean): Promise<InputFeatures> => {
+    const names = await learnFeatures(files, { ...options, sample, onFile: options.onSchemaProgress });
+    const clash = derived.find((d) => names.idOf(d.column.name) !== undefined);
+    if (clash) throw new UserInputError(`input feature "${clash.column.name}" uses a name reserved by ExampleGen; rename it`);
+    return { names, complete: !sample };
+  };
+  let features = await learn(true);
+  const widen = async () => {
+    features = await learn(false);
+  };
   return files.map((file) => {
     const counter: ReadCounter = { bytes: 0 };
     return {
       file,
-      columns,
-      bytesRead: () => counter.bytes,
-      async *batches(signal: AbortSignal): AsyncIterable<DuckDBValue[][]> {
-        const gzip = options.gzip ?? isGzipPath(file);
-        let batch: DuckDBValue[][] = [];
-        for await (const record of readExamples(file, gzip, signal, counter)) {
-          const row: DuckDBValue[] = names.map((name, i) => {
-            const entry = record.example.features.get(name);
-            return entry ? converters[i]!(entry.feature) : null;
-          });
-          for (const d of derived) row.push(d.valueOf(record));
-          batch.push(row);
-          if (batch.length === BATCH_ROWS) {
-            yield batch;
-            batch = [];
-          }
-        }
-        if (batch.length) yield batch;
+      get columns(): SourceColumn[] {
+        return [...features.names.shapes.map((shape) => ({ name: shape.name, type: columnType(shape) })), ...derived.map((d) => d.column)];
       },
+      bytesRead: () => counter.bytes,
+      batches: (signal: AbortSignal) => rowBatches(file, features, options, counter, signal),
+      widen,
     };
   });
 }
