@@ -13,6 +13,7 @@ import { csvBadRows, checkBadRowBudget, SUMMARY_SAMPLE_SIZE, writeRejectedRows, 
 import { textColumnsOfAnotherType } from './column-type-report';
 import { readJsonLinesWithBudget } from './json-lines-scan';
 import { loadWithTfxSplit } from './tfx-split';
+import type { LoadProgress } from './formats/load-records';
 import { ExampleGen, type ExampleGenParameters } from './spec';
 import { spanProperties } from './input-patterns';
 import { localInputFiles } from './s3-input';
@@ -93,6 +94,15 @@ function readProgress(progress: (p: Progress) => void, message: string) {
     progress({ fraction: p.fraction * READ_SHARE, message, counters: { rowsRead: p.rowsProcessed } });
 }
 
+/**
+ * A JavaScript-read input's load, by the bytes of its files read: the first half of the read share,
+ * the reading and hashing that follow it being the second (the bar holds until they pass it).
+ */
+function loadProgress(progress: (p: Progress) => void) {
+  return (p: LoadProgress) =>
+    progress({ fraction: (READ_SHARE / 2) * (p.bytesRead / Math.max(p.totalBytes, 1)), message: `reading ${p.file}`, counters: { rowsRead: p.rows } });
+}
+
 /** Bad CSV rows of the session's scans, checked against the budget; none for other formats (their readers fail at once). */
 async function badRowsOf(db: DuckDbSession, sources: readonly Source[], maxBadRows: number, goodRows: number): Promise<BadRows> {
   if (!sources.some((s) => s.format === 'csv')) return { count: 0, sample: [] };
@@ -161,7 +171,7 @@ export const executor = defineExecutor(ExampleGen, async (ctx) => {
       // runs); a JavaScript-read input's table is dropped before the next is loaded.
       await writeInOneThread(db, DUCKDB_MEMORY_LIMIT);
       for (const [i, source] of sources.entries()) {
-        await loadJsReadInput(db, source, { signal, onProgress: (p) => progress({ fraction: 0, message: `reading ${p.file}`, counters: { rowsRead: p.rows } }) });
+        await loadJsReadInput(db, source, { signal, onProgress: loadProgress(progress) });
         await inputColumns(db, source, params.columns);
         const reader = await db
           .query(`COPY (SELECT * FROM ${source.relationSql}) TO ${sqlString(await splitDir(i))} (FORMAT parquet)`, readProgress(progress, `reading split ${splitNames[i]}`))
@@ -185,10 +195,7 @@ export const executor = defineExecutor(ExampleGen, async (ctx) => {
         });
         rowsSql = ROWS_TABLE;
       } else {
-        await loadJsReadInput(db, first, {
-          signal,
-          onProgress: (p) => progress({ fraction: 0, message: `reading ${p.file}`, counters: { rowsRead: p.rows } }),
-        });
+        await loadJsReadInput(db, first, { signal, onProgress: loadProgress(progress) });
         const read = await readJsonLinesWithBudget(first, { maxBadRows: params.maxBadRows, tmpDir: ctx.tmpDir, signal }, (source) =>
           stageHashSplit(db, source, params, ctx.tmpDir, progress),
         );
