@@ -23,7 +23,8 @@ export const KIND_INT64 = 3;
  * int64_list or float_list, the `value` fields of a bytes_list.
  */
 export class FeatureSpans {
-  bytes: Uint8Array = new Uint8Array(0);
+  /** A Buffer from the start, as every record's bytes are: one object shape keeps V8's code for it fast. */
+  bytes: Uint8Array = Buffer.alloc(0);
   count = 0;
   nameStart = new Int32Array(16);
   nameEnd = new Int32Array(16);

@@ -141,28 +141,38 @@ const DISTINCT_SLOTS = 4096;
 class LongStrings {
   private count = 0;
   /** Per long value: its index in the vector, its bytes, and the long value it repeats (itself when new). */
-  private index: number[] = [];
+  private index = new Int32Array(256);
+  private start = new Int32Array(256);
+  private end = new Int32Array(256);
+  private original = new Int32Array(256);
   private source: Uint8Array[] = [];
-  private start: number[] = [];
-  private end: number[] = [];
-  private original: number[] = [];
   /** Open addressing by hash of the bytes: 1 + the long value first holding them, 0 for free. */
   private readonly slots = new Int32Array(DISTINCT_SLOTS);
   private distinct = 0;
 
   add(index: number, source: Uint8Array, start: number, end: number): void {
     const n = this.count++;
+    if (n === this.index.length) this.grow();
     this.index[n] = index;
     this.source[n] = source;
     this.start[n] = start;
     this.end[n] = end;
-    this.original[n] = this.findOrInsert(n);
+    this.original[n] = this.findOrInsert(n, source, start, end);
   }
 
-  private findOrInsert(n: number): number {
-    const source = this.source[n]!;
-    const start = this.start[n]!;
-    const end = this.end[n]!;
+  private grow(): void {
+    const twice = (a: Int32Array) => {
+      const bigger = new Int32Array(a.length * 2);
+      bigger.set(a);
+      return bigger;
+    };
+    this.index = twice(this.index);
+    this.start = twice(this.start);
+    this.end = twice(this.end);
+    this.original = twice(this.original);
+  }
+
+  private findOrInsert(n: number, source: Uint8Array, start: number, end: number): number {
     let hash = 0x811c9dc5;
     for (let i = start; i < end; i++) hash = Math.imul(hash ^ source[i]!, 0x01000193);
     for (let slot = hash & (DISTINCT_SLOTS - 1); ; slot = (slot + 1) & (DISTINCT_SLOTS - 1)) {

@@ -77,6 +77,23 @@ class PendingBytes {
   }
 }
 
+/** A batch for `bytes`, reusing the arrays of the one before it when they are large enough. */
+function reuse(previous: FrameBatch | undefined, capacity: number, bytes: Buffer, firstIndex: number): FrameBatch {
+  const fits = previous !== undefined && previous.dataStart.length >= capacity;
+  return {
+    bytes,
+    count: 0,
+    dataStart: fits ? previous.dataStart : new Int32Array(capacity),
+    dataEnd: fits ? previous.dataEnd : new Int32Array(capacity),
+    offsets: fits ? previous.offsets : new Float64Array(capacity),
+    firstIndex,
+  };
+}
+
+/**
+ * The file's records, a chunk at a time; a batch is valid until the next is asked for (its arrays are
+ * reused).
+ */
 export async function* readTfRecordFrameBatches(
   file: string,
   options: { gzip: boolean; signal: AbortSignal; counter?: ReadCounter },
@@ -94,21 +111,15 @@ export async function* readTfRecordFrameBatches(
   let needed = HEADER_BYTES;
   /** The next record's data length, once its header is checked. */
   let length = -1;
+  let previous: FrameBatch | undefined;
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       pending.push(chunk);
       if (counter) counter.bytes = raw.bytesRead;
       if (pending.length < needed) continue;
       const bytes = pending.joined();
-      const capacity = Math.ceil(bytes.length / (HEADER_BYTES + FOOTER_BYTES));
-      const batch: FrameBatch = {
-        bytes,
-        count: 0,
-        dataStart: new Int32Array(capacity),
-        dataEnd: new Int32Array(capacity),
-        offsets: new Float64Array(capacity),
-        firstIndex: index,
-      };
+      const batch = reuse(previous, Math.ceil(bytes.length / (HEADER_BYTES + FOOTER_BYTES)), bytes, index);
+      previous = batch;
       let pos = 0;
       for (;;) {
         if (length < 0) {
