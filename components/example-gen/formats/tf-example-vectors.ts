@@ -225,37 +225,37 @@ class StringStore implements ValueStore {
   size = 0;
   /** string_t per value: uint32 length, then the bytes inline (zero-padded) when they fit. */
   private bytes = new Uint8Array(16 * 2048);
-  private view = new DataView(this.bytes.buffer);
   private readonly long = new LongStrings();
   private readonly range = new Int32Array(2);
 
   constructor(private readonly utf8: boolean) {}
 
-  private reserve(count: number): void {
-    const bytes = grown(this.bytes, 16 * (this.size + count));
-    if (bytes !== this.bytes) {
-      this.bytes = bytes;
-      this.view = new DataView(bytes.buffer);
-    }
-  }
-
   append(spans: FeatureSpans, k: number): boolean {
     const count = spans.valueCount[k]!;
-    this.reserve(count);
+    this.bytes = grown(this.bytes, 16 * (this.size + count));
     const source = spans.bytes;
     const end = spans.valuesEnd[k]!;
     const range = this.range;
     let pos = spans.valuesStart[k]!;
     for (let n = 0; n < count; n++) {
-      bytesValueAt(source, pos, end, range);
-      const start = range[0]!;
-      pos = range[1]!;
-      const length = pos - start;
+      let start: number;
+      let length = source[pos + 1]!;
+      // A value's tag, then its length: one byte below 128, read here; longer ones by the scanner's reader.
+      if (length < 0x80) {
+        start = pos + 2;
+        pos = start + length;
+      } else {
+        bytesValueAt(source, pos, end, range);
+        start = range[0]!;
+        pos = range[1]!;
+        length = pos - start;
+      }
       if (this.utf8 && !isUtf8Range(source, start, pos)) return false;
       if (length <= INLINE_STRING_BYTES) {
+        // The length's other three bytes stay zero, as the value's unused inline bytes do.
         const at = 16 * this.size;
-        this.view.setUint32(at, length, true);
         const target = this.bytes;
+        target[at] = length;
         for (let i = 0; i < length; i++) target[at + 4 + i] = source[start + i]!;
       } else {
         this.long.add(this.size, source, start, pos);
@@ -266,7 +266,7 @@ class StringStore implements ValueStore {
   }
 
   appendZero(): void {
-    this.reserve(1);
+    this.bytes = grown(this.bytes, 16 * (this.size + 1));
     this.size++;
   }
 

@@ -95,8 +95,21 @@ class RowBatch implements ColumnBatch {
     this.derivedValues = derived.map(() => new Array<DuckDBValue>(BATCH_ROWS));
   }
 
+  /** Adds records of `frames` from `k` on until the batch is full; returns the next record's index. */
+  addRecords(frames: FrameBatch, k: number, locator: FeatureLocator, place: RecordPlace): number {
+    let next = k;
+    while (next < frames.count && this.rowCount < BATCH_ROWS) {
+      place.index = frames.firstIndex + next;
+      place.offset = frames.offsets[next]!;
+      locator.locate(frames, next, place);
+      this.add(locator.spans, place, frames, next);
+      next++;
+    }
+    return next;
+  }
+
   /** Adds the record located in `spans` (record `k` of `frames`) as the next row. */
-  add(spans: FeatureSpans, place: RecordPlace, frames: FrameBatch, k: number): void {
+  private add(spans: FeatureSpans, place: RecordPlace, frames: FrameBatch, k: number): void {
     const row = this.rowCount;
     const shapes = this.features.names.shapes;
     for (let j = 0; j < spans.count; j++) {
@@ -139,11 +152,8 @@ async function* rowBatches(file: string, features: InputFeatures, options: TfRec
   });
   const place: RecordPlace = { file, gzip: options.gzip ?? isGzipPath(file), index: 0, offset: 0 };
   for await (const frames of readTfRecordFrameBatches(file, { gzip: place.gzip, signal, counter })) {
-    for (let k = 0; k < frames.count; k++) {
-      place.index = frames.firstIndex + k;
-      place.offset = frames.offsets[k]!;
-      locator.locate(frames, k, place);
-      batch.add(locator.spans, place, frames, k);
+    for (let k = 0; k < frames.count; ) {
+      k = batch.addRecords(frames, k, locator, place);
       if (batch.rowCount === BATCH_ROWS) yield batch;
     }
   }
