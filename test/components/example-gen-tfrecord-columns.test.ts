@@ -230,6 +230,20 @@ describe('ExampleGen TFRecord columns: records located in their bytes, values wr
     });
   });
 
+  it('an empty file, or one of empty tf.Examples, fails saying it holds no rows', async function () {
+    const empty = path.join(dir, 'empty.tfrecord');
+    await writeFile(empty, Buffer.alloc(0));
+    const featureless = path.join(dir, 'featureless.tfrecord');
+    await writeFile(featureless, frameRecords([new Uint8Array(0), Uint8Array.from(lengthDelimited(1, []))]));
+    for (const file of [empty, featureless]) {
+      await assert.rejects(runExecutorForTest(ExampleGen, { parameters: { input: file } }), (err: Error) => {
+        assert.ok(err instanceof UserInputError, err.message);
+        assert.match(err.message, new RegExp(`${path.basename(file)}: holds no rows: no TFRecord record has a feature`));
+        return true;
+      });
+    }
+  });
+
   it('reads a record longer than a read chunk, plain and GZIP', async function () {
     const big = 'x'.repeat(3 << 20);
     for (const gzip of [false, true]) {

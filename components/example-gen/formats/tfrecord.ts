@@ -173,6 +173,12 @@ export async function openTfRecordSources(files: readonly string[], options: TfR
     return { names, complete: !sample };
   };
   let features = await learn(true);
+  // A sample without a feature gives no table to load into: the whole input decides.
+  if (features.names.shapes.length === 0) features = await learn(false);
+  if (features.names.shapes.length === 0) {
+    const what = files.length === 1 ? files[0]! : `${files.length} files (${files[0]}, ...)`;
+    throw new UserInputError(`${what}: holds no rows: no TFRecord record has a feature (the files are empty or hold empty tf.Examples)`);
+  }
   const widen = async () => {
     features = await learn(false);
   };
