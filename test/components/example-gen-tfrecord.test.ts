@@ -6,9 +6,9 @@ import { ExampleGen } from '../../components/example-gen/spec';
 import { withDuckDb } from '../../components/data/duckdb-session';
 import { crc32c } from '../../components/example-gen/formats/crc32c';
 import { loadRecords } from '../../components/example-gen/formats/load-records';
-import { decodeExample, featureLength, floatAt } from '../../components/example-gen/formats/tf-example';
+import { decodeExample } from '../../components/example-gen/formats/tf-example';
 import { openTfRecordSource } from '../../components/example-gen/formats/tfrecord';
-import { readTfRecordFrames } from '../../components/example-gen/formats/tfrecord-frames';
+import { readTfRecordFrameBatches } from '../../components/example-gen/formats/tfrecord-frames';
 import { runExecutorForTest, type ExecutorTestRun } from '../support/executor-harness';
 import { REPO_ROOT } from '../support/repo-root';
 import { tempDir } from '../support/tmp';
@@ -74,16 +74,20 @@ describe('ExampleGen on TFRecord of tf.Example', function () {
   it('decodes every record of a TFRecord file TensorFlow wrote as protobufjs does from the vendored .proto', async function () {
     const type = exampleMessageType();
     let records = 0;
-    for await (const frame of readTfRecordFrames(path.join(FIXTURES, 'penguins.tfrecord'), { gzip: false, signal: new AbortController().signal })) {
+    const frames: Buffer[] = [];
+    for await (const batch of readTfRecordFrameBatches(path.join(FIXTURES, 'penguins.tfrecord'), { gzip: false, signal: new AbortController().signal })) {
+      for (let k = 0; k < batch.count; k++) frames.push(batch.bytes.subarray(batch.dataStart[k], batch.dataEnd[k]));
+    }
+    for (const data of frames) {
       records++;
-      const mine = decodeExample(frame.data);
-      const theirs = type.toObject(type.decode(frame.data), { longs: String, bytes: String, arrays: true }) as {
+      const mine = decodeExample(data);
+      const theirs = type.toObject(type.decode(data), { longs: String, bytes: String, arrays: true }) as {
         features: { feature: Record<string, { bytesList?: { value: string[] }; floatList?: { value: number[] }; int64List?: { value: string[] } }> };
       };
       assert.deepEqual([...mine.features.keys()].sort(), Object.keys(theirs.features.feature).sort());
       for (const [name, { feature }] of mine.features) {
         const t = theirs.features.feature[name]!;
-        if (feature.kind === 'float_list') assert.deepEqual(Array.from({ length: featureLength(feature) }, (_, i) => floatAt(feature.bits, i)), t.floatList!.value);
+        if (feature.kind === 'float_list') assert.deepEqual(Array.from(new Float32Array(Uint8Array.from(feature.bits).buffer)), t.floatList!.value);
         else if (feature.kind === 'bytes_list') assert.deepEqual(feature.values.map((v) => Buffer.from(v).toString('base64')), t.bytesList!.value);
         else assert.fail(`unexpected kind ${String(feature.kind)} for ${name}`);
       }

@@ -307,21 +307,6 @@ export function decodeExample(bytes: Uint8Array): TfExample {
   return example;
 }
 
-export function featureLength(feature: Feature): number {
-  switch (feature.kind) {
-    case null:
-      return 0;
-    case 'float_list':
-      return feature.bits.length / 4;
-    default:
-      return feature.values.length;
-  }
-}
-
-export function floatAt(bits: Uint8Array, i: number): number {
-  return Buffer.from(bits.buffer, bits.byteOffset, bits.byteLength).readFloatLE(4 * i);
-}
-
 /* ---- Deterministic serialisation ---------------------------------------------------------------- */
 
 function varintBytes(value: number | bigint): number[] {

@@ -182,15 +182,3 @@ export async function* readTfRecordFrameBatches(
     throw new UserInputError(`${at(offset)}: truncated TFRecord length: the file ends ${pending.length} byte(s) into record ${index}'s 12-byte header`);
   }
 }
-
-/** Record by record, for a caller that wants each on its own. */
-export async function* readTfRecordFrames(
-  file: string,
-  options: { gzip: boolean; signal: AbortSignal; counter?: ReadCounter },
-): AsyncGenerator<TfRecordFrame> {
-  for await (const batch of readTfRecordFrameBatches(file, options)) {
-    for (let k = 0; k < batch.count; k++) {
-      yield { index: batch.firstIndex + k, offset: batch.offsets[k]!, data: batch.bytes.subarray(batch.dataStart[k], batch.dataEnd[k]) };
-    }
-  }
-}
