@@ -345,7 +345,7 @@ class ScalarColumn implements FeatureColumn {
   }
 
   set(row: number, spans: FeatureSpans, k: number): boolean {
-    this.fillNullsTo(row);
+    if (this.values.size < row) this.fillNullsTo(row);
     return this.values.append(spans, k);
   }
 

@@ -57,7 +57,7 @@ export class FeatureNames {
 
   add(name: string, bytes: Uint8Array): number {
     const id = this.shapes.length;
-    this.shapes.push({ name, kind: KIND_NONE, maxLength: 0, utf8: true });
+    this.shapes.push({ name, kind: KIND_NONE, maxLength: 0, utf8: true, firstSeen: undefined });
     this.nameBytes.push(Uint8Array.from(bytes));
     this.byName.set(name, id);
     const sameLength = this.byLength.get(bytes.length);

@@ -116,13 +116,14 @@ class RowBatch implements ColumnBatch {
       const kind = spans.kind[j]!;
       const count = spans.valueCount[j]!;
       if (kind === KIND_NONE || count === 0) continue;
-      const shape = shapes[spans.ids[j]!]!;
+      const id = spans.ids[j]!;
+      const shape = shapes[id]!;
       if (kind !== shape.kind) {
         if (shape.kind !== KIND_NONE) throw kindConflict(place, shape, kind);
         throw misfit(this.features, place, `feature "${shape.name}" is ${KIND_NAMES[kind]} here, but had no kind`);
       }
       if (count > 1 && shape.maxLength <= 1) throw misfit(this.features, place, `feature "${shape.name}" holds ${count} values here, but at most one`);
-      if (!this.columns[spans.ids[j]!]!.set(row, spans, j)) throw misfit(this.features, place, `feature "${shape.name}" holds bytes that are not UTF-8 here, but only UTF-8`);
+      if (!this.columns[id]!.set(row, spans, j)) throw misfit(this.features, place, `feature "${shape.name}" holds bytes that are not UTF-8 here, but only UTF-8`);
     }
     if (this.derived.length) {
       const data = frames.bytes.subarray(frames.dataStart[k], frames.dataEnd[k]);
