@@ -244,6 +244,30 @@ describe('ExampleGen TFRecord columns: records located in their bytes, values wr
     }
   });
 
+  it('frames a record cut by the end of a read chunk (in its header, at its start, in its data), with its byte offset', async function () {
+    const CHUNK = 1 << 20;
+    /** A record of `total` framed bytes: a bytes value sized to make it so. */
+    const filler = (total: number) => {
+      for (let n = total - 16; n > 0; n--) {
+        const payload = encodeTestExample({ v: { bytes: ['p'.repeat(n)] } });
+        if (payload.length + 16 === total) return payload;
+      }
+      throw new Error(`no filler of ${total} bytes`);
+    };
+    const tail = ['first after', 'second after', 'x'.repeat(40)].map((v) => encodeTestExample({ v: { bytes: [v] } }));
+    for (const cut of [5, 0, 20]) {
+      const start = CHUNK - cut;
+      const framed = frameRecords([filler(start), ...tail]);
+      const file = path.join(dir, `cut-${cut}.tfrecord`);
+      await writeFile(file, framed);
+      const loaded = await load([file]);
+      assert.deepEqual(loaded.rows.slice(1).map((r) => r.v), ['first after', 'second after', 'x'.repeat(40)], `cut ${cut} bytes before the record`);
+      framed[start + 14] = framed[start + 14]! ^ 1;
+      await writeFile(file, framed);
+      await assert.rejects(load([file]), new RegExp(`cut-${cut}.tfrecord: byte ${start}: bad data CRC in TFRecord record 1`));
+    }
+  });
+
   it('reads a record longer than a read chunk, plain and GZIP', async function () {
     const big = 'x'.repeat(3 << 20);
     for (const gzip of [false, true]) {

@@ -52,26 +52,58 @@ export interface ReadCounter {
 }
 
 /**
- * Bytes of the stream not yet framed: the tail of the last chunk, plus the chunks that arrived while
- * a record longer than a chunk was incomplete (joined once it is whole, so a huge record is copied once).
+ * Bytes of the stream not yet framed: the tail of the last chunk, then the chunks that arrived after
+ * it. Only a record that starts in one chunk and ends in another is copied out (`take`), once.
  */
 class PendingBytes {
   private parts: Buffer[] = [];
   length = 0;
+
+  get partCount(): number {
+    return this.parts.length;
+  }
 
   push(chunk: Buffer): void {
     this.parts.push(chunk);
     this.length += chunk.length;
   }
 
-  /** All pending bytes as one buffer; they stay pending until `consume`. */
-  joined(): Buffer {
-    if (this.parts.length > 1) this.parts = [Buffer.concat(this.parts, this.length)];
-    return this.parts[0] ?? Buffer.alloc(0);
+  /** The pending bytes, when they are one part. */
+  only(): Buffer {
+    return this.parts[0]!;
   }
 
+  /** A copy of the first `n` pending bytes (n ≤ length), which stay pending. */
+  peek(n: number): Buffer {
+    const out = Buffer.allocUnsafe(n);
+    let filled = 0;
+    for (const part of this.parts) {
+      if (filled === n) break;
+      filled += part.copy(out, filled, 0, Math.min(part.length, n - filled));
+    }
+    return out;
+  }
+
+  /** The first `n` pending bytes (n ≤ length), copied out and no longer pending. */
+  take(n: number): Buffer {
+    const out = this.peek(n);
+    let left = n;
+    while (left > 0) {
+      const part = this.parts[0]!;
+      if (part.length > left) {
+        this.parts[0] = part.subarray(left);
+        break;
+      }
+      left -= part.length;
+      this.parts.shift();
+    }
+    this.length -= n;
+    return out;
+  }
+
+  /** Drops the first `n` bytes of the only part. */
   consume(n: number): void {
-    const rest = this.joined().subarray(n);
+    const rest = this.only().subarray(n);
     this.parts = rest.length ? [rest] : [];
     this.length = rest.length;
   }
@@ -112,56 +144,69 @@ export async function* readTfRecordFrameBatches(
   /** Offset of the first pending byte: the next record's length field. */
   let offset = 0;
   let index = 0;
-  /** Bytes the next record needs before it can be framed. */
-  let needed = HEADER_BYTES;
   /** The next record's data length, once its header is checked. */
   let length = -1;
   let previous: FrameBatch | undefined;
+
+  /** Checks the header at `pos` of `bytes` (the next record's) and sets `length` from it. */
+  const readHeader = (bytes: Buffer, pos: number) => {
+    if (maskedCrc32c(bytes, pos, pos + 8) !== uint32At(bytes, pos + 8)) {
+      throw new UserInputError(`${at(offset)}: bad length CRC in TFRecord record ${index} (its CRC at ${describeOffset(offset + 8, gzip)} does not match the length bytes); the file is corrupt or not a TFRecord file`);
+    }
+    const low = uint32At(bytes, pos);
+    if (uint32At(bytes, pos + 4) !== 0 || low > MAX_RECORD_BYTES) {
+      throw new UserInputError(`${at(offset)}: TFRecord record ${index} declares ${bytes.readBigUInt64LE(pos)} bytes, more than the ${MAX_RECORD_BYTES} a record may hold`);
+    }
+    length = low;
+  };
+
+  /** Frames the whole records at the start of `bytes`; returns the batch and how many bytes they took. */
+  const frameWhole = (bytes: Buffer): [FrameBatch, number] => {
+    const batch = reuse(previous, Math.ceil(bytes.length / (HEADER_BYTES + FOOTER_BYTES)), bytes, index);
+    previous = batch;
+    let pos = 0;
+    for (;;) {
+      if (length < 0) {
+        if (bytes.length - pos < HEADER_BYTES) break;
+        readHeader(bytes, pos);
+      }
+      const recordBytes = HEADER_BYTES + length + FOOTER_BYTES;
+      if (bytes.length - pos < recordBytes) break;
+      const dataStart = pos + HEADER_BYTES;
+      const dataEnd = dataStart + length;
+      if (maskedCrc32c(bytes, dataStart, dataEnd) !== uint32At(bytes, dataEnd)) {
+        const dataAt = offset + HEADER_BYTES;
+        throw new UserInputError(`${at(offset)}: bad data CRC in TFRecord record ${index} (its ${length} data bytes at ${describeOffset(dataAt, gzip)} do not match the CRC at ${describeOffset(dataAt + length, gzip)})`);
+      }
+      batch.dataStart[batch.count] = dataStart;
+      batch.dataEnd[batch.count] = dataEnd;
+      batch.offsets[batch.count] = offset;
+      batch.count++;
+      pos += recordBytes;
+      offset += recordBytes;
+      index++;
+      length = -1;
+    }
+    return [batch, pos];
+  };
+
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       pending.push(chunk);
       if (counter) counter.bytes = raw.bytesRead;
-      if (pending.length < needed) continue;
-      const bytes = pending.joined();
-      const batch = reuse(previous, Math.ceil(bytes.length / (HEADER_BYTES + FOOTER_BYTES)), bytes, index);
-      previous = batch;
-      let pos = 0;
-      for (;;) {
+      // A record started in an earlier chunk: copied out alone, then this chunk is framed in place.
+      while (pending.partCount > 1) {
         if (length < 0) {
-          if (bytes.length - pos < HEADER_BYTES) {
-            needed = HEADER_BYTES;
-            break;
-          }
-          if (maskedCrc32c(bytes, pos, pos + 8) !== uint32At(bytes, pos + 8)) {
-            throw new UserInputError(`${at(offset)}: bad length CRC in TFRecord record ${index} (its CRC at ${describeOffset(offset + 8, gzip)} does not match the length bytes); the file is corrupt or not a TFRecord file`);
-          }
-          const low = uint32At(bytes, pos);
-          if (uint32At(bytes, pos + 4) !== 0 || low > MAX_RECORD_BYTES) {
-            throw new UserInputError(`${at(offset)}: TFRecord record ${index} declares ${bytes.readBigUInt64LE(pos)} bytes, more than the ${MAX_RECORD_BYTES} a record may hold`);
-          }
-          length = low;
+          if (pending.length < HEADER_BYTES) break;
+          readHeader(pending.peek(HEADER_BYTES), 0);
         }
         const recordBytes = HEADER_BYTES + length + FOOTER_BYTES;
-        if (bytes.length - pos < recordBytes) {
-          needed = recordBytes;
-          break;
-        }
-        const dataStart = pos + HEADER_BYTES;
-        const dataEnd = dataStart + length;
-        if (maskedCrc32c(bytes, dataStart, dataEnd) !== uint32At(bytes, dataEnd)) {
-          const dataAt = offset + HEADER_BYTES;
-          throw new UserInputError(`${at(offset)}: bad data CRC in TFRecord record ${index} (its ${length} data bytes at ${describeOffset(dataAt, gzip)} do not match the CRC at ${describeOffset(dataAt + length, gzip)})`);
-        }
-        batch.dataStart[batch.count] = dataStart;
-        batch.dataEnd[batch.count] = dataEnd;
-        batch.offsets[batch.count] = offset;
-        batch.count++;
-        pos += recordBytes;
-        offset += recordBytes;
-        index++;
-        length = -1;
+        if (pending.length < recordBytes) break;
+        yield frameWhole(pending.take(recordBytes))[0];
       }
-      pending.consume(pos);
+      if (pending.partCount !== 1) continue;
+      const [batch, framed] = frameWhole(pending.only());
+      pending.consume(framed);
       if (batch.count > 0) yield batch;
     }
   } catch (err) {
