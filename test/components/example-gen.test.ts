@@ -293,7 +293,7 @@ describe('ExampleGen', function () {
 
     it('malformed JSON lines name the file and the line', async function () {
       const input = await writeIn(dir, 'bad.jsonl', '{"a": 1}\n{"a": 2\n{"a": 3}\n');
-      await rejects(runExecutorForTest(ExampleGen, { parameters: { input } }), /cannot read .*bad\.jsonl as JSONL: Malformed JSON in file ".*bad\.jsonl", at byte \d+ in line \d+/);
+      await rejects(runExecutorForTest(ExampleGen, { parameters: { input } }), /malformed JSON lines: .*bad\.jsonl line 2: not valid JSON .*; the line reads: \{"a": 2$/);
     });
 
     it('JSON whose records are not objects', async function () {
