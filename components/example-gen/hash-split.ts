@@ -61,13 +61,24 @@ function canonicalDoubleSql(x: string): string {
   return `(CASE WHEN isfinite(${x}) AND ${x} = trunc(${x}) AND abs(${x}) < 9223372036854775808.0 THEN CAST(CAST(${x} AS BIGINT) AS VARCHAR) ELSE CAST(${x} AS VARCHAR) END)`;
 }
 
+/**
+ * Text read as a number, as an integer column or a double column would key it. Past 2^53 a double no
+ * longer holds every integer, so integral text there keys by its exact digits (as a BIGINT or HUGEINT
+ * column does): an ID column that turns to text because of one bad value keeps every row's key.
+ * HUGEINT's cast rounds fractions, hence only for values the double says are integral.
+ */
+function numericTextSql(c: string): string {
+  const d = `TRY_CAST(${c} AS DOUBLE)`;
+  return `(CASE WHEN abs(${d}) >= 9007199254740992.0 AND ${d} = trunc(${d}) THEN coalesce(CAST(TRY_CAST(${c} AS HUGEINT) AS VARCHAR), ${canonicalDoubleSql(d)}) ELSE ${canonicalDoubleSql(d)} END)`;
+}
+
 /** SQL for a column's canonical text (NULL stays NULL). */
 export function canonicalTextSql(column: Column, options: KeyOptions): string {
   const c = sqlIdentifier(column.name);
   switch (column.typeId) {
     case DuckDBTypeId.VARCHAR:
       // canonicalDoubleSql(NULL) is NULL, so text that is no number falls through to itself.
-      return options.numericText ? `coalesce(${canonicalDoubleSql(`TRY_CAST(${c} AS DOUBLE)`)}, ${c})` : c;
+      return options.numericText ? `coalesce(${numericTextSql(c)}, ${c})` : c;
     case DuckDBTypeId.DOUBLE:
       return canonicalDoubleSql(c);
     case DuckDBTypeId.FLOAT:

@@ -44,7 +44,9 @@ export async function localInputFiles(set: ResolvedFileSet, opts: S3DownloadOpti
     const key = `${prefix}${file.path}`;
     const uri = `s3://${bucket}/${key}`;
     const target = path.resolve(localRoot, file.path);
-    if (path.relative(localRoot, target).startsWith('..')) throw new UserInputError(`input object ${uri}: its key leaves the prefix "${set.root}" (a '..' in it)`);
+    const relative = path.relative(localRoot, target);
+    // `..data.csv` is a fine name; only a `..` segment leaves the prefix.
+    if (relative === '..' || relative.startsWith(`..${path.sep}`) || path.isAbsolute(relative)) throw new UserInputError(`input object ${uri}: its key leaves the prefix "${set.root}" (a '..' in it)`);
     opts.signal.throwIfAborted();
     opts.progress({ message: `downloading ${uri} (${i + 1} of ${set.files.length})`, counters: { bytesDownloaded: bytes, bytesToDownload: totalBytes } });
     await mkdir(path.dirname(target), { recursive: true });

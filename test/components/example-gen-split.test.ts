@@ -74,6 +74,19 @@ describe('ExampleGen default split: row-local keys, CSV dialects, pre-split inpu
       assert.equal(before.result.summary?.warnings, undefined);
     });
 
+    it('a column of 64-bit IDs beyond 2^53 that a bad value turns into text', async function () {
+      // Neighbouring IDs a double cannot tell apart: keyed by their digits either way.
+      const ids = Array.from({ length: 400 }, (_, i) => `${9007199254740993n + BigInt(i)},${i % 7}`);
+      const base = path.join(dir, 'ids.csv');
+      await writeFile(base, ['id,group', ...ids].join('\n') + '\n');
+      const appended = path.join(dir, 'ids-appended.csv');
+      await writeFile(appended, ['id,group', ...ids, 'abc,1'].join('\n') + '\n');
+      const before = await runExecutorForTest(ExampleGen, { parameters: { input: base } });
+      const after = await runExecutorForTest(ExampleGen, { parameters: { input: appended } });
+      assert.match(String(after.result.summary?.warnings), /column "id" was read as text/);
+      assertNoRowMoved(await splitOfEachRow(before), await splitOfEachRow(after));
+    });
+
     it('penguins as CSV, with rows whose numbers are text and a new column filled only in the new rows', async function () {
       const csv = await penguinsCsv();
       const base = path.join(dir, 'penguins.csv');

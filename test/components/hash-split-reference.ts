@@ -26,10 +26,18 @@ function canonicalNumber(x: number): string {
 /** Plain decimal or exponent notation, as data files write numbers (DuckDB's CAST accepts a few more spellings). */
 const NUMBER_TEXT = /^\s*[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?\s*$/i;
 
+/** Past 2^53 integral text keys by its exact digits, as an integer column's value would. */
+function canonicalNumericText(text: string): string {
+  const x = Number(text);
+  const digits = /^\s*([-+]?)0*(\d+)\s*$/.exec(text);
+  if (Number.isInteger(x) && Math.abs(x) >= 2 ** 53 && digits) return BigInt(`${digits[1]}${digits[2]}`).toString();
+  return canonicalNumber(x);
+}
+
 export function canonicalText(value: Scalar, options: ReferenceKeyOptions = {}): string | null {
   if (value === null) return null;
   if (typeof value === 'number') return canonicalNumber(value);
-  if (typeof value === 'string' && options.numericText && NUMBER_TEXT.test(value)) return canonicalNumber(Number(value));
+  if (typeof value === 'string' && options.numericText && NUMBER_TEXT.test(value)) return canonicalNumericText(value);
   return String(value);
 }
 
