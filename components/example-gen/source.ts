@@ -43,14 +43,23 @@ const FORMAT_BY_EXTENSION: Record<string, InputFormat> = {
   '.feather': 'arrow',
   '.ipc': 'arrow',
 };
-/** DuckDB decompresses these transparently; the format is the extension before them. */
-const COMPRESSION_EXTENSIONS = new Set(['.gz', '.zst']);
+/**
+ * Whole-file compressions each format's reader undoes (DuckDB's CSV and JSON readers; the TFRecord
+ * reader, GZIP only); the format is the extension before them. Others would be read as garbage.
+ */
+const COMPRESSIONS_READ: Partial<Record<InputFormat, readonly string[]>> = {
+  csv: ['.gz', '.zst'],
+  json: ['.gz', '.zst'],
+  jsonl: ['.gz', '.zst'],
+  tfrecord: ['.gz'],
+};
 
 function formatFromExtension(pattern: string): InputFormat | undefined {
-  let base = path.basename(pattern).toLowerCase();
+  const base = path.basename(pattern).toLowerCase();
   const compression = path.extname(base);
-  if (COMPRESSION_EXTENSIONS.has(compression)) base = base.slice(0, -compression.length);
-  return FORMAT_BY_EXTENSION[path.extname(base)];
+  if (compression !== '.gz' && compression !== '.zst') return FORMAT_BY_EXTENSION[compression];
+  const format = FORMAT_BY_EXTENSION[path.extname(base.slice(0, -compression.length))];
+  return format && COMPRESSIONS_READ[format]?.includes(compression) ? format : undefined;
 }
 
 /**

@@ -254,6 +254,13 @@ describe('ExampleGen', function () {
       await rejects(runExecutorForTest(ExampleGen, { parameters: { input } }), /cannot tell the format of input .*data\.xyz.*set format to one of csv, json, jsonl, parquet/);
     });
 
+    it('a compression the format\'s reader cannot undo', async function () {
+      for (const name of ['data.tfrecord.zst', 'data.avro.gz', 'data.parquet.zst']) {
+        const input = await writeIn(dir, name, 'not read');
+        await rejects(runExecutorForTest(ExampleGen, { parameters: { input } }), new RegExp(`cannot tell the format of input .*${name.replace(/\./g, '\\.')}`));
+      }
+    });
+
     it('an unknown format parameter', async function () {
       await rejects(
         runExecutorForTest(ExampleGen, { parameters: { input: PENGUINS, format: 'xml' as 'csv' } }),
