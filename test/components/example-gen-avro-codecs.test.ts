@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
+import { rejects } from '../support/user-input-errors';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { crc32, deflateRawSync } from 'node:zlib';
 import * as zstdWasm from '@bokuweb/zstd-wasm';
 import avro from 'avsc';
 import { compress as snappyCompress } from 'snappyjs';
-import { UserInputError } from '../../dsl/executor';
 import { sqlString } from '../../components/data/sql';
 import { ExampleGen } from '../../components/example-gen/spec';
 import { runExecutorForTest, type ExecutorTestRun } from '../support/executor-harness';
@@ -76,14 +76,6 @@ function blockOffsets(file: Buffer): number[] {
 
 const gen = (input: string) => runExecutorForTest(ExampleGen, { parameters: { input } });
 const splitFile = (run: ExecutorTestRun, split: string) => path.join(run.outputDirs.examples!, `Split-${split}`, 'data-00000.parquet');
-
-async function rejects(promise: Promise<unknown>, pattern: RegExp): Promise<void> {
-  await assert.rejects(promise, (err: Error) => {
-    assert.ok(err instanceof UserInputError, `expected a UserInputError, got ${err.name}: ${err.message}`);
-    assert.match(err.message, pattern);
-    return true;
-  });
-}
 
 describe('ExampleGen formats: Avro codecs', function () {
   let dir: string;

@@ -1,20 +1,12 @@
 import assert from 'node:assert/strict';
+import { rejects } from '../support/user-input-errors';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { UserInputError } from '../../dsl/executor';
 import { ExampleGen } from '../../components/example-gen/spec';
 import { runExecutorForTest, type ExecutorTestRun } from '../support/executor-harness';
 import { tempDir } from '../support/tmp';
 import { readParquet } from './parquet-rows';
 import { vegaFile } from './vega-data';
-
-async function rejects(promise: Promise<unknown>, pattern: RegExp): Promise<void> {
-  await assert.rejects(promise, (err: Error) => {
-    assert.ok(err instanceof UserInputError, `expected a UserInputError, got ${err.name}: ${err.message}`);
-    assert.match(err.message, pattern);
-    return true;
-  });
-}
 
 async function rejectedRows(run: ExecutorTestRun): Promise<Array<Record<string, unknown>>> {
   const text = await readFile(path.join(run.outputDirs.examples!, 'rejected_rows.jsonl'), 'utf8');

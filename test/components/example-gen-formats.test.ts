@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { rejects } from '../support/user-input-errors';
 import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import avro from 'avsc';
@@ -19,7 +20,6 @@ import {
   type DataType,
   type Vector,
 } from 'apache-arrow';
-import { UserInputError } from '../../dsl/executor';
 import { sqlIdentifier, sqlString } from '../../components/data/sql';
 import { ExampleGen } from '../../components/example-gen/spec';
 import { runExecutorForTest, type ExecutorTestRun } from '../support/executor-harness';
@@ -93,14 +93,6 @@ async function assertSameRows(run: ExecutorTestRun, reference: ExecutorTestRun, 
   const [got, expected] = [await all(run), await all(reference)];
   assert.equal(got.length, expected.length);
   for (let i = 0; i < got.length; i++) assert.equal(got[i], expected[i], `sorted row ${i}`);
-}
-
-async function rejects(promise: Promise<unknown>, pattern: RegExp): Promise<void> {
-  await assert.rejects(promise, (err: Error) => {
-    assert.ok(err instanceof UserInputError, `expected a UserInputError, got ${err.name}: ${err.message}`);
-    assert.match(err.message, pattern);
-    return true;
-  });
 }
 
 const gen = (input: string, parameters: Record<string, unknown> = {}) => runExecutorForTest(ExampleGen, { parameters: { input, ...parameters } });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
+import { rejects } from '../support/user-input-errors';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { UserInputError } from '../../dsl/executor';
 import { ExampleGen } from '../../components/example-gen/spec';
 import { withDuckDb } from '../../components/data/duckdb-session';
 import { crc32c } from '../../components/example-gen/formats/crc32c';
@@ -50,14 +50,6 @@ async function readAll(file: string): Promise<unknown[][]> {
   return withDuckDb({ tmpDir: path.dirname(file), signal }, async (db) => {
     await loadRecords(db, 'records', [source], { signal });
     return (await db.query('SELECT * FROM records ORDER BY rowid')).getRows();
-  });
-}
-
-async function rejects(promise: Promise<unknown>, pattern: RegExp): Promise<void> {
-  await assert.rejects(promise, (err: Error) => {
-    assert.ok(err instanceof UserInputError, `expected a UserInputError, got ${err.name}: ${err.message}`);
-    assert.match(err.message, pattern);
-    return true;
   });
 }
 

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
+import { rejects } from '../support/user-input-errors';
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { z } from 'zod';
-import { UserInputError } from '../../dsl/executor';
 import { ExampleGen, type ExampleGenParametersSchema } from '../../components/example-gen/spec';
 import { runExecutorForTest, type ExecutorTestRun } from '../support/executor-harness';
 import { REPO_ROOT } from '../support/repo-root';
@@ -54,14 +54,6 @@ const PARAMETERS: Record<string, z.input<typeof ExampleGenParametersSchema>> = {
   'tfrecord-default': { input: PENGUINS_TFRECORD, tfxCompatibleSplit: true },
   'tfrecord-proto': { input: PENGUINS_TFRECORD, tfxCompatibleSplit: { payloadFormat: 'proto' } },
 };
-
-async function rejects(promise: Promise<unknown>, pattern: RegExp): Promise<void> {
-  await assert.rejects(promise, (err: Error) => {
-    assert.ok(err instanceof UserInputError, `expected a UserInputError, got ${err.name}: ${err.message}`);
-    assert.match(err.message, pattern);
-    return true;
-  });
-}
 
 describe('ExampleGen tfxCompatibleSplit: the split TFX 1.21 made of the same data', function () {
   const { header, rows } = csvRows();

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
+import { rejects } from '../support/user-input-errors';
 import { createHash } from 'node:crypto';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { UserInputError } from '../../dsl/executor';
 import { sqlString } from '../../components/data/sql';
 import { ExampleGen } from '../../components/example-gen/spec';
 import { runExecutorForTest, type ExecutorTestRun } from '../support/executor-harness';
@@ -33,14 +33,6 @@ async function splitRows(run: ExecutorTestRun, split: string): Promise<Row[]> {
 /** Record keys (by the reference serialisation) of every row in a split, sorted: a multiset to compare. */
 async function splitKeys(run: ExecutorTestRun, split: string): Promise<string[]> {
   return (await splitRows(run, split)).map(recordKey).sort();
-}
-
-async function rejects(promise: Promise<unknown>, pattern: RegExp): Promise<void> {
-  await assert.rejects(promise, (err: Error) => {
-    assert.ok(err instanceof UserInputError, `expected a UserInputError, got ${err.name}: ${err.message}`);
-    assert.match(err.message, pattern);
-    return true;
-  });
 }
 
 async function writeIn(dir: string, name: string, content: string): Promise<string> {

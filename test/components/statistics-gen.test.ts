@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
+import { rejects } from '../support/user-input-errors';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { UserInputError } from '../../dsl/executor';
 import { sqlString } from '../../components/data/sql';
 import {
   ExampleStatisticsSchema,
@@ -84,14 +84,6 @@ function assertStringFeature(f: FeatureStatistics, values: Scalar[], k = 10): vo
 
 async function runStatistics(examples: TestArtifact, parameters: { topK?: number; excludeSplits?: string[] } = {}) {
   return runExecutorForTest(StatisticsGen, { parameters, inputs: { examples: [examples] } });
-}
-
-async function rejects(promise: Promise<unknown>, pattern: RegExp): Promise<void> {
-  await assert.rejects(promise, (err: Error) => {
-    assert.ok(err instanceof UserInputError, `expected a UserInputError, got ${err.name}: ${err.message}`);
-    assert.match(err.message, pattern);
-    return true;
-  });
 }
 
 describe('StatisticsGen', function () {
