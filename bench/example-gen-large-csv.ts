@@ -1,14 +1,12 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
-import { z } from 'zod';
 import { withDuckDb } from '../components/data/duckdb-session';
 import { sqlString } from '../components/data/sql';
 import { ExampleGen } from '../components/example-gen/spec';
 import { runExecutorForTest } from '../test/support/executor-harness';
 import { vegaFile } from '../test/components/vega-data';
+import { childArgs, gib, measureInChild, reportFromChild, timed, type ChildReport } from './support/child-rss';
 
 /**
  * ExampleGen on a CSV of about 30 M rows (flights-3m.parquet written ten times, made here in a temp
@@ -23,15 +21,6 @@ import { vegaFile } from '../test/components/vega-data';
 const COPIES = 10;
 const RSS_TARGET_BYTES = 1024 ** 3;
 
-const ChildReportSchema = z.object({ rows: z.number(), seconds: z.number(), maxRssBytes: z.number() });
-type ChildReport = z.infer<typeof ChildReportSchema>;
-
-async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; seconds: number }> {
-  const started = process.hrtime.bigint();
-  const value = await fn();
-  return { value, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
-}
-
 const signal = new AbortController().signal;
 
 async function writeLargeCsv(file: string, scratch: string): Promise<void> {
@@ -43,8 +32,8 @@ async function writeLargeCsv(file: string, scratch: string): Promise<void> {
 }
 
 /** In the child: one run, its figures as JSON on stdout. */
-async function child(mode: string, csv: string, scratch: string): Promise<void> {
-  const { value: rows, seconds } = await timed(async () => {
+function child(mode: string, csv: string, scratch: string): Promise<void> {
+  return reportFromChild(async () => {
     if (mode === 'baseline') {
       const reader = await withDuckDb({ tmpDir: scratch, signal }, (db) =>
         db.query(`COPY (SELECT * FROM read_csv(${sqlString(csv)})) TO ${sqlString(path.join(scratch, 'copy.parquet'))} (FORMAT parquet)`),
@@ -56,14 +45,9 @@ async function child(mode: string, csv: string, scratch: string): Promise<void> 
     await rm(run.outputDirs.examples!, { recursive: true, force: true });
     return count;
   });
-  const report: ChildReport = { rows, seconds, maxRssBytes: process.resourceUsage().maxRSS * 1024 };
-  process.stdout.write(JSON.stringify(report));
 }
 
-async function inChild(mode: string, csv: string, scratch: string): Promise<ChildReport> {
-  const { stdout } = await promisify(execFile)(process.execPath, [__filename, '--child', mode, csv, scratch], { maxBuffer: 1 << 20 });
-  return ChildReportSchema.parse(JSON.parse(stdout));
-}
+const inChild = (mode: string, csv: string, scratch: string): Promise<ChildReport> => measureInChild(__filename, [mode, csv, scratch]);
 
 async function main(): Promise<void> {
   const scratch = await mkdtemp(path.join(os.tmpdir(), 'mlpipe-bench-large-csv-'));
@@ -75,12 +59,11 @@ async function main(): Promise<void> {
     const base = await inChild('baseline', csv, scratch);
     const gen = await inChild('example-gen', csv, scratch);
     const rate = (r: ChildReport) => `${(r.rows / r.seconds / 1e6).toFixed(2)} M rows/s`;
-    const gb = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
     const verdict = gen.maxRssBytes <= RSS_TARGET_BYTES ? 'met' : 'MISSED';
     process.stdout.write(
       `ExampleGen, ${gen.rows} CSV rows (train:eval 2:1): ${gen.seconds.toFixed(1)} s, ${rate(gen)}, ` +
-        `peak RSS ${gb(gen.maxRssBytes)} (target ${gb(RSS_TARGET_BYTES)}: ${verdict})\n` +
-        `baseline, DuckDB CSV-to-Parquet copy of the same file:  ${base.seconds.toFixed(1)} s, ${rate(base)}, peak RSS ${gb(base.maxRssBytes)}\n` +
+        `peak RSS ${gib(gen.maxRssBytes)} (target ${gib(RSS_TARGET_BYTES)}: ${verdict})\n` +
+        `baseline, DuckDB CSV-to-Parquet copy of the same file:  ${base.seconds.toFixed(1)} s, ${rate(base)}, peak RSS ${gib(base.maxRssBytes)}\n` +
         `ratio ExampleGen / baseline: ${(gen.seconds / base.seconds).toFixed(1)}x (on ${os.cpus().length} cores)\n`,
     );
   } finally {
@@ -89,8 +72,8 @@ async function main(): Promise<void> {
 }
 
 if (require.main === module) {
-  const [flag, mode, csv, scratch] = process.argv.slice(2);
-  const run = flag === '--child' && mode && csv && scratch ? child(mode, csv, scratch) : main();
+  const [mode, csv, scratch] = childArgs() ?? [];
+  const run = mode && csv && scratch ? child(mode, csv, scratch) : main();
   run.catch((err: unknown) => {
     console.error(err instanceof Error ? err.message : err);
     process.exit(1);
