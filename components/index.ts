@@ -4,3 +4,4 @@
  */
 export * from './example-gen/spec';
 export * from './statistics-gen/spec';
+export * from './example-validator/spec';
