@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { UserInputError } from '../../dsl/executor';
 import type { DuckDbSession } from '../data/duckdb-session';
+import type { InputFormat } from './spec';
 
 /** A row that was skipped, where it was and why. */
 export interface BadRow {
@@ -57,6 +58,22 @@ export function describeBadRow(row: BadRow): string {
   return `${row.file} line ${row.line}${column}: ${row.reason}; the line reads: ${row.text}`;
 }
 
+/** Formats whose bad rows can be skipped one by one: each row is a line of text (a `.json` document fails whole, saying so). */
+const SKIPPABLE_ROW_FORMATS: ReadonlySet<InputFormat> = new Set<InputFormat>(['csv', 'json', 'jsonl']);
+
+/**
+ * A budget set for a binary input (Parquet, Avro, TFRecord, Arrow IPC) is refused before anything is
+ * read rather than ignored: their readers stop at the first corrupt record, naming file and position,
+ * since a corrupt frame, block or page is no row of its own that could be skipped and counted.
+ */
+export function checkBadRowBudgetApplies(source: { input: string; format: InputFormat }, maxBadRows: number): void {
+  if (maxBadRows === 0 || SKIPPABLE_ROW_FORMATS.has(source.format)) return;
+  throw new UserInputError(
+    `maxBadRows skips bad rows of CSV and JSON lines input; input "${source.input}" is read as ${source.format}, ` +
+      'whose reader fails at its first corrupt record, naming file and position: leave maxBadRows out',
+  );
+}
+
 /** How many bad rows `maxBadRows` allows among `totalRows` (good and bad). */
 export function badRowAllowance(maxBadRows: number, totalRows: number): number {
   return maxBadRows >= 1 ? maxBadRows : Math.floor(maxBadRows * totalRows);
@@ -74,6 +91,38 @@ export function checkBadRowBudget(bad: BadRows, maxBadRows: number, goodRows: nu
   }
   const budget = maxBadRows >= 1 ? `maxBadRows ${maxBadRows}` : `maxBadRows ${maxBadRows} (${allowed} of ${goodRows + bad.count} rows)`;
   throw new UserInputError(`${bad.count} bad rows exceed ${budget}; the first: ${describeBadRow(first)}`);
+}
+
+/**
+ * While an input is still being read: throws only when the bad rows so far exceed the budget whatever
+ * the rows not read yet hold; a fraction of all rows is checked once they are all read.
+ */
+export function checkBadRowsSoFar(bad: BadRows, maxBadRows: number, goodRowsSoFar: number, format: string): void {
+  if (maxBadRows > 0 && maxBadRows < 1) return;
+  checkBadRowBudget(bad, maxBadRows, goodRowsSoFar, format);
+}
+
+/** The bad rows of several reads as one: all counted, the sample the first by file and line. */
+export function mergeBadRows(parts: readonly BadRows[]): BadRows {
+  const sample = parts
+    .flatMap((p) => p.sample)
+    .sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line))
+    .slice(0, SAMPLE_SIZE);
+  return { count: parts.reduce((n, p) => n + p.count, 0), sample };
+}
+
+/** The CSV lines DuckDB's readers rejected in this session, each file's sorted, all of them (not a sample). */
+export async function csvRejectedLines(db: DuckDbSession): Promise<Map<string, number[]>> {
+  const reader = await db.query(
+    `SELECT DISTINCT s.file_path AS file, e.line FROM reject_errors e JOIN reject_scans s ON e.scan_id = s.scan_id AND e.file_id = s.file_id ORDER BY file, line`,
+  );
+  const lines = new Map<string, number[]>();
+  for (const r of reader.getRowObjectsJS()) {
+    const file = String(r.file);
+    if (!lines.has(file)) lines.set(file, []);
+    lines.get(file)!.push(Number(r.line));
+  }
+  return lines;
 }
 
 export async function writeRejectedRows(dir: string, bad: BadRows): Promise<void> {

@@ -9,7 +9,7 @@ import { sqlIdentifier, sqlString } from '../data/sql';
 import { assignSplitsSql, featureKeySql, recordKeySql, RESERVED_COLUMNS, SPLIT_INDEX_COLUMN, type KeyOptions } from './hash-split';
 import { splitDataFileName, splitDirName, splitNamesProperty } from '../data/examples-layout';
 import { asReadError, checkCsvDialect, isJsReadFormat, loadJsReadInput, noRowsError, sourceOf, type Source } from './source';
-import { csvBadRows, checkBadRowBudget, SUMMARY_SAMPLE_SIZE, writeRejectedRows, type BadRows } from './bad-rows';
+import { csvBadRows, checkBadRowBudget, checkBadRowBudgetApplies, checkBadRowsSoFar, mergeBadRows, SUMMARY_SAMPLE_SIZE, writeRejectedRows, type BadRows } from './bad-rows';
 import { textColumnsOfAnotherType } from './column-type-report';
 import { readJsonLinesWithBudget } from './json-lines-scan';
 import { loadWithTfxSplit } from './tfx-split';
@@ -103,12 +103,22 @@ function loadProgress(progress: (p: Progress) => void) {
     progress({ fraction: (READ_SHARE / 2) * (p.bytesRead / Math.max(p.totalBytes, 1)), message: `reading ${p.file}`, counters: { rowsRead: p.rows } });
 }
 
+/** Bad CSV rows of the session's scans of `sources` (DuckDB keeps them across scans); none before a CSV source was read. */
+async function csvBadRowsOf(db: DuckDbSession, sources: readonly Source[]): Promise<BadRows> {
+  return sources.some((s) => s.format === 'csv') ? csvBadRows(db) : { count: 0, sample: [] };
+}
+
 /** Bad CSV rows of the session's scans, checked against the budget; none for other formats (their readers fail at once). */
 async function badRowsOf(db: DuckDbSession, sources: readonly Source[], maxBadRows: number, goodRows: number): Promise<BadRows> {
-  if (!sources.some((s) => s.format === 'csv')) return { count: 0, sample: [] };
-  const bad = await csvBadRows(db);
+  const bad = await csvBadRowsOf(db, sources);
   checkBadRowBudget(bad, maxBadRows, goodRows);
   return bad;
+}
+
+/** How an error names the bad rows: by the format of the input that holds the first of them. */
+function badRowsFormat(sources: readonly Source[], bad: BadRows): string {
+  const first = bad.sample[0];
+  return first && sources.find((s) => s.files.includes(first.file))?.format === 'jsonl' ? 'JSON lines' : 'CSV';
 }
 
 /**
@@ -148,6 +158,7 @@ export const executor = defineExecutor(ExampleGen, async (ctx) => {
     const local = await localInputFiles(set, { sources: ctx.s3Sources, sourceName: params.s3Source, dir: path.join(ctx.tmpDir, 's3-input', key), signal, progress });
     sets.push(set);
     sources.push(sourceOf({ ...params, input: location }, local));
+    checkBadRowBudgetApplies(sources.at(-1)!, params.maxBadRows);
   }
   const [first] = sources as [Source, ...Source[]];
 
@@ -170,18 +181,31 @@ export const executor = defineExecutor(ExampleGen, async (ctx) => {
       // Each split's files are written as they are, in one thread like the hashed splits (byte-identical
       // runs); a JavaScript-read input's table is dropped before the next is loaded.
       await writeInOneThread(db, DUCKDB_MEMORY_LIMIT);
+      // One bad-row budget over the rows of all splits; the splits read so far are checked as they go.
+      const jsonLinesBad: BadRows[] = [];
+      const badSoFar = async (splitsRead: number) => mergeBadRows([await csvBadRowsOf(db, sources.slice(0, splitsRead)), ...jsonLinesBad]);
+      const goodSoFar = () => counts.reduce((a, b) => a + b, 0);
       for (const [i, source] of sources.entries()) {
         await loadJsReadInput(db, source, { signal, onProgress: loadProgress(progress) });
-        await inputColumns(db, source, params.columns);
-        const reader = await db
-          .query(`COPY (SELECT * FROM ${source.relationSql}) TO ${sqlString(await splitDir(i))} (FORMAT parquet)`, readProgress(progress, `reading split ${splitNames[i]}`))
-          .catch(async (err: unknown) => {
-            throw await asReadError(db, err, source);
-          });
-        counts[i] = Number(reader.getRowObjectsJS()[0]?.Count ?? 0);
+        const before = await badSoFar(i);
+        const checkBudget = (b: BadRows, good: number) => checkBadRowsSoFar(mergeBadRows([before, b]), params.maxBadRows, goodSoFar() + good, 'JSON lines');
+        const written = await readJsonLinesWithBudget(source, { checkBudget, tmpDir: path.join(ctx.tmpDir, `split-${i}`), signal }, async (clean) => {
+          await inputColumns(db, clean, params.columns);
+          const reader = await db
+            .query(`COPY (SELECT * FROM ${clean.relationSql}) TO ${sqlString(await splitDir(i))} (FORMAT parquet)`, readProgress(progress, `reading split ${splitNames[i]}`))
+            .catch(async (err: unknown) => {
+              throw await asReadError(db, err, clean);
+            });
+          return Number(reader.getRowObjectsJS()[0]?.Count ?? 0);
+        });
+        counts[i] = written.result;
+        if (written.bad) jsonLinesBad.push(written.bad);
         if (isJsReadFormat(source.format)) await db.query(`DROP TABLE ${source.relationSql}`);
+        const soFar = await badSoFar(i + 1);
+        checkBadRowsSoFar(soFar, params.maxBadRows, goodSoFar(), badRowsFormat(sources, soFar));
       }
-      bad = await badRowsOf(db, sources, params.maxBadRows, counts.reduce((a, b) => a + b, 0));
+      bad = await badSoFar(sources.length);
+      checkBadRowBudget(bad, params.maxBadRows, goodSoFar(), badRowsFormat(sources, bad));
     } else {
       let rowsSql: string;
       /** Set when a JSON lines input's bad lines were scanned for (json-lines-scan.ts); CSV's come from DuckDB's rejects. */
@@ -190,13 +214,15 @@ export const executor = defineExecutor(ExampleGen, async (ctx) => {
         // TFX's own key and sha256, hashed in JavaScript (tfx-split.ts); the row count is unknown until read.
         await loadWithTfxSplit(db, first, params, {
           table: ROWS_TABLE,
+          tmpDir: ctx.tmpDir,
           signal,
           onProgress: (p) => progress({ fraction: 0, message: p.message, counters: { rowsRead: p.rows } }),
         });
         rowsSql = ROWS_TABLE;
       } else {
         await loadJsReadInput(db, first, { signal, onProgress: loadProgress(progress) });
-        const read = await readJsonLinesWithBudget(first, { maxBadRows: params.maxBadRows, tmpDir: ctx.tmpDir, signal }, (source) =>
+        const checkBudget = (b: BadRows, good: number) => checkBadRowBudget(b, params.maxBadRows, good, 'JSON lines');
+        const read = await readJsonLinesWithBudget(first, { checkBudget, tmpDir: ctx.tmpDir, signal }, (source) =>
           stageHashSplit(db, source, params, ctx.tmpDir, progress),
         );
         staged = read.result;

@@ -1,12 +1,11 @@
-import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { once } from 'node:events';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
-import { createGunzip } from 'node:zlib';
 import { UserInputError } from '../../dsl/executor';
-import { checkBadRowBudget, type BadRow, type BadRows } from './bad-rows';
+import type { BadRow, BadRows } from './bad-rows';
 import { jsonLinesSourceOf, noRowsError, type Source } from './source';
+import { linesOf, write } from './text-lines';
 
 const SAMPLE_SIZE = 100;
 
@@ -30,15 +29,6 @@ export interface JsonLinesScan {
 
 /** Lines found bad by a reader after the scan (a value not fitting its column's type), by file, line → reason. */
 export type ExcludedLines = Map<string, Map<number, string>>;
-
-function linesOf(file: string, signal: AbortSignal) {
-  const raw = createReadStream(file, { signal });
-  return createInterface({ input: file.endsWith('.gz') ? raw.pipe(createGunzip()) : raw, crlfDelay: Infinity });
-}
-
-async function write(out: WriteStream, text: string): Promise<void> {
-  if (!out.write(text)) await once(out, 'drain');
-}
 
 /**
  * Streams JSON lines files line by line (never a whole file in memory), setting aside each line that is
@@ -101,13 +91,14 @@ function jsonLineError(err: unknown): { file: string; line: number; reason: stri
 
 /**
  * Reads a JSON lines `source` with `read`; when DuckDB fails on its data, the input is scanned for bad
- * lines, checked against `maxBadRows` (naming the first bad line), and its good lines read instead. A value that does not fit the type
- * DuckDB inferred for its column is only found by DuckDB: each such line costs one more scan and read.
- * `bad` is set only when the lines were scanned.
+ * lines, checked with `checkBudget` (which throws, naming the first bad line, when they are too many),
+ * and its good lines read instead. A value that does not fit the type DuckDB inferred for its column is
+ * only found by DuckDB: each such line costs one more scan and read. `bad` is set only when the lines
+ * were scanned.
  */
 export async function readJsonLinesWithBudget<T>(
   source: Source,
-  options: { maxBadRows: number; tmpDir: string; signal: AbortSignal },
+  options: { checkBudget: (bad: BadRows, goodRows: number) => void; tmpDir: string; signal: AbortSignal },
   read: (source: Source) => Promise<T>,
 ): Promise<{ result: T; bad?: BadRows }> {
   try {
@@ -123,7 +114,7 @@ export async function readJsonLinesWithBudget<T>(
   const excluded: ExcludedLines = new Map();
   for (;;) {
     const scan = await scanJsonLines(source.files, goodFiles, excluded, options.signal);
-    checkBadRowBudget(scan.bad, options.maxBadRows, scan.goodRows, 'JSON lines');
+    options.checkBudget(scan.bad, scan.goodRows);
     if (scan.goodRows === 0) throw noRowsError(source);
     try {
       return { result: await read(clean), bad: scan.bad };

@@ -83,7 +83,7 @@ function readerSql(format: InputFormat, files: readonly string[], { csv, columns
   switch (format) {
     case 'csv':
       // Rejected lines are recorded instead of failing the scan, which also lets the sniffer see a
-      // file with a bad line as the comma-separated file it is; `checkCsvRejects` then reports them.
+      // file with a bad line as the comma-separated file it is; bad-rows.ts then reports them.
       options.push('store_rejects = true');
       // The quote is pinned, not sniffed: a sniffer that sees an unterminated quote settles on "no
       // quoting" and reads the quote as text. RFC 4180 escapes a quote by doubling it.
@@ -253,21 +253,4 @@ export async function checkCsvDialect(source: Source, columnCount: number): Prom
 
 function describeFiles(source: Source): string {
   return source.files.length === 1 ? source.files[0]! : `${source.files.length} files matching "${source.input}"`;
-}
-
-/** After a CSV scan: the first line DuckDB rejected, as a UserInputError naming file, line and reason. */
-export async function checkCsvRejects(db: DuckDbSession, source: Source): Promise<void> {
-  if (source.format !== 'csv') return;
-  const reader = await db.query(
-    `SELECT s.file_path, e.line, e.column_name, e.csv_line, e.error_message, count(*) OVER () AS total
-     FROM reject_errors e JOIN reject_scans s ON e.scan_id = s.scan_id AND e.file_id = s.file_id
-     ORDER BY s.file_path, e.line LIMIT 1`,
-  );
-  const first = reader.getRowObjectsJS()[0];
-  if (!first) return;
-  const column = first.column_name ? `, column "${String(first.column_name)}"` : '';
-  const more = Number(first.total) > 1 ? ` (${Number(first.total) - 1} more bad line(s) after it)` : '';
-  throw new UserInputError(
-    `malformed CSV: ${String(first.file_path)} line ${String(first.line)}${column}: ${String(first.error_message)}; the line reads: ${String(first.csv_line)}${more}`,
-  );
 }

@@ -103,10 +103,15 @@ export const ExampleGenParametersSchema = z
     columns: z.record(z.string().min(1), z.enum(DECLARED_COLUMN_TYPES)).optional(),
     /**
      * Bad CSV rows (wrong field count, a value not parsing as its declared type, an unterminated quote) and
-     * bad JSON lines (not JSON, not an object, a value not fitting its inferred type) that may be skipped
-     * (other formats, a `.json` document among them, fail at their first bad record): a count (a whole number), or a fraction of all rows below 1. Skipped rows are counted,
-     * and a sample is written to the Examples artifact's `rejected_rows.jsonl` and the run summary. By
-     * default none: the first bad row fails the node, naming file, line and column.
+     * bad JSON lines (not JSON, not an object, a value not fitting its inferred type) that may be skipped:
+     * a count (a whole number), or a fraction below 1 of all rows read, good and bad. Skipped rows are
+     * counted, and a sample is written to the Examples artifact's `rejected_rows.jsonl` and the run
+     * summary. By default none: the first bad row fails the node, naming file, line and column.
+     * The budget applies to the hashed split, to `tfxCompatibleSplit` (bad CSV rows are set apart before
+     * CsvExampleGen's type inference, which runs over the rest) and to a pre-split input, over the rows
+     * of all its splits together. A `.json` document fails whole at a syntax error; binary formats
+     * (Parquet, Avro, TFRecord, Arrow IPC) fail at their first corrupt record, so a budget set for one
+     * is refused before reading.
      */
     maxBadRows: z
       .number()

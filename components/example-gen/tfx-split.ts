@@ -12,10 +12,15 @@
  *  - with `partitionFeature`: that feature's serialised tf.train.Feature (bytes_list or int64_list only).
  *
  * Unlike the default key, a CSV row's split here can depend on other rows: one cell that does not
- * parse as a number turns its whole column into bytes and changes every row's key. The hashing runs
- * in JavaScript over rows streamed in batches, slower than the default split.
+ * parse as a number turns its whole column into bytes and changes every row's key. Bad CSV rows (those
+ * the ordinary read rejects: a wrong field count, a value not parsing as its declared type) skipped
+ * within `maxBadRows` are set apart before CsvExampleGen's type inference, which runs over the
+ * remaining rows: the good rows split as TFX splits a file holding only them. The hashing runs in
+ * JavaScript over rows streamed in batches, slower than the default split.
  */
 import { createHash } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
 import { INTEGER, type DuckDBValue } from '@duckdb/node-api';
 import { UserInputError } from '../../dsl/executor';
 import type { DuckDbSession } from '../data/duckdb-session';
@@ -25,11 +30,13 @@ import { loadRecords } from './formats/load-records';
 import { serializeExample, serializeFeature, type Feature, type TfExample } from './formats/tf-example';
 import { describeOffset } from './formats/tfrecord-frames';
 import { openTfRecordSources, type TfRecordRead } from './formats/tfrecord';
-import { asReadError, checkCsvRejects, type Source } from './source';
+import { asReadError, type Source } from './source';
+import { checkBadRowBudget, csvBadRows, csvRejectedLines, type BadRows } from './bad-rows';
+import { copyWithoutLines } from './text-lines';
 import { csvCellFeature, widenColumnType, type CsvColumnType } from './tfx-csv-example';
 import type { ExampleGenParameters, SplitConfig } from './spec';
 
-type TfxSplitParameters = Pick<ExampleGenParameters, 'splits' | 'partitionFeature' | 'tfxCompatibleSplit' | 'csv'>;
+type TfxSplitParameters = Pick<ExampleGenParameters, 'splits' | 'partitionFeature' | 'tfxCompatibleSplit' | 'csv' | 'maxBadRows'>;
 
 function payloadFormat(params: TfxSplitParameters): 'tf_example' | 'proto' {
   return typeof params.tfxCompatibleSplit === 'object' ? params.tfxCompatibleSplit.payloadFormat : 'tf_example';
@@ -43,6 +50,8 @@ export interface TfxSplitProgress {
 export interface TfxSplitOptions {
   /** The table to create: the input's rows plus SPLIT_INDEX_COLUMN. */
   table: string;
+  /** Where a CSV's good lines are copied when it has bad ones. */
+  tmpDir: string;
   signal: AbortSignal;
   onProgress?: (progress: TfxSplitProgress) => void;
 }
@@ -121,10 +130,37 @@ async function loadTfRecordWithTfxSplit(db: DuckDbSession, source: Source, param
 }
 
 /** `read_csv` of every cell as text, with the header line TFX requires. */
-function rawCsvSql(source: Source, csv: TfxSplitParameters['csv']): string {
+function rawCsvSql(files: readonly string[], csv: TfxSplitParameters['csv']): string {
   const options = ['all_varchar = true', 'header = true'];
   if (csv?.delimiter !== undefined) options.push(`delim = ${sqlString(csv.delimiter)}`);
-  return `read_csv([${source.files.map(sqlString).join(', ')}], ${options.join(', ')})`;
+  return `read_csv([${files.map(sqlString).join(', ')}], ${options.join(', ')})`;
+}
+
+/**
+ * The files CsvExampleGen's typing reads: the input's own, or, when the typed read skipped bad rows
+ * (within maxBadRows), copies of them without those lines. TFX reads a CSV line by line, so a bad row
+ * is its line; its type inference then runs over the good rows only, as it would over a file without them.
+ */
+async function goodLineFiles(db: DuckDbSession, source: Source, bad: BadRows, options: TfxSplitOptions): Promise<readonly string[]> {
+  if (bad.count === 0) return source.files;
+  const rejected = await csvRejectedLines(db);
+  const dir = path.join(options.tmpDir, 'tfx-good-lines');
+  await mkdir(dir, { recursive: true });
+  const files: string[] = [];
+  for (const [i, file] of source.files.entries()) {
+    const skip = rejected.get(file);
+    if (!skip) {
+      files.push(file);
+      continue;
+    }
+    if (file.endsWith('.zst')) {
+      throw new UserInputError(`tfxCompatibleSplit cannot set the bad rows of the zstd-compressed ${file} apart (the first: line ${skip[0]}); decompress it, or fix its bad rows`);
+    }
+    const copy = path.join(dir, `${i}-${path.basename(file).replace(/\.gz$/, '')}`);
+    await copyWithoutLines(file, copy, new Set(skip), options.signal);
+    files.push(copy);
+  }
+  return files;
 }
 
 async function* csvChunks(db: DuckDbSession, table: string, columns: string, rows: number): AsyncGenerator<{ first: number; cells: DuckDBValue[][] }> {
@@ -149,12 +185,14 @@ async function loadCsvWithTfxSplit(db: DuckDbSession, source: Source, params: Tf
   await db.query(`CREATE TEMP TABLE ${sqlIdentifier(typed)} AS SELECT * FROM ${source.relationSql}`).catch(async (err: unknown) => {
     throw await asReadError(db, err, source);
   });
-  await checkCsvRejects(db, source);
-  await db.query(`CREATE TEMP TABLE ${sqlIdentifier(raw)} AS SELECT * FROM ${rawCsvSql(source, params.csv)}`).catch(async (err: unknown) => {
+  const typedRows = await countRows(db, typed);
+  const bad = await csvBadRows(db);
+  checkBadRowBudget(bad, params.maxBadRows, typedRows);
+  const rawSql = rawCsvSql(await goodLineFiles(db, source, bad, options), params.csv);
+  await db.query(`CREATE TEMP TABLE ${sqlIdentifier(raw)} AS SELECT * FROM ${rawSql}`).catch(async (err: unknown) => {
     throw await asReadError(db, err, source);
   });
   const rows = await countRows(db, raw);
-  const typedRows = await countRows(db, typed);
   if (rows !== typedRows) {
     throw new UserInputError(`input ${source.input}: read with its first line as the header it has ${rows} rows, but ${typedRows} as detected; tfxCompatibleSplit needs the header line CsvExampleGen expects`);
   }
