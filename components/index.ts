@@ -5,3 +5,5 @@
 export * from './example-gen/spec';
 export * from './statistics-gen/spec';
 export * from './example-validator/spec';
+export * from './schema-gen/spec';
+export * from './import-schema-gen/spec';
