@@ -18,6 +18,7 @@ import { ExampleGen, type ExampleGenParameters } from './spec';
 import { spanProperties } from './input-patterns';
 import { localInputFiles } from './s3-input';
 import { preSplitNames, splitInputKey } from './split-inputs';
+import { useOneThread, writeSplitFile, writeSplitsFromStaged } from './split-files';
 
 const ROWS_TABLE = '__mlpipe_rows';
 /** The hashed rows with their split index, written once and read back per split (in the executor's tmpDir). */
@@ -29,8 +30,6 @@ const READ_SHARE = 0.8;
  * 1 GB peak RSS at the same speed (bench/example-gen-large-csv.ts); what does not fit spills to tmpDir.
  */
 const DUCKDB_MEMORY_LIMIT = '512MB';
-/** Each split's writer streams from the staged file: it needs little. */
-const SPLIT_WRITER_MEMORY_LIMIT = '128MB';
 /** Formats whose column types a reader infers from the data, not from a schema the file declares. */
 const INFERRED_TYPE_FORMATS: ReadonlySet<Source['format']> = new Set(['csv', 'json', 'jsonl']);
 
@@ -69,17 +68,6 @@ function keySql(source: Source, columns: readonly Column[], partitionFeature: st
 /** One split's rows, without the split index. */
 function splitSelectSql(rowsSql: string, index: number): string {
   return `SELECT * EXCLUDE (${sqlIdentifier(SPLIT_INDEX_COLUMN)}) FROM ${rowsSql} WHERE ${sqlIdentifier(SPLIT_INDEX_COLUMN)} = ${index}`;
-}
-
-/**
- * DuckDB's parallel, order-preserving COPY cuts row groups where its threads happen to hand batches over,
- * so the same rows could be written as different bytes from run to run; one thread reading in order cuts
- * a row group at the first chunk past ROW_GROUP_SIZE rows, the same on every run.
- */
-async function writeInOneThread(db: DuckDbSession, memoryLimit: string): Promise<void> {
-  await db.query('SET threads = 1');
-  await db.query('SET preserve_insertion_order = false');
-  await db.query(`SET memory_limit = ${sqlString(memoryLimit)}`);
 }
 
 async function splitRowCounts(db: DuckDbSession, rowsSql: string, splitCount: number): Promise<number[]> {
@@ -178,25 +166,23 @@ export const executor = defineExecutor(ExampleGen, async (ctx) => {
     let bad: BadRows;
 
     if (preSplit) {
-      // Each split's files are written as they are, in one thread like the hashed splits (byte-identical
-      // runs); a JavaScript-read input's table is dropped before the next is loaded.
-      await writeInOneThread(db, DUCKDB_MEMORY_LIMIT);
+      // Each split's files are written as they are, in one thread like the hashed splits (split-files.ts);
+      // a JavaScript-read input's table is dropped before the next is loaded.
+      await useOneThread(db, DUCKDB_MEMORY_LIMIT);
       // One bad-row budget over the rows of all splits; the splits read so far are checked as they go.
       const jsonLinesBad: BadRows[] = [];
       const badSoFar = async (splitsRead: number) => mergeBadRows([await csvBadRowsOf(db, sources.slice(0, splitsRead)), ...jsonLinesBad]);
       const goodSoFar = () => counts.reduce((a, b) => a + b, 0);
       for (const [i, source] of sources.entries()) {
         await loadJsReadInput(db, source, { signal, onProgress: loadProgress(progress) });
+        const read = readProgress(progress, `reading split ${splitNames[i]}`);
         const before = await badSoFar(i);
         const checkBudget = (b: BadRows, good: number) => checkBadRowsSoFar(mergeBadRows([before, b]), params.maxBadRows, goodSoFar() + good, 'JSON lines');
         const written = await readJsonLinesWithBudget(source, { checkBudget, tmpDir: path.join(ctx.tmpDir, `split-${i}`), signal }, async (clean) => {
           await inputColumns(db, clean, params.columns);
-          const reader = await db
-            .query(`COPY (SELECT * FROM ${clean.relationSql}) TO ${sqlString(await splitDir(i))} (FORMAT parquet)`, readProgress(progress, `reading split ${splitNames[i]}`))
-            .catch(async (err: unknown) => {
-              throw await asReadError(db, err, clean);
-            });
-          return Number(reader.getRowObjectsJS()[0]?.Count ?? 0);
+          return writeSplitFile(db, `SELECT * FROM ${clean.relationSql}`, await splitDir(i), read).catch(async (err: unknown) => {
+            throw await asReadError(db, err, clean);
+          });
         });
         counts[i] = written.result;
         if (written.bad) jsonLinesBad.push(written.bad);
@@ -243,24 +229,13 @@ export const executor = defineExecutor(ExampleGen, async (ctx) => {
         });
       };
       const files = await Promise.all(splitNames.map((_, i) => splitDir(i)));
-      const copySql = (i: number) => `COPY (${splitSelectSql(rowsSql, i)}) TO ${sqlString(files[i]!)} (FORMAT parquet)`;
+      const selects = splitNames.map((_, i) => splitSelectSql(rowsSql, i));
       if (staged) {
-        // The staged file can be read by other sessions: one per split, side by side, one thread each.
-        await Promise.all(
-          files.map(async (_, i) => {
-            const tmpDir = path.join(ctx.tmpDir, `split-${i}`);
-            await mkdir(tmpDir, { recursive: true });
-            await withDuckDb({ tmpDir, signal }, async (splitDb) => {
-              await writeInOneThread(splitDb, SPLIT_WRITER_MEMORY_LIMIT);
-              await splitDb.query(copySql(i));
-            });
-            wrote(i);
-          }),
-        );
+        await writeSplitsFromStaged(selects, files, { tmpDir: ctx.tmpDir, signal, onWritten: wrote });
       } else {
-        await writeInOneThread(db, DUCKDB_MEMORY_LIMIT);
-        for (const i of files.keys()) {
-          await db.query(copySql(i));
+        await useOneThread(db, DUCKDB_MEMORY_LIMIT);
+        for (const [i, file] of files.entries()) {
+          await writeSplitFile(db, selects[i]!, file);
           wrote(i);
         }
       }
