@@ -1,10 +1,11 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { defineExecutor, UserInputError } from '../../dsl/executor';
-import { readJsonPayload } from '../data/json-payload';
+import { readJsonPayload, readPayloadText } from '../data/json-payload';
 import { splitNamesProperty } from '../data/examples-layout';
 import { ExampleStatisticsSchema, STATISTICS_FILE_NAME, type SplitStatistics } from '../statistics-gen/payload';
-import { SCHEMA_FILE_NAME, SchemaPayloadSchema } from '../schema-gen/payload';
+import { SCHEMA_FILE_NAME } from '../schema-gen/payload';
+import { parseSchemaJson } from '../schema-gen/schema-file';
 import { severities } from './anomaly-kinds';
 import { ANOMALIES_FILE_NAME, ExampleAnomaliesSchema, type Anomaly } from './payload';
 import { environmentsOf, validateSplit } from './validate-split';
@@ -43,7 +44,8 @@ export const executor = defineExecutor(ExampleValidator, async (ctx) => {
   if (!statistics) throw new UserInputError('ExampleValidator needs an ExampleStatistics artifact on its "statistics" input');
   if (!schemaInput) throw new UserInputError('ExampleValidator needs a Schema artifact on its "schema" input');
   const stats = await readJsonPayload(path.join(statistics.localDir, STATISTICS_FILE_NAME), ExampleStatisticsSchema, 'ExampleValidator statistics');
-  const schema = await readJsonPayload(path.join(schemaInput.localDir, SCHEMA_FILE_NAME), SchemaPayloadSchema, 'ExampleValidator schema');
+  const schemaFile = path.join(schemaInput.localDir, SCHEMA_FILE_NAME);
+  const schema = parseSchemaJson(await readPayloadText(schemaFile, 'ExampleValidator schema'), schemaFile);
   if (params.environment !== undefined) {
     const named = environmentsOf(schema);
     if (named.length > 0 && !named.includes(params.environment)) {

@@ -101,12 +101,14 @@ describe('ExampleValidator executor: anomalies.json, the gate, the run summary, 
     await rejects(run({ severity: { NO_SUCH_KIND: 'ERROR' } as never }), /severity/);
 
     const notJson = await artifactDir('schema-bad', SCHEMA_FILE_NAME, '{ "version": 1, features: [] }');
-    await rejects(run({}, { statistics: statisticsDir, schema: notJson }), new RegExp(`schema: ${notJson}/schema\\.json is not valid JSON`));
+    await rejects(run({}, { statistics: statisticsDir, schema: notJson }), new RegExp(`^${notJson}/schema\\.json:1:\\d+: \\w+ \\(not valid JSON\\)$`));
     const untyped = await artifactDir('schema-untyped', SCHEMA_FILE_NAME, JSON.stringify({ version: 1, features: [{ name: 'Island', type: 'TEXT' }] }));
-    await rejects(run({}, { statistics: statisticsDir, schema: untyped }), /schema\.json does not match its format: features\[0\]\.type: /);
+    await rejects(run({}, { statistics: statisticsDir, schema: untyped }), /schema\.json: not an mlpipe schema .*: features\[0\]\.type: /);
     const twice = await artifactDir('schema-twice', SCHEMA_FILE_NAME, JSON.stringify({ version: 1, features: [{ name: 'Sex', type: 'STRING' }, { name: 'Sex', type: 'STRING' }] }));
     await rejects(run({}, { statistics: statisticsDir, schema: twice }), /features\[1\]\.name: feature "Sex" is listed twice/);
 
+    const noSchema = await tempDir('schema-empty');
+    await rejects(run({}, { statistics: statisticsDir, schema: noSchema }), /schema: cannot read .*schema\.json: no such file/);
     const empty = await tempDir('statistics-empty');
     await rejects(run({}, { statistics: empty, schema: schemaDir }), /statistics: cannot read .*statistics\.json: no such file/);
     const v1 = await artifactDir('statistics-v1', STATISTICS_FILE_NAME, JSON.stringify({ ...statistics, version: 1 }));
