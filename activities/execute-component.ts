@@ -21,7 +21,7 @@ import type { ExecutorProcessRunner } from './run-in-process';
 import { ExecutorRunError, type ExecutorHooks } from './executor-runner';
 import type { ExecutorRunData } from './executor-runtime';
 import { NodeCheckpoints } from './node-checkpoints';
-import { NO_S3_SOURCES, type S3Sources } from '../artifacts/s3-sources';
+import { NO_S3_SOURCES, s3SourcesFor, type S3Sources } from '../artifacts/s3-sources';
 import { checkpointsKey } from './run-layout';
 
 export interface ExecutorDeps {
@@ -152,7 +152,7 @@ export function createExecutorActivities({ store, registry, threads, processes, 
           executorExport: spec.executor.export ?? 'executor',
           nodeId: input.nodeId,
           resolved: input.resolved ?? NOTHING_RESOLVED,
-          s3Sources,
+          s3Sources: s3SourcesFor(s3Sources, Object.values(input.resolved?.files ?? {})),
           parameters: params.data,
           inputs,
           outputDirs: Object.fromEntries(Object.entries(stagings).map(([k, s]) => [k, s.localDir])),

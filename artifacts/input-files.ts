@@ -128,13 +128,14 @@ async function listS3(location: string, sources: S3Sources, sourceName: string |
   if ('problem' in source) throw new InputLocationError(`input "${location}" is on S3, but ${source.problem}`);
   const client = s3Client(source.settings);
   const refused = s3Refusal(location, bucket, source.described);
+  const named = sourceName === undefined ? {} : { s3Source: sourceName };
   const segments = key.split('/');
   const firstDynamic = segments.findIndex((segment) => isDynamicPattern(segment));
   const files: ResolvedFile[] = [];
   if (firstDynamic < 0 && !key.endsWith('/') && key !== '') {
     const info = await client.statObject(bucket, key).catch(refused);
     files.push({ path: path.posix.basename(key), size: info.size, contentHash: `etag:${info.etag}` });
-    return { location, root: `s3://${bucket}/${path.posix.dirname(key) === '.' ? '' : `${path.posix.dirname(key)}/`}`, files };
+    return { location, root: `s3://${bucket}/${path.posix.dirname(key) === '.' ? '' : `${path.posix.dirname(key)}/`}`, files, ...named };
   }
   const prefix = firstDynamic < 0 ? key : segments.slice(0, firstDynamic).map((s) => `${s}/`).join('');
   const matches = firstDynamic < 0 ? () => true : picomatch(segments.slice(firstDynamic).join('/'), { dot: false });
@@ -155,7 +156,7 @@ async function listS3(location: string, sources: S3Sources, sourceName: string |
   files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const root = `s3://${bucket}/${prefix}`;
   const kept = new Set(selected(root, files.map((f) => f.path), select));
-  return { location, root, files: files.filter((f) => kept.has(f.path)) };
+  return { location, root, files: files.filter((f) => kept.has(f.path)), ...named };
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { ResolvedFileSet } from '../dsl/resolve';
 import type { S3Settings } from './s3-client';
 
 /**
@@ -34,4 +35,23 @@ export function s3SourceSettings(
   return {
     problem: `no S3 source '${name}' is configured on this worker (s3Sources in mlpipe.config.json, or MLPIPE_S3_SOURCE_<NAME>_ENDPOINT and its keys); ${known.length > 0 ? `it knows ${known.map((k) => `'${k}'`).join(', ')}` : 'it knows none'}`,
   };
+}
+
+/**
+ * What one executor is given of the worker's sources: the keys of those its resolved s3:// file sets
+ * were listed with (the store's for a set that names none), no others. An executor reads what its
+ * resolve step listed, so one component cannot read with another's secrets.
+ */
+export function s3SourcesFor(sources: S3Sources, sets: Iterable<ResolvedFileSet>): S3Sources {
+  const scoped: S3Sources = { named: {} };
+  for (const set of sets) {
+    if (!set.root.startsWith('s3://')) continue;
+    if (set.s3Source === undefined) {
+      if (sources.store) scoped.store = sources.store;
+    } else {
+      const settings = sources.named[set.s3Source];
+      if (settings) scoped.named[set.s3Source] = settings;
+    }
+  }
+  return scoped;
 }

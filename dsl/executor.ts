@@ -35,9 +35,9 @@ export interface ExecutorContext<S extends ComponentSpec = ComponentSpec> {
   /** What the component's resolve step found before the node ran (nothing when it has none). */
   resolved: ResolvedInputs;
   /**
-   * The S3 endpoints and keys this worker reads input locations with (the artifact store's and the
-   * named `s3Sources` of its configuration), for executors that download what their resolve step
-   * listed. Secrets: never log them or put them in outputs.
+   * The S3 endpoints and keys to download what the resolve step listed on S3: of the worker's (the
+   * artifact store's and the named `s3Sources` of its configuration), only those the resolved s3://
+   * file sets were listed with. Secrets: never log them or put them in outputs.
    */
   s3Sources: S3Sources;
   /** Scratch space, removed after the run. */

@@ -31,6 +31,11 @@ export const ResolvedFileSetSchema = z
      * no more than those.
      */
     spans: z.array(z.object({ span: z.number().int().nonnegative(), version: z.number().int().nonnegative() }).strict()).optional(),
+    /**
+     * The named S3 source an s3:// set was listed with (absent: the artifact store's keys): the executor
+     * is given the keys of the sources its sets name, and no others.
+     */
+    s3Source: z.string().min(1).optional(),
   })
   .strict();
 export type ResolvedFileSet = z.infer<typeof ResolvedFileSetSchema>;

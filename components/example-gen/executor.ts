@@ -143,7 +143,7 @@ export const executor = defineExecutor(ExampleGen, async (ctx) => {
   for (const { key, location } of inputs) {
     const set = ctx.resolved.files[key];
     if (!set) throw new ComponentError(`ExampleGen ran without its resolved input files (${key})`);
-    const local = await localInputFiles(set, { sources: ctx.s3Sources, sourceName: params.s3Source, dir: path.join(ctx.tmpDir, 's3-input', key), signal, progress });
+    const local = await localInputFiles(set, { sources: ctx.s3Sources, dir: path.join(ctx.tmpDir, 's3-input', key), signal, progress });
     sets.push(set);
     sources.push(sourceOf({ ...params, input: location }, local));
     checkBadRowBudgetApplies(sources.at(-1)!, params.maxBadRows);

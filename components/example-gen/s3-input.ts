@@ -10,9 +10,8 @@ import { UserInputError, type Progress } from '../../dsl/executor';
 import type { ResolvedFileSet } from '../../dsl/resolve';
 
 export interface S3DownloadOptions {
+  /** The executor's sources; each set is read with the one it was listed with (`set.s3Source`). */
   sources: S3Sources;
-  /** The parameter naming the source (`s3Source`); the artifact store's keys when undefined. */
-  sourceName: string | undefined;
   /** Where the objects go, each at `<bucket>/<key>` under it, so that messages about a file name its bucket and key. */
   dir: string;
   signal: AbortSignal;
@@ -34,7 +33,7 @@ function s3Location(root: string): { bucket: string; prefix: string } {
 export async function localInputFiles(set: ResolvedFileSet, opts: S3DownloadOptions): Promise<ResolvedFileSet> {
   if (!set.root.startsWith('s3://')) return set;
   const { bucket, prefix } = s3Location(set.root);
-  const source = s3SourceSettings(opts.sources, opts.sourceName);
+  const source = s3SourceSettings(opts.sources, set.s3Source);
   if ('problem' in source) throw new UserInputError(`input "${set.location}" is on S3, but ${source.problem}`);
   const client = s3Client(source.settings);
   const localRoot = path.join(opts.dir, bucket, prefix);

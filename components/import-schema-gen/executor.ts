@@ -9,7 +9,7 @@ import { ImportSchemaGen, SCHEMA_FILE_KEY } from './spec';
 export const executor = defineExecutor(ImportSchemaGen, async (ctx) => {
   const set = ctx.resolved.files[SCHEMA_FILE_KEY];
   if (!set) throw new UserInputError('ImportSchemaGen ran without its resolved schemaFile: run the pipeline again');
-  const local = await localInputFiles(set, { sources: ctx.s3Sources, sourceName: ctx.parameters.s3Source, dir: ctx.tmpDir, signal: ctx.signal, progress: ctx.progress });
+  const local = await localInputFiles(set, { sources: ctx.s3Sources, dir: ctx.tmpDir, signal: ctx.signal, progress: ctx.progress });
   const file = local.files[0]!;
   // Messages name the file as the user gave it, not a scratch copy.
   const shown = set.files.length === 1 && set.location === ctx.parameters.schemaFile ? ctx.parameters.schemaFile : `${set.root}${file.path}`;

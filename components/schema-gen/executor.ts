@@ -24,7 +24,7 @@ async function frozenSchema(ctx: ExecutorContext<typeof SchemaGen.spec>): Promis
   const set = ctx.resolved.files[FROZEN_KEY];
   const artifact = ctx.resolved.artifacts[FROZEN_KEY]?.[0];
   if (!set || !artifact) return undefined;
-  const local = await localInputFiles(set, { sources: ctx.s3Sources, sourceName: undefined, dir: ctx.tmpDir, signal: ctx.signal, progress: ctx.progress });
+  const local = await localInputFiles(set, { sources: ctx.s3Sources, dir: ctx.tmpDir, signal: ctx.signal, progress: ctx.progress });
   const file = path.join(local.root, local.files[0]!.path);
   return { schema: parseSchemaJson(await readFile(file, 'utf8'), `${artifact.uri}/${path.basename(file)}`), uri: artifact.uri };
 }

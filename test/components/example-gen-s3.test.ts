@@ -222,7 +222,7 @@ describe('ExampleGen on s3:// inputs', function () {
     const memo = new FileHashMemo();
     const resolved = await listInputFiles(`s3://${bucket}/moving/*.csv`, { s3: sources, memo });
     const download = async () =>
-      localInputFiles(resolved, { sources, sourceName: undefined, dir: await tempDir('s3-download'), signal: new AbortController().signal, progress: () => undefined });
+      localInputFiles(resolved, { sources, dir: await tempDir('s3-download'), signal: new AbortController().signal, progress: () => undefined });
     const copy = await download();
     assert.deepEqual(await readFile(path.join(copy.root, 'a.csv')), csv);
     await client.putObject(bucket, 'moving/a.csv', Buffer.concat([csv, Buffer.from(csv.subarray(csv.indexOf('\n') + 1, csv.indexOf('\n', 200) + 1))]));

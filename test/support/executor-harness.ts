@@ -8,7 +8,7 @@ import type { ResolvedInputs } from '../../dsl/resolve';
 import { runResolveStep } from '../../activities/resolve-step';
 import { FileHashMemo, listInputFiles } from '../../artifacts/input-files';
 import { openMetadataStore } from '../../artifacts/metadata/metadata-store';
-import { NO_S3_SOURCES, type S3Sources } from '../../artifacts/s3-sources';
+import { NO_S3_SOURCES, s3SourcesFor, type S3Sources } from '../../artifacts/s3-sources';
 import type { PropertyValue } from '../../artifacts/artifact-types';
 import { contentHashOf } from '../../artifacts/manifest';
 import { describeIssues } from '../../dsl/zod-issues';
@@ -135,7 +135,7 @@ export async function runExecutorForTest<P extends z.ZodType>(
     inputs,
     outputDirs,
     resolved,
-    s3Sources,
+    s3Sources: s3SourcesFor(s3Sources, Object.values(resolved.files)),
     tmpDir: await tempDir(`${spec.type}-tmp`),
     checkpointDir,
     resumeState: options.resumeState,
