@@ -12,7 +12,7 @@ export const executor = defineExecutor(ImportSchemaGen, async (ctx) => {
   const local = await localInputFiles(set, { sources: ctx.s3Sources, dir: ctx.tmpDir, signal: ctx.signal, progress: ctx.progress });
   const file = local.files[0]!;
   // Messages name the file as the user gave it, not a scratch copy.
-  const shown = set.files.length === 1 && set.location === ctx.parameters.schemaFile ? ctx.parameters.schemaFile : `${set.root}${file.path}`;
+  const shown = ctx.parameters.schemaFile;
   const { schema, warnings } = parseSchemaFile(await readFile(path.join(local.root, file.path), 'utf8'), shown);
   const pbtxtWarnings = await writeSchemaArtifact(ctx.outputDirs.schema, schema);
   ctx.progress({ fraction: 1, message: `imported ${schema.features.length} features from ${shown}` });

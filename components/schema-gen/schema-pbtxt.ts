@@ -1,7 +1,9 @@
+import path from 'node:path';
+import * as protobuf from 'protobufjs';
 import { parseTextProto, printTextProto, TextProtoError, type TextProtoObject, type TextProtoValue } from '../../artifacts/text-proto';
 import { UserInputError } from '../../dsl/executor';
 import { issuePath } from '../../dsl/zod-issues';
-import { tfdvSchemaType } from './schema-proto';
+import { tfdvProtoDir } from '../statistics-gen/tfdv-export';
 import { SchemaPayloadSchema, type Domain, type FeatureSpec, type SchemaPayload } from './payload';
 
 /**
@@ -26,6 +28,20 @@ import { SchemaPayloadSchema, type Domain, type FeatureSpec, type SchemaPayload 
  */
 
 export const SCHEMA_PBTXT_FILE_NAME = 'schema.pbtxt';
+
+let schemaType: protobuf.Type | undefined;
+
+/** `tensorflow.metadata.v0.Schema` from the vendored schema.proto, beside the statistics.proto it shares imports with. */
+function tfdvSchemaType(): protobuf.Type {
+  if (!schemaType) {
+    const dir = tfdvProtoDir();
+    const root = new protobuf.Root();
+    root.resolvePath = (_origin, target) => path.join(dir, target);
+    root.loadSync('tensorflow_metadata/proto/v0/schema.proto', { keepCase: true });
+    schemaType = root.lookupType('tensorflow.metadata.v0.Schema');
+  }
+  return schemaType;
+}
 
 const TAG_PREFIX = 'mlpipe:';
 const EXTRA_COMPARATORS = ['populationStabilityIndex', 'normalizedWasserstein'] as const;
