@@ -33,7 +33,7 @@ import type { z } from 'zod';
 export const ID_LIKE_MIN_ROWS = 100;
 /** Distinct values per present row at or above which a column is taken for an identifier. */
 export const ID_LIKE_DISTINCT_FRACTION = 0.9;
-export const DEFAULT_ENVIRONMENTS = ['TRAINING', 'SERVING'];
+const DEFAULT_ENVIRONMENTS = ['TRAINING', 'SERVING'];
 
 export interface InferenceOptions {
   maxStringDomainSize: number;

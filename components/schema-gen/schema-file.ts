@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { printParseErrorCode, visit } from 'jsonc-parser';
 import { UserInputError } from '../../dsl/executor';
@@ -59,10 +59,4 @@ export async function writeSchemaArtifact(dir: string, schema: SchemaPayload): P
   await writeFile(path.join(dir, SCHEMA_FILE_NAME), `${JSON.stringify(canonical, null, 2)}\n`);
   await writeFile(path.join(dir, SCHEMA_PBTXT_FILE_NAME), pbtxt.text);
   return pbtxt.warnings;
-}
-
-/** The schema.json of a Schema artifact's directory. */
-export async function readSchemaArtifact(dir: string): Promise<SchemaPayload> {
-  const file = path.join(dir, SCHEMA_FILE_NAME);
-  return parseSchemaJson(await readFile(file, 'utf8'), file);
 }
