@@ -23,7 +23,8 @@ const RSS_TARGET_BYTES = 1024 ** 3;
 
 const signal = new AbortController().signal;
 
-async function writeLargeCsv(file: string, scratch: string): Promise<void> {
+/** The ~30 M-row CSV (flights-3m.parquet written ten times); the StatisticsGen large-CSV bench reads it too. */
+export async function writeLargeCsv(file: string, scratch: string): Promise<void> {
   await withDuckDb({ tmpDir: scratch, signal }, (db) =>
     db.query(
       `COPY (SELECT f.* FROM range(${COPIES}) r, read_parquet(${sqlString(vegaFile('flights-3m.parquet'))}) f) TO ${sqlString(file)} (FORMAT csv, HEADER)`,

@@ -5,9 +5,22 @@ import { withDuckDb } from '../data/duckdb-session';
 import { monotonicProgress } from '../data/progress';
 import { sqlString } from '../data/sql';
 import { listSplits, splitNamesProperty, type SplitLocation } from '../data/examples-layout';
-import { computeSplitStatistics } from './feature-statistics';
-import { ExampleStatisticsSchema, STATISTICS_FILE_NAME, type SplitStatistics } from './payload';
+import { finalizeStatistics } from './finalize';
+import {
+  PARTIAL_STATISTICS_FILE_NAME,
+  TOP_SUMMARY_SIZE,
+  VALUE_COUNT_CAP,
+  type PartialSplit,
+  type PartialStatistics,
+} from './partial-statistics';
+import { ExampleStatisticsSchema, STATISTICS_FILE_NAME } from './payload';
+import { DDSKETCH_RELATIVE_ACCURACY } from './sketches/ddsketch';
+import { HLL_METHOD } from './sketches/hyperloglog';
 import { StatisticsGen } from './spec';
+import { computeSplitPartial } from './statistics-sql';
+
+/** DuckDB spills its hash tables to the executor's scratch space beyond this, so memory stays bounded whatever the input. */
+const DUCKDB_MEMORY_LIMIT = '512MB';
 
 async function splitRelationSql(split: SplitLocation): Promise<string> {
   const files = (await readdir(split.dir)).filter((f) => f.endsWith('.parquet')).sort();
@@ -15,7 +28,10 @@ async function splitRelationSql(split: SplitLocation): Promise<string> {
   return `read_parquet([${files.map((f) => sqlString(path.join(split.dir, f))).join(', ')}])`;
 }
 
-/** StatisticsGen: an Examples artifact → `statistics.json` (see payload.ts). */
+/**
+ * StatisticsGen: an Examples artifact → `statistics.json` (payload.ts) and the mergeable state it was
+ * finalized from, `partial_statistics.json` (partial-statistics.ts).
+ */
 export const executor = defineExecutor(StatisticsGen, async (ctx) => {
   const { parameters: params, signal } = ctx;
   const progress = monotonicProgress(ctx.progress);
@@ -30,16 +46,18 @@ export const executor = defineExecutor(StatisticsGen, async (ctx) => {
   }
   const splits = all.filter((s) => !params.excludeSplits.includes(s.name));
 
-  const results: SplitStatistics[] = await withDuckDb({ tmpDir: ctx.tmpDir, signal }, async (db) => {
-    const done: SplitStatistics[] = [];
+  const results: PartialSplit[] = await withDuckDb({ tmpDir: ctx.tmpDir, signal }, async (db) => {
+    await db.query(`SET memory_limit = ${sqlString(DUCKDB_MEMORY_LIMIT)}`);
+    const done: PartialSplit[] = [];
     let rowsRead = 0;
     for (const [i, split] of splits.entries()) {
-      const relationSql = await splitRelationSql(split);
-      const stats = await computeSplitStatistics(db, {
+      const stats = await computeSplitPartial(db, {
         name: split.name,
-        relationSql,
-        columns: await db.columns(relationSql),
-        topK: params.topK,
+        relationSql: await splitRelationSql(split),
+        weightFeature: params.weightFeature,
+        slices: params.slices,
+        valueCountCap: VALUE_COUNT_CAP,
+        topSummarySize: TOP_SUMMARY_SIZE,
         onProgress: (p) =>
           progress({
             fraction: (i + p.fraction) / splits.length,
@@ -54,11 +72,21 @@ export const executor = defineExecutor(StatisticsGen, async (ctx) => {
     return done;
   });
 
-  const payload = ExampleStatisticsSchema.parse({
+  // Built by typed code: readers of the file (mergers) parse it with PartialStatisticsSchema.
+  const partial: PartialStatistics = {
     version: 1,
-    conventions: { std: 'population (ddof 0)', distinct: 'exact count of non-null values', topValues: params.topK },
+    conventions: {
+      valueCountCap: VALUE_COUNT_CAP,
+      topSummarySize: TOP_SUMMARY_SIZE,
+      ddsketchRelativeAccuracy: DDSKETCH_RELATIVE_ACCURACY,
+      hyperLogLog: HLL_METHOD,
+      weightFeature: params.weightFeature ?? null,
+      slices: params.slices,
+    },
     splits: results,
-  });
+  };
+  const payload = ExampleStatisticsSchema.parse(finalizeStatistics(partial, params));
+  await writeFile(path.join(outDir, PARTIAL_STATISTICS_FILE_NAME), JSON.stringify(partial));
   await writeFile(path.join(outDir, STATISTICS_FILE_NAME), `${JSON.stringify(payload, null, 2)}\n`);
   return {
     properties: { statistics: { split_names: splitNamesProperty(results.map((s) => s.name)) } },

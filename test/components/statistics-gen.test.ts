@@ -1,236 +1,153 @@
 import assert from 'node:assert/strict';
-import { rejects } from '../support/user-input-errors';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { sqlString } from '../../components/data/sql';
-import {
-  ExampleStatisticsSchema,
-  STATISTICS_FILE_NAME,
-  type ExampleStatistics,
-  type FeatureStatistics,
-  type SplitStatistics,
-} from '../../components/statistics-gen/payload';
 import { ExampleGen } from '../../components/example-gen/spec';
-import { StatisticsGen } from '../../components/statistics-gen/spec';
+import { PARTIAL_STATISTICS_FILE_NAME, PartialStatisticsSchema } from '../../components/statistics-gen/partial-statistics';
+import { ExampleStatisticsSchema, STATISTICS_FILE_NAME, type DatasetStatisticsSchema, type ExampleStatistics } from '../../components/statistics-gen/payload';
+import { StatisticsGen, StatisticsGenParametersSchema } from '../../components/statistics-gen/spec';
 import { runExecutorForTest, type ExecutorTestRun, type TestArtifact } from '../support/executor-harness';
 import { tempDir } from '../support/tmp';
-import { recordKey, splitOf, type Scalar } from './hash-split-reference';
+import { rejects } from '../support/user-input-errors';
 import { duckQuery } from './parquet-rows';
+import { assertStatisticsClose, expectedFeature, type ExpectedFeatureOptions } from './statistics-expected';
 import { vegaFile } from './vega-data';
+import type { z } from 'zod';
 
-type Row = Record<string, Scalar>;
-const PENGUINS = vegaFile('penguins.json');
+type Dataset = z.infer<typeof DatasetStatisticsSchema>;
 
 async function statisticsOf(run: ExecutorTestRun): Promise<ExampleStatistics> {
   return ExampleStatisticsSchema.parse(JSON.parse(await readFile(path.join(run.outputDirs.statistics!, STATISTICS_FILE_NAME), 'utf8')));
 }
 
-function feature(split: SplitStatistics | undefined, name: string): FeatureStatistics {
-  const found = split?.features.find((f) => f.name === name);
-  assert.ok(found, `feature ${name} in split ${split?.name}`);
-  return found;
+/** An Examples artifact with one split `all` holding the rows of `selectSql`, and the relation to read them back. */
+async function examplesOf(name: string, selectSql: string): Promise<{ artifact: TestArtifact; relation: string }> {
+  const dir = await tempDir(`statistics-${name}`);
+  await mkdir(path.join(dir, 'Split-all'));
+  const file = path.join(dir, 'Split-all', 'data-00000.parquet');
+  await duckQuery(`COPY (${selectSql}) TO ${sqlString(file)} (FORMAT parquet)`);
+  return { artifact: { localDir: dir }, relation: `read_parquet(${sqlString(file)})` };
 }
 
-/** Plain TypeScript statistics of one column, the independent side of every comparison. */
-function expectedNumeric(values: Scalar[]) {
-  const present = values.filter((v): v is number => v !== null).map(Number);
-  const mean = present.reduce((a, b) => a + b, 0) / present.length;
-  return {
-    count: present.length,
-    missing: values.length - present.length,
-    distinct: new Set(present).size,
-    min: Math.min(...present),
-    max: Math.max(...present),
-    mean,
-    std: Math.sqrt(present.reduce((a, b) => a + (b - mean) ** 2, 0) / present.length),
-  };
+const runStatistics = (examples: TestArtifact, parameters: z.input<typeof StatisticsGenParametersSchema> = {}) =>
+  runExecutorForTest(StatisticsGen, { parameters, inputs: { examples: [examples] } });
+
+/** Every feature of `dataset` against the independent computation over `relation`. */
+async function assertDataset(dataset: Dataset | undefined, relation: string, options: Partial<ExpectedFeatureOptions> = {}): Promise<void> {
+  assert.ok(dataset);
+  const [{ n }] = (await duckQuery(`SELECT count(*)::DOUBLE AS n FROM ${relation}`)) as [{ n: number }];
+  assert.equal(dataset.numExamples, n, 'numExamples');
+  for (const f of dataset.features) {
+    const expected = await expectedFeature(relation, { ...options, name: f.name, type: f.type, physicalType: f.physicalType, valency: f.valency });
+    assertStatisticsClose({ ...f, approximations: undefined }, expected, f.name);
+    assert.equal(f.approximations, undefined, `${f.name}: exact`);
+  }
 }
 
-function expectedTopValues(values: Scalar[], k: number) {
-  const counts = new Map<string, number>();
-  for (const v of values) if (v !== null) counts.set(String(v), (counts.get(String(v)) ?? 0) + 1);
-  return [...counts]
-    .sort(([va, a], [vb, b]) => b - a || (va < vb ? -1 : 1))
-    .slice(0, k)
-    .map(([value, count]) => ({ value, count }));
-}
-
-function assertClose(actual: number | null, expected: number, what: string): void {
-  assert.ok(actual !== null && Math.abs(actual - expected) <= 1e-9 * Math.max(1, Math.abs(expected)), `${what}: ${actual} vs ${expected}`);
-}
-
-function assertNumericFeature(f: FeatureStatistics, values: Scalar[]): void {
-  assert.ok(f.type === 'INT' || f.type === 'FLOAT', `${f.name} is numeric`);
-  const e = expectedNumeric(values);
-  assert.equal(f.count, e.count, `${f.name} count`);
-  assert.equal(f.missing, e.missing, `${f.name} missing`);
-  assert.equal(f.distinct, e.distinct, `${f.name} distinct`);
-  assert.equal(f.min, e.min, `${f.name} min`);
-  assert.equal(f.max, e.max, `${f.name} max`);
-  assertClose(f.mean, e.mean, `${f.name} mean`);
-  assertClose(f.std, e.std, `${f.name} std (population)`);
-}
-
-function assertStringFeature(f: FeatureStatistics, values: Scalar[], k = 10): void {
-  assert.equal(f.type, 'STRING', `${f.name} is a string feature`);
-  if (f.type !== 'STRING') return;
-  const present = values.filter((v): v is string => v !== null);
-  assert.equal(f.count, present.length, `${f.name} count`);
-  assert.equal(f.missing, values.length - present.length, `${f.name} missing`);
-  assert.equal(f.distinct, new Set(present).size, `${f.name} distinct`);
-  assert.deepEqual(f.topValues, expectedTopValues(values, k), `${f.name} top values`);
-  assertClose(f.avgLength, present.reduce((a, s) => a + [...s].length, 0) / present.length, `${f.name} avgLength`);
-}
-
-async function runStatistics(examples: TestArtifact, parameters: { topK?: number; excludeSplits?: string[] } = {}) {
-  return runExecutorForTest(StatisticsGen, { parameters, inputs: { examples: [examples] } });
-}
+const PENGUINS = `SELECT * FROM read_json(${sqlString(vegaFile('penguins.json'))})`;
 
 describe('StatisticsGen', function () {
-  let penguins: Row[];
-  let splitExamples: ExecutorTestRun;
-
-  before(async function () {
-    penguins = JSON.parse(await readFile(PENGUINS, 'utf8')) as Row[];
-    splitExamples = await runExecutorForTest(ExampleGen, { parameters: { input: PENGUINS } });
-  });
-
-  it('matches statistics computed in plain TypeScript over all of penguins.json', async function () {
-    const whole = await runExecutorForTest(ExampleGen, { parameters: { input: PENGUINS, splits: [{ name: 'all', hashBuckets: 1 }] } });
-    const stats = await statisticsOf(await runStatistics(whole.artifact('examples')));
-    const all = stats.splits[0];
-    assert.equal(all?.name, 'all');
-    assert.equal(all?.numExamples, penguins.length);
+  it('gives every figure of every penguins feature exactly, as DuckDB and TypeScript compute them over the rows', async function () {
+    const { artifact, relation } = await examplesOf('penguins', PENGUINS);
+    const run = await runStatistics(artifact);
+    const stats = await statisticsOf(run);
+    const [all] = stats.splits;
     assert.deepEqual(
       all?.features.map((f) => `${f.name}:${f.type}`),
       ['Species:STRING', 'Island:STRING', 'Beak Length (mm):FLOAT', 'Beak Depth (mm):FLOAT', 'Flipper Length (mm):INT', 'Body Mass (g):INT', 'Sex:STRING'],
     );
-    for (const name of ['Beak Length (mm)', 'Beak Depth (mm)', 'Flipper Length (mm)', 'Body Mass (g)']) {
-      assertNumericFeature(feature(all, name), penguins.map((r) => r[name] ?? null));
-    }
-    for (const name of ['Species', 'Island', 'Sex']) assertStringFeature(feature(all, name), penguins.map((r) => r[name] ?? null));
-    const bodyMass = feature(all, 'Body Mass (g)');
-    assert.equal(bodyMass.missing, 2, 'the two all-null penguins');
+    await assertDataset(all, relation);
+    assert.equal(all?.features.find((f) => f.name === 'Body Mass (g)')?.missing, 2, 'the two all-null penguins');
+    assert.match(stats.conventions.quantiles, /Hyndman-Fan type 7/);
+    assert.equal(all?.features[4]?.numeric?.quantiles?.definition, stats.conventions.quantiles);
+    assert.deepEqual([stats.conventions.topValues, stats.conventions.rankHistogramSize, stats.conventions.slices], [10, 1000, []]);
+    const partial = PartialStatisticsSchema.parse(JSON.parse(await readFile(path.join(run.outputDirs.statistics!, PARTIAL_STATISTICS_FILE_NAME), 'utf8')));
+    assert.equal(partial.splits[0]?.numExamples, all?.numExamples, 'the mergeable state is written beside the statistics');
   });
 
-  it('computes each split over exactly the rows the hash split put there', async function () {
-    const stats = await statisticsOf(await runStatistics(splitExamples.artifact('examples')));
-    assert.deepEqual(stats.splits.map((s) => s.name), ['train', 'eval'], 'split order follows split_names');
-    const splits = [
-      { name: 'train', hashBuckets: 2 },
-      { name: 'eval', hashBuckets: 1 },
-    ];
-    for (const split of stats.splits) {
-      const rows = penguins.filter((r) => splitOf(recordKey(r), splits) === split.name);
-      assert.equal(split.numExamples, rows.length, `${split.name} numExamples`);
-      assertNumericFeature(feature(split, 'Body Mass (g)'), rows.map((r) => r['Body Mass (g)'] ?? null));
-      assertStringFeature(feature(split, 'Sex'), rows.map((r) => r.Sex ?? null));
-    }
-    assert.deepEqual(stats.conventions, { std: 'population (ddof 0)', distinct: 'exact count of non-null values', topValues: 10 });
-  });
-
-  it('reports DATE ranges and categorical counts of seattle-weather.csv', async function () {
-    const examples = await runExecutorForTest(ExampleGen, {
-      parameters: { input: vegaFile('seattle-weather.csv'), splits: [{ name: 'all', hashBuckets: 1 }] },
-    });
-    const stats = await statisticsOf(await runStatistics(examples.artifact('examples')));
-    const [header, ...lines] = (await readFile(vegaFile('seattle-weather.csv'), 'utf8')).trim().split('\n');
-    const columns = header!.split(',');
-    const rows = lines.map((l) => Object.fromEntries(l.split(',').map((v, i) => [columns[i]!, v])));
-    const all = stats.splits[0];
-    const date = feature(all, 'date');
-    assert.equal(date.type, 'TEMPORAL');
-    if (date.type === 'TEMPORAL') {
-      const days = rows.map((r) => r.date!).sort();
-      assert.equal(date.min, days[0]);
-      assert.equal(date.max, days.at(-1));
-      assert.equal(date.distinct, new Set(days).size);
-    }
-    assertStringFeature(feature(all, 'weather'), rows.map((r) => r.weather!));
-    assertNumericFeature(feature(all, 'temp_max'), rows.map((r) => Number(r.temp_max)));
-  });
-
-  it('counts NaN and infinities apart, and gives booleans and nested values their own kinds', async function () {
-    const dir = await tempDir('statistics-edge');
-    await mkdir(path.join(dir, 'Split-all'));
-    await duckQuery(
-      `COPY (SELECT * FROM (VALUES (1.5::DOUBLE, true, [1, 2]), ('nan'::DOUBLE, false, NULL), ('inf'::DOUBLE, true, [3]), (NULL, NULL, [1, 2]), (-2.5, true, []))
-        t(x, flag, tags)) TO ${sqlString(path.join(dir, 'Split-all', 'data-00000.parquet'))} (FORMAT parquet)`,
+  it('weighs rows by weightFeature and slices by Island and Sex (missing Sex a slice of its own)', async function () {
+    // Weights 0, 0.5, 1 and 1.5 in turn: zero weights too.
+    const { artifact, relation } = await examplesOf('penguins-weighted', `SELECT *, (row_number() OVER () % 4) * 0.5 AS w FROM (${PENGUINS})`);
+    const stats = await statisticsOf(await runStatistics(artifact, { weightFeature: 'w', slices: ['Island', 'Sex'] }));
+    const [all] = stats.splits;
+    assert.equal(stats.conventions.weightFeature, 'w');
+    assert.match(stats.conventions.quantiles, /weighted: the smallest value whose cumulative weight/);
+    const [{ total }] = (await duckQuery(`SELECT sum(w) AS total FROM ${relation}`)) as [{ total: number }];
+    assert.equal(all?.weightedNumExamples, total);
+    await assertDataset(all, relation, { weight: 'w' });
+    assert.deepEqual(
+      all?.slices.map((s) => s.key),
+      [{ Island: 'Biscoe' }, { Island: 'Dream' }, { Island: 'Torgersen' }, { Sex: '.' }, { Sex: 'FEMALE' }, { Sex: 'MALE' }, { Sex: null }],
     );
-    const [all] = (await statisticsOf(await runStatistics({ localDir: dir }))).splits;
-    assert.deepEqual(feature(all, 'x'), {
-      name: 'x',
-      type: 'FLOAT',
-      physicalType: 'DOUBLE',
-      count: 4,
-      missing: 1,
-      distinct: 4,
-      min: -2.5,
-      max: 1.5,
-      mean: -0.5,
-      std: 2,
-      nonFinite: 2,
-    });
-    assert.deepEqual(feature(all, 'flag'), {
-      name: 'flag',
-      type: 'BOOL',
-      physicalType: 'BOOLEAN',
-      count: 4,
-      missing: 1,
-      distinct: 2,
-      topValues: [
-        { value: 'true', count: 3 },
-        { value: 'false', count: 1 },
-      ],
-    });
-    assert.deepEqual(feature(all, 'tags'), { name: 'tags', type: 'OTHER', physicalType: 'INTEGER[]', count: 4, missing: 1, distinct: 3 });
+    for (const slice of all!.slices) {
+      const [[feature, value]] = Object.entries(slice.key) as [[string, string | null]];
+      const where = value === null ? `"${feature}" IS NULL` : `"${feature}" = ${sqlString(value)}`;
+      await assertDataset(slice, `(SELECT * FROM ${relation} WHERE ${where})`, { weight: 'w' });
+    }
   });
 
-  it('gives a split that received no rows zero counts and null moments', async function () {
-    const dir = await tempDir('statistics-one-row');
-    const input = path.join(dir, 'one.jsonl');
-    await writeFile(input, `${JSON.stringify(penguins[0])}\n`);
-    const examples = await runExecutorForTest(ExampleGen, { parameters: { input } });
-    const empty = [examples.result.properties?.examples?.num_examples_train, examples.result.properties?.examples?.num_examples_eval].indexOf(0);
-    assert.notEqual(empty, -1, 'one row leaves one of two splits empty');
-    const stats = await statisticsOf(await runStatistics(examples.artifact('examples')));
-    const split = stats.splits[empty];
-    assert.equal(split?.numExamples, 0);
-    assert.deepEqual(feature(split, 'Body Mass (g)'), {
-      name: 'Body Mass (g)',
-      type: 'INT',
-      physicalType: 'BIGINT',
-      count: 0,
-      missing: 0,
-      distinct: 0,
-      min: null,
-      max: null,
-      mean: null,
-      std: null,
-      nonFinite: 0,
-    });
-    const species = feature(split, 'Species');
-    assert.deepEqual(species.type === 'STRING' ? [species.topValues, species.avgLength] : undefined, [[], null]);
+  it('gives dates of seattle-weather.csv microsecond figures and ISO extremes, and its numbers and strings in full', async function () {
+    const { artifact, relation } = await examplesOf('seattle', `SELECT * FROM read_csv(${sqlString(vegaFile('seattle-weather.csv'))})`);
+    const [all] = (await statisticsOf(await runStatistics(artifact))).splits;
+    await assertDataset(all, relation);
+    const date = all?.features.find((f) => f.name === 'date');
+    assert.deepEqual([date?.type, date?.physicalType, date?.temporalMin, date?.temporalMax], ['TEMPORAL', 'DATE', '2012-01-01', '2015-12-31']);
+    assert.equal(date?.numeric?.min, Date.UTC(2012, 0, 1) * 1000, 'microseconds since the epoch');
   });
 
-  it('keeps topK values and leaves out excluded splits', async function () {
-    const run = await runStatistics(splitExamples.artifact('examples'), { topK: 2, excludeSplits: ['eval'] });
+  it('gives timestamps, delays, distances and airports of 20,000 flights in full', async function () {
+    const { artifact, relation } = await examplesOf('flights', `SELECT * FROM read_parquet(${sqlString(vegaFile('flights-3m.parquet'))}) LIMIT 20000`);
+    const [all] = (await statisticsOf(await runStatistics(artifact, { topK: 5, rankHistogramSize: 50 }))).splits;
+    await assertDataset(all, relation, { topK: 5, rankHistogramSize: 50 });
+  });
+
+  it('counts NaN, ±inf and zeros apart from the figures over finite values; lists by their lengths and their elements', async function () {
+    const { artifact, relation } = await examplesOf(
+      'edge',
+      `SELECT * FROM (VALUES (1.5::DOUBLE, true, [1, 2, 2], ['a', 'b'], {'k': 1}), ('nan', false, NULL, [], {'k': 2}), ('inf', true, [3], ['a'], NULL), ` +
+        `(NULL, NULL, [1, 2, NULL], NULL, {'k': 1}), (-2.5, true, [], ['c', 'a', 'a'], {'k': 3}), ('-inf', NULL, [0], ['b'], NULL), (0, false, [5, 5], ['a'], NULL), (-0.0, true, [7], ['d'], NULL)) t(x, flag, tags, words, s)`,
+    );
+    const [all] = (await statisticsOf(await runStatistics(artifact))).splits;
+    await assertDataset(all, relation);
+    const byName = (name: string) => all!.features.find((f) => f.name === name)!;
+    assert.deepEqual(
+      [byName('x').numeric?.numNan, byName('x').numeric?.numPosInf, byName('x').numeric?.numNegInf, byName('x').numeric?.numZeros, byName('x').numeric?.min],
+      [1, 1, 1, 2, -2.5],
+    );
+    const tags = byName('tags');
+    assert.deepEqual([tags.valency, tags.type, tags.physicalType, tags.count, tags.missing], ['list', 'INT', 'INTEGER[]', 7, 1]);
+    assert.deepEqual([tags.valueCounts.min, tags.valueCounts.max, tags.valueCounts.total], [0, 3, 11], 'lengths, a NULL element counted in its list');
+    assert.equal(tags.numeric?.mean, 28 / 10, 'the mean of the 10 non-null elements');
+    assert.deepEqual([byName('s').type, byName('s').distinct, byName('s').topValues], ['OTHER', 3, []]);
+  });
+
+  it('gives a split that received no rows zero counts and no figures', async function () {
+    const { artifact, relation } = await examplesOf('empty', `${PENGUINS} LIMIT 0`);
+    const [all] = (await statisticsOf(await runStatistics(artifact))).splits;
+    await assertDataset(all, relation);
+    const mass = all?.features.find((f) => f.name === 'Body Mass (g)');
+    assert.deepEqual([mass?.count, mass?.numeric?.mean, mass?.numeric?.quantiles, mass?.numeric?.standardHistogram.buckets], [0, null, null, []]);
+  });
+
+  it('takes topK, rankHistogramSize, numHistogramBuckets and numQuantiles, leaves out excluded splits, and reports progress to the last row', async function () {
+    const examples = await runExecutorForTest(ExampleGen, { parameters: { input: vegaFile('penguins.json') } });
+    const run = await runStatistics(examples.artifact('examples'), { topK: 2, rankHistogramSize: 3, numHistogramBuckets: 4, numQuantiles: 20, excludeSplits: ['eval'] });
     const stats = await statisticsOf(run);
     assert.deepEqual(stats.splits.map((s) => s.name), ['train']);
-    const species = feature(stats.splits[0], 'Species');
-    assert.equal(species.type === 'STRING' ? species.topValues.length : -1, 2);
-    assert.equal(stats.conventions.topValues, 2);
+    const mass = stats.splits[0]!.features.find((f) => f.name === 'Body Mass (g)')!;
+    assert.deepEqual([mass.topValues.length, mass.rankHistogram.length, mass.numeric?.standardHistogram.buckets.length, mass.numeric?.quantiles?.points.length], [2, 3, 4, 21]);
+    assert.equal(mass.numeric?.quantiles?.points[2]?.q, 0.1);
     assert.equal(run.result.properties?.statistics?.split_names, '["train"]');
-  });
-
-  it('reports progress per split up to completion', async function () {
-    const run = await runStatistics(splitExamples.artifact('examples'));
     const last = run.progress.at(-1);
-    assert.equal(last?.fraction, 1);
-    assert.equal(last?.counters?.rowsRead, penguins.length);
+    assert.deepEqual([last?.fraction, last?.counters?.rowsRead], [1, stats.splits[0]!.numExamples]);
   });
 
   describe('bad input', function () {
+    let penguins: { artifact: TestArtifact; relation: string };
+    before(async function () {
+      penguins = await examplesOf('bad', `SELECT *, CASE WHEN "Body Mass (g)" > 6000 THEN -1 ELSE 1 END AS bad_weight FROM (${PENGUINS})`);
+    });
+
     it('no Examples on the input', async function () {
       await rejects(runExecutorForTest(StatisticsGen, {}), /needs an Examples artifact on its "examples" input/);
     });
@@ -242,15 +159,35 @@ describe('StatisticsGen', function () {
     it('a split without Parquet files', async function () {
       const dir = await tempDir('statistics-no-parquet');
       await mkdir(path.join(dir, 'Split-train'));
+      await writeFile(path.join(dir, 'Split-train', 'notes.txt'), 'no data');
       await rejects(runStatistics({ localDir: dir }), /split "train" has no Parquet files/);
     });
 
     it('excludeSplits naming a split the examples do not have', async function () {
-      await rejects(runStatistics(splitExamples.artifact('examples'), { excludeSplits: ['test'] }), /excludeSplits names splits the examples do not have: test \(they have train, eval\)/);
+      await rejects(runStatistics(penguins.artifact, { excludeSplits: ['test'] }), /excludeSplits names splits the examples do not have: test \(they have all\)/);
     });
 
-    it('a topK out of range', async function () {
-      await rejects(runStatistics(splitExamples.artifact('examples'), { topK: 0 }), /StatisticsGen parameters: topK: /);
+    it('parameters out of range', async function () {
+      await rejects(runStatistics(penguins.artifact, { topK: 0 }), /StatisticsGen parameters: topK: /);
+      await rejects(runStatistics(penguins.artifact, { numQuantiles: 25 }), /numQuantiles: must be a multiple of 10/);
+    });
+
+    it('a weightFeature the data lacks', async function () {
+      await rejects(runStatistics(penguins.artifact, { weightFeature: 'weight' }), /weightFeature "weight" is not a feature of split "all" \(its features: Species, Island, .*bad_weight\)/);
+    });
+
+    it('a weightFeature that is not numeric', async function () {
+      await rejects(runStatistics(penguins.artifact, { weightFeature: 'Island' }), /weightFeature "Island" is VARCHAR \(STRING\); a weight feature must be a numeric column/);
+    });
+
+    it('weights missing or negative', async function () {
+      await rejects(runStatistics(penguins.artifact, { weightFeature: 'Body Mass (g)' }), /weightFeature "Body Mass \(g\)": 2 row\(s\) of split "all" have a missing, NaN, infinite or negative weight \(missing\)/);
+      const [{ n }] = (await duckQuery(`SELECT count(*) AS n FROM ${penguins.relation} WHERE bad_weight < 0`)) as [{ n: bigint }];
+      await rejects(runStatistics(penguins.artifact, { weightFeature: 'bad_weight' }), new RegExp(`weightFeature "bad_weight": ${n} row\\(s\\) of split "all" .* \\(e\\.g\\. -1\\)`));
+    });
+
+    it('slices naming a feature the data lacks', async function () {
+      await rejects(runStatistics(penguins.artifact, { slices: ['island'] }), /slices names "island", which is not a feature of split "all" \(its features: Species, Island/);
     });
   });
 });
