@@ -17,6 +17,7 @@ import { ExampleStatisticsSchema, STATISTICS_FILE_NAME } from './payload';
 import { DDSKETCH_RELATIVE_ACCURACY } from './sketches/ddsketch';
 import { HLL_METHOD } from './sketches/hyperloglog';
 import { StatisticsGen } from './spec';
+import { writeTfdvExport } from './tfdv-export';
 import { computeSplitPartial } from './statistics-sql';
 
 /** DuckDB spills its hash tables to the executor's scratch space beyond this, so memory stays bounded whatever the input. */
@@ -88,6 +89,7 @@ export const executor = defineExecutor(StatisticsGen, async (ctx) => {
   const payload = ExampleStatisticsSchema.parse(finalizeStatistics(partial, params));
   await writeFile(path.join(outDir, PARTIAL_STATISTICS_FILE_NAME), JSON.stringify(partial));
   await writeFile(path.join(outDir, STATISTICS_FILE_NAME), `${JSON.stringify(payload, null, 2)}\n`);
+  await writeTfdvExport(outDir, payload);
   return {
     properties: { statistics: { split_names: splitNamesProperty(results.map((s) => s.name)) } },
     summary: { splits: Object.fromEntries(results.map((s) => [s.name, { numExamples: s.numExamples, features: s.features.length }])) },

@@ -129,7 +129,8 @@ function commonStatistics(f: FeatureStatistics): ProtoCommonStatistics {
     maxNumValues: f.valueCounts.max,
     avgNumValues: orUnset(f.valueCounts.mean),
     totNumValues: f.valueCounts.total,
-    numValuesHistogram: { type: 'STANDARD', buckets: f.valueCounts.histogram.map((b) => ({ lowValue: b.low, highValue: b.high, sampleCount: b.count })) },
+    // StatisticsGen's values-per-row buckets are equal-mass, as TFDV's num_values_histogram.
+    numValuesHistogram: { type: 'QUANTILES', buckets: f.valueCounts.histogram.map((b) => ({ lowValue: b.low, highValue: b.high, sampleCount: b.count })) },
     ...(f.weighted ? { weightedCommonStats: { numNonMissing: f.weighted.count, numMissing: f.weighted.missing } } : {}),
   };
 }

@@ -5,7 +5,10 @@ import * as protobuf from 'protobufjs';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { sqlString } from '../../components/data/sql';
 import { writeTfdvExport } from '../../components/statistics-gen/tfdv-export';
-import type { ExampleStatistics, FeatureStatistics, Histogram, SplitStatistics } from '../../components/statistics-gen/payload';
+import { ExampleStatisticsSchema, STATISTICS_FILE_NAME, type ExampleStatistics, type FeatureStatistics, type Histogram, type SplitStatistics } from '../../components/statistics-gen/payload';
+import { ExampleGen } from '../../components/example-gen/spec';
+import { StatisticsGen } from '../../components/statistics-gen/spec';
+import { runExecutorForTest } from '../support/executor-harness';
 import { REPO_ROOT } from '../support/repo-root';
 import { tempDir } from '../support/tmp';
 import { openTestDb, splitStatistics, statisticsPayload } from './example-validator-statistics';
@@ -29,6 +32,7 @@ interface DecodedHistogram {
   buckets?: Array<{ lowValue?: number; highValue?: number; sampleCount?: number }>;
 }
 interface DecodedCommon {
+  numValuesHistogram?: DecodedHistogram;
   numNonMissing?: number;
   numMissing?: number;
   minNumValues?: number;
@@ -67,6 +71,9 @@ interface DecodedDataset {
   features?: DecodedFeature[];
 }
 
+/** proto3 leaves a frequency of 0 (a weight of 0) off the wire. */
+const pairs = (values: Array<{ value?: string; frequency?: number }> | undefined) => (values ?? []).map((t) => [t.value, t.frequency ?? 0]);
+
 function assertHistogram(actual: DecodedHistogram | undefined, expected: Histogram, what: string): void {
   assert.equal(actual?.type ?? 'STANDARD', expected.type, `${what} type`);
   assert.equal(actual?.numNan ?? 0, expected.numNan, `${what} num_nan`);
@@ -86,6 +93,7 @@ function assertCommon(actual: DecodedCommon | undefined, f: FeatureStatistics): 
   assert.equal(actual?.totNumValues ?? 0, f.valueCounts.total, `${f.name} tot_num_values`);
   // avg_num_values is a proto float (32 bits).
   assert.equal(actual?.avgNumValues ?? 0, Math.fround(f.valueCounts.mean ?? 0), `${f.name} avg_num_values`);
+  assertHistogram(actual?.numValuesHistogram, { type: 'QUANTILES', buckets: f.valueCounts.histogram, numNan: 0, numUndefined: 0 }, `${f.name} num_values_histogram`);
   if (f.weighted) {
     const w = actual?.weightedCommonStats;
     assert.deepEqual([w?.numNonMissing ?? 0, w?.numMissing ?? 0], [f.weighted.count, f.weighted.missing], `${f.name} weighted common stats`);
@@ -96,13 +104,13 @@ function assertCommon(actual: DecodedCommon | undefined, f: FeatureStatistics): 
 function assertDataset(actual: DecodedDataset, expected: { numExamples: number; weightedNumExamples?: number; features: FeatureStatistics[] }, name: string): void {
   assert.equal(actual.name, name);
   assert.equal(actual.numExamples, expected.numExamples, `${name} num_examples`);
-  assert.equal(actual.weightedNumExamples, expected.weightedNumExamples, `${name} weighted_num_examples`);
+  assert.equal(actual.weightedNumExamples ?? 0, expected.weightedNumExamples ?? 0, `${name} weighted_num_examples`);
   assert.deepEqual(actual.features?.map((f) => f.path?.step), expected.features.map((f) => [f.name]));
   expected.features.forEach((f, i) => {
     const p = actual.features![i]!;
-    if (f.type === 'INT' || f.type === 'FLOAT') {
+    if (f.type === 'INT' || f.type === 'FLOAT' || f.type === 'TEMPORAL') {
       const n = f.numeric!;
-      assert.equal(p.type ?? 'INT', f.type, `${f.name} type`);
+      assert.equal(p.type ?? 'INT', f.type === 'FLOAT' ? 'FLOAT' : 'INT', `${f.name} type (dates as INT microseconds)`);
       const s = p.numStats!;
       assertCommon(s.commonStats, f);
       assert.deepEqual(
@@ -123,14 +131,14 @@ function assertDataset(actual: DecodedDataset, expected: { numExamples: number; 
       assertCommon(s.commonStats, f);
       assert.equal(s.unique, f.distinct, `${f.name} unique`);
       assert.equal(s.avgLength, Math.fround(f.stringLength!.mean!), `${f.name} avg_length (a proto float)`);
-      assert.deepEqual(s.topValues, f.topValues.map((t) => ({ value: t.value, frequency: t.count })), `${f.name} top_values`);
+      assert.deepEqual(pairs(s.topValues), f.topValues.map((t) => [t.value, t.count]), `${f.name} top_values`);
       assert.deepEqual(
         s.rankHistogram?.buckets?.map((b) => [b.lowRank ?? 0, b.highRank ?? 0, b.label, b.sampleCount]),
         f.rankHistogram.map((r) => [r.rank - 1, r.rank - 1, r.value, r.count]),
         `${f.name} rank_histogram (ranks from 0, as TFDV's)`,
       );
       if (f.weighted?.topValues) {
-        assert.deepEqual(s.weightedStringStats?.topValues, f.weighted.topValues.map((t) => ({ value: t.value, frequency: t.count })), `${f.name} weighted top values`);
+        assert.deepEqual(pairs(s.weightedStringStats?.topValues), f.weighted.topValues.map((t) => [t.value, t.count]), `${f.name} weighted top values`);
       }
     }
   });
@@ -216,6 +224,28 @@ describe('StatisticsGen TFDV export: DatasetFeatureStatisticsList per split, as 
       const json = JSON.parse(await readFile(path.join(outDir, `Split-${split}`, 'FeatureStats.json'), 'utf8')) as { datasets: Array<{ numExamples: unknown }> };
       assert.equal(typeof json.datasets[0]!.numExamples, 'string');
       assert.deepEqual(Buffer.from(type.encode(type.fromObject(json)).finish()), binary, `${split}: JSON and binary hold the same message`);
+    }
+  });
+});
+
+describe('StatisticsGen writes the TFDV export beside statistics.json', function () {
+  it('seattle-weather through ExampleGen and StatisticsGen (sliced by weather, weighted by precipitation): the same numbers in FeatureStats.pb', async () => {
+    const examples = await runExecutorForTest(ExampleGen, { parameters: { input: vegaFile('seattle-weather.csv') } });
+    const run = await runExecutorForTest(StatisticsGen, {
+      parameters: { slices: ['weather'], weightFeature: 'precipitation' },
+      inputs: { examples: [examples.artifact('examples')] },
+    });
+    const dir = run.outputDirs.statistics!;
+    const statistics = ExampleStatisticsSchema.parse(JSON.parse(await readFile(path.join(dir, STATISTICS_FILE_NAME), 'utf8')));
+    const type = listType();
+    for (const split of statistics.splits) {
+      const list = type.toObject(type.decode(await readFile(path.join(dir, `Split-${split.name}`, 'FeatureStats.pb'))), { longs: Number, enums: String }) as { datasets: DecodedDataset[] };
+      const sliceNames = split.slices.map((s) => `weather_${s.key.weather}`);
+      assert.deepEqual(list.datasets.map((d) => d.name), ['All Examples', ...sliceNames]);
+      assert.deepEqual([...sliceNames].sort(), ['weather_drizzle', 'weather_fog', 'weather_rain', 'weather_snow', 'weather_sun']);
+      assertDataset(list.datasets[0]!, split, 'All Examples');
+      split.slices.forEach((s, i) => assertDataset(list.datasets[i + 1]!, s, sliceNames[i]!));
+      assert.ok(split.features.some((f) => f.weighted), 'weighted figures are there to compare');
     }
   });
 });
