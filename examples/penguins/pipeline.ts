@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { ExampleGen, StatisticsGen, pipeline } from '../../dsl';
+import { ExampleGen, ExampleValidator, SchemaGen, StatisticsGen, pipeline } from '../../dsl';
 
 /** Where the npm package `vega-datasets` keeps its files (its exports map hides them from require). */
 export function vegaDataDir(): string {
@@ -7,7 +7,9 @@ export function vegaDataDir(): string {
 }
 
 /**
- * Palmer penguins through ExampleGen (hash split train:eval = 2:1) and StatisticsGen.
+ * Palmer penguins through ExampleGen (hash split train:eval = 2:1), StatisticsGen, SchemaGen (the
+ * schema inferred from the training split) and ExampleValidator (both splits checked against it; an
+ * ERROR anomaly stops the run).
  * Parameters: `--param input=<file>` to use other data.
  */
 export default function createPipeline(params: Record<string, string> = {}) {
@@ -15,5 +17,7 @@ export default function createPipeline(params: Record<string, string> = {}) {
     parameters: { input: params.input ?? path.join(vegaDataDir(), 'penguins.json') },
   });
   const statistics = StatisticsGen('statistics_gen', { inputs: { examples: examples.outputs.examples } });
-  return pipeline({ name: 'penguins', nodes: [examples, statistics] });
+  const schema = SchemaGen('schema_gen', { inputs: { statistics: statistics.outputs.statistics } });
+  const validator = ExampleValidator('example_validator', { inputs: { statistics: statistics.outputs.statistics, schema: schema.outputs.schema } });
+  return pipeline({ name: 'penguins', nodes: [examples, statistics, schema, validator] });
 }
