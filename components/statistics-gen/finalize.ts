@@ -14,7 +14,7 @@ import {
 import { COARSENED_METHOD, coarsenedError } from './sketches/coarsened-instants';
 import { DDSKETCH_METHOD, DDSKETCH_RELATIVE_ACCURACY } from './sketches/ddsketch';
 import { HLL_ERROR, HLL_METHOD } from './sketches/hyperloglog';
-import { populationStd } from './sketches/moments';
+import { meanOf, populationStd } from './sketches/moments';
 import { TOP_SUMMARY_METHOD } from './sketches/top-values-summary';
 import { compareValues } from './sketches/value-order';
 import type { WeightedPoint } from './sketches/weighted-points';
@@ -110,7 +110,7 @@ function numericSummary(f: PartialFeature, options: FinalizeOptions, approximati
     summary: {
       min: n.min,
       max: n.max,
-      mean: n.moments.n > 0 ? n.moments.mean : null,
+      mean: meanOf(n.moments),
       std: populationStd(n.moments),
       median: points.length > 0 ? quantilesOf(points, [0.5])[0]! : null,
       quantiles: quantiles && { definition: QUANTILE_DEFINITION, points: qs.map((q, i) => ({ q, value: quantiles[i]! })) },
@@ -136,7 +136,7 @@ function weightedSummary(f: PartialFeature, points: WeightedPoint[], options: Fi
   if (quantiles) noteNumbersSketch(f.values.distribution, 'weighted', ['median', 'quantiles', 'standardHistogram', 'quantilesHistogram'], approximations);
   return {
     ...base,
-    mean: moments.n > 0 ? moments.mean : null,
+    mean: meanOf(moments),
     std: populationStd(moments),
     median: weightedQuantilesOf(points, [0.5])?.[0] ?? null,
     quantiles: quantiles && { definition: WEIGHTED_QUANTILE_DEFINITION, points: qs.map((q, i) => ({ q, value: quantiles[i]! })) },

@@ -1,5 +1,5 @@
 import { UserInputError } from '../../dsl/executor';
-import type { NumericPartial, PartialDataset, PartialFeature, PartialSplit, PartialStatistics } from './partial-statistics';
+import { compareSlices, type NumericPartial, type PartialDataset, type PartialFeature, type PartialSplit, type PartialStatistics } from './partial-statistics';
 import { mergeMoments } from './sketches/moments';
 import { mergeDistributions, type DistributionRules } from './value-distribution';
 
@@ -13,11 +13,11 @@ export function mergePartialStatistics(a: PartialStatistics, b: PartialStatistic
   if (JSON.stringify(a.conventions) !== JSON.stringify(b.conventions)) {
     throw new UserInputError(`partial statistics made with different conventions cannot be merged: ${JSON.stringify(a.conventions)} vs ${JSON.stringify(b.conventions)}`);
   }
-  const rules = { cap: a.conventions.valueCountCap, topSummarySize: a.conventions.topSummarySize };
+  const rules = { cap: a.conventions.valueCountCap, topSummarySize: a.conventions.topSummarySize, slicing: a.conventions.slices };
   return { version: 1, conventions: a.conventions, splits: mergeByKey(a.splits, b.splits, (s) => s.name, (x, y) => mergeSplits(x, y, rules)) };
 }
 
-type Rules = Omit<DistributionRules, 'type'>;
+type Rules = Omit<DistributionRules, 'type'> & { slicing: readonly string[] };
 
 function mergeByKey<T>(a: readonly T[], b: readonly T[], keyOf: (t: T) => string, merge: (x: T, y: T) => T): T[] {
   const byKey = new Map(b.map((t) => [keyOf(t), t]));
@@ -33,7 +33,7 @@ function mergeSplits(a: PartialSplit, b: PartialSplit, rules: Rules): PartialSpl
   return {
     name: a.name,
     ...mergeDatasets(a, b, rules),
-    slices: mergeByKey(a.slices, b.slices, (s) => JSON.stringify(s.key), (x, y) => ({ key: x.key, ...mergeDatasets(x, y, rules) })),
+    slices: mergeByKey(a.slices, b.slices, (s) => JSON.stringify(s.key), (x, y) => ({ key: x.key, ...mergeDatasets(x, y, rules) })).sort(compareSlices(rules.slicing)),
   };
 }
 

@@ -86,8 +86,13 @@ export type SketchDistribution = z.infer<typeof SketchDistributionSchema>;
 export const DistributionSchema = z.union([ExactDistributionSchema, SketchDistributionSchema]);
 export type Distribution = z.infer<typeof DistributionSchema>;
 
-/** Count, mean and sum of squared deviations (M2) of finite values; `n` is a sum of weights in weighted moments. */
-export const MomentsSchema = z.object({ n: weight, mean: z.number(), m2: z.number().nonnegative() }).strict();
+/**
+ * Count, mean and sum of squared deviations (M2) of finite values; `n` is a sum of weights in weighted
+ * moments. The mean is kept as `shift` (the smallest value) plus `meanOffset`: instants are about 1e15
+ * µs from the epoch but spread over far less, and a mean that large would carry its rounding into the
+ * difference of two shards' means, and so into the merged M2.
+ */
+export const MomentsSchema = z.object({ n: weight, shift: z.number(), meanOffset: z.number(), m2: z.number().nonnegative() }).strict();
 export type Moments = z.infer<typeof MomentsSchema>;
 
 export const NumericPartialSchema = z
@@ -140,6 +145,20 @@ export type PartialDataset = z.infer<typeof PartialDatasetSchema>;
 
 export const PartialSliceSchema = PartialDatasetSchema.extend({ key: z.record(z.string(), z.string().nullable()) }).strict();
 export type PartialSlice = z.infer<typeof PartialSliceSchema>;
+
+/**
+ * Slices in the order of the slicing features, then of their values (code units; missing last): the
+ * order of `slices` in a split, so that merged and one-pass statistics list them alike.
+ */
+export function compareSlices(slicing: readonly string[]): (a: PartialSlice, b: PartialSlice) => number {
+  const position = (s: PartialSlice) => slicing.indexOf(Object.keys(s.key)[0]!);
+  const value = (s: PartialSlice) => Object.values(s.key)[0] ?? null;
+  return (a, b) => {
+    const va = value(a);
+    const vb = value(b);
+    return position(a) - position(b) || (va === vb ? 0 : va === null ? 1 : vb === null ? -1 : va < vb ? -1 : 1);
+  };
+}
 
 export const PartialSplitSchema = PartialDatasetSchema.extend({ name: z.string(), slices: z.array(PartialSliceSchema) }).strict();
 export type PartialSplit = z.infer<typeof PartialSplitSchema>;

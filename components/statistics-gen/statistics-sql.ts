@@ -4,7 +4,19 @@ import { columnOf, type ColumnKind } from '../data/column-kinds';
 import type { DuckDbSession, QueryProgress } from '../data/duckdb-session';
 import { sqlIdentifier, sqlString } from '../data/sql';
 import type { FeatureType } from './payload';
-import type { CoarsenedState, DDSketchState, Distribution, ExactEntry, NumericPartial, PartialDataset, PartialFeature, PartialSplit, TopEntry, TopSummary } from './partial-statistics';
+import {
+  compareSlices,
+  type CoarsenedState,
+  type DDSketchState,
+  type Distribution,
+  type ExactEntry,
+  type NumericPartial,
+  type PartialDataset,
+  type PartialFeature,
+  type PartialSplit,
+  type TopEntry,
+  type TopSummary,
+} from './partial-statistics';
 import { ddsketchIndexSql } from './sketches/ddsketch';
 import { emptyRegisters, encodeRegisters, hllHashSql, hllRegisterSql } from './sketches/hyperloglog';
 import { NO_MOMENTS } from './sketches/moments';
@@ -79,10 +91,11 @@ interface SetSummary {
   minText: string | null;
   maxText: string | null;
   finiteCount: number;
-  mean: number | null;
+  /** Relative to `min`, the moments' shift. */
+  meanOffset: number | null;
   m2: number | null;
   finiteWeight: number | null;
-  weightedMean: number | null;
+  weightedMeanOffset: number | null;
   weightedM2: number | null;
   lengthMin: number | null;
   lengthMax: number | null;
@@ -211,13 +224,14 @@ async function countValues(db: DuckDbSession, batch: Batch, slices: number, weig
 }
 
 const SUMMARY_SQL = `
-WITH means AS (
-  SELECT gid, sv,
+WITH shifts AS (SELECT gid, sv, min(x) AS shift FROM vc GROUP BY gid, sv),
+means AS (
+  SELECT vc.gid, vc.sv, any_value(shift) AS shift,
     sum(n) FILTER (WHERE x IS NOT NULL) AS fn,
-    fsum(n * x) FILTER (WHERE x IS NOT NULL) / nullif(sum(n) FILTER (WHERE x IS NOT NULL), 0) AS mean,
+    fsum(n * (x - shift)) FILTER (WHERE x IS NOT NULL) / nullif(sum(n) FILTER (WHERE x IS NOT NULL), 0) AS mean,
     sum(w) FILTER (WHERE x IS NOT NULL) AS fw,
-    fsum(w * x) FILTER (WHERE x IS NOT NULL) / nullif(sum(w) FILTER (WHERE x IS NOT NULL), 0) AS wmean
-  FROM vc GROUP BY gid, sv)
+    fsum(w * (x - shift)) FILTER (WHERE x IS NOT NULL) / nullif(sum(w) FILTER (WHERE x IS NOT NULL), 0) AS wmean
+  FROM vc JOIN shifts ON vc.gid = shifts.gid AND vc.sv IS NOT DISTINCT FROM shifts.sv GROUP BY vc.gid, vc.sv)
 SELECT vc.gid, vc.sv,
   coalesce(sum(n) FILTER (WHERE txt IS NOT NULL), 0) AS count,
   coalesce(sum(n) FILTER (WHERE txt IS NULL), 0) AS missing,
@@ -230,9 +244,9 @@ SELECT vc.gid, vc.sv,
   coalesce(sum(n) FILTER (WHERE xf = 0), 0) AS zeros,
   min(x) AS min, max(x) AS max, arg_min(txt, x) FILTER (WHERE us IS NOT NULL) AS min_text, arg_max(txt, x) FILTER (WHERE us IS NOT NULL) AS max_text,
   coalesce(any_value(means.fn), 0) AS fn, any_value(means.mean) AS mean,
-  fsum(n * (x - means.mean) * (x - means.mean)) FILTER (WHERE x IS NOT NULL) AS m2,
+  fsum(n * (x - means.shift - means.mean) * (x - means.shift - means.mean)) FILTER (WHERE x IS NOT NULL) AS m2,
   any_value(means.fw) AS fw, any_value(means.wmean) AS wmean,
-  fsum(w * (x - means.wmean) * (x - means.wmean)) FILTER (WHERE x IS NOT NULL) AS wm2,
+  fsum(w * (x - means.shift - means.wmean) * (x - means.shift - means.wmean)) FILTER (WHERE x IS NOT NULL) AS wm2,
   min(len) AS len_min, max(len) AS len_max, fsum(n * len) AS len_total,
   fsum(n * x) FILTER (WHERE x IS NOT NULL) AS total
 FROM vc JOIN means ON vc.gid = means.gid AND vc.sv IS NOT DISTINCT FROM means.sv
@@ -257,10 +271,10 @@ async function summarize(db: DuckDbSession): Promise<SetSummary[]> {
     minText: text(r.min_text),
     maxText: text(r.max_text),
     finiteCount: int(r.fn),
-    mean: num(r.mean),
+    meanOffset: num(r.mean),
     m2: num(r.m2),
     finiteWeight: num(r.fw),
-    weightedMean: num(r.wmean),
+    weightedMeanOffset: num(r.wmean),
     weightedM2: num(r.wm2),
     lengthMin: num(r.len_min),
     lengthMax: num(r.len_max),
@@ -405,8 +419,12 @@ async function sketches(db: DuckDbSession, sets: SetIndex, sketched: readonly nu
 function numericPartial(s: SetSummary, kind: ColumnKind, weighted: boolean): NumericPartial | null {
   if (kind !== 'INT' && kind !== 'FLOAT' && kind !== 'TEMPORAL') return null;
   return {
-    moments: s.finiteCount > 0 ? { n: s.finiteCount, mean: s.mean ?? 0, m2: s.m2 ?? 0 } : NO_MOMENTS,
-    weightedMoments: weighted ? ((s.finiteWeight ?? 0) > 0 ? { n: s.finiteWeight!, mean: s.weightedMean ?? 0, m2: s.weightedM2 ?? 0 } : NO_MOMENTS) : null,
+    moments: s.finiteCount > 0 ? { n: s.finiteCount, shift: s.min ?? 0, meanOffset: s.meanOffset ?? 0, m2: s.m2 ?? 0 } : NO_MOMENTS,
+    weightedMoments: weighted
+      ? (s.finiteWeight ?? 0) > 0
+        ? { n: s.finiteWeight!, shift: s.min ?? 0, meanOffset: s.weightedMeanOffset ?? 0, m2: s.weightedM2 ?? 0 }
+        : NO_MOMENTS
+      : null,
     min: s.min,
     max: s.max,
     minText: kind === 'TEMPORAL' ? s.minText : null,
@@ -420,7 +438,7 @@ function numericPartial(s: SetSummary, kind: ColumnKind, weighted: boolean): Num
 
 const EMPTY: SetSummary = {
   sid: -1, gid: -1, sliceValue: null, count: 0, missing: 0, weightedCount: null, weightedMissing: null, distinct: 0, numNan: 0, numPosInf: 0, numNegInf: 0, numZeros: 0,
-  min: null, max: null, minText: null, maxText: null, finiteCount: 0, mean: null, m2: null, finiteWeight: null, weightedMean: null, weightedM2: null,
+  min: null, max: null, minText: null, maxText: null, finiteCount: 0, meanOffset: null, m2: null, finiteWeight: null, weightedMeanOffset: null, weightedM2: null,
   lengthMin: null, lengthMax: null, lengthTotal: null, total: null,
 };
 
@@ -528,10 +546,8 @@ export async function computeSplitPartial(db: DuckDbSession, request: SplitParti
   return {
     name: request.name,
     ...dataset(-1, null),
-    slices: request.slices.flatMap((name, j) =>
-      [...sliceValues[j]!].sort(nullsLast).map((value) => ({ key: { [name]: value }, ...dataset(j, value) })),
-    ),
+    slices: request.slices
+      .flatMap((name, j) => [...sliceValues[j]!].map((value) => ({ key: { [name]: value }, ...dataset(j, value) })))
+      .sort(compareSlices(request.slices)),
   };
 }
-
-const nullsLast = (a: string | null, b: string | null): number => (a === b ? 0 : a === null ? 1 : b === null ? -1 : a < b ? -1 : 1);
