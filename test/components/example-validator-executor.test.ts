@@ -5,6 +5,9 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import type { z } from 'zod';
 import { sqlString } from '../../components/data/sql';
 import { ExampleValidator, ExampleValidatorParametersSchema } from '../../components/example-validator/spec';
+import { ExampleGen } from '../../components/example-gen/spec';
+import { SchemaGen } from '../../components/schema-gen/spec';
+import { StatisticsGen } from '../../components/statistics-gen/spec';
 import { ANOMALIES_FILE_NAME, ExampleAnomaliesSchema } from '../../components/example-validator/payload';
 import { STATISTICS_FILE_NAME, type ExampleStatistics } from '../../components/statistics-gen/payload';
 import { SCHEMA_FILE_NAME, type SchemaPayload } from '../../components/schema-gen/payload';
@@ -114,5 +117,53 @@ describe('ExampleValidator executor: anomalies.json, the gate, the run summary, 
     const v1 = await artifactDir('statistics-v1', STATISTICS_FILE_NAME, JSON.stringify({ ...statistics, version: 1 }));
     await rejects(run({}, { statistics: v1, schema: schemaDir }), /statistics\.json does not match its format: version: /);
     await rejects(runExecutorForTest(ExampleValidator, { inputs: { statistics: [statisticsDir] } }), /needs a Schema artifact on its "schema" input/);
+  });
+});
+
+describe('ExampleValidator on what StatisticsGen and SchemaGen really write', function () {
+  it('penguins: a schema inferred from the clean training split finds each planted anomaly in eval, and nothing else', async () => {
+    const { db, close } = await openTestDb();
+    const dir = await tempDir('validator-real');
+    try {
+      const source = `read_json(${sqlString(vegaFile('penguins.json'))})`;
+      await db.run(`COPY (SELECT * FROM ${source} WHERE "Beak Length (mm)" IS NOT NULL) TO ${sqlString(path.join(dir, 'train.parquet'))}`);
+      // eval: NaN and +Infinity where training had none, an island outside the vocabulary, Species
+      // missing where training always had it, and a column the schema does not know.
+      await db.run(`COPY (SELECT * REPLACE (
+          CASE WHEN "Body Mass (g)" > 5800 THEN 'NaN'::DOUBLE ELSE "Beak Length (mm)" END AS "Beak Length (mm)",
+          CASE WHEN "Body Mass (g)" < 2900 THEN 'Infinity'::DOUBLE ELSE "Beak Depth (mm)" END AS "Beak Depth (mm)",
+          CASE WHEN Island = 'Dream' AND "Flipper Length (mm)" > 200 THEN 'Dream North' ELSE Island END AS Island,
+          CASE WHEN "Flipper Length (mm)" = 190 THEN NULL ELSE Species END AS Species), 1 AS batch
+        FROM ${source} WHERE "Beak Length (mm)" IS NOT NULL) TO ${sqlString(path.join(dir, 'eval.parquet'))}`);
+      const count = async (where: string) => Number((await db.runAndReadAll(`SELECT COUNT(*) AS n FROM read_parquet(${sqlString(path.join(dir, 'eval.parquet'))}) WHERE ${where}`)).getRowObjectsJS()[0]!.n);
+      const [nan, inf, moved, noSpecies, rows] = [await count('isnan("Beak Length (mm)")'), await count('isinf("Beak Depth (mm)")'), await count(`Island = 'Dream North'`), await count('Species IS NULL'), await count('true')];
+      assert.ok(nan > 0 && inf > 0 && moved > 0 && noSpecies > 0, `planted: ${nan} NaN, ${inf} inf, ${moved} islands, ${noSpecies} without species`);
+
+      const examples = await runExecutorForTest(ExampleGen, { parameters: { input: { train: path.join(dir, 'train.parquet'), eval: path.join(dir, 'eval.parquet') } } });
+      const statistics = await runExecutorForTest(StatisticsGen, { inputs: { examples: [examples.artifact('examples')] } });
+      const schema = await runExecutorForTest(SchemaGen, { inputs: { statistics: [statistics.artifact('statistics')] } });
+      const outcome = await runExecutorForTest(ExampleValidator, { inputs: { statistics: [statistics.artifact('statistics')], schema: [schema.artifact('schema')] } });
+      const written = ExampleAnomaliesSchema.parse(JSON.parse(await readFile(path.join(outcome.outputDirs.anomalies!, ANOMALIES_FILE_NAME), 'utf8')));
+      assert.deepEqual(written.splits.find((s) => s.name === 'train')!.anomalies, []);
+      const found = written.splits.find((s) => s.name === 'eval')!.anomalies;
+      assert.deepEqual(
+        found.map((a) => [a.kind, a.feature, a.severity]),
+        [
+          ['FEATURE_TYPE_LOW_FRACTION_PRESENT', 'Species', 'ERROR'],
+          ['ENUM_TYPE_UNEXPECTED_STRING_VALUES', 'Island', 'ERROR'],
+          ['FLOAT_TYPE_HAS_NAN', 'Beak Length (mm)', 'ERROR'],
+          ['FLOAT_TYPE_HAS_INF', 'Beak Depth (mm)', 'ERROR'],
+          ['SCHEMA_NEW_COLUMN', 'batch', 'WARNING'],
+        ],
+      );
+      const described = Object.fromEntries(found.map((a) => [a.kind, a.description]));
+      assert.match(described.FEATURE_TYPE_LOW_FRACTION_PRESENT!, new RegExp(`^Species: present in ${rows - noSpecies} of ${rows} rows \\([\\d.]+%, ${noSpecies} missing\\); the schema requires at least 100%`));
+      assert.match(described.ENUM_TYPE_UNEXPECTED_STRING_VALUES!, new RegExp(`^Island: [\\d.]+% of values \\(${moved} of ${rows}\\) are 'Dream North', not in the domain \\[Biscoe, Dream, Torgersen\\]$`));
+      assert.match(described.FLOAT_TYPE_HAS_NAN!, new RegExp(`^Beak Length \\(mm\\): ${nan} NaN values`));
+      assert.match(described.FLOAT_TYPE_HAS_INF!, new RegExp(`^Beak Depth \\(mm\\): ${inf} infinite values \\(\\+Infinity ${inf}, -Infinity 0;`));
+      assert.equal(outcome.result.block?.reason.startsWith('4 ERROR anomalies: Species in eval: FEATURE_TYPE_LOW_FRACTION_PRESENT;'), true, outcome.result.block?.reason);
+    } finally {
+      close();
+    }
   });
 });
