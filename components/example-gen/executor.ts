@@ -8,7 +8,7 @@ import { monotonicProgress } from '../data/progress';
 import { sqlIdentifier, sqlString } from '../data/sql';
 import { assignSplitsSql, featureKeySql, recordKeySql, RESERVED_COLUMNS, SPLIT_INDEX_COLUMN, type KeyOptions } from './hash-split';
 import { splitDataFileName, splitDirName, splitNamesProperty } from '../data/examples-layout';
-import { asReadError, checkCsvDialect, isJsReadFormat, loadJsReadInput, noRowsError, sourceOf, type Source } from './source';
+import { asReadError, checkCsvDialect, dropJsReadInput, loadJsReadInput, noRowsError, sourceOf, type Source } from './source';
 import { csvBadRows, checkBadRowBudget, checkBadRowBudgetApplies, checkBadRowsSoFar, mergeBadRows, SUMMARY_SAMPLE_SIZE, writeRejectedRows, type BadRows } from './bad-rows';
 import { textColumnsOfAnotherType } from './column-type-report';
 import { readJsonLinesWithBudget } from './json-lines-scan';
@@ -186,7 +186,7 @@ export const executor = defineExecutor(ExampleGen, async (ctx) => {
         });
         counts[i] = written.result;
         if (written.bad) jsonLinesBad.push(written.bad);
-        if (isJsReadFormat(source.format)) await db.query(`DROP TABLE ${source.relationSql}`);
+        await dropJsReadInput(db, source);
         const soFar = await badSoFar(i + 1);
         checkBadRowsSoFar(soFar, params.maxBadRows, goodSoFar(), badRowsFormat(sources, soFar));
       }

@@ -4,7 +4,7 @@ import type { ResolvedFileSet } from '../../dsl/resolve';
 import type { DuckDbSession } from '../data/duckdb-session';
 import { sqlIdentifier, sqlString } from '../data/sql';
 import { unterminatedQuoteLine } from './csv-quotes';
-import { loadRecords, type LoadProgress } from './formats/load-records';
+import { dropLoadedRecords, loadRecords, type LoadProgress } from './formats/load-records';
 import type { RecordSource } from './formats/record-source';
 import { openTfRecordSources } from './formats/tfrecord';
 import { openAvroFile } from './formats/avro';
@@ -140,15 +140,11 @@ export function jsonLinesSourceOf(source: Source, files: readonly string[]): Sou
 }
 
 /**
- * Formats read by a JavaScript library and appended into a DuckDB table (formats/load-records.ts);
- * their `relationSql` names that table, filled by `loadJsReadInput`.
+ * Formats read by a JavaScript library and loaded into DuckDB (formats/load-records.ts); their
+ * `relationSql` names the view `loadJsReadInput` makes.
  */
 const JS_READ_FORMATS: ReadonlySet<InputFormat> = new Set<InputFormat>(['tfrecord', 'avro', 'arrow']);
 const JS_READ_TABLE = '__mlpipe_input';
-
-export function isJsReadFormat(format: InputFormat): boolean {
-  return JS_READ_FORMATS.has(format);
-}
 
 export function openRecordSources(source: Source, signal: AbortSignal): Promise<RecordSource[]> {
   switch (source.format) {
@@ -178,6 +174,11 @@ export async function loadJsReadInput(
 ): Promise<void> {
   if (!JS_READ_FORMATS.has(source.format)) return;
   await loadRecords(db, JS_READ_TABLE, await openRecordSources(source, options.signal), options);
+}
+
+/** Once `source.relationSql` is read: drops what `loadJsReadInput` loaded (no-op for DuckDB's own formats). */
+export async function dropJsReadInput(db: DuckDbSession, source: Source): Promise<void> {
+  if (JS_READ_FORMATS.has(source.format)) await dropLoadedRecords(db, JS_READ_TABLE);
 }
 
 const DATA_ERROR = /^(?:Invalid Input|Conversion|Out of Range) Error: /;

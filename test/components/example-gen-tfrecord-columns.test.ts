@@ -29,7 +29,8 @@ async function load(files: string[]): Promise<Loaded> {
   return withDuckDb({ tmpDir: path.dirname(files[0]!), signal }, async (db) => {
     await loadRecords(db, 'records', sources, { signal, onProgress: (p) => progress.push(p) });
     const described = (await db.query('DESCRIBE records')).getRowObjectsJS();
-    const rows = (await db.query('SELECT * FROM records ORDER BY rowid')).getRowObjectsJS();
+    // Unordered, the view yields its Parquet parts' rows in file order (DuckDB preserves insertion order).
+    const rows = (await db.query('SELECT * FROM records')).getRowObjectsJS();
     return { columns: described.map((c) => `${String(c.column_name)} ${String(c.column_type)}`), rows, progress };
   });
 }
