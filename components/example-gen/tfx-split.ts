@@ -129,9 +129,13 @@ async function loadTfRecordWithTfxSplit(db: DuckDbSession, source: Source, param
   });
 }
 
-/** `read_csv` of every cell as text, with the header line TFX requires. */
-function rawCsvSql(files: readonly string[], csv: TfxSplitParameters['csv']): string {
-  const options = ['all_varchar = true', 'header = true'];
+/**
+ * `read_csv` of every cell as text, with the header line TFX requires, and the quote, escape and
+ * delimiter of the typed read (source.ts), so that both reads cut the same rows and pair by file order.
+ */
+function rawCsvSql(files: readonly string[], source: Source, csv: TfxSplitParameters['csv']): string {
+  const quote = sqlString(source.csvQuote ?? '"');
+  const options = ['all_varchar = true', 'header = true', `quote = ${quote}`, `escape = ${quote}`];
   if (csv?.delimiter !== undefined) options.push(`delim = ${sqlString(csv.delimiter)}`);
   return `read_csv([${files.map(sqlString).join(', ')}], ${options.join(', ')})`;
 }
@@ -180,15 +184,26 @@ async function loadCsvWithTfxSplit(db: DuckDbSession, source: Source, params: Tf
   const typed = `${options.table}_typed`;
   const raw = `${options.table}_text`;
   const splitsTable = `${options.table}_splits`;
-  // Rows as the ordinary route types them, and every cell as text for CsvExampleGen's own typing; both
-  // tables keep file order in their rowid, which pairs them up.
+  // Two reads of the file, each kept as a table until the split indexes are joined: the rows as the
+  // ordinary route types them (what the Examples hold), and every cell as text for CsvExampleGen's own
+  // typing; both keep file order in their rowid, which pairs them up. One read cannot give both without
+  // changing some rows' splits:
+  //  - the typed read loses the text TFX hashes: in a column declared `float`, '3' and '3.0' are both
+  //    3.0, but INT and FLOAT features to TFX (every key of that column changes with its type); 'True'
+  //    read as a BOOLEAN and '01/02/2016' read as a DATE through a sniffed format lose the spelling TFX
+  //    hashes as bytes;
+  //  - typing the text read instead (TRY_CAST to the types DuckDB sniffs) does not reproduce the CSV
+  //    reader's own casts (its sniffed date and timestamp formats) nor, with them, which rows it rejects:
+  //    those lines are set apart before TFX's typing, so a row more or less rejected changes the types
+  //    TFX infers, and with them every key.
+  // The text table is read twice (types over the whole input, then keys), hence kept rather than streamed.
   await db.query(`CREATE TEMP TABLE ${sqlIdentifier(typed)} AS SELECT * FROM ${source.relationSql}`).catch(async (err: unknown) => {
     throw await asReadError(db, err, source);
   });
   const typedRows = await countRows(db, typed);
   const bad = await csvBadRows(db);
   checkBadRowBudget(bad, params.maxBadRows, typedRows);
-  const rawSql = rawCsvSql(await goodLineFiles(db, source, bad, options), params.csv);
+  const rawSql = rawCsvSql(await goodLineFiles(db, source, bad, options), source, params.csv);
   await db.query(`CREATE TEMP TABLE ${sqlIdentifier(raw)} AS SELECT * FROM ${rawSql}`).catch(async (err: unknown) => {
     throw await asReadError(db, err, source);
   });
