@@ -43,15 +43,19 @@ interface Ranked {
   error: number;
 }
 
-function ranked(d: Distribution): { values: Ranked[]; unlisted: number } {
-  if (d.kind === 'exact') return { values: d.entries.map(([text, x, count, weight]: ExactEntry) => ({ text, x, count, weight, error: 0 })), unlisted: 0 };
-  return { values: d.top.entries.map(([text, x, count, weight, error]: TopEntry) => ({ text, x, count, weight, error })), unlisted: d.top.unlisted };
+/** The values listed, the most a value not listed occurs, and whether the list is the exact first values by count. */
+function ranked(d: Distribution): { values: Ranked[]; unlisted: number; exactRanking: boolean } {
+  if (d.kind === 'exact') {
+    return { values: d.entries.map(([text, x, count, weight]: ExactEntry) => ({ text, x, count, weight, error: 0 })), unlisted: 0, exactRanking: true };
+  }
+  return { values: d.top.entries.map(([text, x, count, weight, error]: TopEntry) => ({ text, x, count, weight, error })), unlisted: d.top.unlisted, exactRanking: d.top.exact };
 }
 
 const byMass = (mass: (r: Ranked) => number) => (a: Ranked, b: Ranked) => mass(b) - mass(a) || compareValues(a.text, a.x, b.text, b.x);
 
 /** True when the first `k` by count are certainly the exact first `k`, with exact counts. */
-function exactPrefix(sorted: readonly Ranked[], unlisted: number, k: number): boolean {
+function exactPrefix(sorted: readonly Ranked[], unlisted: number, k: number, exactRanking: boolean): boolean {
+  if (exactRanking && (k <= sorted.length || unlisted === 0)) return true;
   const taken = sorted.slice(0, k);
   if (taken.some((r) => r.error > 0)) return false;
   if (unlisted === 0 && sorted.every((r) => r.error === 0)) return true;
@@ -61,13 +65,13 @@ function exactPrefix(sorted: readonly Ranked[], unlisted: number, k: number): bo
 }
 
 function topValuesFigures(d: Distribution, options: FinalizeOptions, approximations: Approximations) {
-  const { values, unlisted } = ranked(d);
+  const { values, unlisted, exactRanking } = ranked(d);
   const sorted = values.sort(byMass((r) => r.count));
   const top = sorted.slice(0, options.topK);
   const rank = sorted.slice(0, options.rankHistogramSize);
   const bound = `counts are lower bounds, each at most ${Math.max(0, ...rank.map((r) => r.error))} below the true count; a value not listed occurs at most ${unlisted} times`;
-  if (!exactPrefix(sorted, unlisted, options.topK)) approximations.topValues = { method: TOP_SUMMARY_METHOD, error: bound };
-  if (!exactPrefix(sorted, unlisted, options.rankHistogramSize)) approximations.rankHistogram = { method: TOP_SUMMARY_METHOD, error: bound };
+  if (!exactPrefix(sorted, unlisted, options.topK, exactRanking)) approximations.topValues = { method: TOP_SUMMARY_METHOD, error: bound };
+  if (!exactPrefix(sorted, unlisted, options.rankHistogramSize, exactRanking)) approximations.rankHistogram = { method: TOP_SUMMARY_METHOD, error: bound };
   return {
     topValues: top.map((r): TopValue => ({ value: r.text, count: r.count })),
     rankHistogram: rank.map((r, i) => ({ rank: i + 1, value: r.text, count: r.count })),
@@ -163,7 +167,7 @@ function valueCountStatistics(f: PartialFeature, options: FinalizeOptions, appro
 export function finalizeFeature(f: PartialFeature, options: FinalizeOptions): FeatureStatistics {
   const approximations: Approximations = {};
   const d = f.values.distribution;
-  if (d.kind === 'sketch') approximations.distinct = { method: HLL_METHOD, error: HLL_ERROR };
+  if (d.kind === 'sketch' && d.distinct === null) approximations.distinct = { method: HLL_METHOD, error: HLL_ERROR };
   const { topValues, rankHistogram } = f.type === 'OTHER' ? { topValues: [], rankHistogram: [] } : topValuesFigures(d, options, approximations);
   const numeric = numericSummary(f, options, approximations);
   const length = f.values.stringLength;

@@ -12,7 +12,10 @@ import { FeatureStatisticsSchema } from './payload';
  * so they merge exactly; moments (count, mean, M2) merge with Chan et al.'s parallel formula. A
  * feature's values are kept as exact counts per distinct value while a shard has at most
  * `valueCountCap` of them; beyond it (or when a merge exceeds it) they become sketches named in
- * `value-distribution.ts`, and the figures built from them say so in `approximations`.
+ * `value-distribution.ts`. A state made in one pass (a StatisticsGen run) also keeps what that pass
+ * knows exactly beside its sketches, the distinct count and the first values by count, so a single
+ * run's statistics are exact for those at any cardinality; a merge of states is exact up to the cap,
+ * and beyond it the figures built from sketches say so in `approximations`.
  */
 export const PARTIAL_STATISTICS_FILE_NAME = 'partial_statistics.json';
 
@@ -46,6 +49,11 @@ export const TopSummarySchema = z
     entries: z.array(TopEntrySchema),
     /** No value missing from `entries` occurs more often than this. */
     unlisted: count,
+    /**
+     * True when `entries` are the exact first values by count, ties in value order, with exact counts:
+     * taken from one pass or from exact counts; false once two summaries have merged.
+     */
+    exact: z.boolean(),
   })
   .strict();
 export type TopSummary = z.infer<typeof TopSummarySchema>;
@@ -76,6 +84,8 @@ export const SketchDistributionSchema = z
     kind: z.literal('sketch'),
     /** HyperLogLog registers, base64. */
     hll: z.string(),
+    /** The exact distinct count, known from one pass or from exact counts; null once two sketches have merged. */
+    distinct: count.nullable(),
     top: TopSummarySchema,
     /** Finite numbers (INT, FLOAT) or instants (TEMPORAL); null for other kinds. */
     numbers: z.union([DDSketchStateSchema, CoarsenedStateSchema]).nullable(),

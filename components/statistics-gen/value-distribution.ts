@@ -41,6 +41,7 @@ function sketchOf(entries: readonly ExactEntry[], rules: DistributionRules): Ske
   return {
     kind: 'sketch',
     hll: encodeRegisters(registers),
+    distinct: entries.length,
     top: topSummaryOf(entries, rules.topSummarySize),
     numbers: kind === 'ddsketch' ? ddsketchOf(points) : kind === 'coarsened' ? coarsenedOf(points, rules.cap) : null,
   };
@@ -70,14 +71,16 @@ export function mergeDistributions(a: Distribution, b: Distribution, rules: Dist
   return {
     kind: 'sketch',
     hll: encodeRegisters(mergeRegisters(decodeRegisters(sa.hll), decodeRegisters(sb.hll))),
+    distinct: null,
     top: mergeTopSummaries(sa.top, sb.top, rules.topSummarySize),
     numbers,
   };
 }
 
-/** Distinct values: exact, or the HyperLogLog estimate. */
+/** Distinct values: exact where known, or the HyperLogLog estimate. */
 export function distinctOf(d: Distribution): number {
-  return d.kind === 'exact' ? d.entries.length : estimateDistinct(decodeRegisters(d.hll));
+  if (d.kind === 'exact') return d.entries.length;
+  return d.distinct ?? estimateDistinct(decodeRegisters(d.hll));
 }
 
 /** Finite values in ascending order as weighted points, kept within the exact [min, max] where sketched. */

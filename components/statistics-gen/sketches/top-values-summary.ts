@@ -16,11 +16,11 @@ export const TOP_SUMMARY_METHOD = 'mergeable frequent-items summary (Misra-Gries
 
 const byCountThenValue = (a: TopEntry, b: TopEntry): number => b[2] - a[2] || compareValues(a[0], a[1], b[0], b[1]);
 
-function cut(entries: TopEntry[], size: number, unlisted: number): TopSummary {
+function cut(entries: TopEntry[], size: number, unlisted: number, exact: boolean): TopSummary {
   entries.sort(byCountThenValue);
   let bound = unlisted;
   for (let i = size; i < entries.length; i++) bound = Math.max(bound, entries[i]![2] + entries[i]![4]);
-  return { entries: entries.slice(0, size), unlisted: bound };
+  return { entries: entries.slice(0, size), unlisted: bound, exact };
 }
 
 /** The summary of exact counts: the `size` most frequent, exact, and the next count. */
@@ -29,6 +29,7 @@ export function topSummaryOf(entries: readonly ExactEntry[], size: number): TopS
     entries.map(([text, x, count, weight]) => [text, x, count, weight, 0]),
     size,
     0,
+    true,
   );
 }
 
@@ -39,5 +40,5 @@ export function mergeTopSummaries(a: TopSummary, b: TopSummary, size: number): T
     const had = merged.get(text);
     merged.set(text, had ? [text, x, had[2] + count, addWeights(had[3], weight), had[4] - b.unlisted + error] : [text, x, count, weight, error + a.unlisted]);
   }
-  return cut([...merged.values()], size, a.unlisted + b.unlisted);
+  return cut([...merged.values()], size, a.unlisted + b.unlisted, false);
 }
