@@ -1,5 +1,5 @@
 import { createWriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, statfs } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -25,10 +25,43 @@ function s3Location(root: string): { bucket: string; prefix: string } {
 }
 
 /**
+ * Why each object is copied to a local file rather than streamed into its reader:
+ *  - CSV, JSON and Parquet are read by DuckDB, which reads S3 only through its httpfs extension,
+ *    downloaded at run time and not available here; its readers take file paths and read them more than
+ *    once or out of order (the CSV sniffer reads a sample before the scan, a parallel CSV or Parquet scan
+ *    seeks to byte ranges, a Parquet file's footer is read first);
+ *  - the JavaScript readers (formats/) take file paths too, and none reads its file once from start to
+ *    end: a TFRecord input is read for its features (a sample, then all of it when a record outgrows
+ *    them) before its rows; an Avro file's header is read, the file closed, and reopened at its first
+ *    block; an Arrow IPC file is read from its footer, and a stream is opened for its schema and again
+ *    for its batches. Streaming them would take a reader interface that opens a byte range again (a
+ *    ranged GET, checked against the keyed ETag) instead of a path.
+ * So the objects need their size in free space under `dir` (the executor's tmpDir, under the worker's
+ * TMPDIR); running out is an error naming the object, its size and the directory.
+ */
+/**
+ * An ENOSPC while copying `uri` to `dir`, as a message a user can act on; any other error as it is.
+ * Retried like any failure of the store's (other runs' files may be gone by then).
+ */
+async function downloadError(err: unknown, uri: string, size: number, dir: string): Promise<unknown> {
+  if ((err as { code?: string }).code !== 'ENOSPC') return err;
+  const space = await statfs(dir).catch(() => undefined);
+  const free = space ? `, ${describeBytes(space.bavail * space.bsize)} free there now` : '';
+  return new Error(
+    `input object ${uri} (${describeBytes(size)}) does not fit in ${dir}: no space left on the device${free}. ` +
+      'S3 inputs are copied to the executor\'s tmpDir before reading: free space there, or point the worker\'s TMPDIR at a larger disk',
+  );
+}
+
+function describeBytes(bytes: number): string {
+  return bytes < 1e6 ? `${bytes} bytes` : `${(bytes / 1e6).toFixed(1)} MB (${bytes} bytes)`;
+}
+
+/**
  * The resolved set as local files: a local set as it is; each object of an s3:// set streamed to a
  * file under `dir` (never whole in memory), checked to be the very object the cache key was made of
  * (same ETag). An object changed or gone since, a missing bucket or refused access is a
- * UserInputError (a retry reads the same); anything else, such as the network, is retried.
+ * UserInputError (a retry reads the same); anything else, such as the network or a full disk, is retried.
  */
 export async function localInputFiles(set: ResolvedFileSet, opts: S3DownloadOptions): Promise<ResolvedFileSet> {
   if (!set.root.startsWith('s3://')) return set;
@@ -68,7 +101,9 @@ export async function localInputFiles(set: ResolvedFileSet, opts: S3DownloadOpti
         `input object ${uri} changed after the node was prepared (ETag ${etag ?? 'missing'}, keyed by ${file.contentHash.slice('etag:'.length)}): run the pipeline again`,
       );
     }
-    await pipeline(body, createWriteStream(target), { signal: opts.signal });
+    await pipeline(body, createWriteStream(target), { signal: opts.signal }).catch(async (err: unknown) => {
+      throw await downloadError(err, uri, file.size, opts.dir);
+    });
     bytes += file.size;
   }
   opts.progress({ message: `downloaded ${set.files.length} object(s)`, counters: { bytesDownloaded: bytes, bytesToDownload: totalBytes } });
