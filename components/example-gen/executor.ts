@@ -261,6 +261,7 @@ export const executor = defineExecutor(ExampleGen, async (ctx) => {
       properties: {
         examples: {
           split_names: splitNamesProperty(splitNames),
+          // The splits of a pre-split input read the same spans (split-inputs.ts): the first set's are all of theirs.
           ...spanProperties(sets[0]!),
           num_examples: total,
           ...Object.fromEntries(splitNames.map((name, i) => [`num_examples_${name}`, counts[i]!])),
