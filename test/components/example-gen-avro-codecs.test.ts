@@ -1,15 +1,16 @@
 import assert from 'node:assert/strict';
 import { rejects } from '../support/user-input-errors';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { crc32, deflateRawSync } from 'node:zlib';
 import * as zstdWasm from '@bokuweb/zstd-wasm';
-import avro from 'avsc';
+import type avro from 'avsc';
 import { compress as snappyCompress } from 'snappyjs';
 import { sqlString } from '../../components/data/sql';
 import { ExampleGen } from '../../components/example-gen/spec';
 import { runExecutorForTest, type ExecutorTestRun } from '../support/executor-harness';
 import { tempDir } from '../support/tmp';
+import { writeAvroFile } from '../support/avro-writer';
 import { duckQuery, readParquet } from './parquet-rows';
 import { vegaFile } from './vega-data';
 
@@ -52,18 +53,11 @@ const COMPRESSORS: Record<string, Compressor> = {
 /** Writes `records` with avsc's encoder; `compress` gets each block's bytes and its index. */
 async function writeAvro(file: string, records: readonly object[], codec: string, compress: (data: Buffer, block: number) => Buffer): Promise<void> {
   let block = 0;
-  const encoder = new avro.streams.BlockEncoder(SCHEMA, {
+  await writeAvroFile(file, SCHEMA, records, {
     blockSize: 16 * 1024,
     codec,
     codecs: { [codec]: (data: Buffer, done: (err: Error | null, out?: Buffer) => void) => done(null, compress(data, block++)) },
   });
-  const chunks: Buffer[] = [];
-  encoder.on('data', (chunk: Buffer) => chunks.push(chunk));
-  const ended = new Promise((resolve, reject) => encoder.on('end', resolve).on('error', reject));
-  for (const record of records) encoder.write(record);
-  encoder.end();
-  await ended;
-  await writeFile(file, Buffer.concat(chunks));
 }
 
 /** The byte offset of each block: the header and every block end with the file's sync marker, its last 16 bytes. */

@@ -6,15 +6,8 @@ import { ExampleGen } from '../../components/example-gen/spec';
 import { runExecutorForTest, type ExecutorTestRun } from '../support/executor-harness';
 import { tempDir } from '../support/tmp';
 import { readParquet } from './parquet-rows';
+import { rejectedRows } from './rejected-rows';
 import { vegaFile } from './vega-data';
-
-async function rejectedRows(run: ExecutorTestRun): Promise<Array<Record<string, unknown>>> {
-  const text = await readFile(path.join(run.outputDirs.examples!, 'rejected_rows.jsonl'), 'utf8');
-  return text
-    .trimEnd()
-    .split('\n')
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
-}
 
 /** Every written row as its JSON text, sorted, over both splits. */
 async function writtenRows(run: ExecutorTestRun): Promise<string[]> {

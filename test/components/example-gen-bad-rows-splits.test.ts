@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { z } from 'zod';
 import { ExampleGen, type ExampleGenParametersSchema } from '../../components/example-gen/spec';
@@ -9,6 +9,7 @@ import { REPO_ROOT } from '../support/repo-root';
 import { tempDir } from '../support/tmp';
 import { rejects } from '../support/user-input-errors';
 import { readParquet } from './parquet-rows';
+import { rejectedRows } from './rejected-rows';
 import { vegaFile } from './vega-data';
 
 type Parameters = z.input<typeof ExampleGenParametersSchema>;
@@ -23,14 +24,6 @@ const NOT_A_DOUBLE = 'Adelie,Dream,abc,18,190,3800,MALE';
 const EIGHT_FIELDS = 'Adelie,Dream,39,18,190,3800,MALE,extra';
 
 const splitRows = (run: ExecutorTestRun, split: string) => readParquet(path.join(run.outputDirs.examples!, `Split-${split}`, 'data-00000.parquet'));
-
-async function rejectedRows(run: ExecutorTestRun): Promise<Array<Record<string, unknown>>> {
-  const text = await readFile(path.join(run.outputDirs.examples!, 'rejected_rows.jsonl'), 'utf8');
-  return text
-    .trimEnd()
-    .split('\n')
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
-}
 
 /** `rows` with `planted` inserted before data row `at` (0-based): the planted line is line `at + 2` of a file with a header. */
 const plant = (rows: readonly string[], at: number, planted: string) => [...rows.slice(0, at), planted, ...rows.slice(at)];

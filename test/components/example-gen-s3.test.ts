@@ -20,6 +20,7 @@ import { runExecutorForTest, type ExecutorTestRun } from '../support/executor-ha
 import { testMinio } from '../support/servers';
 import { writeTfRecords, type TestExample } from '../support/tfrecord-writer';
 import { tempDir } from '../support/tmp';
+import { writeAvroFile } from '../support/avro-writer';
 import { startTestStack } from '../pipeline/harness';
 import { duckQuery, readParquet } from './parquet-rows';
 import { vegaFile } from './vega-data';
@@ -70,15 +71,8 @@ async function penguinFiles(dir: string, rows: Json[]): Promise<Record<string, s
     name: 'Penguin',
     fields: [...TEXT.map((name) => ({ name, type: ['null', 'string'] })), ...NUMBERS.map((name) => ({ name, type: ['null', 'double'] }))],
   });
-  const encoder = new avro.streams.BlockEncoder(schema);
-  const chunks: Buffer[] = [];
-  encoder.on('data', (chunk: Buffer) => chunks.push(chunk));
-  const encoded = new Promise((resolve, reject) => encoder.on('end', resolve).on('error', reject));
-  for (const row of rows) encoder.write(row);
-  encoder.end();
-  await encoded;
   files.avro = path.join(dir, 'penguins.avro');
-  await writeFile(files.avro, Buffer.concat(chunks));
+  await writeAvroFile(files.avro, schema, rows);
   const table = new Table({
     ...Object.fromEntries(TEXT.map((c) => [c, vectorFromArray(rows.map((r) => r[c] as string | null), new Utf8())])),
     ...Object.fromEntries(NUMBERS.map((c) => [c, vectorFromArray(rows.map((r) => r[c] as number | null), new Float64())])),
