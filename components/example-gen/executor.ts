@@ -8,7 +8,7 @@ import { monotonicProgress } from '../data/progress';
 import { sqlIdentifier, sqlString } from '../data/sql';
 import { assignSplitsSql, featureKeySql, recordKeySql, RESERVED_COLUMNS, SPLIT_INDEX_COLUMN, type KeyOptions } from './hash-split';
 import { splitDataFileName, splitDirName, splitNamesProperty } from '../data/examples-layout';
-import { asReadError, checkCsvDialect, dropJsReadInput, loadJsReadInput, noRowsError, sourceOf, type Source } from './source';
+import { asReadError, checkCsvDialect, dropJsReadInput, loadJsReadInput, noRowsError, notAColumnOf, quotedNames, sourceOf, type Source } from './source';
 import { csvBadRows, checkBadRowBudget, checkBadRowBudgetApplies, checkBadRowsSoFar, mergeBadRows, SUMMARY_SAMPLE_SIZE, writeRejectedRows, type BadRows } from './bad-rows';
 import { textColumnsOfAnotherType } from './column-type-report';
 import { readJsonLinesWithBudget } from './json-lines-scan';
@@ -33,8 +33,6 @@ const DUCKDB_MEMORY_LIMIT = '512MB';
 /** Formats whose column types a reader infers from the data, not from a schema the file declares. */
 const INFERRED_TYPE_FORMATS: ReadonlySet<Source['format']> = new Set(['csv', 'json', 'jsonl']);
 
-const columnList = (columns: readonly Column[]) => columns.map((c) => `"${c.name}"`).join(', ');
-
 /** The input's columns, once its declared types (`columns`) are known to name some of them. */
 async function inputColumns(db: DuckDbSession, source: Source, declared: ExampleGenParameters['columns']): Promise<Column[]> {
   const columns = await db.columns(source.relationSql).catch(async (err: unknown) => {
@@ -47,7 +45,7 @@ async function inputColumns(db: DuckDbSession, source: Source, declared: Example
   const unknown = Object.keys(declared ?? {}).filter((name) => !columns.some((c) => c.name === name));
   if (unknown.length > 0) {
     throw new UserInputError(
-      `columns declares a type for ${unknown.map((n) => `"${n}"`).join(', ')}, not a column of ${source.input}; its columns are: ${columnList(columns)}`,
+      `columns declares a type for ${quotedNames(unknown)}, ${notAColumnOf(source.input, columns.map((c) => c.name))}`,
     );
   }
   return columns;
@@ -58,9 +56,7 @@ function keySql(source: Source, columns: readonly Column[], partitionFeature: st
   if (partitionFeature === undefined) return recordKeySql(columns, options);
   const feature = columns.find((c) => c.name === partitionFeature);
   if (!feature) {
-    throw new UserInputError(
-      `partitionFeature "${partitionFeature}" is not a column of ${source.input}; its columns are: ${columnList(columns)}`,
-    );
+    throw new UserInputError(`partitionFeature "${partitionFeature}" is ${notAColumnOf(source.input, columns.map((c) => c.name))}`);
   }
   return featureKeySql(feature, options);
 }

@@ -104,6 +104,15 @@ export function totalBuckets(splits: readonly SplitConfig[]): number {
 }
 
 /**
+ * Each split's bucket bound, in configuration order: a bucket belongs to the first split whose bound
+ * it is below (the cumulative bucket counts, as TFX's `_PartitionFn`; the last bound is the total).
+ */
+export function splitBucketBounds(splits: readonly SplitConfig[]): number[] {
+  let upper = 0;
+  return splits.map((split) => (upper += split.hashBuckets));
+}
+
+/**
  * The md5 digest's first 8 bytes as a little-endian integer, modulo `total`. DuckDB's `md5_number` reads
  * the 16 digest bytes as a little-endian UHUGEINT, so its low 64 bits are those bytes; masking and
  * casting them costs far less than parsing the hex digest (bench/example-gen.ts). Should a DuckDB
@@ -118,11 +127,9 @@ export function bucketSql(keySql: string, total: number): string {
 
 /** SQL for the index (0-based, in configuration order) of the split a bucket belongs to. */
 function splitIndexSql(bucket: string, splits: readonly SplitConfig[]): string {
-  let upper = 0;
-  const arms = splits.slice(0, -1).map((split, i) => {
-    upper += split.hashBuckets;
-    return `WHEN ${bucket} < ${upper} THEN ${i}`;
-  });
+  const arms = splitBucketBounds(splits)
+    .slice(0, -1)
+    .map((upper, i) => `WHEN ${bucket} < ${upper} THEN ${i}`);
   const last = splits.length - 1;
   return `${arms.length === 0 ? last : `(CASE ${arms.join(' ')} ELSE ${last} END)`}::UTINYINT`;
 }

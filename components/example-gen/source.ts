@@ -109,6 +109,12 @@ function readerSql(format: InputFormat, files: readonly string[], { csv, columns
   return `${fn}(${[list, ...options].join(', ')})`;
 }
 
+/** Names as a message lists them: `"a", "b"`. */
+export const quotedNames = (names: readonly string[]): string => names.map((n) => `"${n}"`).join(', ');
+
+/** The end of a message about a name the parameters give that the input has no column of. */
+export const notAColumnOf = (input: string, columnNames: readonly string[]): string => `not a column of ${input}; its columns are: ${quotedNames(columnNames)}`;
+
 /** How to read the resolved input files; every problem is a UserInputError. */
 export function sourceOf(request: SourceRequest, set: ResolvedFileSet): Source {
   const files = localFiles(set);

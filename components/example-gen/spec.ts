@@ -129,15 +129,16 @@ export const ExampleGenParametersSchema = z
 export type ExampleGenParameters = z.output<typeof ExampleGenParametersSchema>;
 
 /**
- * Ingests CSV, JSON (array or lines), JSON lines or Parquet and writes Parquet per split under
- * `Split-<name>/`, split deterministically by a hash of each record (see hash-split.ts).
+ * Ingests CSV, JSON (array or lines), JSON lines, Parquet, Avro, TFRecord of tf.Example or Arrow IPC and
+ * writes Parquet per split under `Split-<name>/`, split deterministically by a hash of each record (see
+ * hash-split.ts) or as a pre-split input gives them.
  */
 export const ExampleGen = defineComponent({
   type: 'ExampleGen',
   // 2: the default split hashes a row-local key with MD5, so rows land in other splits than version 1's
   // sha256 put them; a version-1 artifact in the cache is not this version's output.
   version: '2',
-  description: 'Reads CSV, JSON, JSON lines or Parquet files and writes a deterministic hash split as Parquet per split',
+  description: 'Reads CSV, JSON, JSON lines, Parquet, Avro, TFRecord or Arrow IPC files and writes a deterministic hash split as Parquet per split',
   parameters: ExampleGenParametersSchema,
   inputs: {},
   outputs: { examples: 'Examples' },

@@ -25,12 +25,12 @@ import { INTEGER, type DuckDBValue } from '@duckdb/node-api';
 import { UserInputError } from '../../dsl/executor';
 import type { DuckDbSession } from '../data/duckdb-session';
 import { sqlIdentifier, sqlString } from '../data/sql';
-import { SPLIT_INDEX_COLUMN, totalBuckets } from './hash-split';
+import { SPLIT_INDEX_COLUMN, splitBucketBounds, totalBuckets } from './hash-split';
 import { loadRecords } from './formats/load-records';
 import { serializeExample, serializeFeature, type Feature, type TfExample } from './formats/tf-example';
 import { describeOffset } from './formats/tfrecord-frames';
 import { openTfRecordSources, type TfRecordRead } from './formats/tfrecord';
-import { asReadError, type Source } from './source';
+import { asReadError, notAColumnOf, type Source } from './source';
 import { checkBadRowBudget, csvBadRows, csvRejectedLines, type BadRows } from './bad-rows';
 import { copyWithoutLines } from './text-lines';
 import { csvCellFeature, widenColumnType, type CsvColumnType } from './tfx-csv-example';
@@ -65,12 +65,8 @@ export function tfxSplitIndex(key: Uint8Array, splits: readonly SplitConfig[]): 
   // Horner over 32-bit words: r < total ≤ 10^6, so r * 2^32 + word stays below 2^53, exact in a double.
   let bucket = 0;
   for (let i = 0; i < 32; i += 4) bucket = (bucket * 2 ** 32 + digest.readUInt32BE(i)) % total;
-  let upper = 0;
-  for (const [i, split] of splits.entries()) {
-    upper += split.hashBuckets;
-    if (bucket < upper) return i;
-  }
-  return splits.length - 1;
+  // bucket < total, the last bound: some split's bound is above it.
+  return splitBucketBounds(splits).findIndex((upper) => bucket < upper);
 }
 
 /** TFX's `_GeneratePartitionKey` for a partition feature, with its checks as errors naming the row. */
@@ -215,7 +211,7 @@ async function loadCsvWithTfxSplit(db: DuckDbSession, source: Source, params: Tf
   const columnsSql = names.map(sqlIdentifier).join(', ');
   const partition = params.partitionFeature === undefined ? undefined : names.indexOf(params.partitionFeature);
   if (partition === -1) {
-    throw new UserInputError(`partitionFeature "${params.partitionFeature}" is not a column of ${source.input}; its columns are: ${names.map((n) => `"${n}"`).join(', ')}`);
+    throw new UserInputError(`partitionFeature "${params.partitionFeature}" is ${notAColumnOf(source.input, names)}`);
   }
 
   const types: CsvColumnType[] = names.map(() => null);
