@@ -23,6 +23,13 @@ export const AnomalyKindSchema = z.enum([
   'FLOAT_TYPE_HAS_INF',
   'DATASET_LOW_NUM_EXAMPLES',
   'DATASET_HIGH_NUM_EXAMPLES',
+  'COMPARATOR_L_INFTY_HIGH',
+  'COMPARATOR_JENSEN_SHANNON_DIVERGENCE_HIGH',
+  'COMPARATOR_POPULATION_STABILITY_INDEX_HIGH',
+  'COMPARATOR_NORMALIZED_WASSERSTEIN_HIGH',
+  'COMPARATOR_CONTROL_DATA_MISSING',
+  'COMPARATOR_LOW_NUM_EXAMPLES',
+  'COMPARATOR_HIGH_NUM_EXAMPLES',
 ]);
 export type AnomalyKind = z.infer<typeof AnomalyKindSchema>;
 
@@ -66,6 +73,26 @@ interface KindInfo {
  *   / above maxExamplesCount.
  * The counts are unweighted (rows of the data) even when the statistics have a weight feature; TFDV
  * uses the weighted ones where it has them.
+ *
+ * Skew and drift (drift/comparisons.ts), per feature against the schema's `skewComparator` (skew: a
+ * training split vs another split or another ExampleStatistics) or `driftComparator` (drift: this span
+ * vs the previous one); each measure is defined in its module under drift/:
+ * - COMPARATOR_L_INFTY_HIGH (TFDV's): the L-infinity distance of a categorical feature's value
+ *   frequencies is above `infinityNorm.threshold`.
+ * - COMPARATOR_JENSEN_SHANNON_DIVERGENCE_HIGH (TFDV's): TFDV's approximate Jensen-Shannon divergence is
+ *   above `jensenShannonDivergence.threshold`.
+ * - COMPARATOR_POPULATION_STABILITY_INDEX_HIGH (mlpipe's): the population stability index is above
+ *   `populationStabilityIndex.threshold`.
+ * - COMPARATOR_NORMALIZED_WASSERSTEIN_HIGH (mlpipe's): the Wasserstein-1 distance over the baseline's
+ *   standard deviation is above `normalizedWasserstein.threshold` (numeric features).
+ * - COMPARATOR_CONTROL_DATA_MISSING (TFDV's): a feature with a threshold has no statistics in the
+ *   baseline (the control data).
+ * - COMPARATOR_LOW_NUM_EXAMPLES / COMPARATOR_HIGH_NUM_EXAMPLES (TFDV's num_examples_drift_comparator):
+ *   rows of this span over rows of the previous span are below
+ *   `datasetConstraints.numExamplesDriftComparator.minFractionThreshold` / above its
+ *   `maxFractionThreshold` (a previous span of 0 rows: HIGH whenever a max is set).
+ * Kolmogorov-Smirnov and chi-square p-values are recorded, never raise an anomaly: over a dozen
+ * features and several tests, p < 0.05 fires on random re-splits.
  */
 export const ANOMALY_KINDS: Record<AnomalyKind, KindInfo> = {
   SCHEMA_MISSING_COLUMN: { short: 'Column dropped', severity: 'ERROR' },
@@ -85,6 +112,13 @@ export const ANOMALY_KINDS: Record<AnomalyKind, KindInfo> = {
   FLOAT_TYPE_HAS_INF: { short: 'Invalid values', severity: 'ERROR' },
   DATASET_LOW_NUM_EXAMPLES: { short: 'Low num examples in dataset', severity: 'ERROR' },
   DATASET_HIGH_NUM_EXAMPLES: { short: 'High num examples in dataset', severity: 'ERROR' },
+  COMPARATOR_L_INFTY_HIGH: { short: 'High Linfty distance between baseline and compared data', severity: 'ERROR' },
+  COMPARATOR_JENSEN_SHANNON_DIVERGENCE_HIGH: { short: 'High approximate Jensen-Shannon divergence between baseline and compared data', severity: 'ERROR' },
+  COMPARATOR_POPULATION_STABILITY_INDEX_HIGH: { short: 'High population stability index between baseline and compared data', severity: 'ERROR' },
+  COMPARATOR_NORMALIZED_WASSERSTEIN_HIGH: { short: 'High normalized Wasserstein distance between baseline and compared data', severity: 'ERROR' },
+  COMPARATOR_CONTROL_DATA_MISSING: { short: 'Baseline data missing', severity: 'ERROR' },
+  COMPARATOR_LOW_NUM_EXAMPLES: { short: 'Low num examples in current dataset versus the previous span', severity: 'ERROR' },
+  COMPARATOR_HIGH_NUM_EXAMPLES: { short: 'High num examples in current dataset versus the previous span', severity: 'ERROR' },
 };
 
 /** Each kind's severity: the defaults above with the parameters' overrides. */

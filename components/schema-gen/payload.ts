@@ -80,8 +80,20 @@ export const FeatureSchema = z
   .strict();
 export type FeatureSpec = z.infer<typeof FeatureSchema>;
 
+/**
+ * TFDV's `num_examples_drift_comparator`: rows of this span over rows of the previous span must lie
+ * within [minFractionThreshold, maxFractionThreshold] (ExampleValidator's drift comparison).
+ */
+export const NumExamplesComparatorSchema = z
+  .object({ minFractionThreshold: z.number().nonnegative().optional(), maxFractionThreshold: z.number().nonnegative().optional() })
+  .strict();
+
 export const DatasetConstraintsSchema = z
-  .object({ minExamplesCount: z.number().int().nonnegative().optional(), maxExamplesCount: z.number().int().nonnegative().optional() })
+  .object({
+    minExamplesCount: z.number().int().nonnegative().optional(),
+    maxExamplesCount: z.number().int().nonnegative().optional(),
+    numExamplesDriftComparator: NumExamplesComparatorSchema.optional(),
+  })
   .strict();
 
 export const SchemaPayloadSchema = z

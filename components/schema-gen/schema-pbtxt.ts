@@ -128,7 +128,17 @@ export function schemaToPbtxt(schema: SchemaPayload): SchemaText {
     feature: schema.features.map((f) => featureToProto(f, warnings)),
     default_environment: schema.defaultEnvironments,
     dataset_constraints:
-      constraints && stripUndefined({ min_examples_count: constraints.minExamplesCount?.toString(), max_examples_count: constraints.maxExamplesCount?.toString() }),
+      constraints &&
+      stripUndefined({
+        min_examples_count: constraints.minExamplesCount?.toString(),
+        max_examples_count: constraints.maxExamplesCount?.toString(),
+        num_examples_drift_comparator:
+          constraints.numExamplesDriftComparator &&
+          stripUndefined({
+            min_fraction_threshold: constraints.numExamplesDriftComparator.minFractionThreshold,
+            max_fraction_threshold: constraints.numExamplesDriftComparator.maxFractionThreshold,
+          }),
+      }),
   });
   return { text: printTextProto(value, tfdvSchemaType()), warnings };
 }
@@ -390,12 +400,18 @@ export function schemaFromPbtxt(text: string, file = SCHEMA_PBTXT_FILE_NAME): Im
   const reader = new SchemaReader(at, namedDomains);
   for (const [field, why] of Object.entries(UNKEPT_SCHEMA_FIELDS)) if (proto[field] !== undefined) reader.warn([field], `${field} is not kept (${why})`);
   const constraints = asObject(proto.dataset_constraints);
-  for (const field of ['num_examples_drift_comparator', 'num_examples_version_comparator']) {
-    if (constraints?.[field] !== undefined) reader.warn(['dataset_constraints', field], `dataset_constraints.${field} is not kept (mlpipe compares example counts with min and max only)`);
+  if (constraints?.num_examples_version_comparator !== undefined) {
+    reader.warn(['dataset_constraints', 'num_examples_version_comparator'], 'dataset_constraints.num_examples_version_comparator is not kept (mlpipe compares example counts across spans, not versions)');
   }
+  const driftComparator = asObject(constraints?.num_examples_drift_comparator);
+  const numExamplesDriftComparator = driftComparator && {
+    minFractionThreshold: reader.number(driftComparator.min_fraction_threshold),
+    maxFractionThreshold: reader.number(driftComparator.max_fraction_threshold),
+  };
   const datasetConstraints = constraints && {
     minExamplesCount: reader.int(constraints.min_examples_count, ['dataset_constraints', 'min_examples_count']),
     maxExamplesCount: reader.int(constraints.max_examples_count, ['dataset_constraints', 'max_examples_count']),
+    numExamplesDriftComparator: numExamplesDriftComparator && withoutUndefined(numExamplesDriftComparator),
   };
   const schema = withoutUndefined({
     version: 1 as const,

@@ -34,7 +34,7 @@ const EVERY_FIELD: SchemaPayload = SchemaPayloadSchema.parse({
     { name: 'notes', type: 'STRING', annotations: ['freeText'] },
   ],
   defaultEnvironments: ['TRAINING', 'SERVING'],
-  datasetConstraints: { minExamplesCount: 1000, maxExamplesCount: 9_007_199_254_740_991 },
+  datasetConstraints: { minExamplesCount: 1000, maxExamplesCount: 9_007_199_254_740_991, numExamplesDriftComparator: { minFractionThreshold: 0.5, maxFractionThreshold: 2 } },
 });
 
 function userError(fn: () => unknown, pattern: RegExp): void {
@@ -59,7 +59,10 @@ describe('schema.pbtxt: TFDV text format to and from schema.json', () => {
     assert.match(written.text, /distribution_constraints \{\n {4}min_domain_mass: 0\.99\n {2}\}/);
     assert.match(written.text, /annotation \{\n {4}tag: "mlpipe:skewComparator\.normalizedWasserstein=0\.2"\n {4}tag: "mlpipe:driftComparator\.populationStabilityIndex=0\.25"\n {4}comment: "in dollars,\\nbefore \\"tips\\""\n {2}\}/);
     assert.match(written.text, /skew_comparator \{\n {4}infinity_norm \{\n {6}threshold: 0\.1\n {4}\}\n {2}\}/);
-    assert.match(written.text, /dataset_constraints \{\n {2}min_examples_count: 1000\n {2}max_examples_count: 9007199254740991\n\}/);
+    assert.match(
+      written.text,
+      /dataset_constraints \{\n {2}num_examples_drift_comparator \{\n {4}min_fraction_threshold: 0\.5\n {4}max_fraction_threshold: 2\n {2}\}\n {2}min_examples_count: 1000\n {2}max_examples_count: 9007199254740991\n\}/,
+    );
   });
 
   it("imports TFX SchemaGen's penguin schema: named string domains inline, shape [1] as one value per row", () => {
@@ -110,12 +113,12 @@ describe('schema.pbtxt: TFDV text format to and from schema.json', () => {
       'feature { name: "photo" type: BYTES image_domain { max_image_byte_size: 100 } }',
       'feature { name: "flag" type: BYTES bool_domain { true_value: "yes" false_value: "no" } }',
       'sparse_feature { name: "s" }',
-      'dataset_constraints { num_examples_drift_comparator { min_fraction_threshold: 0.5 } min_examples_count: 3 }',
+      'dataset_constraints { num_examples_version_comparator { min_fraction_threshold: 0.5 } min_examples_count: 3 }',
     ].join('\n');
     const { schema, warnings } = schemaFromPbtxt(text, 'curated.pbtxt');
     assert.deepEqual(warnings, [
       'curated.pbtxt:10:1: sparse_feature is not kept (mlpipe has no sparse features)',
-      'curated.pbtxt:11:23: dataset_constraints.num_examples_drift_comparator is not kept (mlpipe compares example counts with min and max only)',
+      'curated.pbtxt:11:23: dataset_constraints.num_examples_version_comparator is not kept (mlpipe compares example counts across spans, not versions)',
       'curated.pbtxt:4:3: feature "age": lifecycle_stage is not kept (mlpipe has no lifecycle stages: the feature is validated)',
       'curated.pbtxt:5:21: feature "age": tag "user_feature" is not kept (mlpipe keeps only its own mlpipe: tags)',
       'curated.pbtxt:6:21: feature "age": normalized_abs_difference is not kept (mlpipe has no such measure)',
