@@ -6,6 +6,7 @@ import { splitNamesProperty } from '../data/examples-layout';
 import { ExampleStatisticsSchema, STATISTICS_FILE_NAME, type SplitStatistics } from '../statistics-gen/payload';
 import { SCHEMA_FILE_NAME } from '../schema-gen/payload';
 import { parseSchemaJson } from '../schema-gen/schema-file';
+import { ANOMALIES_REPORT_FILE_NAME, renderAnomaliesReport } from '../reports/anomalies-report';
 import { severities } from './anomaly-kinds';
 import { ANOMALIES_FILE_NAME, ExampleAnomaliesSchema, type Anomaly } from './payload';
 import { environmentsOf, validateSplit } from './validate-split';
@@ -67,6 +68,7 @@ export const executor = defineExecutor(ExampleValidator, async (ctx) => {
     splits: results,
   });
   await writeFile(path.join(ctx.outputDirs.anomalies, ANOMALIES_FILE_NAME), `${JSON.stringify(payload, null, 2)}\n`);
+  await writeFile(path.join(ctx.outputDirs.anomalies, ANOMALIES_REPORT_FILE_NAME), renderAnomaliesReport(payload, { statistics: stats }));
 
   const all = results.flatMap((s) => s.anomalies);
   const errors = all.filter((a) => a.severity === 'ERROR');
