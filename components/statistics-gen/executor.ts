@@ -20,7 +20,6 @@ import { StatisticsGen } from './spec';
 import { writeTfdvExport } from './tfdv-export';
 import { renderStatisticsReport, STATISTICS_REPORT_FILE_NAME } from '../reports/statistics-report';
 import { computeSplitPartial } from './statistics-sql';
-import { writeUsefulness } from './usefulness/usefulness';
 
 /** DuckDB spills its hash tables to the executor's scratch space beyond this, so memory stays bounded whatever the input. */
 const DUCKDB_MEMORY_LIMIT = '512MB';
@@ -92,10 +91,6 @@ export const executor = defineExecutor(StatisticsGen, async (ctx) => {
   await writeFile(path.join(outDir, PARTIAL_STATISTICS_FILE_NAME), JSON.stringify(partial));
   await writeFile(path.join(outDir, STATISTICS_FILE_NAME), `${JSON.stringify(payload, null, 2)}\n`);
   await writeTfdvExport(outDir, payload);
-  if (params.label !== undefined) {
-    const relations = await Promise.all(splits.map(async (s) => ({ name: s.name, relationSql: await splitRelationSql(s) })));
-    await writeUsefulness(outDir, { label: params.label, statistics: payload, relations, tmpDir: ctx.tmpDir, memoryLimit: DUCKDB_MEMORY_LIMIT, signal, progress });
-  }
   await writeFile(path.join(outDir, STATISTICS_REPORT_FILE_NAME), renderStatisticsReport(payload));
   return {
     properties: { statistics: { split_names: splitNamesProperty(results.map((s) => s.name)) } },
