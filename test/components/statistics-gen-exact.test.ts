@@ -9,14 +9,17 @@ import {
   PARTIAL_STATISTICS_FILE_NAME,
   PartialStatisticsSchema,
   VALUE_COUNT_CAP,
+  type ExactDistribution,
   type PartialStatistics,
   type SketchDistribution,
 } from '../../components/statistics-gen/partial-statistics';
 import { ExampleStatisticsSchema, STATISTICS_FILE_NAME, type FeatureStatistics } from '../../components/statistics-gen/payload';
+import { coarsenedOf } from '../../components/statistics-gen/sketches/coarsened-instants';
 import { DDSKETCH_RELATIVE_ACCURACY } from '../../components/statistics-gen/sketches/ddsketch';
 import { checkHashPort, HASH_PORT_PROBES, HLL_METHOD } from '../../components/statistics-gen/sketches/hyperloglog';
 import { StatisticsGen } from '../../components/statistics-gen/spec';
 import { computeSplitPartial } from '../../components/statistics-gen/statistics-sql';
+import { finiteEntryPoints } from '../../components/statistics-gen/value-distribution';
 import { runExecutorForTest } from '../support/executor-harness';
 import { tempDir } from '../support/tmp';
 import { duckQuery } from './parquet-rows';
@@ -113,4 +116,31 @@ describe('StatisticsGen: one run is exact for distinct and top values at any car
     checkHashPort(hashes);
     assert.throws(() => checkHashPort(hashes.map((h) => h ^ 1n)), /DuckDB's hash\(""\) is \d+, the port in hyperloglog\.ts gives \d+: this DuckDB release changed its string hash/);
   });
+});
+
+describe('StatisticsGen: instants beyond the cap in power-of-two units', function () {
+  /** The value distribution of `column` in one pass over `selectSql`'s rows, with the given cap. */
+  async function distributionOf(selectSql: string, column: string, valueCountCap: number) {
+    const split = await withDuckDb({ tmpDir: await tempDir('statistics-instants'), signal: new AbortController().signal }, (db) =>
+      computeSplitPartial(db, { name: 'all', relationSql: `(${selectSql})`, slices: [], valueCountCap, topSummarySize: 20 }),
+    );
+    return split.features.find((f) => f.name === column)!.values.distribution;
+  }
+
+  for (const [name, selectSql] of [
+    ['spread over a day (the unit that fits their range is the finest)', `SELECT TIMESTAMP '2001-01-01' + i * INTERVAL 37 SECOND AS t FROM range(2000) r(i)`],
+    [
+      'clustered within a minute, with one far outlier beyond 2^53 µs (a finer unit than the range needs)',
+      `SELECT TIMESTAMP '2001-01-01' + i * INTERVAL 7 MILLISECOND AS t FROM range(2000) r(i) UNION ALL SELECT TIMESTAMP '2400-03-01 12:34:56.789012'`,
+    ],
+  ] as const) {
+    it(`${name}: the SQL-built state equals the one built from exact counts`, async function () {
+      const sketched = (await distributionOf(selectSql, 't', 150)) as SketchDistribution;
+      const exact = (await distributionOf(selectSql, 't', 10_000)) as ExactDistribution;
+      assert.equal(exact.kind, 'exact');
+      assert.equal(sketched.numbers?.kind, 'coarsened');
+      assert.deepEqual(sketched.numbers, coarsenedOf(finiteEntryPoints(exact.entries), 150));
+      assert.ok(sketched.numbers.buckets.length <= 150 && sketched.numbers.buckets.length > 75, `${sketched.numbers.buckets.length} buckets: the finest unit within the cap`);
+    });
+  }
 });
