@@ -147,7 +147,8 @@ function rowsBefore(splits: SplitStatistics[], split: SplitStatistics): number {
   return splits.slice(0, splits.indexOf(split)).reduce((n, s) => n + s.numExamples, 0);
 }
 
-function isIdLike(e: FeatureEvidence): boolean {
+/** The identifier rule above; StatisticsGen's usefulness flags apply it too, so the two never disagree. */
+export function isIdLike(e: Pick<FeatureStatistics, 'type' | 'count' | 'distinct'>): boolean {
   return (e.type === 'INT' || e.type === 'STRING') && e.count >= ID_LIKE_MIN_ROWS && e.distinct >= ID_LIKE_DISTINCT_FRACTION * e.count;
 }
 

@@ -22,6 +22,12 @@ export const StatisticsGenParametersSchema = z
     weightFeature: z.string().min(1).optional(),
     /** Features to slice by: statistics for each of their values (missing included) beside the overall ones. */
     slices: z.array(z.string().min(1)).default([]),
+    /**
+     * The label feature: with it, `usefulness.json` ranks every other feature by its mutual information
+     * with the label, beside their correlations and flags (usefulness/). Computed here, from the rows,
+     * because it needs each feature's joint distribution with the label, as TFDV's lift statistics do.
+     */
+    label: z.string().min(1).optional(),
     /** Splits to leave out, as TFX's `exclude_splits`. */
     excludeSplits: z.array(z.string()).default([]),
   })
