@@ -4,6 +4,7 @@ import { EXIT_USAGE, reportError } from './cli-context';
 import { registerDevCommand } from './commands/dev';
 import { registerRunCommand } from './commands/run';
 import { registerLineageCommand, registerRunsCommand } from './commands/runs';
+import { registerReportCommand } from './commands/report';
 import { registerScheduleCommand } from './commands/schedule';
 import { registerServeCommand } from './commands/serve';
 import { registerWorkerCommand } from './commands/worker';
@@ -19,6 +20,7 @@ async function main(argv: string[]): Promise<number> {
   registerWorkerCommand(program);
   registerRunsCommand(program);
   registerLineageCommand(program);
+  registerReportCommand(program);
   registerScheduleCommand(program);
   registerServeCommand(program);
   try {

@@ -1,18 +1,28 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { openMetadataStore, type MetadataStore } from '../../artifacts/metadata/metadata-store';
+import { openMetadataStore, type MetadataStore, type RunDetail } from '../../artifacts/metadata/metadata-store';
 import { formatRun, formatRunsTable } from '../../artifacts/metadata/runs-format';
 import { formatLineage } from '../../artifacts/metadata/lineage-format';
 import { resolveConfig } from '../../config/config';
 import { cliConfig, CliError, parseFlags } from '../cli-context';
 
-async function withMetadata<T>(fn: (m: MetadataStore) => Promise<T>): Promise<T> {
+export async function withMetadata<T>(fn: (m: MetadataStore) => Promise<T>): Promise<T> {
   const metadata = await openMetadataStore(resolveConfig(cliConfig()).metadataUrl);
   try {
     return await fn(metadata);
   } finally {
     await metadata.close();
   }
+}
+
+/** A run by its run id (Temporal's) or its workflow id, as `mlpipe run` prints either. */
+export async function findRun(m: MetadataStore, id: string): Promise<RunDetail> {
+  const detail = await m.getRun(id);
+  if (detail) return detail;
+  const byWorkflow = (await m.listRuns({ limit: 10_000 })).find((r) => r.properties.workflowId === id);
+  const found = byWorkflow ? await m.getRun(byWorkflow.runId) : null;
+  if (!found) throw new CliError(`no run '${id}' in the metadata store (try \`mlpipe runs list\`)`);
+  return found;
 }
 
 const print = (json: boolean, value: unknown, text: () => string) =>
@@ -41,13 +51,7 @@ export function registerRunsCommand(program: Command): void {
     .action(async (id: string, raw: unknown) => {
       const flags = parseFlags(z.object({ json: z.boolean().default(false) }), raw);
       await withMetadata(async (m) => {
-        let detail = await m.getRun(id);
-        if (!detail) {
-          const byWorkflow = (await m.listRuns({ limit: 10_000 })).find((r) => r.properties.workflowId === id);
-          if (byWorkflow) detail = await m.getRun(byWorkflow.runId);
-        }
-        if (!detail) throw new CliError(`no run '${id}' in the metadata store (try \`mlpipe runs list\`)`);
-        const found = detail;
+        const found = await findRun(m, id);
         print(flags.json, found, () => formatRun(found));
       });
     });

@@ -10,6 +10,7 @@ const EXPECTED_OPTIONS: Record<string, string[]> = {
   'runs list': ['--pipeline', '--limit', '--json'],
   'runs show': ['--json'],
   lineage: ['--json', '--direction'],
+  report: ['--open', '--json'],
   'schedule create': ['--cron', '--every', '--overlap', '--catchup-window', '--pause-on-failure', '--param', '--no-cache'],
   'schedule list': ['--json'],
   'schedule describe': [],
@@ -48,7 +49,7 @@ describe('mlpipe --help and usage errors', function () {
   it('top-level --help lists every command and --version prints the package version', async () => {
     const r = await help('');
     const listed = listedCommands(r.stdout);
-    for (const command of ['dev', 'run', 'worker', 'runs', 'lineage', 'schedule', 'serve']) {
+    for (const command of ['dev', 'run', 'worker', 'runs', 'lineage', 'report', 'schedule', 'serve']) {
       assert.ok(listed.includes(command), `'mlpipe --help' should list '${command}'; it lists ${listed.join(', ')}`);
     }
     const version = await runCli(['--version'], { cwd });
@@ -86,6 +87,7 @@ describe('mlpipe --help and usage errors', function () {
     { args: ['runs', 'list', '--bogus'], message: /unknown option '--bogus'/ },
     { args: ['run'], message: /missing required argument 'pipeline-module'/ },
     { args: ['lineage'], message: /missing required argument 'artifact'/ },
+    { args: ['report'], message: /missing required argument 'run'/ },
     { args: ['schedule', 'create', 'nightly'], message: /missing required argument 'pipeline-module'/ },
   ];
   for (const { args, message } of usageErrors) {
