@@ -10,6 +10,7 @@ import { ANOMALIES_REPORT_FILE_NAME, renderAnomaliesReport } from '../reports/an
 import { severities } from './anomaly-kinds';
 import { ANOMALIES_FILE_NAME, ExampleAnomaliesSchema, type Anomaly } from './payload';
 import { environmentsOf, validateSplit } from './validate-split';
+import { comparisonAnomalies, runComparisons } from './drift/run-comparisons';
 import { ExampleValidator, type ExampleValidatorParameters } from './spec';
 
 /** The summary and the gate's reason list anomalies by name; anomalies.json has them all, described. */
@@ -61,11 +62,23 @@ export const executor = defineExecutor(ExampleValidator, async (ctx) => {
     ctx.progress({ fraction: (i + 1) / splits.length, message: `split ${split.name}: ${anomalies.length} anomalies` });
     return { name: split.name, numExamples: split.numExamples, anomalies };
   });
+  const span = typeof statistics.ref.properties.span === 'number' ? statistics.ref.properties.span : undefined;
+  const compared = await runComparisons(ctx, schema, statistics.localDir, { statistics: stats, span }, splits.map((s) => s.name));
+  for (const [split, findings] of compared.findings) {
+    let entry = results.find((r) => r.name === split);
+    if (!entry) {
+      // A skew baseline left out of validation still holds its comparisons' anomalies.
+      entry = { name: split, numExamples: stats.splits.find((s) => s.name === split)!.numExamples, anomalies: [] };
+      results.push(entry);
+    }
+    entry.anomalies.push(...comparisonAnomalies(findings, split, levels));
+  }
   const payload = ExampleAnomaliesSchema.parse({
     version: 1,
     ...(params.environment !== undefined ? { environment: params.environment } : {}),
     severities: levels,
     splits: results,
+    ...(params.skew || params.drift ? { comparisons: compared.comparisons, datasetComparisons: compared.datasetComparisons, comparisonNotes: compared.notes } : {}),
   });
   await writeFile(path.join(ctx.outputDirs.anomalies, ANOMALIES_FILE_NAME), `${JSON.stringify(payload, null, 2)}\n`);
   await writeFile(path.join(ctx.outputDirs.anomalies, ANOMALIES_REPORT_FILE_NAME), renderAnomaliesReport(payload, { statistics: stats }));
@@ -81,6 +94,7 @@ export const executor = defineExecutor(ExampleValidator, async (ctx) => {
       ),
       ...(errors.length > 0 ? { errors: listed(errors) } : {}),
       ...(warnings.length > 0 ? { warnings: listed(warnings) } : {}),
+      ...(compared.notes.length > 0 ? { comparisonNotes: compared.notes } : {}),
     },
     ...(errors.length > 0 ? { block: { reason: `${errors.length} ERROR ${errors.length === 1 ? 'anomaly' : 'anomalies'}: ${listed(errors).join('; ')}` } } : {}),
   };

@@ -1,6 +1,7 @@
 import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { defineExecutor, UserInputError } from '../../dsl/executor';
+import type { PropertyValue } from '../../artifacts/artifact-types';
 import { withDuckDb } from '../data/duckdb-session';
 import { monotonicProgress } from '../data/progress';
 import { sqlString } from '../data/sql';
@@ -21,6 +22,10 @@ import { writeTfdvExport } from './tfdv-export';
 import { renderStatisticsReport, STATISTICS_REPORT_FILE_NAME } from '../reports/statistics-report';
 import { computeSplitPartial } from './statistics-sql';
 import { writeUsefulness } from './usefulness/usefulness';
+
+function spanOf(properties: Record<string, PropertyValue>): Record<string, PropertyValue> {
+  return Object.fromEntries(['span', 'version', 'spans'].filter((k) => properties[k] !== undefined).map((k) => [k, properties[k]!]));
+}
 
 /** DuckDB spills its hash tables to the executor's scratch space beyond this, so memory stays bounded whatever the input. */
 const DUCKDB_MEMORY_LIMIT = '512MB';
@@ -98,7 +103,8 @@ export const executor = defineExecutor(StatisticsGen, async (ctx) => {
   }
   await writeFile(path.join(outDir, STATISTICS_REPORT_FILE_NAME), renderStatisticsReport(payload));
   return {
-    properties: { statistics: { split_names: splitNamesProperty(results.map((s) => s.name)) } },
+    // The span and version of the Examples, as TFX's StatisticsGen copies them: drift finds the previous span's statistics by them.
+    properties: { statistics: { split_names: splitNamesProperty(results.map((s) => s.name)), ...spanOf(examples.ref.properties) } },
     summary: { splits: Object.fromEntries(results.map((s) => [s.name, { numExamples: s.numExamples, features: s.features.length }])) },
   };
 });

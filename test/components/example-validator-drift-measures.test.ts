@@ -68,6 +68,7 @@ describe('ExampleValidator drift measures against scipy and their definitions', 
     assert.equal(chi.degreesOfFreedom, 3);
     close(chi.pValue, 1.1437946838784057e-7, 1e-8, 'p');
     close(chi.minExpected, 2.142857142857143, 1e-12, 'min expected');
+    assert.equal(chi.fractionExpectedAtLeastFive, 6 / 8, "value d's two cells expect 2.86 and 2.14");
     close(jensenShannonDivergenceOfCounts(A, new Map([['z', 3]])), 1, 1e-12, 'disjoint supports');
   });
 

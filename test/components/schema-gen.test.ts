@@ -84,7 +84,12 @@ describe('SchemaGen: inference from statistics of real data', function () {
     const pbtxt = await readFile(path.join(run.outputDirs.schema!, SCHEMA_PBTXT_FILE_NAME), 'utf8');
     assert.deepEqual(schemaFromPbtxt(pbtxt).schema, schema, 'schema.pbtxt holds the same schema');
     assert.ok(
-      pbtxt.includes('feature {\n  name: "Island"\n  value_count {\n    min: 1\n    max: 1\n  }\n  type: BYTES\n  string_domain {\n    value: "Biscoe"\n    value: "Dream"\n    value: "Torgersen"\n  }\n  presence {\n    min_fraction: 1\n    min_count: 1\n  }\n}\n'),
+      pbtxt.includes(
+        'feature {\n  name: "Island"\n  value_count {\n    min: 1\n    max: 1\n  }\n  type: BYTES\n  string_domain {\n    value: "Biscoe"\n    value: "Dream"\n    value: "Torgersen"\n  }\n  presence {\n    min_fraction: 1\n    min_count: 1\n  }\n' +
+          '  annotation {\n    tag: "mlpipe:skewComparator.populationStabilityIndex=0.35"\n    tag: "mlpipe:driftComparator.populationStabilityIndex=0.35"\n  }\n' +
+          '  skew_comparator {\n    infinity_norm {\n      threshold: 0.2\n    }\n    jensen_shannon_divergence {\n      threshold: 0.1\n    }\n  }\n' +
+          '  drift_comparator {\n    infinity_norm {\n      threshold: 0.2\n    }\n    jensen_shannon_divergence {\n      threshold: 0.1\n    }\n  }\n}\n',
+      ),
       pbtxt,
     );
     assert.deepEqual(run.result.properties?.schema, { [INFERRED_BY_PROPERTY]: 'test-SchemaGen' });
