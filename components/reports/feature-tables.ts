@@ -1,5 +1,5 @@
 import type { FeatureStatistics } from '../statistics-gen/payload';
-import { esc, formatDuration, formatInstant, formatNumber, formatPercent } from './format';
+import { esc, formatDuration, formatInstant, formatNumber, formatPercent, instantAxisFormat } from './format';
 import { histogramSvg, quantileStripSvg, topValuesSvg } from './svg-charts';
 
 /**
@@ -115,10 +115,13 @@ function numericBlock(name: string, columns: Column[], flags: Flag[]): string {
   const temporal = first.type === 'TEMPORAL';
   const value = temporal ? formatInstant : formatNumber;
   const series = columns.flatMap((c, i) => (present[i]?.numeric ? [{ c, f: present[i]!, s: present[i]!.numeric! }] : []));
-  const standard = histogramSvg({ feature: name, format: value, series: series.map(({ c, s }) => ({ name: c.name, color: c.color, buckets: s.standardHistogram.buckets })) });
+  const finite = series.flatMap(({ s }) => (s.min !== null && s.max !== null ? [s.min, s.max] : []));
+  const axisFormat = temporal && finite.length > 0 ? instantAxisFormat(Math.min(...finite), Math.max(...finite)) : value;
+  const standard = histogramSvg({ feature: name, format: value, axisFormat, series: series.map(({ c, s }) => ({ name: c.name, color: c.color, buckets: s.standardHistogram.buckets })) });
   const quantiles = quantileStripSvg({
     feature: name,
     format: value,
+    axisFormat,
     series: series.map(({ c, s }) => ({
       name: c.name,
       color: c.color,
@@ -167,7 +170,9 @@ function categoricalBlock(name: string, columns: Column[], flags: Flag[]): strin
   const series = columns.flatMap((c, i) => {
     const f = present[i];
     if (!f) return [];
-    const counts = values.map((v) => f.topValues.find((t) => t.value === v)?.count ?? 0);
+    // The rank histogram reaches far past the top values: a value another split ranks higher still gets its count here.
+    const known = new Map([...f.rankHistogram, ...f.topValues].map((v) => [v.value, v.count]));
+    const counts = values.map((v) => known.get(v) ?? 0);
     return [{ name: c.name, color: c.color, counts, shares: counts.map((k) => (f.valueCounts.total > 0 ? k / f.valueCounts.total : 0)) }];
   });
   const chart = `<td class="chart-cell" rowspan="${columns.length}">${topValuesSvg({ feature: name, values, series })}</td>`;

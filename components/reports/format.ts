@@ -30,11 +30,19 @@ export function formatPercent(part: number, whole: number): string {
 
 const MICROS_PER_DAY = 86_400_000_000;
 
-/** Temporal features' figures are microseconds since 1970-01-01 UTC: shown as UTC date (and time). */
+/**
+ * Temporal features' figures are microseconds since 1970-01-01 UTC: shown as the UTC date, with the
+ * time to the second unless it is midnight (a mean's milliseconds only widen the table).
+ */
 export function formatInstant(micros: number | null): string {
   if (micros === null || !Number.isFinite(micros)) return '–';
-  const iso = new Date(Math.round(micros / 1000)).toISOString();
-  return micros % MICROS_PER_DAY === 0 ? iso.slice(0, 10) : iso.replace('T', ' ').replace(/\.000Z$/, '').replace(/Z$/, '');
+  const iso = new Date(Math.round(micros / 1e6) * 1000).toISOString();
+  return iso.slice(11, 19) === '00:00:00' ? iso.slice(0, 10) : `${iso.slice(0, 10)} ${iso.slice(11, 19)}`;
+}
+
+/** An axis end of instants: the date alone, the time too only when the axis spans less than two days. */
+export function instantAxisFormat(lo: number, hi: number): (micros: number) => string {
+  return hi - lo < 2 * MICROS_PER_DAY ? formatInstant : (micros) => formatInstant(micros).slice(0, 10);
 }
 
 const DURATIONS: Array<[number, string]> = [

@@ -24,6 +24,13 @@ interface Series {
   color: string;
 }
 
+interface Formats {
+  /** How a value reads in a tooltip. */
+  format?: (v: number) => string;
+  /** How the axis' ends read, where the tooltip's form would be too wide (instants); `format` otherwise. */
+  axisFormat?: (v: number) => string;
+}
+
 const WIDTH = 240;
 const PLOT_HEIGHT = 56;
 const AXIS_HEIGHT = 14;
@@ -57,7 +64,7 @@ function domainOf(values: number[]): [number, number] | null {
  * the split's values per unit of the axis), so a split with 3× the rows, or buckets of another width
  * (each split's buckets span its own min..max), still draws a comparable shape.
  */
-export function histogramSvg(opts: { feature: string; series: Array<Series & { buckets: Bucket[] }>; format?: (v: number) => string }): string {
+export function histogramSvg(opts: { feature: string; series: Array<Series & { buckets: Bucket[] }> } & Formats): string {
   const format = opts.format ?? formatNumber;
   const drawn = opts.series.filter((s) => s.buckets.some((b) => b.count > 0));
   const domain = domainOf(drawn.flatMap((s) => s.buckets.flatMap((b) => [b.low, b.high])));
@@ -85,7 +92,7 @@ export function histogramSvg(opts: { feature: string; series: Array<Series & { b
     })
     .join('');
   const label = `${opts.feature}: equal-width histogram of ${drawn.map((s) => s.name).join(' and ')}`;
-  return svg('hist-standard', opts.feature, PLOT_HEIGHT + AXIS_HEIGHT, marks + axis(lo, hi, PLOT_HEIGHT, format), label);
+  return svg('hist-standard', opts.feature, PLOT_HEIGHT + AXIS_HEIGHT, marks + axis(lo, hi, PLOT_HEIGHT, opts.axisFormat ?? format), label);
 }
 
 const STRIP_ROW = 16;
@@ -98,8 +105,7 @@ const STRIP_ROW = 16;
 export function quantileStripSvg(opts: {
   feature: string;
   series: Array<Series & { edges: number[]; median: number | null }>;
-  format?: (v: number) => string;
-}): string {
+} & Formats): string {
   const format = opts.format ?? formatNumber;
   const drawn = opts.series.filter((s) => s.edges.length > 0);
   const domain = domainOf(drawn.flatMap((s) => s.edges));
@@ -120,7 +126,7 @@ export function quantileStripSvg(opts: {
     .join('');
   const plot = Math.max(PLOT_HEIGHT, 6 + drawn.length * STRIP_ROW);
   const label = `${opts.feature}: quantiles of ${drawn.map((s) => s.name).join(' and ')}`;
-  return svg('hist-quantiles', opts.feature, plot + AXIS_HEIGHT, rows + axis(lo, hi, plot, format), label);
+  return svg('hist-quantiles', opts.feature, plot + AXIS_HEIGHT, rows + axis(lo, hi, plot, opts.axisFormat ?? format), label);
 }
 
 const LABEL_WIDTH = 96;

@@ -55,11 +55,16 @@ export function perfAnalyzer(ctx: Mocha.Context): string {
 
 const CHROMIUM_NAMES = ['chromium', 'chromium-browser'];
 
-/** Chromium (Debian's package) as setup-test-tools.sh finds it: on PATH, for the tests that look at web pages. */
+/** Chromium (Debian's package) on PATH, as setup-test-tools.sh installs it; undefined when there is none. */
+export function findChromium(): string | undefined {
+  const dirs = (process.env.PATH ?? '').split(path.delimiter).filter(Boolean);
+  return CHROMIUM_NAMES.flatMap((name) => dirs.map((dir) => path.join(dir, name))).find((file) => existsSync(file) && isExecutable(file));
+}
+
+/** Chromium for the tests that look at web pages. */
 export function chromiumExecutable(ctx: Mocha.Context): string {
   skipWhen(ctx, 'chromium');
-  const dirs = (process.env.PATH ?? '').split(path.delimiter).filter(Boolean);
-  const found = CHROMIUM_NAMES.flatMap((name) => dirs.map((dir) => path.join(dir, name))).find((file) => existsSync(file) && isExecutable(file));
+  const found = findChromium();
   if (!found) throw missing('Chromium', `${CHROMIUM_NAMES.join(' or ')} on PATH`);
   return found;
 }
