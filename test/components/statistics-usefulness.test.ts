@@ -15,13 +15,14 @@ type Row = Record<string, unknown>;
 
 /**
  * Penguins with planted columns: a constant, a row identifier (md5 of the row number, so it carries
- * no order), body mass in kilograms beside grams, a column of noise missing in two rows of three and one whose
- * value holds all but two rows.
+ * no order), body mass in kilograms beside grams, a column of noise missing in two rows of three, one whose
+ * value holds all but two rows, and the island as a number.
  */
 const PLANTED_PENGUINS =
   `SELECT *, 'penguin' AS "Const", md5(row_number() OVER ()::VARCHAR) AS "Id", "Body Mass (g)" / 1000.0 AS "Body Mass (kg)", ` +
   `CASE WHEN row_number() OVER () % 3 = 0 THEN (hash(row_number() OVER ()) % 1000)::DOUBLE END AS "Sparse", ` +
-  `CASE WHEN row_number() OVER () <= 2 THEN 'rare' ELSE 'common' END AS "Nearly Const" ` +
+  `CASE WHEN row_number() OVER () <= 2 THEN 'rare' ELSE 'common' END AS "Nearly Const", ` +
+  `CASE "Island" WHEN 'Biscoe' THEN 10 WHEN 'Dream' THEN 20 WHEN 'Torgersen' THEN 30 END AS "Island Code" ` +
   `FROM read_json(${sqlString(vegaFile('penguins.json'))})`;
 
 async function examplesOf(name: string, selectSql: string): Promise<{ artifact: TestArtifact; file: string }> {
@@ -125,15 +126,16 @@ describe('StatisticsGen usefulness (label)', function () {
     assert.deepEqual(feature(u, 'Nearly Const').flags, [
       { kind: 'nearConstant', value: 'common', share: 342 / 344, reason: '"common" in 342 of 344 present rows (99.4%; flagged at 99%)' },
     ]);
-    // The copy in kilograms: both ways, by r and by its values' one-to-one map onto grams.
+    // The copy in kilograms, both ways, by r; the island's code, both ways, by its values' one-to-one map.
     for (const [a, b] of [['Body Mass (kg)', 'Body Mass (g)'], ['Body Mass (g)', 'Body Mass (kg)']] as const) {
-      const flags = feature(u, a).flags;
-      assert.deepEqual(flags.map((f) => f.kind), ['nearDuplicate'], a);
-      const dup = flags[0]!;
-      assert.ok(dup.kind === 'nearDuplicate' && dup.of === b && dup.oneToOne, `${a} duplicates ${b}`);
-      assert.equal(dup.reason, `Pearson r = 1 with "${b}" over 342 rows (flagged at |r| ≥ 0.99); its values map one to one onto those of "${b}"`);
+      assert.deepEqual(feature(u, a).flags, [
+        { kind: 'nearDuplicate', of: b, pearson: 1, oneToOne: false, reason: `Pearson r = 1 with "${b}" over 342 rows (flagged at |r| ≥ 0.99)` },
+      ]);
     }
-    for (const clean of ['Beak Length (mm)', 'Beak Depth (mm)', 'Flipper Length (mm)', 'Island']) assert.deepEqual(feature(u, clean).flags, [], clean);
+    for (const [a, b] of [['Island Code', 'Island'], ['Island', 'Island Code']] as const) {
+      assert.deepEqual(feature(u, a).flags, [{ kind: 'nearDuplicate', of: b, pearson: null, oneToOne: true, reason: `its values map one to one onto those of "${b}"` }]);
+    }
+    for (const clean of ['Beak Length (mm)', 'Beak Depth (mm)', 'Flipper Length (mm)', 'Sex']) assert.deepEqual(feature(u, clean).flags, [], clean);
 
     // Mutual information, Theil's U and the chance level against counts → entropies in TypeScript.
     const stats = (name: string) => statistics.features.find((f) => f.name === name)!;
@@ -148,6 +150,7 @@ describe('StatisticsGen usefulness (label)', function () {
       'Body Mass (kg)': decileBin(stats('Body Mass (kg)')),
       Sparse: decileBin(stats('Sparse')),
       Island: valueBin(rows, 'Island', 20),
+      'Island Code': valueBin(rows, 'Island Code', 20),
       Sex: valueBin(rows, 'Sex', 20),
       Id: valueBin(rows, 'Id', 20),
       Const: valueBin(rows, 'Const', 20),
@@ -180,7 +183,7 @@ describe('StatisticsGen usefulness (label)', function () {
     assert.deepEqual([idBins.length, idBins.at(-1)], [21, { kind: 'other', count: 324 }], 'an identifier keeps 20 values and one other bin');
 
     // Pearson for every numeric pair, as TypeScript computes it over the rows where both are finite.
-    const numeric = ['Beak Length (mm)', 'Beak Depth (mm)', 'Flipper Length (mm)', 'Body Mass (g)', 'Body Mass (kg)', 'Sparse'];
+    const numeric = ['Beak Length (mm)', 'Beak Depth (mm)', 'Flipper Length (mm)', 'Body Mass (g)', 'Body Mass (kg)', 'Sparse', 'Island Code'];
     assert.deepEqual(u.correlation.features, numeric);
     numeric.forEach((a, i) =>
       numeric.forEach((b, j) => {
@@ -205,10 +208,30 @@ describe('StatisticsGen usefulness (label)', function () {
     assert.ok(u.correlation.features.includes('Body Mass (g)'), 'a numeric label is in the correlation matrix');
   });
 
+  it('leaves a list feature out of the ranking, saying why, and still flags it', async function () {
+    const { artifact } = await examplesOf('list-feature', `SELECT range % 3 AS x, [7.5]::DOUBLE[] AS y FROM range(10)`);
+    const { usefulness: u } = await runWithLabel(artifact, 'x');
+    assert.deepEqual(u.features, [
+      {
+        name: 'y',
+        type: 'FLOAT',
+        rank: null,
+        mutualInformation: null,
+        uncertaintyCoefficient: null,
+        entropy: null,
+        chanceLevel: null,
+        binning: null,
+        notRanked: 'a list of values per row (DOUBLE[])',
+        flags: [{ kind: 'constant', value: '7.5', reason: 'one value ("7.5") in all 10 present rows' }],
+      },
+    ]);
+    assert.deepEqual(u.label.binning.bins.map((b) => (b.kind === 'value' ? [b.value, b.count] : b.kind)), [['0', 4], ['1', 3], ['2', 3]], 'a small INT label by value');
+  });
+
   it('refuses a label that is no feature, naming the split and its features, and a list label', async function () {
     await rejects(
       runExecutorForTest(StatisticsGen, { parameters: { label: 'species' }, inputs: { examples: [penguins.artifact] } }),
-      /label "species" is not a feature of split "train" \(its features: Species, Island, .*, Nearly Const\)/,
+      /label "species" is not a feature of split "train" \(its features: Species, Island, .*, Island Code\)/,
     );
     const { artifact } = await examplesOf('list-label', `SELECT range % 3 AS x, [range, range + 1]::DOUBLE[] AS y FROM range(10)`);
     await rejects(

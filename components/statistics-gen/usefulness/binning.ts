@@ -38,8 +38,12 @@ export function unbinnableReason(f: FeatureStatistics): string | null {
  * regress on (a mass in grams), not classes.
  */
 export function planBins(f: FeatureStatistics, maxValues: number): BinPlan {
-  const byValue = f.type === 'STRING' || f.type === 'BOOL' || (f.type === 'INT' && f.distinct <= FEATURE_VALUE_BINS);
-  return byValue ? valuePlan(f, maxValues) : quantilePlan(f);
+  return binsByValue(f) ? valuePlan(f, maxValues) : quantilePlan(f);
+}
+
+/** Whether a feature's values are categories (binned one by one) rather than a quantity (cut at deciles). */
+export function binsByValue(f: FeatureStatistics): boolean {
+  return f.type === 'STRING' || f.type === 'BOOL' || (f.type === 'INT' && f.distinct <= FEATURE_VALUE_BINS);
 }
 
 function valuePlan(f: FeatureStatistics, maxValues: number): BinPlan {
@@ -76,12 +80,14 @@ function quantilePlan(f: FeatureStatistics): BinPlan {
   const column = sqlIdentifier(f.name);
   // Instants are binned as the statistics measured them: microseconds since the epoch.
   const value = f.type === 'TEMPORAL' ? `epoch_us(${column})` : `CAST(${column} AS DOUBLE)`;
-  // Edges as text cast to DOUBLE: a numeric literal would be a DECIMAL, rounded twice on its way to a double.
-  const cuts = edges.map((e, i) => `WHEN ${value} < '${e}'::DOUBLE THEN ${i}`).join(' ');
+  // Edges as text cast to DOUBLE: a numeric literal would be a DECIMAL, rounded twice on its way to a
+  // double. A row's bin is how many edges are at or below its value: counted by list_filter, which ran
+  // at about half the time of a chain of nine WHENs on flights-3m.
+  const cuts = `[${edges.map((e) => `'${e}'`).join(', ')}]::DOUBLE[]`;
   const nan = f.type === 'FLOAT' ? `WHEN isnan(${value}) THEN ${NAN}` : '';
   return {
     method: 'quantiles',
-    codeSql: `CASE WHEN ${column} IS NULL THEN ${MISSING} ${nan} ${cuts} ELSE ${edges.length} END`,
+    codeSql: `CASE WHEN ${column} IS NULL THEN ${MISSING} ${nan} ELSE len(list_filter(${cuts}, lambda e: e <= ${value}))::INTEGER END`,
     codes: Array.from({ length: edges.length + 1 }, (_, i) => i),
     binOf: (code, count) => {
       if (code === MISSING) return { kind: 'missing', count };

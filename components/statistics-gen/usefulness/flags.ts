@@ -1,6 +1,7 @@
 import { figure, percent } from '../../example-validator/describe';
 import { ID_LIKE_DISTINCT_FRACTION, ID_LIKE_MIN_ROWS, isIdLike } from '../../schema-gen/infer-schema';
 import type { FeatureStatistics } from '../payload';
+import { binsByValue } from './binning';
 import type { PairStatistics } from './pair-statistics-sql';
 import type { Flag, Usefulness } from './payload';
 
@@ -19,8 +20,8 @@ export const FLAG_CONVENTIONS: Usefulness['conventions']['flags'] = {
   mostlyMissing: `missing in ${percent(MOSTLY_MISSING_FRACTION, 1)} or more of the rows`,
   nearDuplicate:
     `another feature (or the label) carries the same information: |Pearson r| ≥ ${NEAR_DUPLICATE_PEARSON} over at least ${NEAR_DUPLICATE_MIN_ROWS} rows ` +
-    `(INT and FLOAT pairs), or values that map one to one, missing counted as a value (pairs of single-valued features with 2 to ${figure(ONE_TO_ONE_MAX_DISTINCT)} ` +
-    `exactly counted distinct values, neither id-like: any two row identifiers map one to one)`,
+    `(INT and FLOAT pairs), or values that map one to one, missing counted as a value (pairs of features binned by value, each with 2 to ${figure(ONE_TO_ONE_MAX_DISTINCT)} ` +
+    `exactly counted distinct values and neither id-like: any two row identifiers map one to one)`,
   idLike: `SchemaGen's idLike rule: an INT or STRING feature present in at least ${ID_LIKE_MIN_ROWS} rows with distinct values in at least ${percent(ID_LIKE_DISTINCT_FRACTION, 1)} of them`,
 };
 
@@ -33,10 +34,16 @@ export interface Duplicate {
   oneToOne: boolean;
 }
 
-/** Features whose values the one-to-one check compares: a handful of values, known exactly, not an identifier. */
+/**
+ * Features whose values the one-to-one check compares: categories (numbers are Pearson's), at most
+ * ONE_TO_ONE_MAX_DISTINCT of them and known exactly, neither constant nor an identifier.
+ */
 export function isOneToOneCandidate(f: FeatureStatistics): boolean {
-  return f.valency === 'single' && f.type !== 'OTHER' && f.approximations?.distinct === undefined && f.distinct >= 2 && f.distinct <= ONE_TO_ONE_MAX_DISTINCT && !isIdLike(f);
+  return f.valency === 'single' && binsByValue(f) && f.approximations?.distinct === undefined && f.distinct >= 2 && f.distinct <= ONE_TO_ONE_MAX_DISTINCT && !isIdLike(f);
 }
+
+/** Distinct values with missing counted as one more, as the one-to-one check counts pairs. */
+export const distinctWithMissing = (f: FeatureStatistics): number => f.distinct + (f.missing > 0 ? 1 : 0);
 
 /** Each feature's near-duplicates, both ways, from the pairwise figures of `numeric` and `candidates`. */
 export function nearDuplicates(numeric: string[], candidates: string[], pairs: PairStatistics): Map<string, Duplicate[]> {

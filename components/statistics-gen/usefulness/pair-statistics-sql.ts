@@ -5,8 +5,11 @@ export interface PairStatisticsRequest {
   relationSql: string;
   /** INT and FLOAT features: Pearson's r for every pair. */
   numeric: string[];
-  /** Features that may carry another's information under other names: checked pairwise for a one-to-one map of values. */
-  oneToOneCandidates: string[];
+  /**
+   * Features that may carry another's information under other names, checked pairwise for a one-to-one
+   * map of values, with their distinct values counting missing as one (from the statistics).
+   */
+  oneToOneCandidates: Array<{ name: string; distinct: number }>;
   onProgress?: (p: QueryProgress) => void;
 }
 
@@ -25,8 +28,8 @@ const pairs = (n: number, withDiagonal: boolean): Array<[number, number]> =>
  * Every pairwise figure in one aggregate scan: DuckDB's `corr` over the rows where both values are
  * finite (pairwise-complete, so one feature's gaps do not drop rows from every other pair), rounded to
  * 12 decimals as the information figures are (a perfect correlation is then 1, not a hair beyond), and the
- * distinct counts of each candidate and of each candidate pair. Two features map one to one exactly
- * when a value of either fixes the other's: distinct(a, b) = distinct(a) = distinct(b).
+ * distinct count of each candidate pair. Two features map one to one exactly when a value of either
+ * fixes the other's: distinct(a, b) = distinct(a) = distinct(b).
  */
 export async function pairStatistics(db: DuckDbSession, request: PairStatisticsRequest): Promise<PairStatistics> {
   const { numeric, oneToOneCandidates: candidates } = request;
@@ -34,14 +37,13 @@ export async function pairStatistics(db: DuckDbSession, request: PairStatisticsR
   const aggregates = [
     ...pairs(numeric.length, true).flatMap(([i, j]) => [`round(corr(a${i}, a${j}) ${both(i, j)}, 12) AS r_${i}_${j}`, `count(*) ${both(i, j)}::DOUBLE AS n_${i}_${j}`]),
     // A struct is never NULL, so missing is counted as one more value.
-    ...candidates.map((_, i) => `count(DISTINCT {'v': b${i}})::DOUBLE AS d_${i}`),
     ...pairs(candidates.length, false).map(([i, j]) => `count(DISTINCT {'v': b${i}, 'w': b${j}})::DOUBLE AS d_${i}_${j}`),
   ];
   const empty = { pearson: [], rows: [], oneToOne: [] };
   if (aggregates.length === 0) return empty;
   const columns = [
     ...numeric.map((name, i) => `CAST(${sqlIdentifier(name)} AS DOUBLE) AS a${i}`),
-    ...candidates.map((name, i) => `${sqlIdentifier(name)} AS b${i}`),
+    ...candidates.map((c, i) => `${sqlIdentifier(c.name)} AS b${i}`),
   ];
   const [row] = (await db.query(`SELECT ${aggregates.join(', ')} FROM (SELECT ${columns.join(', ')} FROM ${request.relationSql})`, request.onProgress)).getRowObjectsJS();
   if (!row) return empty;
@@ -55,10 +57,9 @@ export async function pairStatistics(db: DuckDbSession, request: PairStatisticsR
     pearson[i]![j] = pearson[j]![i] = value;
     rows[i]![j] = rows[j]![i] = Number(row[`n_${i}_${j}`]);
   }
-  const distinct = (key: string) => Number(row[key]);
   const oneToOne = pairs(candidates.length, false).filter(([i, j]) => {
-    const joint = distinct(`d_${i}_${j}`);
-    return joint === distinct(`d_${i}`) && joint === distinct(`d_${j}`);
+    const joint = Number(row[`d_${i}_${j}`]);
+    return joint === candidates[i]!.distinct && joint === candidates[j]!.distinct;
   });
   return { pearson, rows, oneToOne };
 }

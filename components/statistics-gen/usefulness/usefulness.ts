@@ -5,7 +5,7 @@ import { withDuckDb, type DuckDbSession } from '../../data/duckdb-session';
 import { sqlString } from '../../data/sql';
 import type { ExampleStatistics, FeatureStatistics, SplitStatistics } from '../payload';
 import { binningOf, FEATURE_VALUE_BINS, LABEL_VALUE_BINS, planBins, QUANTILE_BINS, unbinnableReason } from './binning';
-import { FLAG_CONVENTIONS, featureFlags, isOneToOneCandidate, nearDuplicates } from './flags';
+import { distinctWithMissing, FLAG_CONVENTIONS, featureFlags, isOneToOneCandidate, nearDuplicates } from './flags';
 import { mutualInformation } from './mutual-information-sql';
 import { pairStatistics } from './pair-statistics-sql';
 import { USEFULNESS_FILE_NAME, UsefulnessSchema, type FeatureUsefulness, type SplitUsefulness, type Usefulness } from './payload';
@@ -85,10 +85,10 @@ async function splitUsefulness(db: DuckDbSession, split: SplitStatistics, label:
   const mi = await mutualInformation(db, { relationSql, label: label.name, labelCodeSql: labelPlan.codeSql, featureCodeSql: plans.map((p) => p.codeSql) });
 
   const numeric = split.features.filter((f) => f.valency === 'single' && (f.type === 'INT' || f.type === 'FLOAT')).map((f) => f.name);
-  const candidates = split.features.filter(isOneToOneCandidate).map((f) => f.name);
+  const candidates = split.features.filter(isOneToOneCandidate).map((f) => ({ name: f.name, distinct: distinctWithMissing(f) }));
   progress({ message: `usefulness of split ${split.name}: correlations of ${numeric.length} numeric features, one-to-one maps among ${candidates.length}` });
   const pairs = await pairStatistics(db, { relationSql, numeric, oneToOneCandidates: candidates });
-  const duplicates = nearDuplicates(numeric, candidates, pairs);
+  const duplicates = nearDuplicates(numeric, candidates.map((c) => c.name), pairs);
 
   const nonEmpty = (counts: ReadonlyMap<number, number>) => [...counts.values()].filter((n) => n > 0).length;
   const classes = nonEmpty(mi.labelCounts);
