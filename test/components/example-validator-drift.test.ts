@@ -7,6 +7,8 @@ import { ExampleGen } from '../../components/example-gen/spec';
 import { SchemaGen } from '../../components/schema-gen/spec';
 import { SCHEMA_FILE_NAME, type SchemaPayload } from '../../components/schema-gen/payload';
 import { StatisticsGen } from '../../components/statistics-gen/spec';
+import { pipeline } from '../../dsl/compile';
+import { startTestStack, type TestStack } from '../pipeline/harness';
 import { runExecutorForTest, type TestArtifact } from '../support/executor-harness';
 import { tempDir } from '../support/tmp';
 import { rejects } from '../support/user-input-errors';
@@ -137,7 +139,65 @@ describe('ExampleValidator skew on real data', function () {
   });
 });
 
-export async function writeSpan(dir: string, span: number, rows: Penguin[]): Promise<void> {
+async function writeSpan(dir: string, span: number, rows: Penguin[]): Promise<void> {
   await mkdir(path.join(dir, `span-${span}`), { recursive: true });
   await writeFile(path.join(dir, `span-${span}`, 'rows.json'), JSON.stringify(rows));
 }
+
+describe('ExampleValidator drift through the pipeline: the previous span found in the metadata store', function () {
+  let stack: TestStack;
+  before(async () => {
+    stack = await startTestStack();
+    await stack.addWorkers(['control', 'cpu']);
+  });
+  after(() => stack?.stop());
+
+  it('span 1 has nothing to compare with; span 2, Beak Length +20% and a third fewer rows: drift named on Beak Length and the row count, nothing else', async () => {
+    // Penguins measured in full, so that span 2 holds no gap or value span 1's frozen schema has not seen.
+    const penguins = (JSON.parse(await readFile(vegaFile('penguins.json'), 'utf8')) as Penguin[]).filter((p) => Object.values(p).every((v) => v !== null && v !== '.'));
+    const dir = await tempDir('drift-spans');
+    const definition = () => {
+      const examples = ExampleGen('example_gen', { parameters: { input: path.join(dir, 'span-{SPAN}', '*.json') } });
+      const statistics = StatisticsGen('statistics_gen', { inputs: { examples: examples.outputs.examples } });
+      const schema = SchemaGen('schema_gen', {
+        parameters: { freeze: true, label: 'Species', datasetConstraints: { numExamplesDriftComparator: { minFractionThreshold: 0.8, maxFractionThreshold: 1.25 } } },
+        inputs: { statistics: statistics.outputs.statistics },
+      });
+      const validator = ExampleValidator('example_validator', { parameters: { splits: ['train'], drift: {} }, inputs: { statistics: statistics.outputs.statistics, schema: schema.outputs.schema } });
+      return pipeline({ name: 'drifting', nodes: [examples, statistics, schema, validator] });
+    };
+    // The file lists penguins by species: every fifth row's place decides the span, so both spans hold every species.
+    await writeSpan(dir, 1, penguins.filter((_, i) => i % 5 < 3));
+    const first = await stack.run(definition());
+    assert.equal(first.status.state, 'succeeded', first.error);
+    assert.deepEqual(first.status.nodes.example_validator!.summary?.comparisonNotes, ['drift: no earlier span of this pipeline has statistics (this is span 1); nothing to compare with']);
+
+    const shifted = penguins.filter((_, i) => i % 5 >= 3).map((p) => ({ ...p, 'Beak Length (mm)': p['Beak Length (mm)'] === null ? null : Number(p['Beak Length (mm)']) * 1.2 }));
+    await writeSpan(dir, 2, shifted);
+    const second = await stack.run(definition());
+    assert.equal(second.status.nodes.example_validator!.state, 'blocked', second.error);
+    const [uri] = second.status.nodes.example_validator!.outputs!.anomalies!;
+    const payload = ExampleAnomaliesSchema.parse(JSON.parse((await stack.store.getObjectBuffer(`${stack.store.keyFor(uri!)}/${ANOMALIES_FILE_NAME}`)).toString('utf8')));
+    const anomalies = payload.splits.flatMap((s) => s.anomalies);
+    assert.deepEqual(
+      anomalies.map((a) => [a.kind, a.feature, a.comparedWith]),
+      [
+        ['COMPARATOR_JENSEN_SHANNON_DIVERGENCE_HIGH', 'Beak Length (mm)', 'split train of the previous span (1)'],
+        ['COMPARATOR_POPULATION_STABILITY_INDEX_HIGH', 'Beak Length (mm)', 'split train of the previous span (1)'],
+        ['COMPARATOR_NORMALIZED_WASSERSTEIN_HIGH', 'Beak Length (mm)', 'split train of the previous span (1)'],
+        ['COMPARATOR_LOW_NUM_EXAMPLES', null, 'split train of the previous span (1)'],
+      ],
+    );
+    const firstStatistics = first.status.nodes.statistics_gen!.outputs!.statistics![0]!;
+    assert.deepEqual(payload.comparisons!.map((c) => [c.kind, c.feature, c.baseline, c.compared]).slice(0, 1), [
+      ['drift', 'Species', { statistics: 'previousSpan', split: 'train', span: 1, uri: firstStatistics }, { statistics: 'statistics', split: 'train', span: 2 }],
+    ]);
+    const [counts] = payload.datasetComparisons!;
+    assert.equal(counts!.ratio, counts!.numExamples / counts!.baselineNumExamples);
+    assert.ok(counts!.ratio! < 0.8);
+
+    const run = await stack.metadata.getRun((await second.handle.describe()).runId);
+    const execution = run!.executions.find((e) => e.nodeId === 'example_validator')!;
+    assert.deepEqual(execution.inputs.previousSpan?.map((a) => a.uri), [firstStatistics], "lineage: the previous span's statistics are an input of the drift check");
+  });
+});
