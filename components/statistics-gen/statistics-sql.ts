@@ -287,10 +287,10 @@ async function summarize(db: DuckDbSession): Promise<SetSummary[]> {
   const col = (name: string, i: number) => s.column(name)[i];
   return Array.from({ length: s.rows }, (_, sid): SetSummary => {
     const at = deviations.get(key(col('gid', sid), col('sv', sid)));
-    const dev = (name: string) => (at === undefined ? 0 : int(d.column(name)[at]));
+    const dev = (name: string) => (at === undefined ? 0 : (num(d.column(name)[at]) ?? 0));
     const min = num(col('min', sid));
     const plain = moments(int(col('fn', sid)), num(col('c', sid)), min, dev('s1'), dev('s2'));
-    const weighted = moments(int(col('fw', sid)), num(col('wc', sid)), min, dev('ws1'), dev('ws2'));
+    const weighted = moments(num(col('fw', sid)) ?? 0, num(col('wc', sid)), min, dev('ws1'), dev('ws2'));
     return {
       sid,
       gid: int(col('gid', sid)),
