@@ -12,6 +12,11 @@
 import duckdb from '@duckdb/node-bindings';
 import { bytesValueAt, isUtf8Range, type FeatureSpans } from './tf-example-scan';
 
+// The stores below lay values out in the host's byte order; DuckDB's vectors are little-endian.
+if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
+  throw new Error('the TFRecord reader writes DuckDB vectors in little-endian byte order, and this machine is big-endian');
+}
+
 /** Values of one kind, appended in row order and copied into a vector as a block. */
 interface ValueStore {
   size: number;
