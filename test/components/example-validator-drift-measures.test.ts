@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { chiSquareHomogeneity } from '../../components/example-validator/drift/chi-square';
-import { alignHistograms, jensenShannonDivergenceOfCounts, jensenShannonDivergenceOfHistograms } from '../../components/example-validator/drift/jensen-shannon';
+import { alignHistograms, jensenShannonDivergenceOfCounts, jensenShannonDivergenceOfHistograms, jensenShannonDivergenceOfValues, sharedEdges } from '../../components/example-validator/drift/jensen-shannon';
 import { kolmogorovSmirnovTest, kolmogorovSurvival } from '../../components/example-validator/drift/kolmogorov-smirnov';
 import { lInfinityDistance } from '../../components/example-validator/drift/l-infinity';
 import { fromHistogram, fromValueCounts } from '../../components/example-validator/drift/numeric-distribution';
@@ -79,6 +79,15 @@ describe('ExampleValidator drift measures against scipy and their definitions', 
     assert.deepEqual(q, [0, 1.5, 1.5, 1.5, 1.5, 2, 2, 0, 2, 0]);
     close(jensenShannonDivergenceOfHistograms(H1, H2), 0.24760975045539915, 1e-12, 'JSD');
     assert.equal(jensenShannonDivergenceOfHistograms(H1, H1), 0);
+  });
+
+  it("exact values counted in TFDV's aligned buckets rather than spread uniformly", () => {
+    const values = (xs: number[]) => fromValueCounts(xs.map((x) => [x, 1]));
+    const ha = histogram([[0.2, 1.55, 3], [1.55, 2.9, 2]]);
+    const hb = histogram([[0.6, 2.0, 3], [2.0, 3.4, 1]]);
+    assert.deepEqual(sharedEdges(ha, hb), [0.2, 0.6, 1.55, 2, 2.9, 3.4]);
+    const jsd = jensenShannonDivergenceOfValues({ values: values([0.2, 0.4, 1.0, 1.5, 2.9]), histogram: ha }, { values: values([0.6, 1.2, 1.4, 3.4]), histogram: hb });
+    close(jsd, 0.33102365960919994, 1e-12, 'JSD');
   });
 
   it('KS and Wasserstein on histograms: the piecewise-linear CDFs integrated on a fine grid', () => {

@@ -6,7 +6,7 @@ import { figure } from '../describe';
 import type { ComparedData, DatasetComparison, FeatureComparison, Measure, MeasureName } from '../payload';
 import { chiSquareHomogeneity } from './chi-square';
 import { categoricalCounts, numericDistributions, SOURCES, type FeatureSide } from './feature-values';
-import { jensenShannonDivergenceOfCounts, jensenShannonDivergenceOfHistograms } from './jensen-shannon';
+import { jensenShannonDivergenceOfCounts, jensenShannonDivergenceOfHistograms, jensenShannonDivergenceOfValues } from './jensen-shannon';
 import { kolmogorovSmirnovTest } from './kolmogorov-smirnov';
 import { lInfinityDistance } from './l-infinity';
 import { populationStabilityIndexOfCounts, populationStabilityIndexOfNumbers } from './population-stability';
@@ -19,7 +19,7 @@ import { normalizedWassersteinDistance } from './wasserstein';
  * feature gets depends on its kind:
  * - categorical (STRING, BOOL, INT with a categorical int domain): L-infinity, Jensen-Shannon
  *   divergence, population stability index, chi-square;
- * - numeric (INT, FLOAT, TEMPORAL): Jensen-Shannon divergence (on the STANDARD histograms, TFDV's),
+ * - numeric (INT, FLOAT, TEMPORAL): Jensen-Shannon divergence (on TFDV's aligned STANDARD buckets),
  *   population stability index, normalised Wasserstein, Kolmogorov-Smirnov;
  * - OTHER features are not compared.
  *
@@ -101,14 +101,16 @@ function categoricalMeasures(a: FeatureSide, b: FeatureSide): { measures: Partia
 function numericMeasures(a: FeatureSide, b: FeatureSide): { measures: Partial<Record<MeasureName, Measure>>; values: [number, number]; reasons: string[] } {
   const { distributions, source } = numericDistributions(a, b);
   const [base, compared] = distributions;
-  const histograms = [a, b].map((s) => s.statistics.numeric?.standardHistogram);
-  const jsd = histograms[0] && histograms[1] ? finite(jensenShannonDivergenceOfHistograms(histograms[0], histograms[1])) : null;
+  const [ha, hb] = [a, b].map((s) => s.statistics.numeric?.standardHistogram);
+  const exact = source === SOURCES.exact;
+  const jsd =
+    ha && hb ? finite(exact ? jensenShannonDivergenceOfValues({ values: base, histogram: ha }, { values: compared, histogram: hb }) : jensenShannonDivergenceOfHistograms(ha, hb)) : null;
   const std = a.statistics.numeric?.std ?? null;
   const wasserstein = std === null ? null : normalizedWassersteinDistance(base, compared, std);
   const ks = kolmogorovSmirnovTest(base, compared);
   return {
     measures: {
-      jensenShannonDivergence: { value: jsd, source: SOURCES.standard },
+      jensenShannonDivergence: { value: jsd, source: exact ? SOURCES.standardExact : SOURCES.standard },
       populationStabilityIndex: { value: finite(populationStabilityIndexOfNumbers(base, compared)), source },
       normalizedWasserstein: {
         value: wasserstein === null ? null : finite(wasserstein),

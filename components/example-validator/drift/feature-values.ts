@@ -12,6 +12,7 @@ export const SOURCES = {
   exact: 'exact value counts',
   ranked: 'ranked values',
   standard: 'STANDARD histograms',
+  standardExact: "exact value counts in the STANDARD histograms' aligned buckets",
   quantiles: 'QUANTILES histograms',
 } as const;
 
