@@ -7,6 +7,7 @@ import { ExampleStatisticsSchema, STATISTICS_FILE_NAME, type SplitStatistics } f
 import { SCHEMA_FILE_NAME } from '../schema-gen/payload';
 import { parseSchemaJson } from '../schema-gen/schema-file';
 import { ANOMALIES_REPORT_FILE_NAME, renderAnomaliesReport } from '../reports/anomalies-report';
+import { usefulnessOf } from '../reports/read-usefulness';
 import { severities } from './anomaly-kinds';
 import { ANOMALIES_FILE_NAME, ExampleAnomaliesSchema, type Anomaly } from './payload';
 import { environmentsOf, validateSplit } from './validate-split';
@@ -81,7 +82,7 @@ export const executor = defineExecutor(ExampleValidator, async (ctx) => {
     ...(params.skew || params.drift ? { comparisons: compared.comparisons, datasetComparisons: compared.datasetComparisons, comparisonNotes: compared.notes } : {}),
   });
   await writeFile(path.join(ctx.outputDirs.anomalies, ANOMALIES_FILE_NAME), `${JSON.stringify(payload, null, 2)}\n`);
-  await writeFile(path.join(ctx.outputDirs.anomalies, ANOMALIES_REPORT_FILE_NAME), renderAnomaliesReport(payload, { statistics: stats }));
+  await writeFile(path.join(ctx.outputDirs.anomalies, ANOMALIES_REPORT_FILE_NAME), renderAnomaliesReport(payload, { statistics: stats, usefulness: await usefulnessOf(statistics.localDir, 'ExampleValidator') }));
 
   const all = results.flatMap((s) => s.anomalies);
   const errors = all.filter((a) => a.severity === 'ERROR');

@@ -235,9 +235,14 @@ export function featureTables(columns: Column[], flags: Map<string, Flag[]>, onl
   );
 }
 
-/** Flags of several sources for the same features, in order. */
+/** Flags of several sources for the same features, in order; one saying what another already did is left out. */
 export function mergeFlags(...sources: Array<Map<string, Flag[]>>): Map<string, Flag[]> {
   const merged = new Map<string, Flag[]>();
-  for (const source of sources) for (const [name, list] of source) merged.set(name, [...(merged.get(name) ?? []), ...list]);
+  for (const source of sources) {
+    for (const [name, list] of source) {
+      const known = merged.get(name) ?? [];
+      merged.set(name, [...known, ...list.filter((f) => !known.some((k) => k.text === f.text))]);
+    }
+  }
   return merged;
 }

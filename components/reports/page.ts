@@ -38,6 +38,7 @@ td.high { color: var(--error); font-weight: 600; }
 td.value { max-width: 160px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 td.absent { color: var(--muted); font-style: italic; }
 td.split { white-space: nowrap; }
+table.anomalies td:nth-child(2), table.comparisons td:first-child { min-width: 150px; }
 td.chart-cell { width: 252px; padding-top: 6px; }
 .swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 5px; vertical-align: -1px; }
 .flag { display: inline-block; margin: 2px 4px 0 0; padding: 0 5px; border-radius: 3px; font-size: 11px; }
@@ -54,8 +55,8 @@ svg.chart text { font-size: 10px; fill: var(--muted); }
 svg.chart text.label { fill: var(--fg); }
 svg.chart line.axis { stroke: #b8c0c8; }
 .pending { border: 1px dashed #b8c0c8; border-radius: 6px; padding: 10px 14px; color: var(--muted); background: var(--bg-alt); }
-details.slice { margin: 8px 0; border: 1px solid var(--line); border-radius: 6px; padding: 4px 12px; }
-details.slice > summary { cursor: pointer; font-weight: 600; padding: 4px 0; }
+details.slice, details.usefulness-split { margin: 8px 0; border: 1px solid var(--line); border-radius: 6px; padding: 4px 12px; }
+details.slice > summary, details.usefulness-split > summary { cursor: pointer; font-weight: 600; padding: 4px 0; }
 ul.glance { margin: 6px 0; padding-left: 18px; }
 ul.glance li { margin: 2px 0; }
 a { color: #0b62c4; text-decoration: none; }

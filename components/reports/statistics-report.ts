@@ -1,8 +1,10 @@
 import type { ExampleStatistics, SliceStatistics, SplitStatistics } from '../statistics-gen/payload';
-import { featureAnchor, featureTables, statisticsFlags, type Column, type Flag } from './feature-tables';
+import type { Usefulness } from '../statistics-gen/usefulness/payload';
+import { featureAnchor, featureTables, mergeFlags, statisticsFlags, type Column, type Flag } from './feature-tables';
 import { esc, formatNumber } from './format';
-import { pendingSection, reportPage, VIEW_TOGGLE } from './page';
+import { reportPage, VIEW_TOGGLE } from './page';
 import { splitColor } from './svg-charts';
+import { usefulnessFlags, usefulnessSection } from './usefulness-section';
 
 /** StatisticsGen writes it into the ExampleStatistics artifact beside statistics.json. */
 export const STATISTICS_REPORT_FILE_NAME = 'statistics.html';
@@ -67,17 +69,10 @@ function slicesSection(stats: ExampleStatistics): string {
   return `<h2 id="slices">Slices by ${esc(stats.conventions.slices.join(', '))} <span class="count">(${groups.length})</span></h2>${details}${note}`;
 }
 
-/** Where usefulness.json's ranking goes once StatisticsGen writes one; `null` says it is not there. */
-export type UsefulnessSection = string | null;
-
-export function usefulnessSection(rendered: UsefulnessSection): string {
-  return `<h2 id="usefulness">Feature usefulness</h2>${rendered ?? pendingSection('No <code>usefulness.json</code> in this statistics artifact: mutual information with the label and the flags for constant, mostly-missing, duplicate and id-like features appear here once StatisticsGen computes them.')}`;
-}
-
-/** statistics.json as a page: the splits side by side, per feature kind, then each slice. */
-export function renderStatisticsReport(stats: ExampleStatistics, opts: { usefulness?: UsefulnessSection } = {}): string {
+/** statistics.json as a page: the splits side by side, per feature kind, usefulness.json's ranking when there is one, then each slice. */
+export function renderStatisticsReport(stats: ExampleStatistics, opts: { usefulness?: Usefulness } = {}): string {
   const columns = splitColumns(stats.splits);
-  const flags = statisticsFlags(columns);
+  const flags = mergeFlags(statisticsFlags(columns), usefulnessFlags(opts.usefulness));
   const c = stats.conventions;
   const subtitle = [
     `ExampleStatistics · ${stats.splits.map((s) => `${esc(s.name)} ${formatNumber(s.numExamples)} examples`).join(' · ')}`,
@@ -99,7 +94,7 @@ export function renderStatisticsReport(stats: ExampleStatistics, opts: { usefuln
     `<div class="cards">${cards}</div><h2>At a glance</h2>${glance}` +
     `<h2 id="features">Features</h2><div class="toolbar"><span>${legend(columns)}</span>${VIEW_TOGGLE}<span class="note">hover a bar or tick for its figures</span></div>` +
     featureTables(columns, flags) +
-    usefulnessSection(opts.usefulness ?? null) +
+    usefulnessSection(opts.usefulness, new Set(columns.flatMap((col) => col.features.map((f) => f.name)))) +
     slicesSection(stats);
   return reportPage({ title: 'Statistics', subtitle, body });
 }

@@ -22,6 +22,7 @@ import { writeTfdvExport } from './tfdv-export';
 import { renderStatisticsReport, STATISTICS_REPORT_FILE_NAME } from '../reports/statistics-report';
 import { computeSplitPartial } from './statistics-sql';
 import { writeUsefulness } from './usefulness/usefulness';
+import type { Usefulness } from './usefulness/payload';
 
 function spanOf(properties: Record<string, PropertyValue>): Record<string, PropertyValue> {
   return Object.fromEntries(['span', 'version', 'spans'].filter((k) => properties[k] !== undefined).map((k) => [k, properties[k]!]));
@@ -97,11 +98,12 @@ export const executor = defineExecutor(StatisticsGen, async (ctx) => {
   await writeFile(path.join(outDir, PARTIAL_STATISTICS_FILE_NAME), JSON.stringify(partial));
   await writeFile(path.join(outDir, STATISTICS_FILE_NAME), `${JSON.stringify(payload, null, 2)}\n`);
   await writeTfdvExport(outDir, payload);
+  let usefulness: Usefulness | undefined;
   if (params.label !== undefined) {
     const relations = await Promise.all(splits.map(async (s) => ({ name: s.name, relationSql: await splitRelationSql(s) })));
-    await writeUsefulness(outDir, { label: params.label, statistics: payload, relations, tmpDir: ctx.tmpDir, memoryLimit: DUCKDB_MEMORY_LIMIT, signal, progress });
+    usefulness = await writeUsefulness(outDir, { label: params.label, statistics: payload, relations, tmpDir: ctx.tmpDir, memoryLimit: DUCKDB_MEMORY_LIMIT, signal, progress });
   }
-  await writeFile(path.join(outDir, STATISTICS_REPORT_FILE_NAME), renderStatisticsReport(payload));
+  await writeFile(path.join(outDir, STATISTICS_REPORT_FILE_NAME), renderStatisticsReport(payload, { usefulness }));
   return {
     // The span and version of the Examples, as TFX's StatisticsGen copies them: drift finds the previous span's statistics by them.
     properties: { statistics: { split_names: splitNamesProperty(results.map((s) => s.name)), ...spanOf(examples.ref.properties) } },

@@ -10,6 +10,7 @@ import { ANOMALIES_REPORT_FILE_NAME } from '../../components/reports/anomalies-r
 import { STATISTICS_REPORT_FILE_NAME } from '../../components/reports/statistics-report';
 import { SchemaGen } from '../../components/schema-gen/spec';
 import { StatisticsGen } from '../../components/statistics-gen/spec';
+import { USEFULNESS_FILE_NAME, UsefulnessSchema, type Usefulness } from '../../components/statistics-gen/usefulness/payload';
 import { runExecutorForTest } from '../support/executor-harness';
 import { chromiumExecutable } from '../support/test-tools';
 import { tempDir } from '../support/tmp';
@@ -62,6 +63,7 @@ describe('Reports: statistics.html and anomalies.html of a real run, in headless
   let browser: Browser | undefined;
   let dir: string;
   let anomalies: ExampleAnomalies;
+  let usefulness: Usefulness;
   let statisticsDir: string;
   let anomaliesDir: string;
   let db: Awaited<ReturnType<typeof openTestDb>>;
@@ -79,16 +81,18 @@ describe('Reports: statistics.html and anomalies.html of a real run, in headless
     await db.db.run(`COPY (SELECT * EXCLUDE (rowid) REPLACE (
         CASE WHEN "Body Mass (g)" > 5500 THEN 'NaN'::DOUBLE ELSE "Beak Length (mm)" END AS "Beak Length (mm)",
         CASE WHEN Island = 'Dream' AND "Flipper Length (mm)" > 195 THEN 'Dream North' ELSE Island END AS Island,
-        CASE WHEN rowid % 4 = 0 THEN NULL ELSE Species END AS Species), 1 AS batch
+        CASE WHEN rowid % 4 = 0 THEN NULL ELSE Species END AS Species,
+        CAST(round("Body Mass (g)" * 1.2) AS BIGINT) AS "Body Mass (g)"), 1 AS batch
       FROM ${source} WHERE rowid % 3 = 0) TO ${sqlString(path.join(dir, 'eval.parquet'))}`);
 
     const examples = await runExecutorForTest(ExampleGen, { parameters: { input: { train: path.join(dir, 'train.parquet'), eval: path.join(dir, 'eval.parquet') } } });
-    const stats = await runExecutorForTest(StatisticsGen, { parameters: { slices: ['Island'] }, inputs: { examples: [examples.artifact('examples')] } });
+    const stats = await runExecutorForTest(StatisticsGen, { parameters: { slices: ['Island'], label: 'Species' }, inputs: { examples: [examples.artifact('examples')] } });
     const schema = await runExecutorForTest(SchemaGen, { inputs: { statistics: [stats.artifact('statistics')] } });
-    const validated = await runExecutorForTest(ExampleValidator, { inputs: { statistics: [stats.artifact('statistics')], schema: [schema.artifact('schema')] } });
+    const validated = await runExecutorForTest(ExampleValidator, { parameters: { skew: {} }, inputs: { statistics: [stats.artifact('statistics')], schema: [schema.artifact('schema')] } });
     statisticsDir = stats.outputDirs.statistics!;
     anomaliesDir = validated.outputDirs.anomalies!;
     anomalies = ExampleAnomaliesSchema.parse(JSON.parse(await readFile(path.join(anomaliesDir, ANOMALIES_FILE_NAME), 'utf8')));
+    usefulness = UsefulnessSchema.parse(JSON.parse(await readFile(path.join(statisticsDir, USEFULNESS_FILE_NAME), 'utf8')));
     browser = await launchChromium(executablePath);
   });
   after(async () => {
@@ -175,27 +179,79 @@ describe('Reports: statistics.html and anomalies.html of a real run, in headless
         ['ENUM_TYPE_UNEXPECTED_STRING_VALUES', 'Island', 'eval'],
         ['FLOAT_TYPE_HAS_NAN', 'Beak Length (mm)', 'eval'],
         ['SCHEMA_NEW_COLUMN', 'batch', 'eval'],
+        ['COMPARATOR_POPULATION_STABILITY_INDEX_HIGH', 'Island', 'eval'],
+        ['COMPARATOR_JENSEN_SHANNON_DIVERGENCE_HIGH', 'Body Mass (g)', 'eval'],
+        ['COMPARATOR_POPULATION_STABILITY_INDEX_HIGH', 'Body Mass (g)', 'eval'],
+        ['COMPARATOR_NORMALIZED_WASSERSTEIN_HIGH', 'Body Mass (g)', 'eval'],
       ],
       'the planted anomalies, as ExampleValidator found them',
     );
     const rows = await page.locator('table.anomalies tr.anomaly').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => [...td.childNodes].map((n) => n.textContent).join('\n'))));
     assert.deepEqual(
       rows,
-      [...found.filter((a) => a.severity === 'ERROR'), ...found.filter((a) => a.severity === 'WARNING')].map((a) => [a.severity, a.feature, a.split, `${a.short}\n${a.kind}`, a.description]),
+      [...found.filter((a) => a.severity === 'ERROR'), ...found.filter((a) => a.severity === 'WARNING')].map((a) => [
+        a.severity,
+        a.feature,
+        a.split,
+        `${a.short}\n${a.kind}`,
+        a.comparedWith ? `${a.description}\ncompared with ${a.comparedWith}` : a.description,
+      ]),
     );
+
+    // Every measure of every compared feature, as anomalies.json records it, red exactly where it is over its threshold.
+    const comparisons = anomalies.comparisons ?? [];
+    assert.ok(comparisons.length >= 6, `${comparisons.length} features compared`);
+    const shownComparisons = await page.locator('table.comparisons tr.comparison').evaluateAll((trs) =>
+      trs.map((tr) => ({
+        feature: tr.getAttribute('data-feature'),
+        small: tr.querySelector('.flag') !== null,
+        cells: [...tr.querySelectorAll('td.num')].slice(2).map((td) => ({ value: td.childNodes[0]?.textContent ?? '', high: td.classList.contains('high'), text: td.textContent ?? '' })),
+      })),
+    );
+    assert.deepEqual(shownComparisons.map((c) => c.feature), comparisons.map((c) => c.feature));
+    const order = ['infinityNorm', 'jensenShannonDivergence', 'populationStabilityIndex', 'normalizedWasserstein', 'kolmogorovSmirnov', 'chiSquare'] as const;
+    for (const [i, c] of comparisons.entries()) {
+      const shown = shownComparisons[i]!;
+      assert.equal(shown.small, c.smallSample, `${c.feature}: small-sample flag`);
+      for (const [k, name] of order.entries()) {
+        const m = c.measures[name];
+        const cell = shown.cells[k]!;
+        if (!m) {
+          assert.equal(cell.text, '–', `${c.feature} ${name}: not measured`);
+          continue;
+        }
+        if (m.value !== null) assert.ok(Math.abs(numberIn(cell.value) - m.value) <= 5e-3 * Math.abs(m.value) + 1e-12, `${c.feature} ${name}: ${cell.value} vs ${m.value}`);
+        assert.equal(cell.high, m.value !== null && m.threshold !== undefined && m.value > m.threshold, `${c.feature} ${name}: red iff over ${m.threshold}`);
+        if (m.threshold !== undefined) assert.match(cell.text, /threshold /, `${c.feature} ${name}: threshold shown`);
+        if (m.pValue !== undefined) assert.match(cell.text, /p = /, `${c.feature} ${name}: p-value shown`);
+      }
+    }
+    const redFeatures = new Set(shownComparisons.filter((c) => c.cells.some((x) => x.high)).map((c) => c.feature));
+    assert.deepEqual([...redFeatures].sort(), ['Body Mass (g)', 'Island'], 'red where ExampleValidator raised a comparator anomaly');
+
+    // The usefulness ranking of each split, in usefulness.json's order, and the correlations' heat map.
+    for (const split of usefulness.splits) {
+      const ranked = await page.locator(`table.usefulness[data-split="${split.name}"] tr.usefulness-row`).evaluateAll((trs) => trs.map((tr) => [tr.getAttribute('data-feature'), tr.querySelector('td')?.textContent]));
+      assert.deepEqual(ranked, split.features.map((f) => [f.name, f.rank === null ? '–' : String(f.rank)]), `${split.name}: the ranking`);
+    }
+    const cells = await page.locator('svg.correlation rect').count();
+    assert.equal(cells, usefulness.splits[0]!.correlation.features.length ** 2);
     assert.equal(await page.locator('h2#anomalies').innerText(), `Anomalies (${found.length})`);
     const headings = await page.locator('main > h2').allInnerTexts();
     assert.deepEqual(headings, [`Anomalies (${found.length})`, 'Skew and drift', 'Feature usefulness', 'Statistics of the features named above'], 'anomalies first, then the measures, usefulness, statistics');
-    assert.equal(await page.locator('.card .sev.ERROR').innerText(), '3 ERROR');
+    assert.equal(await page.locator('.card .sev.ERROR').innerText(), `${found.filter((a) => a.severity === 'ERROR').length} ERROR`);
 
     const blocks = await shownBlocks(page);
-    assert.deepEqual(blocks.map((b) => b.feature).sort(), ['Beak Length (mm)', 'Island', 'Species', 'batch'].sort(), 'exactly the features named by an anomaly');
+    assert.deepEqual(blocks.map((b) => b.feature).sort(), ['Beak Length (mm)', 'Body Mass (g)', 'Island', 'Species', 'batch'].sort(), 'exactly the features named by an anomaly');
     assert.ok(blocks.every((b) => b.charts.length > 0 && b.charts.every((c) => c.marks > 0)), 'each with its charts');
     const island = blocks.find((b) => b.feature === 'Island')!;
-    assert.ok(island.flags.includes('Unexpected string values in eval'), island.flags.join(', '));
+    assert.deepEqual(island.flags, ['Unexpected string values in eval', 'shifted in eval: PSI'], 'its anomalies, the measures over their thresholds as one flag');
+    assert.deepEqual(blocks.find((b) => b.feature === 'Body Mass (g)')!.flags, ['shifted in eval: JSD, PSI, W₁ norm.']);
     const dreamNorth = await page.locator('tbody[data-feature="Island"] svg.top-values text.label').evaluateAll((ts) => ts.map((t) => t.firstChild?.textContent));
     assert.ok(dreamNorth.includes('Dream North'), `the chart shows the new value: ${dreamNorth.join(', ')}`);
     await page.locator('a[href^="#f-"]', { hasText: 'Island' }).first().click();
+    assert.ok(await page.evaluate('window.scrollY > 0'), 'the link goes to the feature');
+    await page.evaluate('window.scrollTo(0, 0)');
 
     assertClean(report, 'anomalies.html');
     await keepScreenshot(page, 'anomalies.png');
