@@ -20,7 +20,7 @@ import { timed } from './support/child-rss';
  * Report sizes and render times for flights: flights-3m.parquet (or the 200k-row Arrow sample with
  * `--sample`, for a busy machine: delay, distance and time only, unsliced) through ExampleGen
  * (train:eval 2:1) and StatisticsGen sliced by origin (so the page holds the capped number of
- * slices), then SchemaGen and ExampleValidator. Per
+ * slices), then SchemaGen and ExampleValidator with skew train → eval (every measure on its page). Per
  * report: its bytes beside statistics.json's (the payload it renders), the time to render it in
  * Node, and Chromium's time from navigation to the load event and to the first contentful paint
  * (best of 5 loads, each in a fresh page), beside the same for an empty HTML page in the same run.
@@ -68,7 +68,7 @@ async function main(): Promise<void> {
       const examples = await runExecutorForTest(ExampleGen, { parameters: { input } });
       const statistics = await runExecutorForTest(StatisticsGen, { parameters: { slices: sample ? [] : ['origin'] }, inputs: { examples: [examples.artifact('examples')] } });
       const schema = await runExecutorForTest(SchemaGen, { inputs: { statistics: [statistics.artifact('statistics')] } });
-      const anomalies = await runExecutorForTest(ExampleValidator, { inputs: { statistics: [statistics.artifact('statistics')], schema: [schema.artifact('schema')] } });
+      const anomalies = await runExecutorForTest(ExampleValidator, { parameters: { skew: {} }, inputs: { statistics: [statistics.artifact('statistics')], schema: [schema.artifact('schema')] } });
       return { statistics: statistics.outputDirs.statistics!, anomalies: anomalies.outputDirs.anomalies! };
     });
     const payload = ExampleStatisticsSchema.parse(JSON.parse(await readFile(path.join(pipeline.value.statistics, STATISTICS_FILE_NAME), 'utf8')));
@@ -95,7 +95,7 @@ async function main(): Promise<void> {
       for (let i = 0; i < LOADS; i++) renderMs = Math.min(renderMs, (await timed(async () => report.render())).seconds * 1000);
       const times = await loadTimes(browser, report.file);
       console.log(
-        `${path.basename(report.file)}: ${bytes} bytes (${(bytes / statisticsJsonBytes).toFixed(3)}× statistics.json), rendered in Node in ${renderMs.toFixed(1)} ms; ` +
+        `${path.basename(report.file)}: ${bytes} bytes (${(bytes / statisticsJsonBytes).toFixed(3)}× statistics.json), rendered in Node in ${renderMs.toFixed(2)} ms; ` +
           `Chromium load ${times.loadMs.toFixed(1)} ms (${(times.loadMs / baseline.loadMs).toFixed(1)}× the empty page), first paint ${times.paintMs.toFixed(1)} ms (${(times.paintMs / baseline.paintMs).toFixed(1)}×)`,
       );
     }
