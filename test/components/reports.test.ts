@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { cp, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { sqlString } from '../../components/data/sql';
@@ -7,13 +7,15 @@ import { ExampleGen } from '../../components/example-gen/spec';
 import { ExampleValidator } from '../../components/example-validator/spec';
 import { ANOMALIES_FILE_NAME, ExampleAnomaliesSchema, type ExampleAnomalies } from '../../components/example-validator/payload';
 import { ANOMALIES_REPORT_FILE_NAME } from '../../components/reports/anomalies-report';
-import { STATISTICS_REPORT_FILE_NAME } from '../../components/reports/statistics-report';
+import { renderStatisticsReport, STATISTICS_REPORT_FILE_NAME } from '../../components/reports/statistics-report';
 import { SchemaGen } from '../../components/schema-gen/spec';
+import { ExampleStatisticsSchema, STATISTICS_FILE_NAME } from '../../components/statistics-gen/payload';
 import { StatisticsGen } from '../../components/statistics-gen/spec';
 import { USEFULNESS_FILE_NAME, UsefulnessSchema, type Usefulness } from '../../components/statistics-gen/usefulness/payload';
 import { runExecutorForTest } from '../support/executor-harness';
 import { chromiumExecutable } from '../support/test-tools';
 import { tempDir } from '../support/tmp';
+import { rejects } from '../support/user-input-errors';
 import { openTestDb } from './example-validator-statistics';
 import { keepScreenshot, launchChromium, openReport, type OpenedReport } from './report-browser';
 import { vegaFile } from './vega-data';
@@ -166,6 +168,32 @@ describe('Reports: statistics.html and anomalies.html of a real run, in headless
 
     assertClean(report, 'statistics.html');
     await keepScreenshot(page, 'statistics.png');
+  });
+
+  it('a feature name with HTML in it is shown as text: no element made of it, no request, no error', async () => {
+    const statistics = ExampleStatisticsSchema.parse(JSON.parse(await readFile(path.join(statisticsDir, STATISTICS_FILE_NAME), 'utf8')));
+    const hostile = '<img src="https://example.invalid/x.png" onerror="console.error(1)">&amp;';
+    const renamed = {
+      ...statistics,
+      splits: statistics.splits.map((s) => ({ ...s, slices: [], features: s.features.map((f) => (f.name === 'Island' ? { ...f, name: hostile, topValues: [{ value: hostile, count: 1 }, ...f.topValues] } : f)) })),
+    };
+    const file = path.join(dir, 'hostile.html');
+    await writeFile(file, renderStatisticsReport(renamed));
+    const report = await openReport(browser!, file);
+    assert.equal(await report.page.locator('img').count(), 0);
+    assert.deepEqual(await report.page.locator(`tbody.feature[data-feature="${hostile.replaceAll('"', '\\"')}"] .name`).allTextContents(), [hostile]);
+    assertClean(report, 'a page naming a feature in HTML');
+  });
+
+  it('an unreadable usefulness.json beside the statistics fails ExampleValidator naming the file', async () => {
+    const broken = await tempDir('reports-broken-usefulness');
+    await cp(statisticsDir, broken, { recursive: true });
+    await writeFile(path.join(broken, USEFULNESS_FILE_NAME), '{"version": 1, "label": ');
+    const schema = await runExecutorForTest(SchemaGen, { inputs: { statistics: [broken] } });
+    await rejects(
+      runExecutorForTest(ExampleValidator, { inputs: { statistics: [broken], schema: [schema.artifact('schema')] } }),
+      new RegExp(`^ExampleValidator usefulness: ${path.join(broken, USEFULNESS_FILE_NAME).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is not valid JSON`),
+    );
   });
 
   it('anomalies.html: the anomalies first, errors before warnings, with their descriptions; then skew and drift, usefulness, and the anomalous features with their charts', async () => {
