@@ -12,26 +12,11 @@ import { startTestStack, type TestStack } from '../pipeline/harness';
 import { runExecutorForTest, type TestArtifact } from '../support/executor-harness';
 import { tempDir } from '../support/tmp';
 import { rejects } from '../support/user-input-errors';
+import { readAnomalies, statisticsOf, type Penguin } from './example-validator-drift-inputs';
 import { readParquet } from './parquet-rows';
 import { vegaFile } from './vega-data';
 
-type Penguin = Record<string, string | number | null>;
-
 const MEASURED = ['Island', 'Beak Length (mm)', 'Beak Depth (mm)', 'Flipper Length (mm)', 'Body Mass (g)', 'Sex', 'Species'];
-
-async function readAnomalies(dir: string): Promise<ExampleAnomalies> {
-  return ExampleAnomaliesSchema.parse(JSON.parse(await readFile(path.join(dir, ANOMALIES_FILE_NAME), 'utf8')));
-}
-
-/** ExampleGen → StatisticsGen → SchemaGen on a JSON file of rows, through the executors. */
-async function statisticsOf(rows: Penguin[], name: string): Promise<{ examples: string; statistics: TestArtifact; schema: TestArtifact }> {
-  const dir = await tempDir(name);
-  await writeFile(path.join(dir, 'rows.json'), JSON.stringify(rows));
-  const examples = await runExecutorForTest(ExampleGen, { parameters: { input: path.join(dir, 'rows.json') } });
-  const statistics = await runExecutorForTest(StatisticsGen, { inputs: { examples: [examples.artifact('examples')] } });
-  const schema = await runExecutorForTest(SchemaGen, { parameters: { label: 'Species' }, inputs: { statistics: [statistics.artifact('statistics')] } });
-  return { examples: examples.outputDirs.examples!, statistics: statistics.artifact('statistics'), schema: schema.artifact('schema') };
-}
 
 /** The train split's body masses, from the Examples' Parquet. */
 async function massesOf(examplesDir: string): Promise<number[]> {

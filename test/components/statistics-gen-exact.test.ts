@@ -15,7 +15,6 @@ import {
 } from '../../components/statistics-gen/partial-statistics';
 import { ExampleStatisticsSchema, STATISTICS_FILE_NAME, type FeatureStatistics } from '../../components/statistics-gen/payload';
 import { coarsenedOf } from '../../components/statistics-gen/sketches/coarsened-instants';
-import { DDSKETCH_RELATIVE_ACCURACY } from '../../components/statistics-gen/sketches/ddsketch';
 import { checkHashPort, HASH_PORT_PROBES, HLL_METHOD } from '../../components/statistics-gen/sketches/hyperloglog';
 import { StatisticsGen } from '../../components/statistics-gen/spec';
 import { computeSplitPartial } from '../../components/statistics-gen/statistics-sql';
@@ -23,6 +22,7 @@ import { finiteEntryPoints } from '../../components/statistics-gen/value-distrib
 import { runExecutorForTest } from '../support/executor-harness';
 import { tempDir } from '../support/tmp';
 import { duckQuery } from './parquet-rows';
+import { flightsSample, partialStatisticsOf, rowRangeSql } from './partial-statistics-sample';
 import { vegaFile } from './vega-data';
 
 const FLIGHTS = vegaFile('flights-3m.parquet');
@@ -74,16 +74,11 @@ describe('StatisticsGen: one run is exact for distinct and top values at any car
     let file: string;
     let partialOf: (rows: [number, number]) => Promise<PartialStatistics>;
     before(async function () {
-      const dir = await tempDir('statistics-exact-sample');
-      file = path.join(dir, 'flights.parquet');
-      await duckQuery(`COPY (SELECT * FROM read_parquet(${sqlString(FLIGHTS)}) LIMIT 20000) TO ${sqlString(file)} (FORMAT parquet)`);
+      file = await flightsSample(20000, 'statistics-exact-sample');
       partialOf = (rows) =>
-        withDuckDb({ tmpDir: dir, signal: new AbortController().signal }, async (db) => {
-          const relationSql = `(SELECT * EXCLUDE (file_row_number) FROM read_parquet(${sqlString(file)}, file_row_number = true) WHERE file_row_number >= ${rows[0]} AND file_row_number < ${rows[1]})`;
-          const split = await computeSplitPartial(db, { name: 'all', relationSql, slices: ['destination'], ...cut });
-          const conventions = { ...cut, ddsketchRelativeAccuracy: DDSKETCH_RELATIVE_ACCURACY, hyperLogLog: HLL_METHOD, weightFeature: null, slices: ['destination'] };
-          return PartialStatisticsSchema.parse(JSON.parse(JSON.stringify({ version: 1, conventions, splits: [split] })));
-        });
+        withDuckDb({ tmpDir: path.dirname(file), signal: new AbortController().signal }, (db) =>
+          partialStatisticsOf(db, [{ name: 'all', relationSql: rowRangeSql(file, rows) }], cut, { slices: ['destination'] }),
+        );
     });
 
     it('one pass: every feature, overall and in the largest destination slices, exact', async function () {

@@ -1,41 +1,24 @@
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { withDuckDb, type DuckDbSession } from '../../components/data/duckdb-session';
 import { sqlString } from '../../components/data/sql';
 import { finalizeStatistics, type FinalizeOptions } from '../../components/statistics-gen/finalize';
 import { mergePartialStatistics } from '../../components/statistics-gen/merge-partials';
-import { PartialStatisticsSchema, type PartialConventions, type PartialFeature, type PartialStatistics, type SketchDistribution } from '../../components/statistics-gen/partial-statistics';
+import type { PartialFeature, PartialStatistics, SketchDistribution } from '../../components/statistics-gen/partial-statistics';
 import type { ExampleStatistics } from '../../components/statistics-gen/payload';
 import { DDSKETCH_RELATIVE_ACCURACY } from '../../components/statistics-gen/sketches/ddsketch';
 import { HLL_METHOD, HLL_RELATIVE_STANDARD_ERROR } from '../../components/statistics-gen/sketches/hyperloglog';
-import { computeSplitPartial } from '../../components/statistics-gen/statistics-sql';
 import { tempDir } from '../support/tmp';
 import { duckQuery } from './parquet-rows';
-import { vegaFile } from './vega-data';
+import { flightsSample, partialStatisticsOf, rowRangeSql, type Cut } from './partial-statistics-sample';
 
 const ROWS = 30_000;
 /** Eight row ranges of 3,750 rows. */
 const SHARDS = Array.from({ length: 9 }, (_, i) => i * 3_750);
 const OPTIONS: FinalizeOptions = { topK: 10, rankHistogramSize: 100, numHistogramBuckets: 10, numQuantiles: 10 };
 
-interface Cut {
-  valueCountCap: number;
-  topSummarySize: number;
-}
-
 /** The partial statistics of rows [from, to) of the sample, as one shard (a file, a row range) would give them. */
-async function partialOf(db: DuckDbSession, file: string, rows: [number, number], cut: Cut, weighted: boolean): Promise<PartialStatistics> {
-  const conventions: PartialConventions = {
-    ...cut,
-    ddsketchRelativeAccuracy: DDSKETCH_RELATIVE_ACCURACY,
-    hyperLogLog: HLL_METHOD,
-    weightFeature: weighted ? 'distance' : null,
-    slices: ['origin'],
-  };
-  const relationSql = `(SELECT * EXCLUDE (file_row_number) FROM read_parquet(${sqlString(file)}, file_row_number = true) WHERE file_row_number >= ${rows[0]} AND file_row_number < ${rows[1]})`;
-  const split = await computeSplitPartial(db, { name: 'all', relationSql, weightFeature: conventions.weightFeature ?? undefined, slices: conventions.slices, ...cut });
-  // Through JSON and the schema, as a partial_statistics.json written by one worker and read by another.
-  return PartialStatisticsSchema.parse(JSON.parse(JSON.stringify({ version: 1, conventions, splits: [split] })));
+function partialOf(db: DuckDbSession, file: string, rows: [number, number], cut: Cut, weighted: boolean): Promise<PartialStatistics> {
+  return partialStatisticsOf(db, [{ name: 'all', relationSql: rowRangeSql(file, rows) }], cut, { weightFeature: weighted ? 'distance' : undefined, slices: ['origin'] });
 }
 
 async function onePassAndMerged(file: string, cut: Cut, weighted: boolean) {
@@ -68,8 +51,7 @@ const featureOf = (p: PartialStatistics, name: string): PartialFeature => p.spli
 describe('StatisticsGen partial statistics: shards merged equal one pass', function () {
   let file: string;
   before(async function () {
-    file = path.join(await tempDir('statistics-merge-sample'), 'flights.parquet');
-    await duckQuery(`COPY (SELECT * FROM read_parquet(${sqlString(vegaFile('flights-3m.parquet'))}) LIMIT ${ROWS}) TO ${sqlString(file)} (FORMAT parquet)`);
+    file = await flightsSample(ROWS, 'statistics-merge-sample');
   });
 
   it('within the exact-count cap: every figure, weighted and per origin slice, equal; moments within 1e-12', async function () {
