@@ -62,7 +62,7 @@ export const MeasureSchema = z
     degreesOfFreedom: z.number().int().nonnegative().optional(),
     /** L-infinity: the value whose frequencies differ most. */
     at: z.string().optional(),
-    /** What it was computed from: `exact value counts`, `ranked values`, `STANDARD histograms`, `QUANTILES histograms`. */
+    /** What it was computed from: `exact value counts`, `ranked values`, `DDSketch bins (relative accuracy 0.01)` or coarsened instants beyond the exact-count cap, `STANDARD histograms`, `QUANTILES histograms` (statistics without partial state); per side when the sides differ. */
     source: z.string(),
     note: z.string().optional(),
   })

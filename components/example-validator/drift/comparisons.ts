@@ -5,7 +5,7 @@ import type { AnomalyKind } from '../anomaly-kinds';
 import { figure } from '../describe';
 import type { ComparedData, DatasetComparison, FeatureComparison, Measure, MeasureName } from '../payload';
 import { chiSquareHomogeneity } from './chi-square';
-import { categoricalCounts, numericDistributions, SOURCES, type FeatureSide } from './feature-values';
+import { categoricalCounts, inAlignedStandardBuckets, numericDistributions, SOURCES, type FeatureSide } from './feature-values';
 import { jensenShannonDivergenceOfCounts, jensenShannonDivergenceOfHistograms, jensenShannonDivergenceOfValues } from './jensen-shannon';
 import { kolmogorovSmirnovTest } from './kolmogorov-smirnov';
 import { lInfinityDistance } from './l-infinity';
@@ -99,18 +99,17 @@ function categoricalMeasures(a: FeatureSide, b: FeatureSide): { measures: Partia
 }
 
 function numericMeasures(a: FeatureSide, b: FeatureSide): { measures: Partial<Record<MeasureName, Measure>>; values: [number, number]; reasons: string[] } {
-  const { distributions, source } = numericDistributions(a, b);
+  const { distributions, source, fromValues } = numericDistributions(a, b);
   const [base, compared] = distributions;
   const [ha, hb] = [a, b].map((s) => s.statistics.numeric?.standardHistogram);
-  const exact = source === SOURCES.exact;
   const jsd =
-    ha && hb ? finite(exact ? jensenShannonDivergenceOfValues({ values: base, histogram: ha }, { values: compared, histogram: hb }) : jensenShannonDivergenceOfHistograms(ha, hb)) : null;
+    ha && hb ? finite(fromValues ? jensenShannonDivergenceOfValues({ values: base, histogram: ha }, { values: compared, histogram: hb }) : jensenShannonDivergenceOfHistograms(ha, hb)) : null;
   const std = a.statistics.numeric?.std ?? null;
   const wasserstein = std === null ? null : normalizedWassersteinDistance(base, compared, std);
   const ks = kolmogorovSmirnovTest(base, compared);
   return {
     measures: {
-      jensenShannonDivergence: { value: jsd, source: exact ? SOURCES.standardExact : SOURCES.standard },
+      jensenShannonDivergence: { value: jsd, source: fromValues ? inAlignedStandardBuckets(source) : SOURCES.standard },
       populationStabilityIndex: { value: finite(populationStabilityIndexOfNumbers(base, compared)), source },
       normalizedWasserstein: {
         value: wasserstein === null ? null : finite(wasserstein),

@@ -15,7 +15,9 @@ import type { NumericDistribution } from './numeric-distribution';
  * have exact value counts, the shared buckets are counted exactly instead of spread uniformly: TFDV's
  * spreading makes two samples of one distribution differ wherever their ranges (their extremes, so
  * their equal-width edges) differ, e.g. 0.12 on a random 2:1 split of flights-3m's heavy-tailed delay,
- * where every other measure is below 0.002.
+ * where every other measure is below 0.002. Beyond the exact-count cap the values are the DDSketch
+ * bins (α = 1%), counted in those buckets alike: only what a bin at a bucket edge holds can land on the
+ * wrong side of it (measured on 20k flights: within 0.0012; the spread histograms gave 0.11 for 0.003).
  */
 
 /** Over the union of values of two value-count maps; a value one side lacks has probability 0 there. */

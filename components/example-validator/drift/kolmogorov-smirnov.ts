@@ -15,8 +15,11 @@ import { breakpoints, cdfAt, type NumericDistribution } from './numeric-distribu
  * exact small-sample p-value is computed. With ties (discrete data) the test is conservative.
  *
  * Computed from value counts, exact from partial_statistics.json's counts (D equals scipy's
- * `ks_2samp` statistic on the raw values); else from the statistics' quantiles histograms, values
- * spread uniformly within a bucket (an approximation of D). O(distinct values).
+ * `ks_2samp` statistic on the raw values); beyond the exact-count cap from the DDSketch bins (α = 1%),
+ * whose CDFs are exact at every bin edge: D is then at most the exact one and below it by at most the
+ * share of a side in one bin holding several distinct values (a bin with one value only relabels it);
+ * only without partial state from the statistics' quantiles histograms, values spread uniformly within
+ * a bucket. O(distinct values or bins).
  */
 export function kolmogorovSmirnovStatistic(a: NumericDistribution, b: NumericDistribution): number {
   const xs = breakpoints(a, b);

@@ -13,8 +13,11 @@ import { cdfAt, quantile, type NumericDistribution } from './numeric-distributio
  *
  * Bins: a categorical feature's values (the union of both sides'); a numeric feature's baseline
  * deciles, the ten equal-mass bins of the baseline (−∞, d1], (d1, d2], ..., (d9, ∞), bins whose edges
- * coincide through ties merged. Computed from value counts (exact from partial_statistics.json's
- * counts, else from the statistics' histograms, spread uniformly within a bucket); O(values).
+ * coincide through ties merged. Computed from value counts: exact from partial_statistics.json's
+ * counts; beyond the exact-count cap from the DDSketch bins (α = 1%), where only what a bin at a decile
+ * edge holds can land on the wrong side of it (measured on 20k flights: within 3e-4 of the exact PSI);
+ * only without partial state from the statistics' histograms, spread uniformly within a bucket (delay
+ * 10 minutes later: 0.75 for 0.49). O(values or bins).
  */
 export const PSI_EMPTY_BIN_FRACTION = 0.0001;
 export const PSI_QUANTILE_BINS = 10;

@@ -30,7 +30,8 @@ export interface ComparisonsResult {
 
 /**
  * partial_statistics.json when the artifact has one (StatisticsGen writes it beside statistics.json):
- * its exact value counts make KS, Wasserstein, PSI and chi-square exact.
+ * its exact value counts make KS, Wasserstein, PSI and chi-square exact, and beyond the exact-count cap
+ * its DDSketch bins (or coarsened instants) stand in for the 10-bucket histograms of statistics.json.
  */
 async function readStatisticsDir(dir: string, what: string): Promise<{ statistics: ExampleStatistics; partial: PartialStatistics | undefined }> {
   const statistics = await readJsonPayload(path.join(dir, STATISTICS_FILE_NAME), ExampleStatisticsSchema, what);

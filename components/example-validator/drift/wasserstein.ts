@@ -9,9 +9,12 @@ import { breakpoints, cdfAt, type NumericDistribution } from './numeric-distribu
  *
  * so 0.1 means the mass moved a tenth of a standard deviation on average (Evidently's threshold).
  * Numeric features only. Computed from the CDFs: exact from partial_statistics.json's value counts
- * (scipy.stats.wasserstein_distance's value on the raw data), else from the statistics' quantiles
- * histograms with values spread uniformly within a bucket; O(distinct values). σ is the statistics'
- * exact std. Undefined (null) when the baseline is constant (σ = 0).
+ * (scipy.stats.wasserstein_distance's value on the raw data); beyond the exact-count cap from the
+ * DDSketch bins, each value within α = 1% of itself, so W1 within α (E|X| + E|Y|) of the exact one
+ * (measured on 20k flights: within 0.0003 of σ; temporal values within one coarsening unit); only
+ * without partial state from the statistics' quantiles histograms with values spread uniformly within
+ * a bucket (a re-split of flights' delay: 0.49 for 0.12); O(distinct values or bins). σ is the
+ * statistics' exact std. Undefined (null) when the baseline is constant (σ = 0).
  */
 export function wassersteinDistance(a: NumericDistribution, b: NumericDistribution): number {
   const xs = breakpoints(a, b);
