@@ -24,9 +24,9 @@ function anomaliesTable(anomalies: ExampleAnomalies, linked: ReadonlySet<string>
   const rows = all
     .map(
       ({ a }) =>
-        `<tr class="anomaly" data-kind="${a.kind}" data-feature="${esc(a.feature ?? '')}" data-split="${esc(a.split)}">` +
-        `<td><span class="sev ${a.severity}">${a.severity}</span></td><td>${feature(a)}</td><td>${esc(a.split)}</td>` +
-        `<td>${esc(a.short)}<div class="note">${a.kind}</div></td><td>${esc(a.description)}${a.comparedWith ? `<div class="note">compared with ${esc(a.comparedWith)}</div>` : ''}</td></tr>`,
+        `<tr class="anomaly" data-kind="${esc(a.kind)}" data-feature="${esc(a.feature ?? '')}" data-split="${esc(a.split)}">` +
+        `<td><span class="sev ${esc(a.severity)}">${esc(a.severity)}</span></td><td>${feature(a)}</td><td>${esc(a.split)}</td>` +
+        `<td>${esc(a.short)}<div class="note">${esc(a.kind)}</div></td><td>${esc(a.description)}${a.comparedWith ? `<div class="note">compared with ${esc(a.comparedWith)}</div>` : ''}</td></tr>`,
     )
     .join('');
   return `<table class="list anomalies"><thead><tr><th>severity</th><th>feature</th><th>split</th><th>anomaly</th><th>what was found</th></tr></thead><tbody>${rows}</tbody></table>`;

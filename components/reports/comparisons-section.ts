@@ -63,7 +63,7 @@ function comparisonTable(rows: FeatureComparison[], linked: ReadonlySet<string>)
         return m?.value != null && m.threshold !== undefined && m.value > m.threshold;
       });
       return (
-        `<tr class="comparison${over ? ' over' : ''}" data-feature="${esc(c.feature)}"><td>${name}<div class="note">${c.type}</div>${flag}</td>` +
+        `<tr class="comparison${over ? ' over' : ''}" data-feature="${esc(c.feature)}"><td>${name}<div class="note">${esc(c.type)}</div>${flag}</td>` +
         `<td class="num">${formatNumber(c.values.baseline)}</td><td class="num">${formatNumber(c.values.compared)}</td>${MEASURES.map(({ name: n }) => measureCell(c.measures[n])).join('')}</tr>`
       );
     })

@@ -30,9 +30,9 @@ const TOP_VALUES_SHOWN = 10;
 const isNumeric = (f: FeatureStatistics) => f.numeric !== undefined;
 const isCategorical = (f: FeatureStatistics) => !isNumeric(f) && (f.type === 'STRING' || f.type === 'BOOL');
 
-/** `f-<name>`: an id a link can point at, from any feature name. */
+/** `f-<hex of the name's UTF-8>`: an id a link can point at, from any feature name, two names never sharing one. */
 export function featureAnchor(name: string): string {
-  return `f-${encodeURIComponent(name).replace(/%/g, '_')}`;
+  return `f-${Buffer.from(name, 'utf8').toString('hex')}`;
 }
 
 /** Every feature of any column, in the first column's order, then those only later columns have. */

@@ -50,7 +50,7 @@ function sliceGroups(splits: SplitStatistics[]): SliceGroup[] {
       groups.set(id, group);
     }
   });
-  return [...groups.values()].sort((a, b) => b.total - a.total || a.label.localeCompare(b.label));
+  return [...groups.values()].sort((a, b) => b.total - a.total || (a.label < b.label ? -1 : a.label > b.label ? 1 : 0));
 }
 
 function slicesSection(stats: ExampleStatistics): string {

@@ -165,7 +165,9 @@ function inferFeature(e: FeatureEvidence, options: InferenceOptions, notes: stri
 
   const annotations: NonNullable<FeatureSpec['annotations']> = [];
   let domain: Domain | undefined;
-  if (isIdLike(e)) {
+  // Over several splits only a lower bound of the distinct values is known: a category common to
+  // train and eval must not pass for an identifier (an idLike feature gets no domain and no comparator).
+  if (isIdLike({ ...e, distinct: e.distinctAtLeast })) {
     annotations.push('idLike');
   } else if (e.type === 'INT' && options.inferNumericBounds && e.min !== null && e.max !== null) {
     domain = { kind: 'int', min: e.min, max: e.max };

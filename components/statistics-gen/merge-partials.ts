@@ -42,10 +42,16 @@ const minOf = (a: number | null, b: number | null): number | null => (a === null
 const maxOf = (a: number | null, b: number | null): number | null => (a === null ? b : b === null ? a : Math.max(a, b));
 
 function mergeDatasets(a: PartialDataset, b: PartialDataset, rules: Rules): PartialDataset {
+  // A feature one side lacks (a column added or dropped between two days' files) is missing in every row of that side.
+  const missingIn = (other: PartialDataset) => {
+    const names = new Set(other.features.map((f) => f.name));
+    return (f: PartialFeature): PartialFeature =>
+      names.has(f.name) ? f : { ...f, missing: f.missing + other.numExamples, weightedMissing: sum(f.weightedMissing, other.weightedNumExamples) };
+  };
   return {
     numExamples: a.numExamples + b.numExamples,
     weightedNumExamples: sum(a.weightedNumExamples, b.weightedNumExamples),
-    features: mergeByKey(a.features, b.features, (f) => f.name, (x, y) => mergeFeatures(x, y, rules)),
+    features: mergeByKey(a.features.map(missingIn(b)), b.features.map(missingIn(a)), (f) => f.name, (x, y) => mergeFeatures(x, y, rules)),
   };
 }
 

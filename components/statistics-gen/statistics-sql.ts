@@ -137,7 +137,9 @@ function checkParameters(features: readonly Feature[], request: SplitPartialRequ
     }
   }
   for (const slice of request.slices) {
-    if (!features.some((f) => f.name === slice)) throw new UserInputError(`slices names "${slice}", which is not a feature of split "${request.name}" (its features: ${names})`);
+    const f = features.find((g) => g.name === slice);
+    if (!f) throw new UserInputError(`slices names "${slice}", which is not a feature of split "${request.name}" (its features: ${names})`);
+    if (f.valency === 'list') throw new UserInputError(`slices names "${slice}", a list feature (${f.physicalType}) of split "${request.name}": a slice is one value per row, so slice on a single-valued feature`);
   }
   if (request.slices.length > MAX_SLICES) throw new UserInputError(`slices names ${request.slices.length} features; at most ${MAX_SLICES} are supported`);
 }
@@ -347,9 +349,10 @@ class SetIndex {
     return `(${sids.map((sid) => this.condition(sid)).join(' OR ')})`;
   }
 
+  /** Never NULL (`IS NOT DISTINCT FROM`): under NOT, a NULL would drop the rows of a missing-value slice. */
   condition(sid: number): string {
     const { gid, sliceValue } = this.sets[sid]!;
-    return `(gid = ${gid} AND sv ${sliceValue === null ? 'IS NULL' : `= ${sqlString(sliceValue)}`})`;
+    return `(gid = ${gid} AND sv ${sliceValue === null ? 'IS NULL' : `IS NOT DISTINCT FROM ${sqlString(sliceValue)}`})`;
   }
 }
 

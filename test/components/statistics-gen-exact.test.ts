@@ -103,6 +103,19 @@ describe('StatisticsGen: one run is exact for distinct and top values at any car
       const sketch = merged.splits[0]!.features.find((f) => f.name === 'date')!.values.distribution as SketchDistribution;
       assert.deepEqual([sketch.distinct, sketch.top.exact], [null, false]);
     });
+
+    it("the missing-value slice keeps its exact counts while another slice of the same feature is sketched", async function () {
+      // Slice 'a' holds 300 distinct values of x (beyond the cap of 150); the slice where s is missing holds 5, 60 rows each.
+      const relationSql = `(SELECT CASE WHEN i < 300 THEN 'a' END AS s, CASE WHEN i < 300 THEN i ELSE i % 5 END AS x FROM range(600) t(i))`;
+      const partial = await withDuckDb({ tmpDir: path.dirname(file), signal: new AbortController().signal }, (db) =>
+        partialStatisticsOf(db, [{ name: 'all', relationSql }], cut, { slices: ['s'] }),
+      );
+      const missingSlice = finalizeStatistics(partial, OPTIONS).splits[0]!.slices.find((sl) => sl.key.s === null)!;
+      const x = missingSlice.features.find((f) => f.name === 'x')!;
+      assert.deepEqual([missingSlice.numExamples, x.count, x.distinct], [300, 300, 5]);
+      assert.deepEqual(x.topValues, [0, 1, 2, 3, 4].map((v) => ({ value: String(v), count: 60 })));
+      assert.deepEqual([x.numeric?.min, x.numeric?.median, x.numeric?.max], [0, 2, 4]);
+    });
   });
 
   it("refuses to sketch when DuckDB's string hash no longer matches the port in hyperloglog.ts", async function () {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import path from 'node:path';
 import { withDuckDb, type DuckDbSession } from '../../components/data/duckdb-session';
 import { sqlString } from '../../components/data/sql';
 import { finalizeStatistics, type FinalizeOptions } from '../../components/statistics-gen/finalize';
@@ -68,6 +69,21 @@ describe('StatisticsGen partial statistics: shards merged equal one pass', funct
     });
     assert.ok(one.moments.length > 100, 'moments of the overall split and of each origin slice');
     assert.equal(finalizeStatistics(merged, OPTIONS).splits[0]?.features.some((f) => f.approximations), false, 'no sketch within the cap');
+  });
+
+  it("a column one day lacks is missing in all of that day's rows: the merge equals one pass over both with nulls there", async function () {
+    const cut = { valueCountCap: 100_000, topSummarySize: 10_000 };
+    const withDelay = `(SELECT * FROM ${rowRangeSql(file, [0, 1000])})`;
+    const withoutDelay = `(SELECT * EXCLUDE (delay) FROM ${rowRangeSql(file, [1000, 1600])})`;
+    const both = `(SELECT * FROM ${withDelay} UNION ALL BY NAME SELECT * FROM ${withoutDelay})`;
+    const partial = (relationSql: string) =>
+      withDuckDb({ tmpDir: path.dirname(file), signal: new AbortController().signal }, (db) => partialStatisticsOf(db, [{ name: 'all', relationSql }], cut));
+    const delayOf = (p: PartialStatistics) => finalizeStatistics(p, OPTIONS).splits[0]!.features.find((f) => f.name === 'delay')!;
+    const [a, b, one] = [await partial(withDelay), await partial(withoutDelay), await partial(both)];
+    for (const merged of [mergePartialStatistics(a, b), mergePartialStatistics(b, a)]) {
+      assert.deepEqual(delayOf(merged), delayOf(one));
+      assert.deepEqual([delayOf(merged).count, delayOf(merged).missing], [1000, 600]);
+    }
   });
 
   describe('beyond the cap', function () {

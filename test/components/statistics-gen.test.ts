@@ -119,6 +119,7 @@ describe('StatisticsGen', function () {
     assert.deepEqual([tags.valueCounts.min, tags.valueCounts.max, tags.valueCounts.total], [0, 3, 11], 'lengths, a NULL element counted in its list');
     assert.equal(tags.numeric?.mean, 28 / 10, 'the mean of the 10 non-null elements');
     assert.deepEqual([byName('s').type, byName('s').distinct, byName('s').topValues], ['OTHER', 3, []]);
+    await rejects(runStatistics(artifact, { slices: ['tags'] }), /slices names "tags", a list feature \(INTEGER\[\]\) of split "all": a slice is one value per row/);
   });
 
   it('gives a split that received no rows zero counts and no figures', async function () {

@@ -116,7 +116,7 @@ async function splitUsefulness(db: DuckDbSession, split: SplitStatistics, label:
   });
   const ranked = features
     .filter((f) => f.mutualInformation !== null)
-    .sort((a, b) => b.mutualInformation! - a.mutualInformation! || a.name.localeCompare(b.name))
+    .sort((a, b) => b.mutualInformation! - a.mutualInformation! || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
     .map((f, k) => ({ ...f, rank: k + 1 }));
   return {
     name: split.name,
