@@ -1,0 +1,180 @@
+import { z } from 'zod';
+
+/**
+ * The transform IR: a JSON expression graph that travels in the Transform node's parameters, so it is
+ * hashed into the cache key and no user module is loaded on workers. dsl.ts builds it; check.ts
+ * validates it against a Schema; the executor (next) runs the analyzers with DuckDB and compiles the
+ * mappers to one ONNX graph.
+ *
+ * Semantics follow TensorFlow Transform:
+ * - `var` is the population variance (ddof 0), as `tft.scale_to_z_score` uses.
+ * - `quantiles` with `numBuckets` n: the boundaries are the distinct values of `quantile_disc(x, k/n)`
+ *   for k = 1..n-1 over the non-missing values (the smallest value with at least k/n of the values at
+ *   or below it), in increasing order; repeated boundaries are dropped, so a skewed feature may get
+ *   fewer buckets. TFT's approximate quantiles land on the same definition on small data.
+ * - `applyBuckets`: bucket i holds boundaries[i-1] <= x < boundaries[i]; values at or above the last
+ *   boundary, and NaN, go to `boundaries.length`.
+ * - `vocabulary`: decreasing frequency, ties in reverse lexicographic (code unit) order; `topK` then
+ *   `frequencyThreshold` (a minimum count) cut it. Ids: position in that order; an unseen value gets
+ *   `defaultValue` (-1) or, with `numOovBuckets` > 0, vocabularySize + hash(value) mod numOovBuckets.
+ *   One-hot: width vocabularySize + numOovBuckets, and an id of -1 encodes as all zeros (tf.one_hot),
+ *   never as the last class (ONNX OneHot's reading of -1).
+ * - `median` is the interpolated median (DuckDB `median`); `mode` the first value of the vocabulary
+ *   order (most frequent, ties to the greatest value).
+ * - Hashing (`hashStrings`, `cross`, OOV buckets): onnxruntime's contrib op `com.microsoft.MurmurHash3`
+ *   (seed 0, unsigned), mod numBuckets; `cross` hashes `${a}_X_${b}` as TFT's sparse_cross does.
+ * - Date parts of a TEMPORAL feature (INT64 microseconds UTC): year, month 1-12, dayOfWeek 0-6 with
+ *   Monday 0 (Python's weekday()), hour 0-23.
+ * - `labelIds`: class names to ids in lexicographic order of the classes seen in the train split (or
+ *   the given `classes`), kept as metadata so predictions turn back into names; an unknown name is -1.
+ */
+
+/** What a node computes per row: a number (FLOAT/INT/BOOL features), a string, or a UTC instant. */
+export type ValueKind = 'number' | 'string' | 'timestamp';
+
+const numberOfBuckets = z.number().int().min(1).max(1 << 30);
+
+export const FeatureNodeSchema = z.object({ op: z.literal('feature'), name: z.string().min(1) }).strict();
+export type FeatureNode = z.infer<typeof FeatureNodeSchema>;
+
+/** An analyzer: a value computed once over the train split, recorded in the TransformGraph artifact. */
+export type AnalyzerNode =
+  | { analyzer: 'mean' | 'var' | 'min' | 'max' | 'median'; of: Expression }
+  | { analyzer: 'mode'; of: Expression }
+  | { analyzer: 'quantiles'; of: Expression; numBuckets: number }
+  | { analyzer: 'vocabulary'; of: Expression; topK?: number; frequencyThreshold?: number };
+
+export type FillWith = { kind: 'mean' } | { kind: 'median' } | { kind: 'mode' } | { kind: 'constant'; value: number | string };
+
+export type Expression =
+  | FeatureNode
+  | { op: 'scaleToZScore'; input: Expression; mean: AnalyzerNode; var: AnalyzerNode }
+  | { op: 'scaleByMinMax'; input: Expression; min: AnalyzerNode; max: AnalyzerNode; outputMin: number; outputMax: number }
+  | { op: 'log1p'; input: Expression }
+  | { op: 'clip'; input: Expression; min?: number; max?: number }
+  | { op: 'fillMissing'; input: Expression; with: FillWith; value?: AnalyzerNode }
+  | { op: 'applyBuckets'; input: Expression; boundaries: number[] | AnalyzerNode }
+  | { op: 'vocabularyIds'; input: Expression; vocabulary: AnalyzerNode; defaultValue: number; numOovBuckets: number }
+  | { op: 'hashStrings'; input: Expression; numBuckets: number }
+  | { op: 'cross'; inputs: [Expression, Expression]; numBuckets: number }
+  | { op: 'datePart'; input: Expression; part: 'year' | 'month' | 'dayOfWeek' | 'hour' }
+  | { op: 'labelIds'; input: Expression; classes?: string[] };
+
+export const AnalyzerNodeSchema: z.ZodType<AnalyzerNode> = z.lazy(() =>
+  z.union([
+    z.object({ analyzer: z.enum(['mean', 'var', 'min', 'max', 'median']), of: ExpressionSchema }).strict(),
+    z.object({ analyzer: z.literal('mode'), of: ExpressionSchema }).strict(),
+    z.object({ analyzer: z.literal('quantiles'), of: ExpressionSchema, numBuckets: numberOfBuckets.min(2) }).strict(),
+    z
+      .object({
+        analyzer: z.literal('vocabulary'),
+        of: ExpressionSchema,
+        topK: z.number().int().min(1).optional(),
+        frequencyThreshold: z.number().int().min(1).optional(),
+      })
+      .strict(),
+  ]),
+);
+
+const FillWithSchema: z.ZodType<FillWith> = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('mean') }).strict(),
+  z.object({ kind: z.literal('median') }).strict(),
+  z.object({ kind: z.literal('mode') }).strict(),
+  z.object({ kind: z.literal('constant'), value: z.union([z.number().finite(), z.string()]) }).strict(),
+]);
+
+const increasing = z
+  .array(z.number().finite())
+  .min(1)
+  .refine((b) => b.every((x, i) => i === 0 || b[i - 1]! < x), 'boundaries must be strictly increasing');
+
+export const ExpressionSchema: z.ZodType<Expression> = z.lazy(() =>
+  z.union([
+    FeatureNodeSchema,
+    z.object({ op: z.literal('scaleToZScore'), input: ExpressionSchema, mean: AnalyzerNodeSchema, var: AnalyzerNodeSchema }).strict(),
+    z
+      .object({
+        op: z.literal('scaleByMinMax'),
+        input: ExpressionSchema,
+        min: AnalyzerNodeSchema,
+        max: AnalyzerNodeSchema,
+        outputMin: z.number().finite(),
+        outputMax: z.number().finite(),
+      })
+      .strict()
+      .refine((e) => e.outputMin < e.outputMax, 'outputMin must be below outputMax'),
+    z.object({ op: z.literal('log1p'), input: ExpressionSchema }).strict(),
+    z
+      .object({ op: z.literal('clip'), input: ExpressionSchema, min: z.number().finite().optional(), max: z.number().finite().optional() })
+      .strict()
+      .refine((e) => e.min === undefined || e.max === undefined || e.min <= e.max, 'clip min must not exceed max'),
+    z.object({ op: z.literal('fillMissing'), input: ExpressionSchema, with: FillWithSchema, value: AnalyzerNodeSchema.optional() }).strict(),
+    z.object({ op: z.literal('applyBuckets'), input: ExpressionSchema, boundaries: z.union([increasing, AnalyzerNodeSchema]) }).strict(),
+    z
+      .object({
+        op: z.literal('vocabularyIds'),
+        input: ExpressionSchema,
+        vocabulary: AnalyzerNodeSchema,
+        defaultValue: z.number().int(),
+        numOovBuckets: z.number().int().min(0),
+      })
+      .strict(),
+    z.object({ op: z.literal('hashStrings'), input: ExpressionSchema, numBuckets: numberOfBuckets }).strict(),
+    z.object({ op: z.literal('cross'), inputs: z.tuple([ExpressionSchema, ExpressionSchema]), numBuckets: numberOfBuckets }).strict(),
+    z.object({ op: z.literal('datePart'), input: ExpressionSchema, part: z.enum(['year', 'month', 'dayOfWeek', 'hour']) }).strict(),
+    z.object({ op: z.literal('labelIds'), input: ExpressionSchema, classes: z.array(z.string()).min(1).optional() }).strict(),
+  ]),
+);
+
+/**
+ * One model feature: its expression, its element type and its shape. A one-hot output's width is
+ * vocabularySize + numOovBuckets, known only after analysis.
+ */
+export const OutputSchema = z
+  .object({
+    expression: ExpressionSchema,
+    dtype: z.enum(['float32', 'int64', 'string']),
+    shape: z.discriminatedUnion('kind', [
+      z.object({ kind: z.literal('scalar') }).strict(),
+      z.object({ kind: z.literal('oneHot') }).strict(),
+    ]),
+  })
+  .strict();
+export type Output = z.infer<typeof OutputSchema>;
+
+/**
+ * The whole transform: named outputs in the order the user wrote them (a list, not a map, so that a
+ * name given twice reaches check.ts instead of silently keeping the last).
+ */
+export const TransformIrSchema = z
+  .object({ version: z.literal(1), outputs: z.array(OutputSchema.extend({ name: z.string().min(1) })) })
+  .strict();
+export type TransformIr = z.infer<typeof TransformIrSchema>;
+
+/** The expressions a node reads: its inputs and its analyzers' inputs. */
+export function childrenOf(node: Expression | AnalyzerNode): Array<Expression | AnalyzerNode> {
+  if ('analyzer' in node) return [node.of];
+  switch (node.op) {
+    case 'feature':
+      return [];
+    case 'scaleToZScore':
+      return [node.input, node.mean, node.var];
+    case 'scaleByMinMax':
+      return [node.input, node.min, node.max];
+    case 'fillMissing':
+      return node.value === undefined ? [node.input] : [node.input, node.value];
+    case 'applyBuckets':
+      return Array.isArray(node.boundaries) ? [node.input] : [node.input, node.boundaries];
+    case 'vocabularyIds':
+      return [node.input, node.vocabulary];
+    case 'cross':
+      return node.inputs;
+    default:
+      return [node.input];
+  }
+}
+
+/** The name of a node's operation, as an error message names it. */
+export function opName(node: Expression | AnalyzerNode): string {
+  return 'analyzer' in node ? node.analyzer : node.op;
+}
