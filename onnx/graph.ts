@@ -51,6 +51,8 @@ export interface EncodeOptions {
   /** Shown by Netron and onnxruntime's logs as the graph's author. */
   producerName: string;
   opset?: number;
+  /** Operator sets of other domains the graph's nodes use (ai.onnx.ml, com.microsoft). */
+  extraOpsets?: onnx.IOperatorSetIdProto[];
 }
 
 /** Serializes a graph as a complete model (the bytes of a `model.onnx`). */
@@ -58,11 +60,92 @@ export function encodeModel(graph: onnx.IGraphProto, options: EncodeOptions): Ui
   return onnx.ModelProto.encode({
     irVersion: 8,
     producerName: options.producerName,
-    opsetImport: [{ domain: '', version: options.opset ?? DEFAULT_OPSET }],
+    opsetImport: [{ domain: '', version: options.opset ?? DEFAULT_OPSET }, ...(options.extraOpsets ?? [])],
     graph,
   }).finish();
 }
 
 export function decodeModel(bytes: Uint8Array): onnx.ModelProto {
   return onnx.ModelProto.decode(bytes);
+}
+
+/**
+ * Versions of the non-default operator sets a GraphBuilder imports when a node uses them, each checked in
+ * onnxruntime-node (test/onnx/transform-ops.test.ts): ai.onnx.ml 2 is the first LabelEncoder with
+ * keys_strings/values_int64/default_int64; com.microsoft 1 holds onnxruntime's contrib MurmurHash3.
+ */
+export const DOMAIN_OPSETS: Readonly<Record<string, number>> = { 'ai.onnx.ml': 2, 'com.microsoft': 1 };
+
+export const attribute = {
+  int: (name: string, value: number): onnx.IAttributeProto => ({ name, type: OnnxAttributeType.INT, i: value }),
+  float: (name: string, value: number): onnx.IAttributeProto => ({ name, type: OnnxAttributeType.FLOAT, f: value }),
+  ints: (name: string, values: number[]): onnx.IAttributeProto => ({ name, type: OnnxAttributeType.INTS, ints: values }),
+  strings: (name: string, values: string[]): onnx.IAttributeProto => ({
+    name,
+    type: OnnxAttributeType.STRINGS,
+    strings: values.map((v) => Buffer.from(v, 'utf8')),
+  }),
+};
+
+/** A graph output: the value `source` exposed under `name`. */
+export interface GraphOutput {
+  name: string;
+  source: string;
+  elemType: number;
+  dims: Array<number | string>;
+}
+
+/** Collects nodes and constants under generated unique names, so building blocks can be composed freely. */
+export class GraphBuilder {
+  private readonly nodes: onnx.INodeProto[] = [];
+  private readonly initializers: onnx.ITensorProto[] = [];
+  private readonly usedDomains = new Set<string>();
+  private nextId = 0;
+
+  /** Adds one node and returns the names of its `outputCount` outputs. */
+  node(opType: string, inputs: string[], options: { attributes?: onnx.IAttributeProto[]; domain?: string; outputCount?: number } = {}): string[] {
+    const id = this.nextId++;
+    const output = Array.from({ length: options.outputCount ?? 1 }, (_, i) => `${opType}_${id}_${i}`);
+    const domain = options.domain ?? '';
+    if (domain !== '') {
+      if (DOMAIN_OPSETS[domain] === undefined) throw new Error(`GraphBuilder: no opset version chosen for domain '${domain}'`);
+      this.usedDomains.add(domain);
+    }
+    this.nodes.push({ opType, domain, name: `${opType}_${id}`, input: inputs, output, attribute: options.attributes ?? [] });
+    return output;
+  }
+
+  /** Adds a single-output node and returns its output's name. */
+  op(opType: string, inputs: string[], attributes: onnx.IAttributeProto[] = [], domain = ''): string {
+    return this.node(opType, inputs, { attributes, domain })[0]!;
+  }
+
+  floatConstant(values: number[], dims: number[] = [values.length]): string {
+    const name = `const_${this.nextId++}`;
+    this.initializers.push(floatInitializer(name, dims, Float32Array.from(values)));
+    return name;
+  }
+
+  int64Constant(values: Array<number | bigint>, dims: number[] = [values.length]): string {
+    const name = `const_${this.nextId++}`;
+    const data = BigInt64Array.from(values, (v) => BigInt(v));
+    this.initializers.push({ name, dims, dataType: OnnxElementType.INT64, rawData: new Uint8Array(data.buffer) });
+    return name;
+  }
+
+  build(name: string, inputs: onnx.IValueInfoProto[], outputs: GraphOutput[]): onnx.IGraphProto {
+    const renames = outputs.map((o) => ({ opType: 'Identity', domain: '', name: `output_${o.name}`, input: [o.source], output: [o.name] }));
+    return {
+      name,
+      node: [...this.nodes, ...renames],
+      initializer: this.initializers,
+      input: inputs,
+      output: outputs.map((o) => tensorValueInfo(o.name, o.elemType, o.dims)),
+    };
+  }
+
+  /** The operator-set imports for encodeModel's extraOpsets: one per non-default domain a node used. */
+  extraOpsets(): onnx.IOperatorSetIdProto[] {
+    return [...this.usedDomains].sort().map((domain) => ({ domain, version: DOMAIN_OPSETS[domain]! }));
+  }
 }
