@@ -17,7 +17,7 @@ import {
 } from '../../components/transform/dsl';
 import { TransformIrSchema, type TransformIr } from '../../components/transform/expression';
 import type { SchemaPayload } from '../../components/schema-gen/payload';
-import { UserInputError } from '../../dsl/executor';
+import { throwsUserInputError as refuses } from '../support/user-input-errors';
 
 /** penguins.json's schema as SchemaGen infers it with `label: 'Species'` (the label is out of SERVING). */
 const PENGUINS: SchemaPayload = {
@@ -47,14 +47,6 @@ const example = (): TransformIr =>
     island: vocabulary(f.Island, { topK: 10, numOovBuckets: 1 }).oneHot(),
     label: labelIds(f.Species),
   }));
-
-function refuses(fn: () => unknown, pattern: RegExp): void {
-  assert.throws(fn, (err: Error) => {
-    assert.ok(err instanceof UserInputError, `expected a UserInputError, got ${err.name}: ${err.message}`);
-    assert.match(err.message, pattern);
-    return true;
-  });
-}
 
 describe('transform DSL', () => {
   it('compiles the penguins example to its IR, with a serving signature without the label', () => {
