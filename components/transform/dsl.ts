@@ -1,4 +1,5 @@
 import { UserInputError } from '../../dsl/executor';
+import { issueLines, issuePath } from '../../dsl/zod-issues';
 import type { SchemaPayload } from '../schema-gen/payload';
 import { TransformIrSchema, type AnalyzerNode, type Expression, type Output, type TransformIr, type ValueKind } from './expression';
 
@@ -226,7 +227,13 @@ export function transform<T extends FeatureKinds | undefined = undefined>(
     },
   ) as Features<T>;
   const outputs = Object.entries(fn({ f })).map(([name, value]) => toOutput(name, value));
-  return TransformIrSchema.parse({ version: 1, outputs });
+  const parsed = TransformIrSchema.safeParse({ version: 1, outputs });
+  if (!parsed.success) {
+    const where = ({ path }: { path: readonly PropertyKey[] }): string =>
+      typeof path[1] === 'number' ? `output "${outputs[path[1]]!.name}" ${issuePath(path.slice(2))}`.trim() : issuePath(path);
+    throw new UserInputError(issueLines(parsed.error, 'transform', where).join('; '));
+  }
+  return parsed.data;
 }
 
 function toOutput(name: string, value: Expr | OneHot): TransformIr['outputs'][number] {

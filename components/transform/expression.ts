@@ -61,7 +61,7 @@ export type Expression =
   | { op: 'labelIds'; input: Expression; classes?: string[] };
 
 export const AnalyzerNodeSchema: z.ZodType<AnalyzerNode> = z.lazy(() =>
-  z.union([
+  z.discriminatedUnion('analyzer', [
     z.object({ analyzer: z.enum(['mean', 'var', 'min', 'max', 'median']), of: ExpressionSchema }).strict(),
     z.object({ analyzer: z.literal('mode'), of: ExpressionSchema }).strict(),
     z.object({ analyzer: z.literal('quantiles'), of: ExpressionSchema, numBuckets: numberOfBuckets.min(2) }).strict(),
@@ -89,7 +89,7 @@ const increasing = z
   .refine((b) => b.every((x, i) => i === 0 || b[i - 1]! < x), 'boundaries must be strictly increasing');
 
 export const ExpressionSchema: z.ZodType<Expression> = z.lazy(() =>
-  z.union([
+  z.discriminatedUnion('op', [
     FeatureNodeSchema,
     z.object({ op: z.literal('scaleToZScore'), input: ExpressionSchema, mean: AnalyzerNodeSchema, var: AnalyzerNodeSchema }).strict(),
     z

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { canonicalJson } from '../../artifacts/fingerprint';
 import { checkTransform } from '../../components/transform/check';
 import {
+  applyBuckets,
   bucketize,
+  clip,
   cross,
   featureKindsOf,
   fillMissing,
@@ -142,6 +144,11 @@ describe('transform DSL', () => {
     refuses(() => transform(({ f }) => ({ h: hashStrings(f['Body Mass (g)'], 8) }), PENGUIN_KINDS), /^hashStrings needs a string input, got feature "Body Mass \(g\)"/);
     refuses(() => transform(({ f }) => ({ x: scaleTo01(f.Wingspan) }), featureKindsOf(PENGUINS)), /^the transform reads feature "Wingspan", which the schema lacks$/);
     refuses(() => transform(({ f }) => ({ raw: f.Island })), /^output "raw": the kind of feature "Island" is unknown here/);
+    refuses(
+      () => transform(({ f }) => ({ mass: applyBuckets(f['Body Mass (g)'], [4000, 3000]), bill: clip(f['Beak Length (mm)'], { min: 50, max: 40 }) })),
+      /^output "mass" expression\.boundaries: boundaries must be strictly increasing; output "bill" expression: clip min must not exceed max$/,
+    );
+    refuses(() => transform(({ f }) => ({ island: vocabulary(f.Island, { topK: 0 }) })), /^output "island" expression\.vocabulary\.topK: Too small/);
   });
 
   it('refuses, against the schema, each bad transform naming the output, the op and the feature', () => {
