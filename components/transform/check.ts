@@ -2,7 +2,7 @@ import { UserInputError } from '../../dsl/executor';
 import { isInEnvironment } from '../example-validator/validate-split';
 import type { FeatureSpec, SchemaPayload } from '../schema-gen/payload';
 import { describeExpression, valueKindOf } from './dsl';
-import { childrenOf, opName, type AnalyzerNode, type Expression, type Output, type TransformIr, type ValueKind } from './expression';
+import { childrenOf, featureReads, opName, type AnalyzerNode, type Expression, type Output, type TransformIr, type ValueKind } from './expression';
 
 /** What each op accepts as input (every input of `cross`, the `of` of an analyzer as its mapper). */
 const ACCEPTS: Record<string, readonly ValueKind[]> = {
@@ -122,10 +122,4 @@ function dtypeOf(node: Expression, kind: ValueKind): Output['dtype'] {
     default:
       return 'int64';
   }
-}
-
-/** Each feature an expression reads, with the op that reads it (the feature's parent). */
-function featureReads(node: Expression | AnalyzerNode, parent = 'output'): Array<{ feature: string; op: string }> {
-  if (!('analyzer' in node) && node.op === 'feature') return [{ feature: node.name, op: parent }];
-  return childrenOf(node).flatMap((child) => featureReads(child, opName(node)));
 }

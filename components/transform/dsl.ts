@@ -1,7 +1,7 @@
 import { UserInputError } from '../../dsl/executor';
 import { issueLines, issuePath } from '../../dsl/zod-issues';
 import type { SchemaPayload } from '../schema-gen/payload';
-import { TransformIrSchema, type AnalyzerNode, type Expression, type Output, type TransformIr, type ValueKind } from './expression';
+import { featureReads, TransformIrSchema, type AnalyzerNode, type Expression, type Output, type TransformIr, type ValueKind } from './expression';
 
 /**
  * The transform DSL users write: `transform(({ f }) => ({ bill: scaleToZScore(f['Beak Length (mm)']) }))`,
@@ -63,21 +63,8 @@ function expect<K extends Kind>(op: string, x: Expr, allowed: readonly ValueKind
 
 /** How a message names an expression: its feature(s). */
 export function describeExpression(node: Expression): string {
-  const names = featuresOf(node);
+  const names = [...new Set(featureReads(node).map((r) => r.feature))];
   return names.length === 1 ? `feature "${names[0]}"` : `features ${names.map((n) => `"${n}"`).join(', ')}`;
-}
-
-/** The features an expression reads, in first-seen order. */
-export function featuresOf(node: Expression | AnalyzerNode): string[] {
-  const seen = new Set<string>();
-  const visit = (n: unknown): void => {
-    if (typeof n !== 'object' || n === null) return;
-    const record = n as Record<string, unknown>;
-    if (record.op === 'feature' && typeof record.name === 'string') seen.add(record.name);
-    else for (const value of Object.values(record)) visit(value);
-  };
-  visit(node);
-  return [...seen];
 }
 
 const numeric = (op: string, x: Numeric): Expression => expect(op, x, ['number']).node;

@@ -178,3 +178,9 @@ export function childrenOf(node: Expression | AnalyzerNode): Array<Expression | 
 export function opName(node: Expression | AnalyzerNode): string {
   return 'analyzer' in node ? node.analyzer : node.op;
 }
+
+/** Each feature an expression reads, with the op that reads it (the feature's parent). */
+export function featureReads(node: Expression | AnalyzerNode, parent = 'output'): Array<{ feature: string; op: string }> {
+  if (!('analyzer' in node) && node.op === 'feature') return [{ feature: node.name, op: parent }];
+  return childrenOf(node).flatMap((child) => featureReads(child, opName(node)));
+}

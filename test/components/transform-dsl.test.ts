@@ -6,11 +6,13 @@ import {
   bucketize,
   clip,
   cross,
+  dayOfWeek,
   featureKindsOf,
   fillMissing,
   hashStrings,
   hour,
   labelIds,
+  month,
   scaleTo01,
   scaleToZScore,
   transform,
@@ -149,6 +151,22 @@ describe('transform DSL', () => {
       /^output "mass" expression\.boundaries: boundaries must be strictly increasing; output "bill" expression: clip min must not exceed max$/,
     );
     refuses(() => transform(({ f }) => ({ island: vocabulary(f.Island, { topK: 0 }) })), /^output "island" expression\.vocabulary\.topK: Too small/);
+  });
+
+  it('reads date parts of a TEMPORAL feature only, no feature of type OTHER; without environments all is served', () => {
+    const flights: SchemaPayload = {
+      version: 1,
+      features: [
+        { name: 'date', type: 'TEMPORAL' },
+        { name: 'origin', type: 'STRING' },
+        { name: 'blob', type: 'OTHER' },
+      ],
+    };
+    const ir = transform(({ f }) => ({ h: hour(f.date), d: dayOfWeek(f.date), o: hashStrings(f.origin, 16) }));
+    const both = { inputs: ['date', 'origin'], outputs: ['h', 'd', 'o'] };
+    assert.deepEqual(checkTransform(ir, flights), { training: both, serving: both });
+    refuses(() => checkTransform(transform(({ f }) => ({ m: month(f.origin) })), flights), /^output "m": datePart needs a timestamp input, got feature "origin" of kind string$/);
+    refuses(() => checkTransform(transform(({ f }) => ({ b: hashStrings(f.blob, 4) })), flights), /^output "b" reads feature "blob" of type OTHER, which a transform cannot read$/);
   });
 
   it('refuses, against the schema, each bad transform naming the output, the op and the feature', () => {
