@@ -23,6 +23,14 @@ export interface SplitLocation {
   dir: string;
 }
 
+/**
+ * The span properties of an Examples artifact (`span`, `version`, `spans`), which the artifacts derived
+ * from it copy, as TFX's components do: drift and the baseline resolvers find the previous span by them.
+ */
+export function spanProperties(properties: Record<string, PropertyValue>): Record<string, PropertyValue> {
+  return Object.fromEntries(['span', 'version', 'spans'].filter((k) => properties[k] !== undefined).map((k) => [k, properties[k]!]));
+}
+
 /** The `split_names` property ExampleGen writes: a JSON array, as TFX stores it. */
 export function splitNamesProperty(names: readonly string[]): string {
   return JSON.stringify(names);
@@ -57,4 +65,11 @@ export async function listSplits(localDir: string, properties: Record<string, Pr
   const ordered =
     declared && declared.length === found.length && declared.every((n) => found.includes(n)) ? declared : found;
   return ordered.map((name) => ({ name, dir: path.join(localDir, splitDirName(name)) }));
+}
+
+/** A split's Parquet files in name order (the order ExampleGen wrote its rows in); none is an error naming the directory. */
+export async function splitParquetFiles(split: SplitLocation): Promise<string[]> {
+  const files = (await readdir(split.dir)).filter((f) => f.endsWith('.parquet')).sort();
+  if (files.length === 0) throw new UserInputError(`split "${split.name}" has no Parquet files in ${split.dir}`);
+  return files.map((f) => path.join(split.dir, f));
 }

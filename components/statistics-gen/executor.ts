@@ -1,11 +1,10 @@
-import { readdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { defineExecutor, UserInputError } from '../../dsl/executor';
-import type { PropertyValue } from '../../artifacts/artifact-types';
 import { withDuckDb } from '../data/duckdb-session';
 import { monotonicProgress } from '../data/progress';
 import { sqlString } from '../data/sql';
-import { listSplits, splitNamesProperty, type SplitLocation } from '../data/examples-layout';
+import { listSplits, spanProperties, splitNamesProperty, splitParquetFiles, type SplitLocation } from '../data/examples-layout';
 import { finalizeStatistics } from './finalize';
 import {
   PARTIAL_STATISTICS_FILE_NAME,
@@ -24,17 +23,11 @@ import { computeSplitPartial } from './statistics-sql';
 import { writeUsefulness } from './usefulness/usefulness';
 import type { Usefulness } from './usefulness/payload';
 
-function spanOf(properties: Record<string, PropertyValue>): Record<string, PropertyValue> {
-  return Object.fromEntries(['span', 'version', 'spans'].filter((k) => properties[k] !== undefined).map((k) => [k, properties[k]!]));
-}
-
 /** DuckDB spills its hash tables to the executor's scratch space beyond this, so memory stays bounded whatever the input. */
 const DUCKDB_MEMORY_LIMIT = '512MB';
 
 async function splitRelationSql(split: SplitLocation): Promise<string> {
-  const files = (await readdir(split.dir)).filter((f) => f.endsWith('.parquet')).sort();
-  if (files.length === 0) throw new UserInputError(`split "${split.name}" has no Parquet files in ${split.dir}`);
-  return `read_parquet([${files.map((f) => sqlString(path.join(split.dir, f))).join(', ')}])`;
+  return `read_parquet([${(await splitParquetFiles(split)).map(sqlString).join(', ')}])`;
 }
 
 /**
@@ -105,8 +98,7 @@ export const executor = defineExecutor(StatisticsGen, async (ctx) => {
   }
   await writeFile(path.join(outDir, STATISTICS_REPORT_FILE_NAME), renderStatisticsReport(payload, { usefulness }));
   return {
-    // The span and version of the Examples, as TFX's StatisticsGen copies them: drift finds the previous span's statistics by them.
-    properties: { statistics: { split_names: splitNamesProperty(results.map((s) => s.name)), ...spanOf(examples.ref.properties) } },
+    properties: { statistics: { split_names: splitNamesProperty(results.map((s) => s.name)), ...spanProperties(examples.ref.properties) } },
     summary: { splits: Object.fromEntries(results.map((s) => [s.name, { numExamples: s.numExamples, features: s.features.length }])) },
   };
 });
