@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdir, writeFile } from 'node:fs/promises';
 import net from 'node:net';
@@ -7,20 +6,7 @@ import path from 'node:path';
 import { buildMlpModel, SMALL_MLP, writeModelVersion } from '../../bench/serving/models';
 import { tempDir } from '../support/tmp';
 import { grpcClient, postJson, request } from './serving-fixture';
-
-function serveProcess(args: string[]) {
-  const fromSource = __filename.endsWith('.ts');
-  const entry = path.join(__dirname, `serve-cli-entry${fromSource ? '.ts' : '.js'}`);
-  const child = spawn(process.execPath, [...(fromSource ? ['--require', 'tsx/cjs'] : []), entry, 'serve', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, exited, out: () => stdout, err: () => stderr };
-}
+import { servedPorts, serveProcess } from './serve-process';
 
 describe('serving: mlpipe serve', function () {
   it('serves a repository on free ports it prints, and drains on SIGTERM', async () => {
@@ -30,13 +16,7 @@ describe('serving: mlpipe serve', function () {
     await writeFile(path.join(repo, 'broken', '1', 'model.onnx'), 'not an onnx model');
     const p = serveProcess(['--repository', `file://${repo}`, '--http-port', '0', '--grpc-port', '0', '--poll-interval-ms', '500']);
     try {
-      const deadline = Date.now() + 60_000;
-      while (!/gRPC\s+127\.0\.0\.1:\d+/.test(p.out())) {
-        if (Date.now() > deadline) throw new Error(`no ports printed; stderr: ${p.err()}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      const httpPort = Number(/HTTP\s+http:\/\/127\.0\.0\.1:(\d+)/.exec(p.out())![1]);
-      const grpcPort = Number(/gRPC\s+127\.0\.0\.1:(\d+)/.exec(p.out())![1]);
+      const { http: httpPort, grpc: grpcPort } = await servedPorts(p);
       assert.ok(httpPort > 0 && grpcPort > 0 && httpPort !== 8000);
       assert.match(p.out(), /^ {2}models: iris \(version 1\) \(model control mode poll\)$/m, 'a model that failed to load is not listed as served');
       assert.match(p.out(), /^ {2}not serving: broken \(version 1 failed: .+\)$/m, p.out());
