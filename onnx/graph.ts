@@ -80,6 +80,7 @@ export const attribute = {
   int: (name: string, value: number): onnx.IAttributeProto => ({ name, type: OnnxAttributeType.INT, i: value }),
   float: (name: string, value: number): onnx.IAttributeProto => ({ name, type: OnnxAttributeType.FLOAT, f: value }),
   ints: (name: string, values: number[]): onnx.IAttributeProto => ({ name, type: OnnxAttributeType.INTS, ints: values }),
+  floats: (name: string, values: number[]): onnx.IAttributeProto => ({ name, type: OnnxAttributeType.FLOATS, floats: values }),
   strings: (name: string, values: string[]): onnx.IAttributeProto => ({
     name,
     type: OnnxAttributeType.STRINGS,
@@ -95,6 +96,12 @@ export interface GraphOutput {
   dims: Array<number | string>;
 }
 
+/** The operator-set imports a graph's nodes need beyond the default domain (a pruned graph may need fewer). */
+export function extraOpsetsOf(graph: onnx.IGraphProto): onnx.IOperatorSetIdProto[] {
+  const domains = new Set((graph.node ?? []).map((n) => n.domain ?? '').filter((d) => d !== ''));
+  return [...domains].sort().map((domain) => ({ domain, version: DOMAIN_OPSETS[domain]! }));
+}
+
 /** Collects nodes and constants under generated unique names, so building blocks can be composed freely. */
 export class GraphBuilder {
   private readonly nodes: onnx.INodeProto[] = [];
@@ -102,10 +109,22 @@ export class GraphBuilder {
   private readonly usedDomains = new Set<string>();
   private nextId = 0;
 
+  /**
+   * `reserved`: names the caller gives graph inputs and outputs (a user's feature names, which may be
+   * anything, `Add_3_0` included); no generated name ever equals one of them.
+   */
+  constructor(private readonly reserved: ReadonlySet<string> = new Set()) {}
+
+  private fresh(name: string): string {
+    let unique = name;
+    while (this.reserved.has(unique)) unique = `${unique}_`;
+    return unique;
+  }
+
   /** Adds one node and returns the names of its `outputCount` outputs. */
   node(opType: string, inputs: string[], options: { attributes?: onnx.IAttributeProto[]; domain?: string; outputCount?: number } = {}): string[] {
     const id = this.nextId++;
-    const output = Array.from({ length: options.outputCount ?? 1 }, (_, i) => `${opType}_${id}_${i}`);
+    const output = Array.from({ length: options.outputCount ?? 1 }, (_, i) => this.fresh(`${opType}_${id}_${i}`));
     const domain = options.domain ?? '';
     if (domain !== '') {
       if (DOMAIN_OPSETS[domain] === undefined) throw new Error(`GraphBuilder: no opset version chosen for domain '${domain}'`);
@@ -121,20 +140,29 @@ export class GraphBuilder {
   }
 
   floatConstant(values: number[], dims: number[] = [values.length]): string {
-    const name = `const_${this.nextId++}`;
+    const name = this.fresh(`const_${this.nextId++}`);
     this.initializers.push(floatInitializer(name, dims, Float32Array.from(values)));
     return name;
   }
 
   int64Constant(values: Array<number | bigint>, dims: number[] = [values.length]): string {
-    const name = `const_${this.nextId++}`;
+    const name = this.fresh(`const_${this.nextId++}`);
     const data = BigInt64Array.from(values, (v) => BigInt(v));
     this.initializers.push({ name, dims, dataType: OnnxElementType.INT64, rawData: new Uint8Array(data.buffer) });
     return name;
   }
 
+  stringConstant(values: string[], dims: number[] = [values.length]): string {
+    const name = this.fresh(`const_${this.nextId++}`);
+    this.initializers.push({ name, dims, dataType: OnnxElementType.STRING, stringData: values.map((v) => Buffer.from(v, 'utf8')) });
+    return name;
+  }
+
+  /** An output whose source is the graph input of its own name is that input, passed through without a node. */
   build(name: string, inputs: onnx.IValueInfoProto[], outputs: GraphOutput[]): onnx.IGraphProto {
-    const renames = outputs.map((o) => ({ opType: 'Identity', domain: '', name: `output_${o.name}`, input: [o.source], output: [o.name] }));
+    const renames = outputs
+      .filter((o) => o.source !== o.name)
+      .map((o) => ({ opType: 'Identity', domain: '', name: `output_${o.name}`, input: [o.source], output: [o.name] }));
     return {
       name,
       node: [...this.nodes, ...renames],

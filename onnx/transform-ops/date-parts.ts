@@ -51,3 +51,16 @@ export function dateParts(g: GraphBuilder, micros: string): DateParts {
   const year = add(add(yearOfEra, mul(era, int(400))), inJanuaryOrFebruary);
   return { year, month, day, dayOfWeek, hour };
 }
+
+/**
+ * dateParts where the INT64 `missing` marks an instant without a value: every part of it is -1. The
+ * arithmetic runs on 0 in its place, since INT64's minimum (signature.ts's MISSING_INSTANT) would
+ * overflow the floor division.
+ */
+export function datePartsOrMissing(g: GraphBuilder, micros: string, missing: bigint): DateParts {
+  const isMissing = g.op('Equal', [micros, g.int64Constant([missing], [])]);
+  const parts = dateParts(g, g.op('Where', [isMissing, g.int64Constant([0], []), micros]));
+  const none = g.int64Constant([-1], []);
+  const orMissing = (part: string): string => g.op('Where', [isMissing, none, part]);
+  return { year: orMissing(parts.year), month: orMissing(parts.month), day: orMissing(parts.day), dayOfWeek: orMissing(parts.dayOfWeek), hour: orMissing(parts.hour) };
+}

@@ -1,26 +1,51 @@
 import { attribute, GraphBuilder, OnnxElementType } from '../graph';
-import { hashToBuckets } from './hashing';
+import { hashableFloats, hashToBuckets } from './hashing';
 
 /** The id TFT's vocabulary lookup gives a value outside the vocabulary when there are no OOV buckets. */
 export const OUT_OF_VOCABULARY = -1;
 
 /**
- * String → INT64 id by position in `vocabulary` (ai.onnx.ml LabelEncoder), OUT_OF_VOCABULARY for any other
- * string. '' means missing, so it never gets an id of its own: it takes the out-of-vocabulary path. With
- * numOovBuckets > 0 an unknown string gets len(vocabulary) + hashToBuckets(string, numOovBuckets) instead.
+ * The entries a lookup tells apart, in id order: '' (a missing string) never gets an id of its own; a
+ * number is looked up as FP32, the graph's number type, so doubles that round to one FP32 value are one
+ * entry (the first keeps its place). Strings must not repeat.
  */
-export function lookupVocabulary(g: GraphBuilder, strings: string, vocabulary: string[], numOovBuckets = 0): string {
-  const keys = vocabulary.filter((v) => v !== '');
+export function vocabularyKeys(vocabulary: readonly string[] | readonly number[]): string[] | number[] {
+  if (vocabulary.every((v): v is string => typeof v === 'string')) {
+    const keys = vocabulary.filter((v) => v !== '');
+    if (new Set(keys).size !== keys.length) throw new Error('lookupVocabulary: the vocabulary repeats an entry');
+    return keys;
+  }
+  return [...new Set(vocabulary.map((v) => Math.fround(Number(v))))];
+}
+
+/**
+ * A string or FP32 tensor → INT64 id by position in vocabularyKeys(vocabulary) (ai.onnx.ml LabelEncoder),
+ * `defaultValue` for any other value; '' and NaN (missing) take that path too. With numOovBuckets > 0 an
+ * unknown value gets len(keys) + hashToBuckets(value, numOovBuckets) instead (a number hashed through
+ * hashableFloats).
+ */
+export function lookupVocabulary(
+  g: GraphBuilder,
+  x: string,
+  vocabulary: readonly string[] | readonly number[],
+  numOovBuckets = 0,
+  defaultValue = OUT_OF_VOCABULARY,
+): string {
+  const keys = vocabularyKeys(vocabulary);
   if (keys.length === 0) throw new Error('lookupVocabulary: the vocabulary has no non-empty entry');
-  if (new Set(keys).size !== keys.length) throw new Error('lookupVocabulary: the vocabulary repeats an entry');
+  const numbers = typeof keys[0] === 'number';
   const ids = g.op(
     'LabelEncoder',
-    [strings],
-    [attribute.strings('keys_strings', keys), attribute.ints('values_int64s', keys.map((_, i) => i)), attribute.int('default_int64', OUT_OF_VOCABULARY)],
+    [x],
+    [
+      numbers ? attribute.floats('keys_floats', keys as number[]) : attribute.strings('keys_strings', keys as string[]),
+      attribute.ints('values_int64s', keys.map((_, i) => i)),
+      attribute.int('default_int64', numOovBuckets === 0 ? defaultValue : OUT_OF_VOCABULARY),
+    ],
     'ai.onnx.ml',
   );
   if (numOovBuckets === 0) return ids;
-  const oovIds = g.op('Add', [hashToBuckets(g, strings, numOovBuckets), g.int64Constant([keys.length], [])]);
+  const oovIds = g.op('Add', [hashToBuckets(g, numbers ? hashableFloats(g, x) : x, numOovBuckets), g.int64Constant([keys.length], [])]);
   return g.op('Where', [g.op('Equal', [ids, g.int64Constant([OUT_OF_VOCABULARY], [])]), oovIds, ids]);
 }
 

@@ -1,6 +1,6 @@
-/** MurmurHash3 x86 32-bit (Austin Appleby's reference) over a string's UTF-8 bytes, as an unsigned integer. */
-export function murmurHash3(text: string, seed = 0): number {
-  const bytes = Buffer.from(text, 'utf8');
+/** MurmurHash3 x86 32-bit (Austin Appleby's reference) over bytes or a string's UTF-8 bytes, as an unsigned integer. */
+export function murmurHash3(data: string | Uint8Array, seed = 0): number {
+  const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   const c1 = 0xcc9e2d51;
   const c2 = 0x1b873593;
   let h = seed >>> 0;

@@ -1,36 +1,14 @@
 import assert from 'node:assert/strict';
-import { encodeModel, GraphBuilder, OnnxElementType, tensorValueInfo, type GraphOutput } from '../../onnx/graph';
-import { openSession, Tensor } from '../../onnx/session';
+import { GraphBuilder, OnnxElementType } from '../../onnx/graph';
+import { Tensor } from '../../onnx/session';
 import { applyBuckets } from '../../onnx/transform-ops/buckets';
 import { dateParts } from '../../onnx/transform-ops/date-parts';
 import { hashToBuckets } from '../../onnx/transform-ops/hashing';
 import { clip, fillMissing, log1p, scaleByMinMax, scaleToZScore } from '../../onnx/transform-ops/numeric';
 import { lookupVocabulary, oneHot, OUT_OF_VOCABULARY } from '../../onnx/transform-ops/vocabulary';
 import { murmurHash3 } from './murmurhash3';
+import { f32, floats, i64, ints, runBlock } from './run-block';
 
-type Outputs = Record<string, { source: string; elemType: number; dims: Array<number | string> }>;
-
-/** Builds a one-input graph with `block`, runs it in onnxruntime-node and returns every output's data. */
-async function runBlock(input: Tensor, elemType: number, block: (g: GraphBuilder, x: string) => Outputs): Promise<Record<string, Tensor['data']>> {
-  const g = new GraphBuilder();
-  const outputs: GraphOutput[] = Object.entries(block(g, 'x')).map(([name, o]) => ({ name, ...o }));
-  const model = encodeModel(g.build('block', [tensorValueInfo('x', elemType, ['batch'])], outputs), {
-    producerName: 'mlpipe-test',
-    extraOpsets: g.extraOpsets(),
-  });
-  const session = await openSession(model, { intraOpNumThreads: 1 });
-  try {
-    const result = await session.run({ x: input });
-    return Object.fromEntries(outputs.map((o) => [o.name, result[o.name]!.data]));
-  } finally {
-    await session.release();
-  }
-}
-
-const f32 = (name: string): Outputs[string] => ({ source: name, elemType: OnnxElementType.FLOAT, dims: ['batch'] });
-const i64 = (name: string): Outputs[string] => ({ source: name, elemType: OnnxElementType.INT64, dims: ['batch'] });
-const floats = (data: Tensor['data']): number[] => Array.from(data as Float32Array);
-const ints = (data: Tensor['data']): number[] => Array.from(data as BigInt64Array, Number);
 const fr = Math.fround;
 
 describe('onnx transform ops (run in onnxruntime-node)', () => {
