@@ -110,7 +110,7 @@ function sqlOf(node: Expression, ctx: SqlContext): { sql: string; kind: SqlKind 
     }
     case 'fillMissing': {
       const input = sqlOf(node.input, ctx);
-      const missing = input.kind === 'number' ? `${input.sql} IS NULL OR isnan(${input.sql})` : `${input.sql} IS NULL`;
+      const missing = input.kind === 'number' ? `${input.sql} IS NULL OR isnan(${input.sql})` : `${input.sql} IS NULL OR ${input.sql} = ''`;
       return { sql: `(CASE WHEN ${missing} THEN ${fillSql(node, input.kind, ctx)} ELSE ${input.sql} END)`, kind: input.kind };
     }
     default:
@@ -145,9 +145,12 @@ function numberSql(value: number): string {
   return `CAST(${String(value)} AS DOUBLE)`;
 }
 
-/** The SQL aggregate behind an analyzer; vocabulary and mode share one histogram of their input. */
+/**
+ * The SQL aggregate behind an analyzer; vocabulary, mode and classes share one histogram of their input.
+ * '' is a missing string, as the graph reads it (signature.ts).
+ */
 function aggregateOf(node: AnalyzerNode, input: { sql: string; kind: SqlKind }): string {
-  const present = input.kind === 'number' ? `isfinite(${input.sql})` : `${input.sql} IS NOT NULL`;
+  const present = input.kind === 'number' ? `isfinite(${input.sql})` : `${input.sql} <> ''`;
   const over = (fn: string, extra = '') => `${fn}(${input.sql}${extra}) FILTER (WHERE ${present})`;
   switch (node.analyzer) {
     case 'mean':
@@ -163,6 +166,7 @@ function aggregateOf(node: AnalyzerNode, input: { sql: string; kind: SqlKind }):
       return over('quantile_disc', `, [${fractions.join(', ')}]`);
     }
     case 'mode':
+    case 'classes':
     case 'vocabulary':
       return over('histogram');
   }
@@ -189,6 +193,12 @@ function valueOf(use: AnalyzerUse, kind: SqlKind, raw: unknown): AnalyzerValues[
       }
       const kept = counted.slice(0, node.topK ?? counted.length).filter((e) => e.value >= (node.frequencyThreshold ?? 1));
       return kind === 'number' ? kept.map((e) => Number(e.key)) : kept.map((e) => String(e.key));
+    }
+    case 'classes': {
+      // Array.prototype.sort's default order is by UTF-16 code units, expression.ts's lexicographic order.
+      const classes = HistogramSchema.parse(raw).map((e) => String(e.key)).sort();
+      if (classes.length === 0) throw empty();
+      return classes;
     }
     default:
       return z.number().parse(raw);

@@ -23,6 +23,7 @@ const ACCEPTS: Record<string, readonly ValueKind[]> = {
   median: ['number'],
   quantiles: ['number'],
   mode: ['string', 'number'],
+  classes: ['string'],
   vocabulary: ['string', 'number'],
 };
 

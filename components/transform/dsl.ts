@@ -194,7 +194,8 @@ export function valueKindOf(type: SchemaPayload['features'][number]['type']): Va
   }
 }
 
-const RAW_DTYPE: Record<ValueKind, Dtype> = { number: 'float32', string: 'string', timestamp: 'int64' };
+/** How the graph reads a raw feature of each kind (signature.ts). */
+export const RAW_DTYPE: Record<ValueKind, Dtype> = { number: 'float32', string: 'string', timestamp: 'int64' };
 
 /** Evaluates a transform function into its IR; the IR is what the Transform node's parameters carry. */
 export function transform<T extends FeatureKinds | undefined = undefined>(

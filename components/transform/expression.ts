@@ -22,11 +22,17 @@ import { z } from 'zod';
  * - `median` is the interpolated median (DuckDB `median`); `mode` the first value of the vocabulary
  *   order (most frequent, ties to the greatest value).
  * - Hashing (`hashStrings`, `cross`, OOV buckets): onnxruntime's contrib op `com.microsoft.MurmurHash3`
- *   (seed 0, unsigned), mod numBuckets; `cross` hashes `${a}_X_${b}` as TFT's sparse_cross does.
+ *   (seed 0, unsigned), mod numBuckets. A number is hashed as its FP32 bytes (NaN as one NaN, -0 as 0).
+ *   `cross` (ONNX has no string concatenation, so unlike TFT's sparse_cross it does not hash
+ *   `${a}_X_${b}`): h = MurmurHash3(a) * 65599 + MurmurHash3(b) as an INT64, then MurmurHash3 of
+ *   h's 8 little-endian bytes mod numBuckets; a missing value ('' or NaN) is hashed like any other.
  * - Date parts of a TEMPORAL feature (INT64 microseconds UTC): year, month 1-12, dayOfWeek 0-6 with
  *   Monday 0 (Python's weekday()), hour 0-23.
- * - `labelIds`: class names to ids in lexicographic order of the classes seen in the train split (or
- *   the given `classes`), kept as metadata so predictions turn back into names; an unknown name is -1.
+ * - `labelIds`: class names to ids in lexicographic (code unit) order of the classes seen in the train
+ *   split (the `classes` analyzer, which labelIds without given `classes` reads), or in the order of the
+ *   given `classes`; kept as metadata so predictions turn back into names; an unknown or missing name is -1.
+ * - Missing values: NaN for numbers, '' for strings (the graph's inputs carry them so, signature.ts);
+ *   analyzers leave both out. Date parts of a missing instant are -1.
  */
 
 /** What a node computes per row: a number (FLOAT/INT/BOOL features), a string, or a UTC instant. */
@@ -41,6 +47,7 @@ export type FeatureNode = z.infer<typeof FeatureNodeSchema>;
 export type AnalyzerNode =
   | { analyzer: 'mean' | 'var' | 'min' | 'max' | 'median'; of: Expression }
   | { analyzer: 'mode'; of: Expression }
+  | { analyzer: 'classes'; of: Expression }
   | { analyzer: 'quantiles'; of: Expression; numBuckets: number }
   | { analyzer: 'vocabulary'; of: Expression; topK?: number; frequencyThreshold?: number };
 
@@ -63,7 +70,7 @@ export type Expression =
 export const AnalyzerNodeSchema: z.ZodType<AnalyzerNode> = z.lazy(() =>
   z.discriminatedUnion('analyzer', [
     z.object({ analyzer: z.enum(['mean', 'var', 'min', 'max', 'median']), of: ExpressionSchema }).strict(),
-    z.object({ analyzer: z.literal('mode'), of: ExpressionSchema }).strict(),
+    z.object({ analyzer: z.enum(['mode', 'classes']), of: ExpressionSchema }).strict(),
     z.object({ analyzer: z.literal('quantiles'), of: ExpressionSchema, numBuckets: numberOfBuckets.min(2) }).strict(),
     z
       .object({
@@ -169,9 +176,16 @@ export function childrenOf(node: Expression | AnalyzerNode): Array<Expression | 
       return [node.input, node.vocabulary];
     case 'cross':
       return node.inputs;
+    case 'labelIds':
+      return node.classes === undefined ? [node.input, labelClasses(node.input)] : [node.input];
     default:
       return [node.input];
   }
+}
+
+/** The analyzer a labelIds without given classes reads its classes from. */
+export function labelClasses(input: Expression): AnalyzerNode {
+  return { analyzer: 'classes', of: input };
 }
 
 /** The name of a node's operation, as an error message names it. */

@@ -101,6 +101,9 @@ describe('Transform analyzers', () => {
       [{ analyzer: 'vocabulary', of: feature('Tie') }, (v) => assert.deepEqual(v, ['common', 'pear', 'apple', 'zz'])],
       [{ analyzer: 'vocabulary', of: feature('Tie'), topK: 2 }, (v) => assert.deepEqual(v, vocabulary(strings('Tie'), { topK: 2 }))],
       [{ analyzer: 'vocabulary', of: feature('Tie'), frequencyThreshold: 5 }, (v) => assert.deepEqual(v, ['common', 'pear', 'apple'])],
+      // labelIds' classes: lexicographic, whatever the counts.
+      [{ analyzer: 'classes', of: feature('Tie') }, (v) => assert.deepEqual(v, ['apple', 'common', 'pear', 'zz'])],
+      [{ analyzer: 'classes', of: feature('Species') }, (v) => assert.deepEqual(v, [...new Set(strings('Species'))].sort())],
       [{ analyzer: 'var', of: beakFilledWithMean }, (v) => close(v, popVar(beakFilled))],
       [{ analyzer: 'mean', of: { op: 'log1p', input: feature('Body Mass (g)') } }, (v) => close(v, mean(mass.map(Math.log1p)))],
       [{ analyzer: 'mean', of: { op: 'clip', input: feature('Flipper Length (mm)'), min: 190, max: 200 } }, (v) => close(v, mean(flipper.map((x) => Math.min(200, Math.max(190, x)))))],
