@@ -8,6 +8,7 @@ import type { AnalyzerNode, Expression, TransformIr } from '../../components/tra
 import { tempDir } from '../support/tmp';
 import { rejects } from '../support/user-input-errors';
 import { duckQuery, readParquet } from './parquet-rows';
+import { mean, median, popVar, quantileBoundaries, vocabularyOf } from './transform-reference';
 import { vegaFile } from './vega-data';
 
 const BEAK = 'Beak Length (mm)';
@@ -32,30 +33,6 @@ function irOf(analyzers: AnalyzerNode[]): TransformIr {
   };
 }
 
-// Plain TypeScript re-computations of expression.ts's definitions.
-const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
-const popVar = (xs: number[]) => mean(xs.map((x) => (x - mean(xs)) ** 2));
-const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
-function median(xs: number[]): number {
-  const s = sorted(xs);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-/** The smallest value with at least k/n of the values at or below it, distinct, for k = 1..n-1. */
-function quantileBoundaries(xs: number[], n: number): number[] {
-  const s = sorted(xs);
-  const all = Array.from({ length: n - 1 }, (_, i) => s[Math.max(1, Math.ceil(((i + 1) * s.length) / n)) - 1]!);
-  return all.filter((b, i) => i === 0 || all[i - 1] !== b);
-}
-function vocabulary(xs: string[], options: { topK?: number; frequencyThreshold?: number } = {}): string[] {
-  const counts = new Map<string, number>();
-  for (const x of xs) counts.set(x, (counts.get(x) ?? 0) + 1);
-  const order = [...counts].sort(([a, ca], [b, cb]) => cb - ca || (a > b ? -1 : a < b ? 1 : 0));
-  return order
-    .slice(0, options.topK ?? order.length)
-    .filter(([, c]) => c >= (options.frequencyThreshold ?? 1))
-    .map(([v]) => v);
-}
 const close = (actual: unknown, expected: number) => assert.ok(typeof actual === 'number' && Math.abs(actual - expected) <= 1e-9 * Math.max(1, Math.abs(expected)), `${String(actual)} ≠ ${expected}`);
 
 describe('Transform analyzers', () => {
@@ -96,10 +73,10 @@ describe('Transform analyzers', () => {
       [{ analyzer: 'quantiles', of: feature(BEAK), numBuckets: 7 }, (v) => assert.deepEqual(v, quantileBoundaries(beak, 7))],
       // A skewed input: repeated boundaries collapse.
       [{ analyzer: 'quantiles', of: feature('Flipper Length (mm)'), numBuckets: 50 }, (v) => assert.deepEqual(v, quantileBoundaries(flipper, 50))],
-      [{ analyzer: 'mode', of: feature('Island') }, (v) => assert.equal(v, vocabulary(strings('Island'))[0])],
-      [{ analyzer: 'vocabulary', of: feature('Species') }, (v) => assert.deepEqual(v, vocabulary(strings('Species')))],
+      [{ analyzer: 'mode', of: feature('Island') }, (v) => assert.equal(v, vocabularyOf(strings('Island'))[0])],
+      [{ analyzer: 'vocabulary', of: feature('Species') }, (v) => assert.deepEqual(v, vocabularyOf(strings('Species')))],
       [{ analyzer: 'vocabulary', of: feature('Tie') }, (v) => assert.deepEqual(v, ['common', 'pear', 'apple', 'zz'])],
-      [{ analyzer: 'vocabulary', of: feature('Tie'), topK: 2 }, (v) => assert.deepEqual(v, vocabulary(strings('Tie'), { topK: 2 }))],
+      [{ analyzer: 'vocabulary', of: feature('Tie'), topK: 2 }, (v) => assert.deepEqual(v, vocabularyOf(strings('Tie'), { topK: 2 }))],
       [{ analyzer: 'vocabulary', of: feature('Tie'), frequencyThreshold: 5 }, (v) => assert.deepEqual(v, ['common', 'pear', 'apple'])],
       // labelIds' classes: lexicographic, whatever the counts.
       [{ analyzer: 'classes', of: feature('Tie') }, (v) => assert.deepEqual(v, ['apple', 'common', 'pear', 'zz'])],
@@ -111,7 +88,7 @@ describe('Transform analyzers', () => {
         { analyzer: 'quantiles', of: { op: 'fillMissing', input: feature(BEAK), with: { kind: 'constant', value: 0 } }, numBuckets: 100 },
         (v) => assert.deepEqual(v, quantileBoundaries(rows.map((r) => (typeof r[BEAK] === 'number' ? (r[BEAK] as number) : 0)), 100)),
       ],
-      [{ analyzer: 'mode', of: { op: 'fillMissing', input: feature('Sex'), with: { kind: 'constant', value: 'unknown' } } }, (v) => assert.equal(v, vocabulary(rows.map((r) => (r.Sex as string | null) ?? 'unknown'))[0])],
+      [{ analyzer: 'mode', of: { op: 'fillMissing', input: feature('Sex'), with: { kind: 'constant', value: 'unknown' } } }, (v) => assert.equal(v, vocabularyOf(rows.map((r) => (r.Sex as string | null) ?? 'unknown'))[0])],
     ];
     assert.ok(beak.length < rows.length, 'the beak feature has missing values, so fillMissing is exercised');
     const ir = irOf([...cases.map(([node]) => node), cases[0]![0]]);

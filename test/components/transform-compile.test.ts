@@ -35,6 +35,7 @@ import { murmurHash3 } from '../onnx/murmurhash3';
 import { tempDir } from '../support/tmp';
 import { throwsUserInputError as refuses } from '../support/user-input-errors';
 import { duckQuery } from './parquet-rows';
+import { mean, median, popVar, quantileBoundaries, vocabularyOf } from './transform-reference';
 import { vegaFile } from './vega-data';
 
 const BEAK = 'Beak Length (mm)';
@@ -122,29 +123,6 @@ const MICROS_PER_HOUR = 3_600_000_000n;
 const numberOf = (v: unknown): number => (typeof v === 'number' ? v : NaN);
 const stringOf = (v: unknown): string => (typeof v === 'string' ? v : '');
 const present = (rows: Row[], name: string): number[] => rows.map((r) => numberOf(r[name])).filter(Number.isFinite);
-const mean = (xs: number[]): number => xs.reduce((s, x) => s + x, 0) / xs.length;
-const popVar = (xs: number[]): number => mean(xs.map((x) => (x - mean(xs)) ** 2));
-const sorted = (xs: number[]): number[] => [...xs].sort((a, b) => a - b);
-function median(xs: number[]): number {
-  const s = sorted(xs);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-function quantileBoundaries(xs: number[], n: number): number[] {
-  const s = sorted(xs);
-  const all = Array.from({ length: n - 1 }, (_, i) => s[Math.max(1, Math.ceil(((i + 1) * s.length) / n)) - 1]!);
-  return all.filter((b, i) => i === 0 || all[i - 1] !== b);
-}
-/** Decreasing count, ties to the greater value; then topK, then the frequency threshold. */
-function vocabularyOf<T extends string | number>(values: T[], options: { topK?: number; frequencyThreshold?: number } = {}): T[] {
-  const counts = new Map<T, number>();
-  for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
-  const order = [...counts].sort(([a, ca], [b, cb]) => cb - ca || (a > b ? -1 : a < b ? 1 : 0));
-  return order
-    .slice(0, options.topK ?? order.length)
-    .filter(([, c]) => c >= (options.frequencyThreshold ?? 1))
-    .map(([v]) => v);
-}
 const floatBytes = (v: number): Uint8Array => new Uint8Array(Float32Array.of(Number.isNaN(v) ? NaN : v === 0 ? 0 : v).buffer);
 const hashOf = (v: string | number): number => murmurHash3(typeof v === 'string' ? v : floatBytes(v));
 const crossOf = (a: string | number, b: string | number, buckets: number): number =>
