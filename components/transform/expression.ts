@@ -17,6 +17,8 @@ import { z } from 'zod';
  * - `vocabulary`: decreasing frequency, ties in reverse lexicographic (code unit) order; `topK` then
  *   `frequencyThreshold` (a minimum count) cut it. Ids: position in that order; an unseen value gets
  *   `defaultValue` (-1) or, with `numOovBuckets` > 0, vocabularySize + hash(value) mod numOovBuckets.
+ *   A number is looked up as its FP32 value (the graph's number type), and a missing value takes the
+ *   unseen path.
  *   One-hot: width vocabularySize + numOovBuckets, and an id of -1 encodes as all zeros (tf.one_hot),
  *   never as the last class (ONNX OneHot's reading of -1).
  * - `median` is the interpolated median (DuckDB `median`); `mode` the first value of the vocabulary
