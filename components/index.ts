@@ -7,3 +7,4 @@ export * from './statistics-gen/spec';
 export * from './example-validator/spec';
 export * from './schema-gen/spec';
 export * from './import-schema-gen/spec';
+export * from './transform/spec';

@@ -8,3 +8,5 @@ export { defineExecutor, UserInputError } from './executor';
 export type { Executor, ExecutorContext, ExecutorInput, ExecutorResult, Progress } from './executor';
 export type { ResolveContext, ResolvedFile, ResolvedFileSet, ResolvedInputs } from './resolve';
 export * from '../components';
+/** The transform DSL (`transform(({ f }) => ({ ... }))`, scaleToZScore, vocabulary, ...): what a Transform node's `transform` parameter is built with. */
+export * from '../components/transform/dsl';

@@ -18,11 +18,12 @@ export const AnalyzerValuesSchema = z.record(
 );
 export type AnalyzerValues = z.infer<typeof AnalyzerValuesSchema>;
 
-/** One distinct analyzer of an IR, with the first output that uses it (error messages name it). */
+/** One distinct analyzer of an IR, with the first output that uses it (error messages name it) and all of them. */
 export interface AnalyzerUse {
   key: string;
   node: AnalyzerNode;
   output: string;
+  outputs: string[];
 }
 
 /** Every analyzer of the IR once, nested ones (inside another analyzer's input) included. */
@@ -31,7 +32,9 @@ export function collectAnalyzers(ir: TransformIr): AnalyzerUse[] {
   const walk = (node: Expression | AnalyzerNode, output: string): void => {
     if ('analyzer' in node) {
       const key = canonicalJson(node);
-      if (!found.has(key)) found.set(key, { key, node, output });
+      const use = found.get(key);
+      if (!use) found.set(key, { key, node, output, outputs: [output] });
+      else if (!use.outputs.includes(output)) use.outputs.push(output);
     }
     for (const child of childrenOf(node)) walk(child, output);
   };

@@ -12,7 +12,7 @@ import { lookupVocabulary, oneHot, vocabularyKeys } from '../../onnx/transform-o
 import type { SchemaPayload } from '../schema-gen/payload';
 import type { AnalyzerValues } from './analyzers';
 import { checkTransform } from './check';
-import { describeExpression, RAW_DTYPE, valueKindOf } from './dsl';
+import { describeExpression, RAW_DTYPE, refuseNameClashes, valueKindOf } from './dsl';
 import { featureReads, labelClasses, opName, type AnalyzerNode, type Expression, type TransformIr } from './expression';
 import { MISSING_INSTANT, type GraphDtype, type GraphSignature, type LabelMapping, type TensorSpec, type TransformSignature } from './signature';
 
@@ -40,7 +40,7 @@ export function compileTransform(ir: TransformIr, values: AnalyzerValues, schema
   }
   const kinds = new Map(schema.features.map((f) => [f.name, valueKindOf(f.type)]));
   const inputs: TensorSpec[] = signatures.training.inputs.map((name) => ({ name, dtype: RAW_DTYPE[kinds.get(name)!], shape: [-1] }));
-  refuseNameClashes(ir, new Set(signatures.training.inputs));
+  refuseNameClashes(ir);
 
   const g = new GraphBuilder(new Set([...signatures.training.inputs, ...signatures.training.outputs]));
   const compiler = new ExpressionCompiler(g, new Map(inputs.map((i) => [i.name, { name: i.name, dtype: i.dtype }])), values);
@@ -72,17 +72,6 @@ export function compileTransform(ir: TransformIr, values: AnalyzerValues, schema
 
 function encode(graph: onnx.IGraphProto): Uint8Array {
   return encodeModel(graph, { producerName: 'mlpipe-transform', extraOpsets: extraOpsetsOf(graph) });
-}
-
-/** ONNX names each value once: an output may share an input's name only by being that input unchanged. */
-function refuseNameClashes(ir: TransformIr, inputs: ReadonlySet<string>): void {
-  for (const { name, expression } of ir.outputs) {
-    if (!inputs.has(name) || (expression.op === 'feature' && expression.name === name)) continue;
-    throw new UserInputError(
-      `output "${name}" has the name of the input feature "${name}" but is ${opName(expression)} of ${describeExpression(expression)}, not that feature unchanged; ` +
-        `a graph names each value once, so give the output another name (e.g. "${name} ${opName(expression)}")`,
-    );
-  }
 }
 
 /** A tensor of the graph being built. */

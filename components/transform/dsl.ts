@@ -1,7 +1,7 @@
 import { UserInputError } from '../../dsl/executor';
 import { issueLines, issuePath } from '../../dsl/zod-issues';
 import type { SchemaPayload } from '../schema-gen/payload';
-import { featureReads, TransformIrSchema, type AnalyzerNode, type Expression, type Output, type TransformIr, type ValueKind } from './expression';
+import { featureReads, opName, TransformIrSchema, type AnalyzerNode, type Expression, type Output, type TransformIr, type ValueKind } from './expression';
 
 /**
  * The transform DSL users write: `transform(({ f }) => ({ bill: scaleToZScore(f['Beak Length (mm)']) }))`,
@@ -221,7 +221,23 @@ export function transform<T extends FeatureKinds | undefined = undefined>(
       typeof path[1] === 'number' ? `output "${outputs[path[1]]!.name}" ${issuePath(path.slice(2))}`.trim() : issuePath(path);
     throw new UserInputError(issueLines(parsed.error, 'transform', where).join('; '));
   }
+  refuseNameClashes(parsed.data);
   return parsed.data;
+}
+
+/**
+ * ONNX names each value once: an output may share the name of a feature the graph reads only by being
+ * that feature unchanged. Checked when the transform is built (no schema needed) and again when compiled.
+ */
+export function refuseNameClashes(ir: TransformIr): void {
+  const inputs = new Set(ir.outputs.flatMap((o) => featureReads(o.expression).map((r) => r.feature)));
+  for (const { name, expression } of ir.outputs) {
+    if (!inputs.has(name) || (expression.op === 'feature' && expression.name === name)) continue;
+    throw new UserInputError(
+      `output "${name}" has the name of the input feature "${name}" but is ${opName(expression)} of ${describeExpression(expression)}, not that feature unchanged; ` +
+        `a graph names each value once, so give the output another name (e.g. "${name} ${opName(expression)}")`,
+    );
+  }
 }
 
 function toOutput(name: string, value: Expr | OneHot): TransformIr['outputs'][number] {

@@ -365,11 +365,17 @@ describe('Transform compiler: one ONNX graph, a serving graph pruned from it, bo
 
   it('refuses an output named as an input it changes, a transform of labels only, bad classes and a one-hot of anything but vocabulary ids', () => {
     const compile = (ir: TransformIr) => () => compileTransform(ir, values, SCHEMA);
+    // Refused when the transform is built (no schema needed), and by the compiler for an IR built otherwise.
     refuses(
-      compile(transform(({ f }) => ({ Island: vocabulary(f.Island).ids() }), KINDS)),
+      () => transform(({ f }) => ({ Island: vocabulary(f.Island).ids() }), KINDS),
+      /^output "Island" has the name of the input feature "Island" but is vocabularyIds/,
+    );
+    const island: TransformIr = { version: 1, outputs: [{ ...transform(({ f }) => ({ x: vocabulary(f.Island).ids() }), KINDS).outputs[0]!, name: 'Island' }] };
+    refuses(
+      compile(island),
       /^output "Island" has the name of the input feature "Island" but is vocabularyIds of feature "Island", not that feature unchanged; a graph names each value once, so give the output another name \(e\.g\. "Island vocabularyIds"\)$/,
     );
-    refuses(compile(transform(({ f }) => ({ [MASS]: fillMissing(f[MASS], { constant: 0 }) }), KINDS)), /^output "Body Mass \(g\)" has the name of the input feature/);
+    refuses(() => transform(({ f }) => ({ [MASS]: fillMissing(f[MASS], { constant: 0 }) }), KINDS), /^output "Body Mass \(g\)" has the name of the input feature/);
     refuses(compile(transform(({ f }) => ({ species: labelIds(f.Species) }), KINDS)), /only labelIds outputs; the serving graph needs at least one model feature/);
     const withClasses = (classes: string[]) => transform(({ f }) => ({ island: vocabulary(f.Island).ids(), species: labelIds(f.Species, { classes }) }), KINDS);
     refuses(compile(withClasses(['Adelie', ''])), /output "species": labelIds classes must be distinct and non-empty \(''/);
