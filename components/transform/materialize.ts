@@ -42,8 +42,8 @@ export const BATCH_ROWS = 16_384;
 
 /** A part's outputs are about this many bytes (so a one-hot part has fewer rows than a scalar one)... */
 const PART_BYTES = 32 * 1024 * 1024;
-/** ...and no more than this many rows, so a split of a few million rows still makes parts for every core. */
-const MAX_PART_ROWS = 16 * BATCH_ROWS;
+/** ...and no more than this many batches, so a split of a few million rows still makes parts for every core. */
+const MAX_PART_BATCHES = 16;
 
 export interface MaterializeProgress {
   rows: number;
@@ -63,6 +63,8 @@ export interface MaterializeOptions {
   onProgress?: (progress: MaterializeProgress) => void;
   /** Threads that run parts; the machine's cores when not given. */
   threads?: number;
+  /** Rows per onnxruntime run, BATCH_ROWS when not given; parts are whole batches, 1 to 16 of them. */
+  batchRows?: number;
 }
 
 export interface MaterializeResult {
@@ -83,9 +85,9 @@ function outputRowBytes(signature: GraphSignature): number {
   return signature.outputs.reduce((sum, o) => sum + outputWidth(o) * (o.dtype === 'float32' ? 4 : o.dtype === 'int64' ? 8 : 32), 0);
 }
 
-export function partRows(signature: GraphSignature): number {
-  const byBytes = Math.floor(PART_BYTES / Math.max(1, outputRowBytes(signature)) / BATCH_ROWS) * BATCH_ROWS;
-  return Math.min(MAX_PART_ROWS, Math.max(BATCH_ROWS, byBytes));
+export function partRows(signature: GraphSignature, batchRows: number): number {
+  const batches = Math.floor(PART_BYTES / Math.max(1, outputRowBytes(signature)) / batchRows);
+  return Math.min(MAX_PART_BATCHES, Math.max(1, batches)) * batchRows;
 }
 
 /**
@@ -93,10 +95,10 @@ export function partRows(signature: GraphSignature): number {
  * names the file and column) and its rows cut into ranges. A split without rows still makes one part,
  * so its output file carries the output columns.
  */
-async function planParts(options: MaterializeOptions): Promise<{ tasks: PartTask[]; totalRows: number }> {
+async function planParts(options: MaterializeOptions, batchRows: number): Promise<{ tasks: PartTask[]; totalRows: number }> {
   const { inputFiles, signature, outDir } = options;
   if (inputFiles.length === 0) throw new ComponentError('materializeSplit: no input files');
-  const perPart = partRows(signature);
+  const perPart = partRows(signature, batchRows);
   return withDuckDb({ tmpDir: options.tmpDir, signal: options.signal }, async (db) => {
     const tasks: PartTask[] = [];
     let totalRows = 0;
@@ -171,14 +173,15 @@ function runParts(tasks: PartTask[], count: number, threadData: (i: number) => M
  */
 export async function materializeSplit(options: MaterializeOptions): Promise<MaterializeResult> {
   options.signal.throwIfAborted();
-  const { tasks, totalRows } = await planParts(options);
+  const batchRows = options.batchRows ?? BATCH_ROWS;
+  const { tasks, totalRows } = await planParts(options, batchRows);
   await mkdir(options.outDir, { recursive: true });
   const count = Math.max(1, Math.min(options.threads ?? os.availableParallelism(), tasks.length));
   const threadData = (i: number): MaterializeThreadData => ({
     model: options.model,
     inputs: options.signature.inputs,
     outputs: options.signature.outputs,
-    batchRows: BATCH_ROWS,
+    batchRows,
     tmpDir: path.join(options.tmpDir, `materialize-thread-${i}`),
   });
   let done = 0;

@@ -1,9 +1,9 @@
 import { encodeModel, GraphBuilder, OnnxElementType, tensorValueInfo } from '../../onnx/graph';
 import { applyBuckets } from '../../onnx/transform-ops/buckets';
-import { dateParts } from '../../onnx/transform-ops/date-parts';
+import { datePartsOrMissing } from '../../onnx/transform-ops/date-parts';
 import { scaleToZScore } from '../../onnx/transform-ops/numeric';
 import { lookupVocabulary, oneHot } from '../../onnx/transform-ops/vocabulary';
-import type { GraphDtype, GraphSignature, TensorSpec } from '../../components/transform/signature';
+import { MISSING_INSTANT, type GraphDtype, type GraphSignature, type TensorSpec } from '../../components/transform/signature';
 import { duckQuery } from './parquet-rows';
 
 /**
@@ -79,7 +79,8 @@ export const FLIGHTS_INPUTS: TensorSpec[] = [
 
 /**
  * The realistic flights transform: z-scores of delay and distance, vocabulary ids (or one-hot) of origin
- * and destination with one OOV bucket, month, day of week and hour of the date, distance deciles.
+ * and destination with one OOV bucket, month, day of week and hour of the date (-1 when missing),
+ * distance deciles.
  */
 export function flightsGraph(a: FlightsAnalyzers, encoding: 'ids' | 'one-hot'): TestGraph {
   return buildGraph(FLIGHTS_INPUTS, (g) => {
@@ -88,7 +89,7 @@ export function flightsGraph(a: FlightsAnalyzers, encoding: 'ids' | 'one-hot'): 
       const width = vocabulary.length + 1;
       return encoding === 'ids' ? { name: `${input}_id`, source: ids, dtype: 'int64' } : { name: `${input}_one_hot`, source: oneHot(g, ids, width), dtype: 'float32', width };
     };
-    const parts = dateParts(g, 'date');
+    const parts = datePartsOrMissing(g, 'date', MISSING_INSTANT);
     return [
       { name: 'delay_z', source: scaleToZScore(g, 'delay', a.delay), dtype: 'float32' },
       { name: 'distance_z', source: scaleToZScore(g, 'distance', a.distance), dtype: 'float32' },
