@@ -1,0 +1,342 @@
+import { open, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import duckdb from '@duckdb/node-bindings';
+import { DuckDBInstance } from '@duckdb/node-api';
+import * as tf from '@tensorflow/tfjs';
+import { UserInputError } from '../../dsl/executor';
+import { doubleValues } from '../data/duckdb-vectors';
+import { splitParquetFiles, type SplitLocation } from '../data/examples-layout';
+import { sqlIdentifier, sqlString } from '../data/sql';
+import { outputWidth } from '../transform/graph-columns';
+import type { TensorSpec, TransformSignature } from '../transform/signature';
+import type { Batch, FeatureInfo, TrainDataset } from './contract';
+import { permutation, seededUint32, shuffleStream } from './seeded-random';
+
+/**
+ * Transformed Examples (Parquet, one column per transform output) as batches of tensors, in bounded
+ * memory.
+ *
+ * Each split is read once per attempt, by DuckDB in chunks, into one local file per column of float32
+ * rows (`width` values a row), checked as it goes (a feature that is NaN, a label that is no class).
+ * No JavaScript value is made per row. An epoch then reads the files in windows:
+ * - the rows fall in blocks of BLOCK_ROWS consecutive rows; epoch e's generator, (seed, e) alone,
+ *   orders the blocks, and consecutive blocks of that order make a window of at most WINDOW_BYTES;
+ * - a window's rows are read (one read per block and column) and permuted with the same generator,
+ *   then cut into batches (a batch may span two windows; only the epoch's last one is short).
+ * A split that fits in a window (penguins: all of it) is a uniform permutation of its rows; a larger
+ * one is shuffled as tf.data's shuffle buffer over interleaved shards does, with no order kept
+ * between neighbouring rows beyond sharing a window. Memory: one window and one batch.
+ */
+
+const BLOCK_ROWS = 256;
+const WINDOW_BYTES = 64 * 2 ** 20;
+/** Whole numbers up to this are exact in float32. */
+const FLOAT32_EXACT = 2 ** 24;
+
+/** A column as it is cached: `width` float32 values per row. */
+interface ColumnSpec {
+  name: string;
+  width: number;
+  kind: FeatureInfo['kind'];
+}
+
+/** How the label column is checked and batched. */
+type LabelSpec = { name: string; classes: string[] } | { name: string; classes: undefined };
+
+/** What the datasets deliver: the features in signature order, the label, and its classes. */
+export interface DataLayout {
+  features: FeatureInfo[];
+  label: LabelSpec;
+}
+
+/**
+ * The features and the label from the transform's training signature: every output but the label is a
+ * feature; a string output cannot be one, and the label must be a scalar (a labelIds output's classes
+ * make it a classification).
+ */
+export function dataLayout(signature: TransformSignature, label: string): DataLayout {
+  const outputs = signature.training.outputs;
+  const labelOutput = outputs.find((o) => o.name === label);
+  if (!labelOutput) {
+    throw new UserInputError(`Trainer label "${label}" is not an output of the transform (its outputs: ${outputs.map((o) => o.name).join(', ')})`);
+  }
+  if (labelOutput.dtype === 'string' || outputWidth(labelOutput) !== 1 || labelOutput.shape.length !== 1) {
+    throw new UserInputError(`Trainer label "${label}" is ${labelOutput.dtype} [${labelOutput.shape.join(', ')}]; a label is one number per row (labelIds for classes)`);
+  }
+  const mapping = signature.labels.find((l) => l.output === label);
+  const features = outputs
+    .filter((o) => o.name !== label)
+    .map((o: TensorSpec): FeatureInfo => {
+      if (o.dtype === 'string') {
+        throw new UserInputError(`transform output "${o.name}" is a string, which a model cannot take: encode it in the transform (vocabulary ids or one-hot, hashStrings) or leave it out`);
+      }
+      return { name: o.name, width: outputWidth(o), kind: o.dtype === 'int64' ? 'ids' : 'number' };
+    });
+  return { features, label: mapping ? { name: label, classes: mapping.classes } : { name: label, classes: undefined } };
+}
+
+/** The SQL that reads a column as DOUBLEs, NULL as NaN, a vector of `width` values as DOUBLE[width]. */
+function columnExpression(column: ColumnSpec): string {
+  const name = sqlIdentifier(column.name);
+  if (column.width === 1) return `coalesce(CAST(${name} AS DOUBLE), 'NaN'::DOUBLE)`;
+  const nans = `list_resize([]::DOUBLE[], ${column.width}, 'NaN'::DOUBLE)`;
+  return `CAST(list_transform(coalesce(CAST(${name} AS DOUBLE[]), ${nans}), lambda v: coalesce(v, 'NaN'::DOUBLE)) AS DOUBLE[${column.width}])`;
+}
+
+function badFeature(file: string, row: number, column: ColumnSpec, value: number): UserInputError {
+  if (column.kind === 'ids' && Number.isFinite(value)) {
+    return new UserInputError(`${file} row ${row}: transformed feature "${column.name}" is ${value}, beyond the ids float32 holds exactly (±${FLOAT32_EXACT}); use fewer buckets`);
+  }
+  return new UserInputError(
+    `${file} row ${row}: transformed feature "${column.name}" is ${value}, and a model trains on numbers only: fill missing values in the transform (fillMissing) so every row has one`,
+  );
+}
+
+function badLabel(file: string, row: number, label: LabelSpec, value: number): UserInputError {
+  if (label.classes) {
+    return new UserInputError(
+      `${file} row ${row}: label "${label.name}" is ${value}, not a class id 0..${label.classes.length - 1} (-1 is a missing or unseen class): drop such rows before the Transform or name its classes`,
+    );
+  }
+  return new UserInputError(`${file} row ${row}: label "${label.name}" is ${value}; a number label must be finite`);
+}
+
+/** One cached column: a file of float32 rows. */
+class ColumnFile {
+  private written = 0;
+  private constructor(readonly spec: ColumnSpec, private readonly handle: FileHandle) {}
+
+  static async create(dir: string, index: number, spec: ColumnSpec): Promise<ColumnFile> {
+    return new ColumnFile(spec, await open(path.join(dir, `column-${index}.f32`), 'w+'));
+  }
+
+  async append(values: Float32Array): Promise<void> {
+    await this.handle.write(new Uint8Array(values.buffer, values.byteOffset, values.byteLength), 0, values.byteLength, this.written);
+    this.written += values.byteLength;
+  }
+
+  /** Rows [start, start + count) into `into` from row `at`. */
+  async read(start: number, count: number, into: Float32Array, at: number): Promise<void> {
+    const w = this.spec.width;
+    const bytes = new Uint8Array(into.buffer, into.byteOffset + at * w * 4, count * w * 4);
+    const { bytesRead } = await this.handle.read(bytes, 0, bytes.byteLength, start * w * 4);
+    if (bytesRead !== bytes.byteLength) throw new Error(`cached column "${this.spec.name}": read ${bytesRead} of ${bytes.byteLength} bytes at row ${start}`);
+  }
+
+  close(): Promise<void> {
+    return this.handle.close();
+  }
+}
+
+/** Narrows a chunk's DOUBLEs to float32 and checks each value; `bad` is the index of the first that fails, or -1. */
+function narrow(values: Float64Array, ok: (v: number) => boolean): { out: Float32Array; bad: number } {
+  const out = new Float32Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const v = Math.fround(values[i]!);
+    if (!ok(v)) return { out, bad: i };
+    out[i] = v;
+  }
+  return { out, bad: -1 };
+}
+
+export interface CacheProgress {
+  split: string;
+  rows: number;
+}
+
+/** A split read into column files (see the module's comment). */
+export class CachedSplit {
+  private constructor(
+    readonly name: string,
+    readonly rows: number,
+    private readonly features: ColumnFile[],
+    private readonly label: ColumnFile,
+    readonly layout: DataLayout,
+  ) {}
+
+  static async read(options: {
+    split: SplitLocation;
+    layout: DataLayout;
+    dir: string;
+    signal: AbortSignal;
+    onProgress?: (p: CacheProgress) => void;
+  }): Promise<CachedSplit> {
+    const { split, layout, dir, signal } = options;
+    const featureSpecs: ColumnSpec[] = layout.features;
+    const labelSpec: ColumnSpec = { name: layout.label.name, width: 1, kind: layout.label.classes ? 'ids' : 'number' };
+    const specs = [...featureSpecs, labelSpec];
+    const files = await Promise.all(specs.map((s, i) => ColumnFile.create(dir, i, s)));
+    const classes = layout.label.classes?.length;
+    const checks = specs.map((s, i): ((v: number) => boolean) => {
+      if (i < featureSpecs.length) return s.kind === 'ids' ? (v) => Math.abs(v) <= FLOAT32_EXACT : Number.isFinite;
+      return classes === undefined ? Number.isFinite : (v) => Number.isInteger(v) && v >= 0 && v < classes;
+    });
+    const instance = await DuckDBInstance.create(':memory:', { threads: '1' });
+    const connection = await instance.connect();
+    const onAbort = () => connection.interrupt();
+    signal.addEventListener('abort', onAbort, { once: true });
+    let rows = 0;
+    try {
+      for (const file of await splitParquetFiles(split)) {
+        signal.throwIfAborted();
+        const present = (await connection.runAndReadAll(`SELECT * FROM read_parquet(${sqlString(file)}) LIMIT 0`)).columnNames();
+        const missing = specs.find((s) => !present.includes(s.name));
+        if (missing) {
+          throw new UserInputError(`${file}: no column "${missing.name}", which the transform signature lists (the file's columns: ${present.join(', ')})`);
+        }
+        let fileRow = 0;
+        try {
+          const result = await connection.stream(`SELECT ${specs.map(columnExpression).join(', ')} FROM read_parquet(${sqlString(file)})`);
+          for (;;) {
+            const chunk = await result.fetchChunk();
+            signal.throwIfAborted();
+            if (!chunk || chunk.rowCount === 0) break;
+            const n = chunk.rowCount;
+            for (let k = 0; k < specs.length; k++) {
+              const spec = specs[k]!;
+              const vector = duckdb.data_chunk_get_vector(chunk.chunk, k);
+              const values = spec.width === 1 ? doubleValues(vector, n) : doubleValues(duckdb.array_vector_get_child(vector), n * spec.width);
+              const { out, bad } = narrow(values, checks[k]!);
+              if (bad >= 0) {
+                const row = fileRow + Math.floor(bad / spec.width);
+                throw k < featureSpecs.length ? badFeature(file, row, spec, values[bad]!) : badLabel(file, row, layout.label, values[bad]!);
+              }
+              await files[k]!.append(out);
+            }
+            fileRow += n;
+            rows += n;
+            options.onProgress?.({ split: split.name, rows });
+          }
+        } catch (err) {
+          if (err instanceof UserInputError || signal.aborted) throw err;
+          throw new UserInputError(`${file}: the transformed columns do not read as the transform signature says (${specs.map((s) => `${s.name}: ${s.width === 1 ? 'a number' : `${s.width} numbers`}`).join(', ')}): ${(err as Error).message}`);
+        }
+      }
+    } catch (err) {
+      await Promise.all(files.map((f) => f.close()));
+      signal.throwIfAborted();
+      throw err;
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+      connection.closeSync();
+      instance.closeSync();
+    }
+    if (rows === 0) {
+      await Promise.all(files.map((f) => f.close()));
+      throw new UserInputError(`split "${split.name}" (${split.dir}) has no rows to train or evaluate on`);
+    }
+    return new CachedSplit(split.name, rows, files.slice(0, featureSpecs.length), files[featureSpecs.length]!, layout);
+  }
+
+  /**
+   * The split's batches: in stored order, or shuffled for (seed, epoch) as the module's comment says.
+   * `inputs` picks the features `xs` holds (all when undefined).
+   */
+  async *batches(options: { batchSize: number; shuffle?: { seed: number; epoch: number }; inputs?: ReadonlySet<string>; signal: AbortSignal }): AsyncGenerator<Batch> {
+    const { batchSize, shuffle, signal } = options;
+    const picked = this.features.filter((f) => !options.inputs || options.inputs.has(f.spec.name));
+    const columns = [...picked, this.label];
+    const next = shuffle ? seededUint32(shuffle.seed, shuffleStream(shuffle.epoch)) : undefined;
+    const blockCount = Math.ceil(this.rows / BLOCK_ROWS);
+    const blocks = next ? permutation(blockCount, next) : Uint32Array.from({ length: blockCount }, (_, i) => i);
+    const rowBytes = 4 * [...this.features, this.label].reduce((sum, c) => sum + c.spec.width, 0);
+    const blocksPerWindow = Math.max(1, Math.floor(WINDOW_BYTES / (BLOCK_ROWS * rowBytes)));
+    const batch = new BatchBuilder(picked.map((c) => c.spec), this.layout.label, batchSize);
+
+    for (let first = 0; first < blockCount; first += blocksPerWindow) {
+      signal.throwIfAborted();
+      const windowBlocks = blocks.subarray(first, Math.min(blockCount, first + blocksPerWindow));
+      const rowsOf = (block: number) => Math.min(BLOCK_ROWS, this.rows - block * BLOCK_ROWS);
+      const windowRows = windowBlocks.reduce((sum, b) => sum + rowsOf(b), 0);
+      const window = columns.map((c) => new Float32Array(windowRows * c.spec.width));
+      let at = 0;
+      for (const block of windowBlocks) {
+        await Promise.all(columns.map((c, k) => c.read(block * BLOCK_ROWS, rowsOf(block), window[k]!, at)));
+        at += rowsOf(block);
+      }
+      const order = next ? permutation(windowRows, next) : undefined;
+      for (let i = 0; i < windowRows; i++) {
+        batch.add(window, order ? order[i]! : i);
+        if (batch.full) yield batch.take();
+      }
+    }
+    if (batch.rows > 0) yield batch.take();
+  }
+
+  close(): Promise<void> {
+    return Promise.all([...this.features, this.label].map((c) => c.close())).then(() => undefined);
+  }
+}
+
+/** Fills one batch's arrays row by row from a window's columns (the label last), and makes its tensors. */
+class BatchBuilder {
+  rows = 0;
+  private features: Float32Array[] = [];
+  private labels = new Float32Array(0);
+
+  constructor(private readonly specs: ColumnSpec[], private readonly label: LabelSpec, private readonly size: number) {
+    this.reset();
+  }
+
+  get full(): boolean {
+    return this.rows === this.size;
+  }
+
+  private reset(): void {
+    // Fresh arrays each batch: a tensor may keep the array it was made from (tfjs's cpu backend does).
+    this.features = this.specs.map((s) => new Float32Array(this.size * s.width));
+    this.labels = new Float32Array(this.size * (this.label.classes?.length ?? 1));
+    this.rows = 0;
+  }
+
+  add(window: Float32Array[], row: number): void {
+    const r = this.rows;
+    this.specs.forEach((s, k) => {
+      const w = s.width;
+      const from = window[k]!;
+      const to = this.features[k]!;
+      if (w === 1) to[r] = from[row]!;
+      else for (let j = 0; j < w; j++) to[r * w + j] = from[row * w + j]!;
+    });
+    const value = window[this.specs.length]![row]!;
+    const classes = this.label.classes?.length;
+    if (classes === undefined) this.labels[r] = value;
+    else this.labels[r * classes + value] = 1;
+    this.rows++;
+  }
+
+  take(): Batch {
+    const n = this.rows;
+    const xs = Object.fromEntries(this.specs.map((s, k) => [s.name, tf.tensor2d(this.features[k]!.subarray(0, n * s.width), [n, s.width], 'float32')]));
+    const width = this.label.classes?.length ?? 1;
+    const ys = tf.tensor2d(this.labels.subarray(0, n * width), [n, width], 'float32');
+    this.reset();
+    return { xs, ys };
+  }
+}
+
+/** What the training loop tells the datasets: the epoch a pass yields, the model's inputs once known. */
+export class DatasetControl {
+  inputs: ReadonlySet<string> | undefined;
+  constructor(public epoch: number) {}
+}
+
+/**
+ * A tf.data.Dataset over an async generator: tfjs's `generator` awaits what the iterator's `next()`
+ * returns, so an async generator serves, though its type names a synchronous iterator.
+ */
+function datasetOf(make: () => AsyncGenerator<Batch>): tf.data.Dataset<Batch> {
+  return tf.data.generator(() => make() as unknown as Iterator<Batch>);
+}
+
+export function trainDataset(split: CachedSplit, control: DatasetControl, options: { seed: number; batchSize: number; signal: AbortSignal }): TrainDataset {
+  const epochOf = (epoch: number) => () => split.batches({ ...options, shuffle: { seed: options.seed, epoch }, inputs: control.inputs });
+  return Object.assign(
+    datasetOf(() => epochOf(control.epoch)()),
+    { epoch: (e: number) => datasetOf(epochOf(e)) },
+  );
+}
+
+export function evalDataset(split: CachedSplit, control: DatasetControl, options: { batchSize: number; signal: AbortSignal }): tf.data.Dataset<Batch> {
+  return datasetOf(() => split.batches({ ...options, inputs: control.inputs }));
+}
