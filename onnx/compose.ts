@@ -68,7 +68,10 @@ export function composeGraphs(first: Uint8Array, second: Uint8Array, wiring: rea
     node: [...(renamedA.node ?? []), ...(renamedB.node ?? []), ...passthroughs],
     initializer: [...(renamedA.initializer ?? []), ...(renamedB.initializer ?? [])],
     sparseInitializer: [...(renamedA.sparseInitializer ?? []), ...(renamedB.sparseInitializer ?? [])],
-    valueInfo: [...(renamedA.valueInfo ?? []), ...(renamedA.output ?? []), ...(renamedB.valueInfo ?? [])].filter((v) => !secondOutputs.has(v.name ?? '')),
+    // The first graph's wired outputs are inner values now; their types stay known (a graph input passed through is typed already).
+    valueInfo: [...(renamedA.valueInfo ?? []), ...(renamedA.output ?? []), ...(renamedB.valueInfo ?? [])].filter(
+      (v) => !secondOutputs.has(v.name ?? '') && !firstInputs.has(v.name ?? ''),
+    ),
     quantizationAnnotation: [...(renamedA.quantizationAnnotation ?? []), ...(renamedB.quantizationAnnotation ?? [])],
     input: renamedA.input ?? [],
     output: gb.output ?? [],
