@@ -19,8 +19,9 @@ import { permutation, seededUint32, shuffleStream } from './seeded-random';
  * Each split is read once per attempt, by DuckDB in chunks, into one local file per column of float32
  * rows (`width` values a row), checked as it goes (a feature that is NaN, a label that is no class).
  * No JavaScript value is made per row. An epoch then reads the files in windows:
- * - the rows fall in blocks of BLOCK_ROWS consecutive rows; epoch e's generator, (seed, e) alone,
- *   orders the blocks, and consecutive blocks of that order make a window of at most WINDOW_BYTES;
+ * - the rows fall in blocks of `blockRows` consecutive rows; epoch e's generator, (seed, e) alone,
+ *   orders the blocks, and consecutive blocks of that order make a window of at most `windowBytes`
+ *   (ShuffleShape; 256 rows and 64 MiB);
  * - a window's rows are read (one read per block and column) and permuted with the same generator,
  *   then cut into batches (a batch may span two windows; only the epoch's last one is short).
  * A split that fits in a window (penguins: all of it) is a uniform permutation of its rows; a larger
@@ -28,8 +29,13 @@ import { permutation, seededUint32, shuffleStream } from './seeded-random';
  * between neighbouring rows beyond sharing a window. Memory: one window and one batch.
  */
 
-const BLOCK_ROWS = 256;
-const WINDOW_BYTES = 64 * 2 ** 20;
+/** How an epoch's shuffle cuts the split: blocks of consecutive rows, windows of whole blocks. */
+export interface ShuffleShape {
+  blockRows: number;
+  windowBytes: number;
+}
+
+const DEFAULT_SHAPE: ShuffleShape = { blockRows: 256, windowBytes: 64 * 2 ** 20 };
 /** Whole numbers up to this are exact in float32. */
 const FLOAT32_EXACT = 2 ** 24;
 
@@ -232,26 +238,33 @@ export class CachedSplit {
    * The split's batches: in stored order, or shuffled for (seed, epoch) as the module's comment says.
    * `inputs` picks the features `xs` holds (all when undefined).
    */
-  async *batches(options: { batchSize: number; shuffle?: { seed: number; epoch: number }; inputs?: ReadonlySet<string>; signal: AbortSignal }): AsyncGenerator<Batch> {
+  async *batches(options: {
+    batchSize: number;
+    shuffle?: { seed: number; epoch: number };
+    inputs?: ReadonlySet<string>;
+    shape?: ShuffleShape;
+    signal: AbortSignal;
+  }): AsyncGenerator<Batch> {
     const { batchSize, shuffle, signal } = options;
+    const { blockRows, windowBytes } = options.shape ?? DEFAULT_SHAPE;
     const picked = this.features.filter((f) => !options.inputs || options.inputs.has(f.spec.name));
     const columns = [...picked, this.label];
     const next = shuffle ? seededUint32(shuffle.seed, shuffleStream(shuffle.epoch)) : undefined;
-    const blockCount = Math.ceil(this.rows / BLOCK_ROWS);
+    const blockCount = Math.ceil(this.rows / blockRows);
     const blocks = next ? permutation(blockCount, next) : Uint32Array.from({ length: blockCount }, (_, i) => i);
     const rowBytes = 4 * [...this.features, this.label].reduce((sum, c) => sum + c.spec.width, 0);
-    const blocksPerWindow = Math.max(1, Math.floor(WINDOW_BYTES / (BLOCK_ROWS * rowBytes)));
+    const blocksPerWindow = Math.max(1, Math.floor(windowBytes / (blockRows * rowBytes)));
     const batch = new BatchBuilder(picked.map((c) => c.spec), this.layout.label, batchSize);
 
     for (let first = 0; first < blockCount; first += blocksPerWindow) {
       signal.throwIfAborted();
       const windowBlocks = blocks.subarray(first, Math.min(blockCount, first + blocksPerWindow));
-      const rowsOf = (block: number) => Math.min(BLOCK_ROWS, this.rows - block * BLOCK_ROWS);
+      const rowsOf = (block: number) => Math.min(blockRows, this.rows - block * blockRows);
       const windowRows = windowBlocks.reduce((sum, b) => sum + rowsOf(b), 0);
       const window = columns.map((c) => new Float32Array(windowRows * c.spec.width));
       let at = 0;
       for (const block of windowBlocks) {
-        await Promise.all(columns.map((c, k) => c.read(block * BLOCK_ROWS, rowsOf(block), window[k]!, at)));
+        await Promise.all(columns.map((c, k) => c.read(block * blockRows, rowsOf(block), window[k]!, at)));
         at += rowsOf(block);
       }
       const order = next ? permutation(windowRows, next) : undefined;
@@ -329,7 +342,11 @@ function datasetOf(make: () => AsyncGenerator<Batch>): tf.data.Dataset<Batch> {
   return tf.data.generator(() => make() as unknown as Iterator<Batch>);
 }
 
-export function trainDataset(split: CachedSplit, control: DatasetControl, options: { seed: number; batchSize: number; signal: AbortSignal }): TrainDataset {
+export function trainDataset(
+  split: CachedSplit,
+  control: DatasetControl,
+  options: { seed: number; batchSize: number; shape?: ShuffleShape; signal: AbortSignal },
+): TrainDataset {
   const epochOf = (epoch: number) => () => split.batches({ ...options, shuffle: { seed: options.seed, epoch }, inputs: control.inputs });
   return Object.assign(
     datasetOf(() => epochOf(control.epoch)()),

@@ -14,7 +14,7 @@ import { fillMissing, labelIds, scaleToZScore, transform, vocabulary } from '../
 import { SIGNATURE_FILE, TransformSignatureSchema, type TransformSignature } from '../../components/transform/signature';
 import { Transform } from '../../components/transform/spec';
 import type { TrainerCheckpointState } from '../../components/trainer/checkpoint-files';
-import { CachedSplit, dataLayout, DatasetControl, trainDataset } from '../../components/trainer/datasets';
+import { CachedSplit, dataLayout, DatasetControl, trainDataset, type ShuffleShape } from '../../components/trainer/datasets';
 import { TrainerParametersSchema } from '../../components/trainer/spec';
 import { runTypeScriptTrainer, type TypeScriptTrainerOptions } from '../../components/trainer/train-runtime';
 import type { SchemaPayload } from '../../components/schema-gen/payload';
@@ -137,8 +137,8 @@ describe('TypeScript trainer runtime (penguins through ExampleGen, StatisticsGen
     const dir = await tempDir('trainer-columns');
     const split = await CachedSplit.read({ split: { name: 'train', dir: path.join(transformedDir, 'Split-train') }, layout, dir, signal: new AbortController().signal });
     try {
-      const rowsOf = async (seed: number, epoch: number) => {
-        const dataset = trainDataset(split, new DatasetControl(0), { seed, batchSize: 16, signal: new AbortController().signal });
+      const rowsOf = async (seed: number, epoch: number, shape?: ShuffleShape) => {
+        const dataset = trainDataset(split, new DatasetControl(0), { seed, batchSize: 16, shape, signal: new AbortController().signal });
         const batches = await dataset.epoch(epoch).toArray();
         const sizes = batches.map((b) => b.ys.shape[0]);
         const rows = batches.flatMap((b) => {
@@ -163,6 +163,14 @@ describe('TypeScript trainer runtime (penguins through ExampleGen, StatisticsGen
       const e1 = await rowsOf(7, 1);
       assert.notDeepEqual(e1.rows, e0.rows, 'another epoch, another order');
       assert.notDeepEqual((await rowsOf(8, 0)).rows, e0.rows, 'another seed, another order');
+
+      // A split larger than a window: 15 blocks of 16 rows, windows of 3 blocks (9 float32 values a row).
+      const small: ShuffleShape = { blockRows: 16, windowBytes: 16 * 9 * 4 * 3 };
+      const w0 = await rowsOf(7, 0, small);
+      assert.deepEqual([...w0.rows].sort(), [...stored].sort(), 'every row once, window after window');
+      assert.deepEqual(w0.sizes.slice(0, -1), w0.sizes.slice(0, -1).map(() => 16), 'batches run across windows');
+      assert.deepEqual((await rowsOf(7, 0, small)).rows, w0.rows);
+      assert.notDeepEqual((await rowsOf(7, 1, small)).rows, w0.rows);
     } finally {
       await split.close();
     }
@@ -199,6 +207,25 @@ describe('TypeScript trainer runtime (penguins through ExampleGen, StatisticsGen
     assert.deepEqual(resumed.result.metrics.map((m) => m.epoch), [0, 1, 2, 3, 4, 5]);
     assert.deepEqual(resumed.result.metrics.slice(0, 3), uninterrupted.result.metrics.slice(0, 3));
     assertWeightsClose(resumed.result.model, uninterrupted.result.model);
+  });
+
+  it('stops within a batch when the run is cancelled, checkpointing nothing after', async () => {
+    const controller = new AbortController();
+    const started = Date.now();
+    await assert.rejects(
+      trainWith(
+        { epochs: 30 },
+        {
+          signal: controller.signal,
+          progress: (p) => {
+            if (p.message === 'epoch 3/30 on wasm') controller.abort();
+          },
+          checkpoint: async (state) => assert.ok(state.epoch < 2, `no checkpoint after the cancellation (epoch ${state.epoch})`),
+        },
+      ),
+      (err: Error) => err.name === 'AbortError',
+    );
+    assert.ok(Date.now() - started < 10_000);
   });
 
   it('falls back to cpu when the model needs a kernel wasm lacks (Embedding\'s gradient), and says why', async () => {
