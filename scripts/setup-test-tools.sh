@@ -4,14 +4,16 @@
 #
 #   - the Temporal CLI and MinIO servers (scripts/build-servers.sh, per-user cache)
 #   - NVIDIA's Python tritonclient in a virtual environment: ~/.cache/mlpipe/tritonclient-venv
+#   - scikit-learn, skl2onnx, onnx and pyarrow (pinned) in that same venv, for the Trainer's
+#     bring-your-own-script test (test/fixtures/trainer-scripts/)
 #   - NVIDIA's perf_analyzer (x86-64 Linux only): ~/.cache/mlpipe/perf-analyzer, needing libb64
 #   - Debian's chromium, which the Temporal Web UI test drives
 #
 # System packages (chromium, libb64-0d) come from apt when this runs as root, or with sudo that
 # needs no password; otherwise it stops with one line naming the command to run.
 #
-#   MLPIPE_TEST_SKIP=tritonclient,perf_analyzer,chromium   leave these out; their tests then skip,
-#                                                           saying so (CI never sets it)
+#   MLPIPE_TEST_SKIP=tritonclient,sklearn,perf_analyzer,chromium   leave these out; their tests then
+#                                                           skip, saying so (CI never sets it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -59,6 +61,20 @@ if ! skipped tritonclient && ! "$venv/bin/python" -c 'import tritonclient.http, 
   say "installing NVIDIA's tritonclient into $venv (about 30 s, once)"
   { python3 -m venv "$venv" >>"$log" 2>&1 && "$venv/bin/pip" install -q 'tritonclient[http,grpc]' numpy >>"$log" 2>&1; } ||
     stop "NVIDIA's tritonclient in $venv" "python3 -m venv $venv && $venv/bin/pip install 'tritonclient[http,grpc]' numpy (Debian: apt-get install python3-venv first)" tritonclient
+fi
+
+# Pinned, and checked by version (no imports: quick), so a changed pin installs again.
+sklearn_pins=(scikit-learn==1.9.1 skl2onnx==1.20.0 onnx==1.23.2 pyarrow==26.0.1)
+pinned() { # name==version...
+  "$venv/bin/python" - "$@" <<'EOF' 2>/dev/null
+import sys, importlib.metadata as m
+sys.exit(any(m.version(name) != version for name, version in (pin.split('==') for pin in sys.argv[1:])))
+EOF
+}
+if ! skipped sklearn && ! pinned "${sklearn_pins[@]}"; then
+  say "installing scikit-learn, skl2onnx, onnx and pyarrow into $venv (about 30 s, once)"
+  { { [ -x "$venv/bin/pip" ] || python3 -m venv "$venv" >>"$log" 2>&1; } && "$venv/bin/pip" install -q "${sklearn_pins[@]}" >>"$log" 2>&1; } ||
+    stop "scikit-learn and skl2onnx in $venv" "$venv/bin/pip install ${sklearn_pins[*]}" sklearn
 fi
 
 if ! skipped perf_analyzer && [ "$(uname -m)" = x86_64 ] && [ ! -x "$cache/perf-analyzer/perf_analyzer" ]; then

@@ -7,7 +7,7 @@ import { mlpipeCacheDir } from '../../stack/binaries';
  * `npm test`) installs them where these functions look. A missing tool fails its test with the
  * command that installs it; only MLPIPE_TEST_SKIP, which CI never sets, turns that into a skip.
  */
-export type TestTool = 'tritonclient' | 'perf_analyzer' | 'chromium';
+export type TestTool = 'tritonclient' | 'sklearn' | 'perf_analyzer' | 'chromium';
 
 const SETUP = 'bash scripts/setup-test-tools.sh';
 
@@ -41,6 +41,17 @@ export function tritonclientPython(ctx: Mocha.Context): string {
   skipWhen(ctx, 'tritonclient');
   const python = process.env.MLPIPE_TRITONCLIENT_PYTHON ?? path.join(mlpipeCacheDir(), 'tritonclient-venv', 'bin', 'python');
   if (!isExecutable(python)) throw missing("NVIDIA's tritonclient (Python)", python);
+  return python;
+}
+
+/**
+ * A Python with scikit-learn, skl2onnx, onnx and pyarrow, for the Trainer's own-script test:
+ * $MLPIPE_SKLEARN_PYTHON or the cached venv's (setup-test-tools.sh installs them beside tritonclient).
+ */
+export function sklearnPython(ctx: Mocha.Context): string {
+  skipWhen(ctx, 'sklearn');
+  const python = process.env.MLPIPE_SKLEARN_PYTHON ?? path.join(mlpipeCacheDir(), 'tritonclient-venv', 'bin', 'python');
+  if (!isExecutable(python)) throw missing('scikit-learn and skl2onnx (Python)', python);
   return python;
 }
 
