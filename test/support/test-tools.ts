@@ -36,10 +36,13 @@ function missing(what: string, where: string): Error {
   return new Error(`${what} is not installed (looked for ${where}). Run \`${SETUP}\` (npm test runs it), or set MLPIPE_TEST_SKIP to skip this test.`);
 }
 
+/** The Python of the venv setup-test-tools.sh fills (named for what it first held). */
+const testVenvPython = () => path.join(mlpipeCacheDir(), 'tritonclient-venv', 'bin', 'python');
+
 /** A Python that imports NVIDIA's tritonclient and numpy: $MLPIPE_TRITONCLIENT_PYTHON or the cached venv's. */
 export function tritonclientPython(ctx: Mocha.Context): string {
   skipWhen(ctx, 'tritonclient');
-  const python = process.env.MLPIPE_TRITONCLIENT_PYTHON ?? path.join(mlpipeCacheDir(), 'tritonclient-venv', 'bin', 'python');
+  const python = process.env.MLPIPE_TRITONCLIENT_PYTHON ?? testVenvPython();
   if (!isExecutable(python)) throw missing("NVIDIA's tritonclient (Python)", python);
   return python;
 }
@@ -50,7 +53,7 @@ export function tritonclientPython(ctx: Mocha.Context): string {
  */
 export function sklearnPython(ctx: Mocha.Context): string {
   skipWhen(ctx, 'sklearn');
-  const python = process.env.MLPIPE_SKLEARN_PYTHON ?? path.join(mlpipeCacheDir(), 'tritonclient-venv', 'bin', 'python');
+  const python = process.env.MLPIPE_SKLEARN_PYTHON ?? testVenvPython();
   if (!isExecutable(python)) throw missing('scikit-learn and skl2onnx (Python)', python);
   return python;
 }
