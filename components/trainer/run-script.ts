@@ -223,6 +223,7 @@ export async function runTrainingScript(options: TrainingScriptOptions): Promise
   await checkCwd(cwd);
   await mkdir(options.outputDir, { recursive: true });
   await mkdir(options.checkpointDir, { recursive: true });
+  await mkdir(path.dirname(options.logFile), { recursive: true });
   const hyperparametersFile = path.join(options.tmpDir, HYPERPARAMETERS_FILE);
   await writeFile(hyperparametersFile, JSON.stringify(options.hyperparameters, null, 2));
   const modelFile = path.join(options.outputDir, MODEL_FILE);
@@ -260,6 +261,8 @@ export async function runTrainingScript(options: TrainingScriptOptions): Promise
     signalGroup(child, 'SIGTERM');
     killTimer ??= setTimeout(() => signalGroup(child, 'SIGKILL'), KILL_GRACE_MS);
   };
+  // A log that cannot be written (a full disk) stops the run: its output would be lost. Retried.
+  log.on('error', stop);
   const onAbort = () => stop(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason)));
   signal.addEventListener('abort', onAbort, { once: true });
 
