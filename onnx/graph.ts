@@ -79,6 +79,7 @@ export const DOMAIN_OPSETS: Readonly<Record<string, number>> = { 'ai.onnx.ml': 2
 export const attribute = {
   int: (name: string, value: number): onnx.IAttributeProto => ({ name, type: OnnxAttributeType.INT, i: value }),
   float: (name: string, value: number): onnx.IAttributeProto => ({ name, type: OnnxAttributeType.FLOAT, f: value }),
+  string: (name: string, value: string): onnx.IAttributeProto => ({ name, type: OnnxAttributeType.STRING, s: Buffer.from(value, 'utf8') }),
   ints: (name: string, values: number[]): onnx.IAttributeProto => ({ name, type: OnnxAttributeType.INTS, ints: values }),
   floats: (name: string, values: number[]): onnx.IAttributeProto => ({ name, type: OnnxAttributeType.FLOATS, floats: values }),
   strings: (name: string, values: string[]): onnx.IAttributeProto => ({
@@ -139,7 +140,8 @@ export class GraphBuilder {
     return this.node(opType, inputs, { attributes, domain })[0]!;
   }
 
-  floatConstant(values: number[], dims: number[] = [values.length]): string {
+  /** `values` may be a layer's weights as they are (a Float32Array), copied once into the initializer. */
+  floatConstant(values: ArrayLike<number>, dims: number[] = [values.length]): string {
     const name = this.fresh(`const_${this.nextId++}`);
     this.initializers.push(floatInitializer(name, dims, Float32Array.from(values)));
     return name;
