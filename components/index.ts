@@ -8,3 +8,4 @@ export * from './example-validator/spec';
 export * from './schema-gen/spec';
 export * from './import-schema-gen/spec';
 export * from './transform/spec';
+export * from './trainer/spec';
