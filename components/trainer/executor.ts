@@ -154,15 +154,16 @@ export const executor = defineExecutor(Trainer, async (ctx) => {
   await writeFile(path.join(modelDir, TRAINING_FILE), `${JSON.stringify({ ...trained.training, epochsRun: trained.epochsRun }, null, 2)}\n`);
 
   const last = trained.metrics.at(-1);
+  const { modelInputs: _inputs, modelOutputs: _outputs, ...brief } = trained.training;
   return {
     properties: {
       model: { label: params.label, task: serving.signature.task },
       servingModel: { label: params.label, task: serving.signature.task },
     },
     summary: {
-      ...trained.training,
+      ...brief,
       epochsRun: trained.epochsRun.length > 0 ? `${trained.epochsRun[0]}..${trained.epochsRun.at(-1)}` : 'none',
-      ...(last ? { lastEpoch: last } : {}),
+      ...(last ? { lastEpoch: Object.fromEntries(Object.entries(last).map(([k, v]) => [k, Number(v.toPrecision(4))])) } : {}),
     },
   };
 });

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { ExampleGen, ExampleValidator, SchemaGen, StatisticsGen, Transform, pipeline } from '../../dsl';
+import { ExampleGen, ExampleValidator, SchemaGen, StatisticsGen, Trainer, Transform, pipeline } from '../../dsl';
 import { penguinsTransform } from './transform';
 
 /** Where the npm package `vega-datasets` keeps its files (its exports map hides them from require). */
@@ -11,9 +11,16 @@ export function vegaDataDir(): string {
  * Palmer penguins through ExampleGen (hash split train:eval = 2:1), StatisticsGen, SchemaGen (the
  * schema inferred from the training split, Species the label), ExampleValidator (both splits checked
  * against it; an ERROR anomaly stops the run) and Transform (transform.ts, compiled to one ONNX graph
- * that materialises both splits).
+ * that materialises both splits) and Trainer (trainer.ts, a small dense classifier in tfjs, exported to
+ * ONNX and composed behind the transform into one serving graph: raw penguin in, species out).
  * Parameters: `--param input=<file>` to use other data.
  */
+/**
+ * The trainer module as its TypeScript source, loaded through tsx, from the sources and from the build
+ * alike: both then key the same file, so a run of either is served from the other's cache.
+ */
+const TRAINER_MODULE = path.resolve(__dirname, __filename.endsWith('.ts') ? '.' : path.join('..', '..', '..', 'examples', 'penguins'), 'trainer.ts');
+
 export default function createPipeline(params: Record<string, string> = {}) {
   const examples = ExampleGen('example_gen', {
     parameters: { input: params.input ?? path.join(vegaDataDir(), 'penguins.json') },
@@ -25,5 +32,9 @@ export default function createPipeline(params: Record<string, string> = {}) {
     parameters: { transform: penguinsTransform },
     inputs: { examples: examples.outputs.examples, schema: schema.outputs.schema, anomalies: validator.outputs.anomalies },
   });
-  return pipeline({ name: 'penguins', nodes: [examples, statistics, schema, validator, transformed] });
+  const trainer = Trainer('trainer', {
+    parameters: { module: TRAINER_MODULE, label: 'species', epochs: 40, hyperparameters: { hidden: 16, learningRate: 0.01 } },
+    inputs: { examples: transformed.outputs.transformedExamples, transformGraph: transformed.outputs.transformGraph, schema: schema.outputs.schema },
+  });
+  return pipeline({ name: 'penguins', nodes: [examples, statistics, schema, validator, transformed, trainer] });
 }
