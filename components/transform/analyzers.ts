@@ -116,9 +116,14 @@ function sqlOf(node: Expression, ctx: SqlContext): { sql: string; kind: SqlKind 
       const missing = input.kind === 'number' ? `${input.sql} IS NULL OR isnan(${input.sql})` : `${input.sql} IS NULL OR ${input.sql} = ''`;
       return { sql: `(CASE WHEN ${missing} THEN ${fillSql(node, input.kind, ctx)} ELSE ${input.sql} END)`, kind: input.kind };
     }
+    case 'bucketNames': {
+      const x = numericInput(node, ctx);
+      const buckets = node.boundaries.map((b, i) => `WHEN ${x} < ${numberSql(b)} THEN ${sqlString(node.names[i]!)}`).join(' ');
+      return { sql: `(CASE WHEN ${x} IS NULL OR isnan(${x}) THEN '' ${buckets} ELSE ${sqlString(node.names.at(-1)!)} END)`, kind: 'string' };
+    }
     default:
       throw new UserInputError(
-        `output "${ctx.output}": an analyzer reads ${node.op} of ${describeExpression(node)}; analyzers can read a feature or fillMissing, log1p or clip of one`,
+        `output "${ctx.output}": an analyzer reads ${node.op} of ${describeExpression(node)}; analyzers can read a feature or fillMissing, log1p, clip or bucketNames of one`,
       );
   }
 }

@@ -15,6 +15,7 @@ const ACCEPTS: Record<string, readonly ValueKind[]> = {
   hashStrings: ['string'],
   cross: ['string', 'number'],
   datePart: ['timestamp'],
+  bucketNames: ['number'],
   labelIds: ['string'],
   mean: ['number'],
   var: ['number'],
@@ -107,7 +108,7 @@ function kindOf(node: Expression | AnalyzerNode, where: Where): ValueKind {
     }
     return kind;
   }
-  return 'number';
+  return node.op === 'bucketNames' ? 'string' : 'number';
 }
 
 function dtypeOf(node: Expression, kind: ValueKind): Output['dtype'] {
@@ -115,6 +116,8 @@ function dtypeOf(node: Expression, kind: ValueKind): Output['dtype'] {
     case 'feature':
     case 'fillMissing':
       return kind === 'string' ? 'string' : kind === 'timestamp' ? 'int64' : 'float32';
+    case 'bucketNames':
+      return 'string';
     case 'scaleToZScore':
     case 'scaleByMinMax':
     case 'log1p':

@@ -2,7 +2,7 @@ import { canonicalJson } from '../../artifacts/fingerprint';
 import { ComponentError, UserInputError } from '../../dsl/executor';
 import { attribute, encodeModel, extraOpsetsOf, GraphBuilder, OnnxElementType, tensorValueInfo, type onnx } from '../../onnx/graph';
 import { pruneGraph } from '../../onnx/prune-graph';
-import { applyBuckets } from '../../onnx/transform-ops/buckets';
+import { applyBuckets, bucketNames } from '../../onnx/transform-ops/buckets';
 import { crossToBuckets } from '../../onnx/transform-ops/cross';
 import { datePartsOrMissing, type DateParts } from '../../onnx/transform-ops/date-parts';
 import { hashableFloats, hashToBuckets } from '../../onnx/transform-ops/hashing';
@@ -165,6 +165,8 @@ class ExpressionCompiler {
       }
       case 'datePart':
         return int64(this.datePartsOf(node.input, output)[node.part]);
+      case 'bucketNames':
+        return { name: bucketNames(g, float(node.input), node.boundaries, node.names), dtype: 'string' };
       case 'labelIds':
         return int64(lookupVocabulary(g, this.value(node.input, output).name, this.classes(node, output)));
     }

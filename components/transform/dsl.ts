@@ -126,6 +126,20 @@ export function applyBuckets(x: Numeric, boundaries: number[]): Expr<'number'> {
   return new Expr({ op: 'applyBuckets', input: numeric('applyBuckets', x), boundaries: [...boundaries] }, 'number', 'int64');
 }
 
+/**
+ * A number's bucket by fixed boundaries, as a name: `bucketNames(f.delay, { boundaries: [15], names: ['on time', 'delayed'] })`
+ * is 'delayed' for 15 or more. Wrapped in labelIds it makes a classification label from a number.
+ */
+export function bucketNames(x: Numeric, buckets: { boundaries: number[]; names: string[] }): Expr<'string'> {
+  const input = numeric('bucketNames', x);
+  if (buckets.names.length !== buckets.boundaries.length + 1) {
+    throw new UserInputError(
+      `bucketNames on ${describeExpression(input)}: ${buckets.boundaries.length} boundaries make ${buckets.boundaries.length + 1} buckets, but ${buckets.names.length} names were given`,
+    );
+  }
+  return new Expr({ op: 'bucketNames', input, boundaries: [...buckets.boundaries], names: [...buckets.names] }, 'string', 'string');
+}
+
 export interface VocabularyOptions {
   topK?: number;
   /** The least count a value needs to be in the vocabulary. */

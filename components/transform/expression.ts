@@ -33,6 +33,9 @@ import { z } from 'zod';
  * - `labelIds`: class names to ids in lexicographic (code unit) order of the classes seen in the train
  *   split (the `classes` analyzer, which labelIds without given `classes` reads), or in the order of the
  *   given `classes`; kept as metadata so predictions turn back into names; an unknown or missing name is -1.
+ * - `bucketNames`: a number's bucket (as `applyBuckets`) as a name, names[i] for bucket i; a missing
+ *   value is '' (a missing string). A label from a number (a delay of 15 minutes or more) is
+ *   `labelIds(bucketNames(x, ...))`, so its classes have names as every label's.
  * - Missing values: NaN for numbers, '' for strings (the graph's inputs carry them so, signature.ts);
  *   analyzers leave both out. Date parts of a missing instant are -1.
  */
@@ -67,6 +70,7 @@ export type Expression =
   | { op: 'hashStrings'; input: Expression; numBuckets: number }
   | { op: 'cross'; inputs: [Expression, Expression]; numBuckets: number }
   | { op: 'datePart'; input: Expression; part: 'year' | 'month' | 'dayOfWeek' | 'hour' }
+  | { op: 'bucketNames'; input: Expression; boundaries: number[]; names: string[] }
   | { op: 'labelIds'; input: Expression; classes?: string[] };
 
 export const AnalyzerNodeSchema: z.ZodType<AnalyzerNode> = z.lazy(() =>
@@ -131,6 +135,11 @@ export const ExpressionSchema: z.ZodType<Expression> = z.lazy(() =>
     z.object({ op: z.literal('hashStrings'), input: ExpressionSchema, numBuckets: numberOfBuckets }).strict(),
     z.object({ op: z.literal('cross'), inputs: z.tuple([ExpressionSchema, ExpressionSchema]), numBuckets: numberOfBuckets }).strict(),
     z.object({ op: z.literal('datePart'), input: ExpressionSchema, part: z.enum(['year', 'month', 'dayOfWeek', 'hour']) }).strict(),
+    z
+      .object({ op: z.literal('bucketNames'), input: ExpressionSchema, boundaries: increasing, names: z.array(z.string().min(1, "a bucket's name must not be '' (a missing string)")) })
+      .strict()
+      .refine((e) => e.names.length === e.boundaries.length + 1, 'bucketNames needs one name more than boundaries (a name per bucket)')
+      .refine((e) => new Set(e.names).size === e.names.length, 'bucket names must be distinct'),
     z.object({ op: z.literal('labelIds'), input: ExpressionSchema, classes: z.array(z.string()).min(1).optional() }).strict(),
   ]),
 );

@@ -15,3 +15,18 @@ export function applyBuckets(g: GraphBuilder, x: string, boundaries: number[]): 
   const counts = g.op('Cast', [notBelow], [attribute.int('to', OnnxElementType.INT64)]);
   return g.op('ReduceSum', [counts, g.int64Constant([1])], [attribute.int('keepdims', 0)]);
 }
+
+/**
+ * The bucket of applyBuckets as a name: names[i] for bucket i (one more name than boundaries), '' (a
+ * missing string) for NaN, which applyBuckets alone would put in the last bucket. Output: STRING.
+ */
+export function bucketNames(g: GraphBuilder, x: string, boundaries: number[], names: readonly string[]): string {
+  if (names.length !== boundaries.length + 1) throw new Error(`bucketNames: ${boundaries.length} boundaries need ${boundaries.length + 1} names, got ${names.length}`);
+  const ids = g.op('Where', [g.op('IsNaN', [x]), g.int64Constant([-1], []), applyBuckets(g, x, boundaries)]);
+  return g.op(
+    'LabelEncoder',
+    [ids],
+    [attribute.ints('keys_int64s', names.map((_, i) => i)), attribute.strings('values_strings', [...names]), attribute.string('default_string', '')],
+    'ai.onnx.ml',
+  );
+}

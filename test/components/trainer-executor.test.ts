@@ -8,30 +8,18 @@ import { SCRIPT_LOG_FILE } from '../../components/trainer/executor';
 import { METRICS_FILE, MODEL_FILE, SERVING_CONFIG_FILE, SERVING_MODEL_FILE, SERVING_SIGNATURE_FILE, TRAINING_FILE } from '../../components/trainer/payload';
 import { ServingSignatureSchema } from '../../components/trainer/serving-graph';
 import { Trainer } from '../../components/trainer/spec';
-import { MISSING_INSTANT, type TensorSpec } from '../../components/transform/signature';
 import { Transform } from '../../components/transform/spec';
-import { openSession, Tensor } from '../../onnx/session';
+import { openSession } from '../../onnx/session';
 import { penguinsTransform } from '../../examples/penguins/transform';
 import { runExecutorForTest, type TestArtifact } from '../support/executor-harness';
 import { REPO_ROOT } from '../support/repo-root';
 import { sklearnPython } from '../support/test-tools';
 import { rejects } from '../support/user-input-errors';
 import { readParquet } from './parquet-rows';
+import { rawFeeds } from './serving-feeds';
 import { vegaFile } from './vega-data';
 
 type Row = Record<string, unknown>;
-
-/** Raw rows as serving feeds: the serving signature's inputs, missing values as signature.ts says. */
-function rawFeeds(inputs: TensorSpec[], rows: Row[]): Record<string, Tensor> {
-  return Object.fromEntries(
-    inputs.map((spec) => {
-      const values = rows.map((r) => r[spec.name]);
-      if (spec.dtype === 'float32') return [spec.name, new Tensor('float32', Float32Array.from(values, (v) => (v === null ? NaN : Number(v))), [rows.length])];
-      if (spec.dtype === 'string') return [spec.name, new Tensor('string', values.map((v) => (v === null ? '' : String(v))), [rows.length])];
-      return [spec.name, new Tensor('int64', BigInt64Array.from(values, (v) => (v === null ? MISSING_INSTANT : BigInt((v as Date).getTime()) * 1000n)), [rows.length])];
-    }),
-  );
-}
 
 /** The share of raw rows whose species the serving graph names right. */
 async function servingAccuracy(servingDir: string, rows: Row[]): Promise<number> {
