@@ -1,11 +1,15 @@
+import type { QueueName } from '../../config/config';
 import { startTestStack, type TestStack } from '../../test/pipeline/harness';
 import { stopTestServers } from '../../test/support/servers';
 import { removeTempDirs } from '../../test/support/tmp';
 
-/** Runs a benchmark against a fresh engine stack (real dev server, in-process workers), then tears it all down. */
-export function runBench(fn: (stack: TestStack) => Promise<void>): void {
+/**
+ * Runs a benchmark against a fresh engine stack (real dev server, in-process workers for `queues`), then
+ * tears it all down.
+ */
+export function runBench(fn: (stack: TestStack) => Promise<void>, queues: QueueName[] = ['control', 'cpu']): void {
   (async () => {
-    const stack = await startTestStack({ queues: ['control', 'cpu'] });
+    const stack = await startTestStack({ queues });
     try {
       await fn(stack);
     } finally {

@@ -22,9 +22,9 @@ import type { TestStack } from './harness';
 /**
  * The Trainer's crash-proof scenario on a real stack, shared by its test and its bench: penguins
  * through ExampleGen → StatisticsGen → SchemaGen → Transform → Trainer (examples/penguins/trainer.ts)
- * with every cpu node on a `mlpipe worker` process; once the Trainer's checkpoint of a chosen epoch is
- * committed, that worker is SIGKILLed mid-epoch and a second worker (already polling, as in a fleet)
- * finishes the run from the checkpoint. Times come from watching the store's checkpoints and
+ * on two `mlpipe worker` processes; once the Trainer's checkpoint of a chosen epoch is committed, the
+ * worker running it is SIGKILLed mid-epoch and the other (already polling, as in a fleet) finishes the
+ * run from the checkpoint. Times come from watching the store's checkpoints and
  * Temporal's view of the activity, never from the processes' own clocks.
  */
 
@@ -199,37 +199,43 @@ async function pendingTrainerAttempt(handle: WorkflowHandle): Promise<{ attempt:
 export interface TrainerCrashRun {
   handle: WorkflowHandle;
   status: PipelineStatus;
+  /** The identities of the worker that ran the Trainer first and was killed, and of the one left. */
+  killed: string;
+  survivor: string;
   killedAt: number;
-  /** The executor processes the first worker had forked, and whether each was gone within 10 s of the kill. */
+  /** The executor processes the killed worker had forked, and how soon after the kill all were gone. */
   executorPids: number[];
   executorsGoneMs: number;
   /** The latest checkpoint durable when the worker died: where the retry must resume. */
   durable: SeenCheckpoint;
   durableMetrics: EpochMetrics[];
-  /** When Temporal started the retry on the second worker (its server's clock, on this machine). */
+  /** When Temporal started the retry on the other worker (its server's clock, on this machine). */
   retryStartedAt: number;
   checkpoints: SeenCheckpoint[];
 }
 
 /**
- * Runs the scenario: the pipeline on worker 1; worker 2 started once the Trainer trains; worker 1
- * SIGKILLed as soon as the checkpoint of epoch `killAfterEpoch` (0-based) is committed.
+ * Runs the scenario: two workers polling before the run starts (a worker's start takes longer than
+ * a few epochs); whichever runs the Trainer is SIGKILLed as soon as the checkpoint of epoch
+ * `killAfterEpoch` (0-based) is committed, and the other finishes.
  */
 export async function runTrainerCrash(stack: TestStack, options: { name: string; shape: TrainerRunShape; killAfterEpoch: number; identities: [string, string]; children: ChildProcess[] }): Promise<TrainerCrashRun> {
-  const first = await spawnCpuWorker(stack, options.identities[0]);
-  options.children.push(first);
+  const workers = await Promise.all(options.identities.map((id) => spawnCpuWorker(stack, id)));
+  options.children.push(...workers);
   const handle = await stack.start(penguinsTrainingPipeline(options.name, options.shape));
   const { runId } = await handle.describe();
   const watcher = new CheckpointWatcher(stack.store, `pipelines/${options.name}/runs/${runId}/${TRAINER_NODE}/_checkpoints`);
   try {
-    await until('the Trainer checkpointed its first epoch', () => watcher.seen.length > 0, 60_000);
-    options.children.push(await spawnCpuWorker(stack, options.identities[1]));
     await until(`the Trainer checkpointed epoch ${options.killAfterEpoch}`, () => watcher.seen.some((s) => s.epoch >= options.killAfterEpoch), 60_000, 5);
     // Its parent gone, an orphan cannot be told apart by its parent any more: list them first.
-    const executorPids = executorChildrenOf(first.pid!);
+    const forked = workers.map((w) => executorChildrenOf(w.pid!));
+    const victim = forked.findIndex((pids) => pids.length > 0);
+    assert.ok(victim >= 0 && forked[1 - victim]!.length === 0, `one worker runs the Trainer's executor process (${JSON.stringify(forked)})`);
+    const executorPids = forked[victim]!;
+    const first = workers[victim]!;
     first.kill('SIGKILL');
     const killedAt = Date.now();
-    await until('the first worker is gone', () => first.exitCode !== null || first.signalCode !== null, 5000, 5);
+    await until('the killed worker is gone', () => first.exitCode !== null || first.signalCode !== null, 5000, 5);
     await until('its executor processes are gone', () => executorPids.every((pid) => !processRunning(pid)), 10_000, 5);
     const executorsGoneMs = Date.now() - killedAt;
 
@@ -250,9 +256,20 @@ export async function runTrainerCrash(stack: TestStack, options: { name: string;
       25,
     );
     await handle.result();
-    await watcher.stop();
     const status = (await handle.query('status')) as PipelineStatus;
-    return { handle, status, killedAt, executorPids, executorsGoneMs, durable, durableMetrics, retryStartedAt: retryStartedAt!, checkpoints: watcher.seen };
+    return {
+      handle,
+      status,
+      killed: options.identities[victim]!,
+      survivor: options.identities[1 - victim]!,
+      killedAt,
+      executorPids,
+      executorsGoneMs,
+      durable,
+      durableMetrics,
+      retryStartedAt: retryStartedAt!,
+      checkpoints: watcher.seen,
+    };
   } finally {
     await watcher.stop();
   }

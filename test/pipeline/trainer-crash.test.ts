@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { startTestStack, type TestStack } from './harness';
 import { epochMs, penguinsTrainingPipeline, runTrainerCrash, TRAINER_NODE, type TrainerRunShape } from './trainer-crash-scenario';
 
-const SHAPE: TrainerRunShape = { epochs: 12, batchSize: 8, seed: 7, heartbeatMs: 3000 };
+const SHAPE: TrainerRunShape = { epochs: 12, batchSize: 4, seed: 7, heartbeatMs: 3000 };
 /** 0-based, as the Trainer's checkpoints count: the log's "epoch 4/12". */
 const KILL_AFTER_EPOCH = 3;
 
@@ -59,21 +59,21 @@ describe('Trainer crash-proof on a real stack', function () {
     const { durable, status } = run;
     const n = SHAPE.epochs;
     const k = durable.epoch + 1;
-    assert.ok(k > KILL_AFTER_EPOCH && k < n, `killed during epoch ${k} (0-based) of ${n}`);
-    assert.ok(run.executorPids.length === 1, `the first worker ran the Trainer in one executor process (${run.executorPids.join(', ')})`);
+    assert.ok(k > KILL_AFTER_EPOCH && k <= KILL_AFTER_EPOCH + 4, `killed during epoch ${k} (0-based) of ${n}, soon after the checkpoint of epoch ${KILL_AFTER_EPOCH}`);
+    assert.equal(run.executorPids.length, 1, `the killed worker ran the Trainer in one executor process (${run.executorPids.join(', ')})`);
 
     const node = status.nodes[TRAINER_NODE]!;
     assert.equal(node.state, 'succeeded', node.error);
     assert.equal(node.attempt, 2, 'the kill failed the first attempt, the second finished');
-    assert.equal(node.worker, 'trainer-worker-2');
-    assert.equal(status.nodes.transform!.worker, 'trainer-worker-1', 'the nodes before ran on the killed worker');
+    assert.equal(node.worker, run.survivor, 'the worker left finished the Trainer');
     const execution = (await stack.metadata.getRun((await run.handle.describe()).runId))!.executions.find((e) => e.nodeId === TRAINER_NODE)!;
-    assert.equal(execution.worker, 'trainer-worker-2');
+    assert.equal(execution.worker, run.survivor);
     assert.deepEqual([...new Set(run.checkpoints.filter((c) => c.attempt === 2).map((c) => c.epoch))], Array.from({ length: n - k }, (_, i) => k + i), 'the retry checkpointed epochs k..n-1');
 
     const resumed = await readModelArtifact(stack, node.outputs!.model![0]!);
     const epochs = Array.from({ length: n - k }, (_, i) => k + i);
     assert.deepEqual(resumed.training.epochsRun, epochs, 'training.json: the retry trained epochs k..n-1 only');
+    assert.equal(node.summary?.epochsRun, `${k}..${n - 1}`, 'the run summary says so too');
     assert.deepEqual(resumed.metrics.map((m) => m.epoch), Array.from({ length: n }, (_, i) => i), 'metrics.json has every epoch');
     assert.deepEqual(resumed.metrics.slice(0, k), run.durableMetrics, "the epochs before k are the killed attempt's, from its checkpoint");
     // The published log is the retry's: it resumes at k and prints epochs k+1..n (1-based) and no other.
@@ -89,6 +89,7 @@ describe('Trainer crash-proof on a real stack', function () {
     assert.equal(again.status.nodes.transform!.outputs!.transformedExamples![0], status.nodes.transform!.outputs!.transformedExamples![0], 'both trained on the same examples');
     const clean = await readModelArtifact(stack, cleanNode.outputs!.model![0]!);
     assert.deepEqual(clean.training.epochsRun, Array.from({ length: n }, (_, i) => i));
+    assert.equal(resumed.training.backend, clean.training.backend, 'the retry trained on the backend the uninterrupted run used');
     assert.deepEqual(resumed.metrics.slice(0, k), clean.metrics.slice(0, k), 'the epochs before the kill trained as uninterrupted');
     assertAllClose(metricValues(resumed.metrics), metricValues(clean.metrics), 'metrics');
     assert.deepEqual([...resumed.weights.keys()].sort(), [...clean.weights.keys()].sort());
@@ -98,7 +99,7 @@ describe('Trainer crash-proof on a real stack', function () {
     const epoch = epochMs(run.checkpoints, 1);
     const resumedFirst = run.checkpoints.find((c) => c.attempt === 2)!;
     console.log(
-      `      resume: executor gone ${run.executorsGoneMs} ms after the kill; retry started ${run.retryStartedAt - run.killedAt} ms after it ` +
+      `      resume at epoch ${k} of ${n}: executor gone ${run.executorsGoneMs} ms after the kill; retry started ${run.retryStartedAt - run.killedAt} ms after it ` +
         `(heartbeat timeout ${SHAPE.heartbeatMs} ms); training again ~${resumedFirst.seenAt - epoch - run.killedAt} ms after it; one epoch ${epoch} ms`,
     );
   });
