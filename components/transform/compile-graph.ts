@@ -12,7 +12,8 @@ import { lookupVocabulary, oneHot, vocabularyKeys } from '../../onnx/transform-o
 import type { SchemaPayload } from '../schema-gen/payload';
 import type { AnalyzerValues } from './analyzers';
 import { checkTransform } from './check';
-import { describeExpression, RAW_DTYPE, refuseNameClashes, valueKindOf } from './dsl';
+import { describeExpression, refuseNameClashes } from './dsl';
+import { graphInputs } from './graph-columns';
 import { featureReads, labelClasses, opName, type AnalyzerNode, type Expression, type TransformIr } from './expression';
 import { MISSING_INSTANT, type GraphDtype, type GraphSignature, type LabelMapping, type TensorSpec, type TransformSignature } from './signature';
 
@@ -38,8 +39,7 @@ export function compileTransform(ir: TransformIr, values: AnalyzerValues, schema
   if (signatures.serving.outputs.length === 0) {
     throw new UserInputError('the transform has only labelIds outputs; the serving graph needs at least one model feature');
   }
-  const kinds = new Map(schema.features.map((f) => [f.name, valueKindOf(f.type)]));
-  const inputs: TensorSpec[] = signatures.training.inputs.map((name) => ({ name, dtype: RAW_DTYPE[kinds.get(name)!], shape: [-1] }));
+  const inputs = graphInputs(signatures.training.inputs, schema);
   refuseNameClashes(ir);
 
   const g = new GraphBuilder(new Set([...signatures.training.inputs, ...signatures.training.outputs]));

@@ -11,6 +11,7 @@ import { readPayloadText } from '../data/json-payload';
 import { computeAnalyzers } from './analyzers';
 import { checkTransform } from './check';
 import { compileTransform } from './compile-graph';
+import { graphInputs, inputSelectList } from './graph-columns';
 import { materializeSplit } from './materialize';
 import { analyzersFile } from './payload';
 import { ANALYZERS_FILE, SERVING_GRAPH_FILE, SIGNATURE_FILE, TRANSFORM_GRAPH_FILE } from './signature';
@@ -35,7 +36,7 @@ export const executor = defineExecutor(Transform, async (ctx) => {
   if (!examples || !schemaInput) throw new UserInputError('Transform needs an Examples artifact on "examples" and a Schema on "schema"');
   const schemaFile = path.join(schemaInput.localDir, SCHEMA_FILE_NAME);
   const schema = parseSchemaJson(await readPayloadText(schemaFile, 'Transform schema'), schemaFile);
-  checkTransform(params.transform, schema);
+  const signatures = checkTransform(params.transform, schema);
 
   const splits = await listSplits(examples.localDir, examples.ref.properties);
   const analyzed = splits.find((s) => s.name === params.analyzeSplit);
@@ -46,6 +47,10 @@ export const executor = defineExecutor(Transform, async (ctx) => {
   const analyzedFiles = await splitParquetFiles(analyzed);
   const started = performance.now();
   const { values, rows } = await withDuckDb({ tmpDir: ctx.tmpDir, signal }, async (db) => {
+    // The analyzers read the columns as the Parquet files type them and the graph as the Schema does;
+    // a column whose type disagrees with the Schema is named here, before either reads a row.
+    const inputs = graphInputs(signatures.training.inputs, schema);
+    for (const file of analyzedFiles) inputSelectList(file, await db.columns(`read_parquet(${sqlString(file)})`), inputs);
     const counted = await db.query(`SELECT count(*)::BIGINT AS n FROM read_parquet([${analyzedFiles.map(sqlString).join(', ')}])`);
     const found = await computeAnalyzers(db, params.transform, analyzedFiles, (p) =>
       progress({ fraction: ANALYZE_SHARE * p.fraction, message: `analyzers over split ${analyzed.name}`, counters: { rowsAnalyzed: p.rowsProcessed } }),

@@ -2,6 +2,8 @@ import { ARRAY, BIGINT, DuckDBTypeId, FLOAT, VARCHAR, type DuckDBType } from '@d
 import { ComponentError, UserInputError } from '../../dsl/executor';
 import type { Column } from '../data/column-kinds';
 import { sqlIdentifier } from '../data/sql';
+import type { SchemaPayload } from '../schema-gen/payload';
+import { RAW_DTYPE, valueKindOf } from './dsl';
 import { MISSING_INSTANT, type GraphDtype, type TensorSpec } from './signature';
 
 /**
@@ -37,6 +39,12 @@ function instantMicros(column: Column): string {
     return `(epoch_ns(${name}) // 1000 - CAST(epoch_ns(${name}) % 1000 < 0 AS BIGINT))`;
   }
   return `epoch_us(${name})`;
+}
+
+/** The graph inputs of `features` (checked against `schema` by check.ts), in that order, each with its feature kind's dtype. */
+export function graphInputs(features: readonly string[], schema: SchemaPayload): TensorSpec[] {
+  const kinds = new Map(schema.features.map((f) => [f.name, valueKindOf(f.type)]));
+  return features.map((name) => ({ name, dtype: RAW_DTYPE[kinds.get(name)!], shape: [-1] }));
 }
 
 /** The SQL expression that reads `column` as the graph input `input` takes it (see above). */
