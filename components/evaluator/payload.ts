@@ -63,6 +63,11 @@ export const CheckSchema = z
     /** The interval the check read: the metric's (value) or the paired difference's (change, significance on). */
     interval: z.object({ lower: z.number().nullable(), upper: z.number().nullable() }).strict().optional(),
     passed: z.boolean(),
+    /**
+     * Not judged, so it cannot block (`passed` stays true): a change threshold without a baseline, a
+     * slice of an `eachSliceOf` threshold smaller than minSliceSize. The reason says which.
+     */
+    skipped: z.boolean().optional(),
     /** In words, for the report and the gate's reason: what was compared with what. */
     reason: z.string(),
   })
