@@ -77,10 +77,11 @@ const VIEW_RADIOS = '<input type="radio" name="view" id="view-standard" checked>
 export const VIEW_TOGGLE =
   '<span class="seg" role="group" aria-label="numeric charts"><label for="view-standard">histograms</label><label for="view-quantiles">quantiles</label></span>';
 
-export function reportPage(opts: { title: string; subtitle: string; body: string }): string {
+/** `css`: what one report alone needs, after the shared rules. */
+export function reportPage(opts: { title: string; subtitle: string; body: string; css?: string }): string {
   return (
     `<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">` +
-    `<title>${esc(opts.title)}</title><style>${CSS}</style></head><body>` +
+    `<title>${esc(opts.title)}</title><style>${CSS}${opts.css ?? ''}</style></head><body>` +
     `${VIEW_RADIOS}<header class="report-head"><h1>${esc(opts.title)}</h1><div class="sub">${opts.subtitle}</div></header>` +
     `<main>${opts.body}</main></body></html>\n`
   );

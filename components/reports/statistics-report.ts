@@ -1,4 +1,4 @@
-import type { ExampleStatistics, SliceStatistics, SplitStatistics } from '../statistics-gen/payload';
+import type { ExampleStatistics, SplitStatistics } from '../statistics-gen/payload';
 import type { Usefulness } from '../statistics-gen/usefulness/payload';
 import { featureAnchor, featureTables, mergeFlags, statisticsFlags, type Column, type Flag } from './feature-tables';
 import { esc, formatNumber } from './format';
@@ -26,7 +26,8 @@ export function glanceList(flags: Map<string, Flag[]>): string {
   return `<ul class="glance">${items.join('')}</ul>`;
 }
 
-function sliceLabel(key: SliceStatistics['key']): string {
+/** `feature = value, other missing`: a slice's key as a reader names it (a cross when several). */
+export function sliceLabel(key: Readonly<Record<string, string | number | null>>): string {
   return Object.entries(key)
     .map(([feature, value]) => (value === null ? `${feature} missing` : `${feature} = ${value}`))
     .join(', ');
