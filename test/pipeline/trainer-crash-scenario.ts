@@ -29,7 +29,7 @@ import type { TestStack } from './harness';
  */
 
 const CLI = path.join(__dirname, '..', '..', 'cli', 'main.js');
-export const PENGUINS_TRAINER_MODULE = path.join(REPO_ROOT, 'examples', 'penguins', 'trainer.ts');
+const PENGUINS_TRAINER_MODULE = path.join(REPO_ROOT, 'examples', 'penguins', 'trainer.ts');
 export const TRAINER_NODE = 'trainer';
 
 export interface TrainerRunShape {
@@ -67,7 +67,7 @@ export function penguinsTrainingPipeline(name: string, shape: TrainerRunShape): 
 }
 
 /** A `mlpipe worker` on the cpu queue with the built-in components only (no --components); resolves once it polls. */
-export async function spawnCpuWorker(stack: TestStack, identity: string): Promise<ChildProcess> {
+async function spawnCpuWorker(stack: TestStack, identity: string): Promise<ChildProcess> {
   const child = spawn(process.execPath, [CLI, 'worker', '--queues', 'cpu', '--identity', identity], {
     env: { ...process.env, ...stack.env() },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -96,13 +96,13 @@ function procStat(pid: number): { state: string; ppid: number } | undefined {
 }
 
 /** Running, not a zombie: an orphan's parent may be slow to reap it, and a zombie runs nothing. */
-export function processRunning(pid: number): boolean {
+function processRunning(pid: number): boolean {
   const stat = procStat(pid);
   return stat !== undefined && stat.state !== 'Z';
 }
 
 /** The executor processes (activities/executor-process.js) a worker forked. */
-export function executorChildrenOf(workerPid: number): number[] {
+function executorChildrenOf(workerPid: number): number[] {
   if (!existsSync('/proc')) return [];
   return readdirSync('/proc')
     .filter((e) => /^\d+$/.test(e))
@@ -117,7 +117,7 @@ export function executorChildrenOf(workerPid: number): number[] {
     });
 }
 
-export async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000, everyMs = 20): Promise<void> {
+async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000, everyMs = 20): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     assert.ok(Date.now() < deadline, `timed out waiting until ${what}`);
@@ -142,6 +142,8 @@ class CheckpointWatcher {
   readonly seen: SeenCheckpoint[] = [];
   private stopped = false;
   private readonly loop: Promise<void>;
+  /** Looks one at a time, so a checkpoint is never recorded twice. */
+  private looking: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly store: ArtifactStore,
@@ -157,8 +159,13 @@ class CheckpointWatcher {
     }
   }
 
-  /** One look at the store; a checkpoint removed between listing and reading is simply not seen. */
-  async poll(): Promise<void> {
+  poll(): Promise<void> {
+    this.looking = this.looking.then(() => this.look());
+    return this.looking;
+  }
+
+  /** A checkpoint removed between listing and reading is simply not seen. */
+  private async look(): Promise<void> {
     const names = new Set<string>();
     for await (const o of this.store.list(this.prefix)) names.add(o.key.slice(this.prefix.length + 1).split('/')[0]!);
     const known = new Set(this.seen.map((s) => s.name));
