@@ -27,7 +27,8 @@ export interface CurveChart {
 }
 
 const PLOT = 200;
-const LEFT = 38;
+/** Room for a y tick as wide as `6,210` beside the rotated axis label. */
+const LEFT = 52;
 const TOP = 20;
 const BOTTOM = 34;
 const RIGHT = 10;

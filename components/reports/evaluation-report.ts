@@ -36,7 +36,7 @@ const CSS = `
 .badge.pass { background: var(--ok); } .badge.fail { background: var(--error); }
 table.list tr.failed { background: var(--error-bg); } table.list tr.failed td { color: var(--error); }
 table.list td.failed, table.list div.failed { color: var(--error); font-weight: 600; background: var(--error-bg); }
-table.list.metrics { width: auto; min-width: 760px; } table.list.metrics th, table.list.metrics td { padding: 4px 14px; }
+table.list.metrics { width: auto; } table.list.metrics th, table.list.metrics td { padding: 4px 14px; }
 table.list tr.too-small td { color: #98a2ad; background: var(--bg-alt); }
 table.list td.metric-name { font-weight: 600; }
 .charts { display: flex; flex-wrap: wrap; gap: 12px 24px; align-items: flex-start; }
@@ -172,8 +172,9 @@ function metricsSection(e: Evaluation, failed: Set<string>): string {
       );
     })
     .join('');
-  const ci = e.bootstrap ? `[bracketed]: ${formatPercent(e.bootstrap.confidence, 1)} bootstrap interval (${formatNumber(e.bootstrap.resamples)} Poisson resamples); the difference's is paired (both models on the same resamples).` : 'Bootstrap off: point estimates only, no intervals.';
-  const note = `<p class="note">Overall, on the ${esc(e.split)} split. ${ci}${withBaseline ? '' : ' No baseline: this is the first model.'} A red figure failed a threshold.</p>`;
+  const paired = withBaseline ? "; the difference's interval is paired (both models on the same resamples)" : '';
+  const ci = e.bootstrap ? `In brackets: the ${formatPercent(e.bootstrap.confidence, 1)} bootstrap interval (${formatNumber(e.bootstrap.resamples)} Poisson resamples)${paired}.` : 'Bootstrap off: point estimates only, no intervals.';
+  const note = `<p class="note">Overall, on the ${esc(e.split)} split. ${ci}${withBaseline ? '' : ' No baseline: this is the first model.'}${failed.size > 0 ? ' Red: the figure a failed threshold check judged.' : ''}</p>`;
   return `<h2 id="metrics">Metrics</h2>${note}<table class="list metrics"><thead><tr>${head}</tr></thead><tbody>${rows}</tbody></table>`;
 }
 
@@ -240,7 +241,7 @@ function slicesSection(e: Evaluation, failed: Set<string>): string {
     })
     .join('');
   const more = ordered.length - shown.length;
-  const note = `<p class="note">Each slice's metrics with their intervals${e.baseline !== null ? '; Δ: candidate − baseline' : ''}. Greyed: too few examples to judge. A red figure failed a threshold.${more > 0 ? ` ${more} smaller slices are not shown; evaluation.json has all ${ordered.length}.` : ''}</p>`;
+  const note = `<p class="note">Each slice's metrics with their intervals${e.baseline !== null ? '; Δ: candidate − baseline' : ''}. Greyed: too few examples to judge.${failed.size > 0 ? ' Red: the figure a failed threshold check judged.' : ''}${more > 0 ? ` ${more} smaller slices are not shown; evaluation.json has all ${ordered.length}.` : ''}</p>`;
   const head = `<th>slice</th><th class="num">examples</th>${weighted ? `<th class="num">weight (${esc(e.weightFeature ?? '')})</th>` : ''}${metrics.map((m) => `<th class="num">${esc(m)}</th>`).join('')}`;
   return `<h2 id="slices">Slices <span class="count">(${e.candidate.slices.length})</span></h2>${note}<table class="list slices"><thead><tr>${head}</tr></thead><tbody>${rows}</tbody></table>`;
 }

@@ -31,7 +31,7 @@ const BASELINE_MATRIX = [
 const mv = (value: number | null, lower?: number, upper?: number): MetricValue => (lower === undefined ? { value } : { value, lower, upper });
 const accuracyOf = (m: number[][]) => m.reduce((s, row, i) => s + row[i]!, 0) / m.flat().reduce((a, b) => a + b, 0);
 
-/** A one-vs-rest ROC or PR curve of `points` points bending towards the top-left (ROC) or top-right (PR) by `strength`. */
+/** A one-vs-rest ROC or PR curve of 41 points bending towards the top-left (ROC) or top-right (PR) by `strength`. */
 function roc(strength: number): { x: number[]; y: number[] } {
   const x = Array.from({ length: 41 }, (_, i) => i / 40);
   return { x, y: x.map((v) => Math.pow(v, 1 / strength)) };
