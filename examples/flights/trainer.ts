@@ -13,7 +13,8 @@ export async function train(args: TrainArgs): Promise<tf.LayersModel> {
   await model.fitDataset(args.trainDataset, {
     epochs: args.epochs,
     initialEpoch: args.initialEpoch,
-    validationData: args.evalDataset,
+    // `validate: false` leaves out the eval pass after each epoch (bench/trainer-flights.ts times training alone).
+    validationData: args.hyperparameters.validate === false ? undefined : args.evalDataset,
     callbacks: args.fitCallbacks(),
     verbose: 0,
   });

@@ -4,10 +4,9 @@ import path from 'node:path';
 import { sqlString } from '../../components/data/sql';
 import { METRICS_FILE, MODEL_FILE, SERVING_MODEL_FILE, SERVING_SIGNATURE_FILE, TRAINING_FILE } from '../../components/trainer/payload';
 import { ServingSignatureSchema } from '../../components/trainer/serving-graph';
-import type { ComponentSpec, PipelineDefinition } from '../../dsl';
 import createPipeline, { sampleSplits } from '../../examples/flights/pipeline';
 import { openSession } from '../../onnx/session';
-import { runExecutorForTest, type TestArtifact } from '../support/executor-harness';
+import { runPipelineNodes } from '../support/run-pipeline-nodes';
 import { tempDir } from '../support/tmp';
 import { throwsUserInputError } from '../support/user-input-errors';
 import { duckQuery, readParquet } from './parquet-rows';
@@ -15,19 +14,6 @@ import { rawFeeds } from './serving-feeds';
 import { vegaFile } from './vega-data';
 
 type Row = Record<string, unknown>;
-
-/** Runs a pipeline's nodes in their order through the executor harness, each fed the artifacts its inputs name. */
-async function runNodes(definition: PipelineDefinition): Promise<Map<string, Awaited<ReturnType<typeof runExecutorForTest>>>> {
-  const runs = new Map<string, Awaited<ReturnType<typeof runExecutorForTest>>>();
-  for (const node of definition.nodes) {
-    const inputs: Record<string, TestArtifact[]> = {};
-    for (const [key, handles] of Object.entries(node.options.inputs ?? {})) {
-      inputs[key] = [handles ?? []].flat().map((h) => runs.get(h.node)!.artifact(h.output));
-    }
-    runs.set(node.id, await runExecutorForTest(node.spec as ComponentSpec, { parameters: node.options.parameters, inputs }));
-  }
-  return runs;
-}
 
 /** Area under the ROC curve: the chance that a delayed flight scores above an on-time one (ties count half). */
 function auc(scores: number[], positive: boolean[]): number {
@@ -49,7 +35,7 @@ function auc(scores: number[], positive: boolean[]): number {
 
 describe('examples/flights: the pipeline module, node by node, on 50 000 flights', function () {
   this.timeout(180_000);
-  let runs: Awaited<ReturnType<typeof runNodes>>;
+  let runs: Awaited<ReturnType<typeof runPipelineNodes>>;
   let evalRows: Row[];
 
   before(async () => {
@@ -60,7 +46,7 @@ describe('examples/flights: the pipeline module, node by node, on 50 000 flights
       `COPY (SELECT * EXCLUDE (file_row_number) FROM read_parquet(${sqlString(vegaFile('flights-3m.parquet'))}, file_row_number = true) ` +
         `WHERE file_row_number % 60 = 0 ORDER BY file_row_number) TO ${sqlString(sample)} (FORMAT parquet)`,
     );
-    runs = await runNodes(createPipeline({ input: sample, epochs: '5' }));
+    runs = await runPipelineNodes(createPipeline({ input: sample, epochs: '5' }));
     const evalDir = path.join(runs.get('example_gen')!.outputDirs.examples!, 'Split-eval');
     evalRows = (await Promise.all((await readdir(evalDir)).sort().map((f) => readParquet(path.join(evalDir, f))))).flat();
   });
