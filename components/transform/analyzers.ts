@@ -4,6 +4,7 @@ import { UserInputError } from '../../dsl/executor';
 import type { Column } from '../data/column-kinds';
 import type { DuckDbSession, QueryProgress } from '../data/duckdb-session';
 import { sqlIdentifier, sqlString } from '../data/sql';
+import { compareCodePoints } from '../statistics-gen/sketches/value-order';
 import { describeExpression } from './dsl';
 import { childrenOf, opName, type AnalyzerNode, type Expression, type TransformIr } from './expression';
 
@@ -213,7 +214,13 @@ function valueOf(use: AnalyzerUse, kind: SqlKind, raw: unknown): AnalyzerValues[
   }
 }
 
-/** TFT's vocabulary order: decreasing count, ties to the greater value (code units for strings). */
+/**
+ * TFT's vocabulary order: decreasing count, ties to the greater value. TFT compares strings as UTF-8
+ * bytes, which is code point order; JavaScript's < compares UTF-16 code units, which puts U+E000-FFFF
+ * above astral characters.
+ */
 function vocabularyOrder<T extends { key: string | number; value: number }>(entries: T[]): T[] {
-  return [...entries].sort((a, b) => b.value - a.value || (a.key < b.key ? 1 : a.key > b.key ? -1 : 0));
+  const descending = (a: string | number, b: string | number): number =>
+    typeof a === 'string' && typeof b === 'string' ? compareCodePoints(b, a) : a < b ? 1 : a > b ? -1 : 0;
+  return [...entries].sort((a, b) => b.value - a.value || descending(a.key, b.key));
 }

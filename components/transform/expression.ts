@@ -14,7 +14,7 @@ import { z } from 'zod';
  *   fewer buckets. TFT's approximate quantiles land on the same definition on small data.
  * - `applyBuckets`: bucket i holds boundaries[i-1] <= x < boundaries[i]; values at or above the last
  *   boundary, and NaN, go to `boundaries.length`.
- * - `vocabulary`: decreasing frequency, ties in reverse lexicographic (code unit) order; `topK` then
+ * - `vocabulary`: decreasing frequency, ties in reverse lexicographic order (of UTF-8 bytes, as TFT); `topK` then
  *   `frequencyThreshold` (a minimum count) cut it. Ids: position in that order; an unseen value gets
  *   `defaultValue` (-1) or, with `numOovBuckets` > 0, vocabularySize + hash(value) mod numOovBuckets.
  *   A number is looked up as its FP32 value (the graph's number type), and a missing value takes the
