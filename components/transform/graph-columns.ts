@@ -36,7 +36,9 @@ function instantMicros(column: Column): string {
   const name = sqlIdentifier(column.name);
   if (column.typeId === DuckDBTypeId.TIMESTAMP_NS) {
     // epoch_us rounds nanoseconds; floor them, as every other instant is floored to its microsecond.
-    return `(epoch_ns(${name}) // 1000 - CAST(epoch_ns(${name}) % 1000 < 0 AS BIGINT))`;
+    // epoch_ns gives ±infinity as INT64's extremes (a real instant in year ±294247), so those go NULL first.
+    const ns = `epoch_ns(CASE WHEN isfinite(${name}) THEN ${name} END)`;
+    return `(${ns} // 1000 - CAST(${ns} % 1000 < 0 AS BIGINT))`;
   }
   return `epoch_us(${name})`;
 }
