@@ -242,12 +242,14 @@ function changeCheck(
   const done = (passed: boolean, reason: string, interval?: Check['interval']) => ({ ...base, value, baselineValue: old, ...(interval ? { interval } : {}), passed, reason });
 
   if (t.relative !== undefined && old === 0) return done(false, `${compared}: the relative change from a baseline of 0 is undefined, so the relative slack ${num(t.relative)} cannot hold`);
-  const failures: string[] = [];
-  if (t.absolute !== undefined && !ok(delta, t.absolute)) failures.push(`change ${signed(delta)} ${failing} absolute slack ${signed(t.absolute)}`);
-  if (t.relative !== undefined && !ok(delta / Math.abs(old), t.relative)) failures.push(`relative change ${signed(delta / Math.abs(old))} ${failing} relative slack ${signed(t.relative)}`);
+  const relative = delta / Math.abs(old);
+  const holds = (t.absolute === undefined || ok(delta, t.absolute)) && (t.relative === undefined || ok(relative, t.relative));
+  // Each slack with the relation that holds: ` ≥ absolute slack 0`, `, relative change +0.1 < relative slack +0.2`.
+  const phrase =
+    (t.absolute === undefined ? '' : ` ${ok(delta, t.absolute) ? relation : failing} absolute slack ${signed(t.absolute)}`) +
+    (t.relative === undefined ? '' : `, relative change ${signed(relative)} ${ok(relative, t.relative) ? relation : failing} relative slack ${signed(t.relative)}`);
+  if (!holds || !t.significant) return done(holds, `${compared}${phrase} (${better ? 'higher' : 'lower'} is better)`);
   const slackWords = [t.absolute !== undefined ? `absolute slack ${signed(t.absolute)}` : '', t.relative !== undefined ? `relative slack ${signed(t.relative)}` : ''].filter(Boolean).join(' and ');
-  if (failures.length > 0) return done(false, `${compared}: ${failures.join(', ')} (${better ? 'higher' : 'lower'} is better)`);
-  if (!t.significant) return done(true, `${compared} ${relation} ${slackWords} (${better ? 'higher' : 'lower'} is better)`);
 
   const lower = against.difference?.lower ?? null;
   const upper = against.difference?.upper ?? null;
