@@ -9,3 +9,4 @@ export * from './schema-gen/spec';
 export * from './import-schema-gen/spec';
 export * from './transform/spec';
 export * from './trainer/spec';
+export * from './evaluator/spec';
