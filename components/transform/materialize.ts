@@ -63,7 +63,7 @@ export interface MaterializeOptions {
   onProgress?: (progress: MaterializeProgress) => void;
   /** Threads that run parts; the machine's cores when not given. */
   threads?: number;
-  /** Rows per onnxruntime run, BATCH_ROWS when not given; parts are whole batches, 1 to 16 of them. */
+  /** Rows per onnxruntime run, batchRowsFor(signature) when not given; parts are whole batches, 1 to 16 of them. */
   batchRows?: number;
 }
 
@@ -83,6 +83,15 @@ function threadEntry(): { file: string; execArgv: string[] } {
 /** Output bytes of one row, as DuckDB holds them before writing (a string counted as its 16-byte slot and a little more). */
 function outputRowBytes(signature: GraphSignature): number {
   return signature.outputs.reduce((sum, o) => sum + outputWidth(o) * (o.dtype === 'float32' ? 4 : o.dtype === 'int64' ? 8 : 32), 0);
+}
+
+/**
+ * BATCH_ROWS, or fewer where a row's outputs are wide (a one-hot of a large vocabulary), so that one
+ * batch's outputs stay within PART_BYTES: onnxruntime, JavaScript and DuckDB each hold a batch's
+ * outputs at once (16 k rows of a 20 000-wide one-hot are 1.2 GiB each; 9 GiB peak RSS was measured).
+ */
+export function batchRowsFor(signature: GraphSignature): number {
+  return Math.max(1, Math.min(BATCH_ROWS, Math.floor(PART_BYTES / Math.max(1, outputRowBytes(signature)))));
 }
 
 export function partRows(signature: GraphSignature, batchRows: number): number {
@@ -173,7 +182,7 @@ function runParts(tasks: PartTask[], count: number, threadData: (i: number) => M
  */
 export async function materializeSplit(options: MaterializeOptions): Promise<MaterializeResult> {
   options.signal.throwIfAborted();
-  const batchRows = options.batchRows ?? BATCH_ROWS;
+  const batchRows = options.batchRows ?? batchRowsFor(options.signature);
   const { tasks, totalRows } = await planParts(options, batchRows);
   await mkdir(options.outDir, { recursive: true });
   const count = Math.max(1, Math.min(options.threads ?? os.availableParallelism(), tasks.length));
