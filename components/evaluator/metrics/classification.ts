@@ -54,7 +54,11 @@ export function prepareClassification(data: ClassificationData, options: Classif
   };
 }
 
-/** A macro average is undefined when one of its classes' values is (scikit-learn raises or returns NaN). */
+/**
+ * A macro average is undefined when one of its classes' values is: for a class absent from the labels
+ * scikit-learn 1.9's roc_auc_score(multi_class='ovr', labels=...) returns NaN (without `labels` it
+ * raises) and average_precision_score raises.
+ */
 const macro = (values: Array<number | null>): number | null => (values.some((v) => v === null) ? null : (values as number[]).reduce((s, v) => s + v, 0) / values.length);
 
 /**

@@ -65,7 +65,10 @@ function exactKeys(scores: Float32Array, column: number, k: number): Uint32Array
  * TFMA's binning: thresholds at -ε, 1/(T-1), 2/(T-1), ..., (T-2)/(T-1), 1+ε for T = 10,000, a row
  * predicted positive at a threshold when its score is above it. The T-1 groups between neighbouring
  * thresholds are scores in (b/(T-1), (b+1)/(T-1)] (the lowest also holding 0), and rows within one
- * group count as tied: the AUC is the exact one of scores rounded up to their group's upper edge.
+ * group count as tied: the AUC is the exact one of scores rounded up to their group's upper edge. It
+ * differs from the exact ROC AUC only in pairs sharing a group, each counted ½ instead of 0 or 1, so by
+ * at most ½ · Σ_g P_g·N_g / (P·N) (P_g, N_g: a group's positive and negative weight); on 2 M smooth
+ * scores that bound is 3.9e-5 and the difference 2.8e-8 (test/components/evaluator-metrics.test.ts).
  */
 function binnedKeys(scores: Float32Array, column: number, k: number): Uint32Array {
   const n = scores.length / k;
