@@ -163,7 +163,10 @@ export const executor = defineExecutor(Evaluator, async (ctx) => {
     if (s < 0) return { ...base, metrics: {} };
     const metrics = m === 0 ? intervals[s]!.candidate : intervals[s]!.baseline!;
     const report = prepared[s]![m]!.report;
-    return { ...base, metrics, ...(report ? { confusionMatrix: report.confusionMatrix, roc: report.roc, pr: report.pr, calibration: report.calibration } : {}) };
+    if (!report) return { ...base, metrics };
+    // Curves keyed by class name: what the report titles them with.
+    const byName = (curves: typeof report.roc) => Object.fromEntries(Object.entries(curves).map(([id, curve]) => [signature.classes?.[Number(id)] ?? id, curve]));
+    return { ...base, metrics, confusionMatrix: report.confusionMatrix, roc: byName(report.roc), pr: byName(report.pr), calibration: report.calibration };
   };
   const candidateSlices = groups.map(sliceResult(0));
   const baselineSlices = baseline ? groups.map(sliceResult(1)) : null;

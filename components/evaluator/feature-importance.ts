@@ -135,7 +135,9 @@ export async function permutationImportance(options: ImportanceOptions): Promise
         if (score !== null) drops.push(reference - score);
       }
       if (drops.length === 0) continue;
-      const mean = drops.reduce((a, b) => a + b, 0) / drops.length;
+      // A drop of a few ulps is a score unchanged, computed in another order: zero, not -3.7e-15.
+      const average = drops.reduce((a, b) => a + b, 0) / drops.length;
+      const mean = Math.abs(average) < 1e-12 ? 0 : average;
       const std = Math.sqrt(drops.reduce((a, b) => a + (b - mean) ** 2, 0) / drops.length);
       found.push({ feature: input.name, mean, std, repeats: drops.length });
     }

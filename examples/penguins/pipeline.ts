@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { ExampleGen, ExampleValidator, SchemaGen, StatisticsGen, Trainer, Transform, pipeline } from '../../dsl';
+import { Evaluator, ExampleGen, ExampleValidator, SchemaGen, StatisticsGen, Trainer, Transform, pipeline } from '../../dsl';
 import { penguinsTransform } from './transform';
 
 /** Where the npm package `vega-datasets` keeps its files (its exports map hides them from require). */
@@ -12,7 +12,8 @@ export function vegaDataDir(): string {
  * schema inferred from the training split, Species the label), ExampleValidator (both splits checked
  * against it; an ERROR anomaly stops the run) and Transform (transform.ts, compiled to one ONNX graph
  * that materialises both splits) and Trainer (trainer.ts, a small dense classifier in tfjs, exported to
- * ONNX and composed behind the transform into one serving graph: raw penguin in, species out).
+ * ONNX and composed behind the transform into one serving graph: raw penguin in, species out) and
+ * Evaluator (accuracy at least 0.9, and no more than 2 points below the last blessed model; per island).
  * Parameters: `--param input=<file>` to use other data.
  */
 /**
@@ -36,5 +37,16 @@ export default function createPipeline(params: Record<string, string> = {}) {
     parameters: { module: TRAINER_MODULE, label: 'species', epochs: 40, hyperparameters: { hidden: 16, learningRate: 0.01 } },
     inputs: { examples: transformed.outputs.transformedExamples, transformGraph: transformed.outputs.transformGraph, schema: schema.outputs.schema },
   });
-  return pipeline({ name: 'penguins', nodes: [examples, statistics, schema, validator, transformed, trainer] });
+  const evaluator = Evaluator('evaluator', {
+    parameters: {
+      label: 'Species',
+      slices: ['Island'],
+      thresholds: [
+        { metric: 'accuracy', value: { lower: 0.9 } },
+        { metric: 'accuracy', change: { direction: 'higherIsBetter', absolute: -0.02 } },
+      ],
+    },
+    inputs: { examples: examples.outputs.examples, model: trainer.outputs.servingModel },
+  });
+  return pipeline({ name: 'penguins', nodes: [examples, statistics, schema, validator, transformed, trainer, evaluator] });
 }

@@ -179,9 +179,9 @@ describe('mlpipe run, runs, lineage (CLI against a Temporal server with workers)
       const input = path.join(cwd, 'penguins-respaced.json');
       writeFileSync(input, JSON.stringify(JSON.parse(readFileSync(vegaFile('penguins.json'), 'utf8')), null, 3));
       const fromSources = await runJson([PENGUINS_SOURCE, '--param', `input=${input}`], 0);
-      assert.deepEqual(Object.values(fromSources.summary.nodes).map((n) => n.status), ['succeeded', 'succeeded', 'succeeded', 'succeeded', 'succeeded', 'succeeded'], describeResult(['run', PENGUINS_SOURCE], fromSources.result));
+      assert.deepEqual(Object.values(fromSources.summary.nodes).map((n) => n.status), ['succeeded', 'succeeded', 'succeeded', 'succeeded', 'succeeded', 'succeeded', 'succeeded'], describeResult(['run', PENGUINS_SOURCE], fromSources.result));
       const fromBuild = await runJson([PENGUINS_BUILT, '--param', `input=${input}`], 0);
-      assert.deepEqual(Object.values(fromBuild.summary.nodes).map((n) => n.status), ['cached', 'cached', 'cached', 'cached', 'cached', 'cached']);
+      assert.deepEqual(Object.values(fromBuild.summary.nodes).map((n) => n.status), ['cached', 'cached', 'cached', 'cached', 'cached', 'cached', 'cached']);
       assert.equal(fromBuild.summary.nodes.example_gen?.summary?.rows, 344);
     });
 

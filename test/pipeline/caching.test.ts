@@ -72,13 +72,13 @@ describe('caching', function () {
     const later = new Date(Date.now() + 60_000);
     await utimes(input, later, later);
     const touched = await stack.run(createPenguins({ input }));
-    assert.deepEqual(states(touched.status), { example_gen: 'cached', statistics_gen: 'cached', schema_gen: 'cached', example_validator: 'cached', transform: 'cached', trainer: 'cached' }, 'a new mtime alone is not new data');
+    assert.deepEqual(states(touched.status), { example_gen: 'cached', statistics_gen: 'cached', schema_gen: 'cached', example_validator: 'cached', transform: 'cached', trainer: 'cached', evaluator: 'cached' }, 'a new mtime alone is not new data');
 
     await writeFile(input, JSON.stringify(rows.slice(0, 300)));
     const refreshed = await stack.run(createPenguins({ input }));
     assert.deepEqual(
       states(refreshed.status),
-      { example_gen: 'succeeded', statistics_gen: 'succeeded', schema_gen: 'succeeded', example_validator: 'succeeded', transform: 'succeeded', trainer: 'succeeded' },
+      { example_gen: 'succeeded', statistics_gen: 'succeeded', schema_gen: 'succeeded', example_validator: 'succeeded', transform: 'succeeded', trainer: 'succeeded', evaluator: 'succeeded' },
       'new content at the same path runs again',
     );
     assert.equal(refreshed.status.nodes.example_gen!.summary?.rows, 300);
