@@ -218,14 +218,14 @@ const judged = (t: unknown[], candidate: SliceResult[], baseline: SliceResult[] 
   judge({ thresholds: thresholds(t), candidate, baseline, differences, minSliceSize: 30, confidence });
 
 describe('Evaluator blessing: thresholds', function () {
-  const candidate = [slice({}, 1000, { accuracy: 0.93, logLoss: 0.21 }), slice({ island: 'Biscoe' }, 400, { accuracy: 0.95, auc: null }), slice({ island: 'Torgersen' }, 12, { accuracy: 1 })];
-  const baseline = [slice({}, 1000, { accuracy: 0.9, logLoss: 0.25 }), slice({ island: 'Biscoe' }, 400, { accuracy: 0.96 })];
+  const candidate = [slice({}, 1000, { accuracy: 0.93, log_loss: 0.21 }), slice({ island: 'Biscoe' }, 400, { accuracy: 0.95, roc_auc: null }), slice({ island: 'Torgersen' }, 12, { accuracy: 1 })];
+  const baseline = [slice({}, 1000, { accuracy: 0.9, log_loss: 0.25 }), slice({ island: 'Biscoe' }, 400, { accuracy: 0.96 })];
 
   it('blesses when every value and change threshold holds, and lists each check with its value, baseline and reason', function () {
     const j = judged(
       [
         { metric: 'accuracy', value: { lower: 0.9 }, change: { direction: 'higherIsBetter', absolute: 0 } },
-        { metric: 'logLoss', change: { direction: 'lowerIsBetter', relative: -0.1 } },
+        { metric: 'log_loss', change: { direction: 'lowerIsBetter', relative: -0.1 } },
       ],
       candidate,
       baseline,
@@ -237,7 +237,7 @@ describe('Evaluator blessing: thresholds', function () {
       [
         ['accuracy', 'value', 0.93, undefined, true, 'accuracy on overall = 0.93 within [0.9, +∞]'],
         ['accuracy', 'change', 0.93, 0.9, true, 'accuracy on overall: 0.93 vs baseline 0.9, change +0.03 ≥ absolute slack 0 (higher is better)'],
-        ['logLoss', 'change', 0.21, 0.25, true, 'logLoss on overall: 0.21 vs baseline 0.25, change -0.04, relative change -0.16 ≤ relative slack -0.1 (lower is better)'],
+        ['log_loss', 'change', 0.21, 0.25, true, 'log_loss on overall: 0.21 vs baseline 0.25, change -0.04, relative change -0.16 ≤ relative slack -0.1 (lower is better)'],
       ],
     );
   });
@@ -321,11 +321,11 @@ describe('Evaluator blessing: thresholds', function () {
   });
 
   it('fails a relative change from a baseline of 0 (undefined), while an absolute one is judged', function () {
-    const candidateZero = [slice({}, 100, { falsePositives: 3 })];
-    const baselineZero = [slice({}, 100, { falsePositives: 0 })];
-    const relative = judged([{ metric: 'falsePositives', change: { direction: 'lowerIsBetter', relative: 0.1 } }], candidateZero, baselineZero);
-    assert.equal(relative.verdict, 'not blessed: falsePositives on overall: 3 vs baseline 0, change +3: the relative change from a baseline of 0 is undefined, so the relative slack 0.1 cannot hold');
-    assert.equal(judged([{ metric: 'falsePositives', change: { direction: 'lowerIsBetter', absolute: 5 } }], candidateZero, baselineZero).verdict, 'blessed');
+    const candidateZero = [slice({}, 100, { mae: 0.3 })];
+    const baselineZero = [slice({}, 100, { mae: 0 })];
+    const relative = judged([{ metric: 'mae', change: { direction: 'lowerIsBetter', relative: 0.1 } }], candidateZero, baselineZero);
+    assert.equal(relative.verdict, 'not blessed: mae on overall: 0.3 vs baseline 0, change +0.3: the relative change from a baseline of 0 is undefined, so the relative slack 0.1 cannot hold');
+    assert.equal(judged([{ metric: 'mae', change: { direction: 'lowerIsBetter', absolute: 0.5 } }], candidateZero, baselineZero).verdict, 'blessed');
     // A negative baseline does not flip the direction: R² from -0.5 to -0.25 is a relative improvement of +50%.
     const r2 = judged([{ metric: 'r2', change: { direction: 'higherIsBetter', relative: 0.5 } }], [slice({}, 100, { r2: -0.25 })], [slice({}, 100, { r2: -0.5 })]);
     assert.equal(r2.verdict, 'blessed', r2.checks[0]!.reason);
@@ -337,9 +337,9 @@ describe('Evaluator blessing: thresholds', function () {
       [false, false, 'accuracy on island = Torgersen: the slice has 12 examples, fewer than minSliceSize 30, so its metrics are not computed and the threshold cannot hold'],
     ]);
     assert.deepEqual(reasons([{ metric: 'accuracy', slice: { island: 'Dream' }, value: { lower: 0.5 } }]), [[false, false, "accuracy on island = Dream: the slice is not in the candidate's eval rows"]]);
-    assert.deepEqual(reasons([{ metric: 'auc', slice: { island: 'Biscoe' }, value: { lower: 0.5 } }]), [[false, false, "auc on island = Biscoe: the candidate's auc is undefined on this slice"]]);
-    assert.deepEqual(reasons([{ metric: 'acuracy', value: { lower: 0.5 } }]), [[false, false, 'acuracy on overall: the candidate has no metric "acuracy" (its metrics are accuracy, logLoss)']]);
-    assert.deepEqual(reasons([{ metric: 'auc', slice: { island: 'Biscoe' }, change: { direction: 'higherIsBetter', absolute: 0 } }])[0]![0], false);
+    assert.deepEqual(reasons([{ metric: 'roc_auc', slice: { island: 'Biscoe' }, value: { lower: 0.5 } }]), [[false, false, "roc_auc on island = Biscoe: the candidate's roc_auc is undefined on this slice"]]);
+    assert.deepEqual(reasons([{ metric: 'acuracy', value: { lower: 0.5 } }]), [[false, false, 'acuracy on overall: the candidate has no metric "acuracy" (its metrics are accuracy, log_loss)']]);
+    assert.deepEqual(reasons([{ metric: 'roc_auc', slice: { island: 'Biscoe' }, change: { direction: 'higherIsBetter', absolute: 0 } }])[0]![0], false);
     const each = judged([{ metric: 'accuracy', eachSliceOf: 'island', value: { lower: 0.9 }, change: { direction: 'higherIsBetter', absolute: -0.02 } }], candidate, baseline);
     assert.equal(each.verdict, 'blessed');
     assert.deepEqual(
