@@ -11,3 +11,15 @@ export const median = (values: number[]) => percentile(values, 50);
 export function fmtMs(ms: number): string {
   return `${ms.toFixed(1)} ms`;
 }
+
+/** Rows/s of `run` on batches of `batch` rows, run for about `seconds` after one warm-up call. */
+export async function rowsPerSecond(batch: number, run: () => Promise<void>, seconds: number): Promise<number> {
+  await run();
+  const start = performance.now();
+  let calls = 0;
+  while (performance.now() - start < seconds * 1000) {
+    await run();
+    calls++;
+  }
+  return (calls * batch) / ((performance.now() - start) / 1000);
+}

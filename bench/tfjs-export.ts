@@ -3,7 +3,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { openSession, Tensor } from '../onnx/session';
 import { exportLayersModel } from '../onnx/tfjs-export/export-layers-model';
 import { HEAVY_MLP, mulberry32, SMALL_MLP, type MlpSpec } from './serving/models';
-import { median } from './stats';
+import { median, rowsPerSecond } from './stats';
 
 /**
  * Export time of a tfjs model to ONNX, and inference rows/s of the same model in tfjs (wasm, the Trainer's
@@ -21,18 +21,6 @@ function buildModel(spec: MlpSpec): tf.LayersModel {
   for (const units of spec.hiddenDims) x = tf.layers.dense({ units, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: spec.seed }) }).apply(x) as tf.SymbolicTensor;
   const output = tf.layers.dense({ units: spec.outputDim, activation: 'softmax', name: 'probabilities' }).apply(x) as tf.SymbolicTensor;
   return tf.model({ inputs: input, outputs: output });
-}
-
-/** Rows/s of `run` on batches of `batch` rows, run for about SECONDS_PER_FIGURE after one warm-up call. */
-async function rowsPerSecond(batch: number, run: () => Promise<void>): Promise<number> {
-  await run();
-  const start = performance.now();
-  let calls = 0;
-  while (performance.now() - start < SECONDS_PER_FIGURE * 1000) {
-    await run();
-    calls++;
-  }
-  return (calls * batch) / ((performance.now() - start) / 1000);
 }
 
 async function main(): Promise<void> {
@@ -53,7 +41,7 @@ async function main(): Promise<void> {
       const rows = Float32Array.from({ length: batch * spec.inputDim }, () => random() * 2 - 1);
       const onnx = await rowsPerSecond(batch, async () => {
         await session.run({ input: new Tensor('float32', rows, [batch, spec.inputDim]) });
-      });
+      }, SECONDS_PER_FIGURE);
       const tfjs: Record<string, number> = {};
       for (const backend of ['wasm', 'cpu']) {
         await tf.setBackend(backend);
@@ -62,7 +50,7 @@ async function main(): Promise<void> {
           const y = model.predict(x) as tf.Tensor;
           await y.data();
           tf.dispose([x, y]);
-        });
+        }, SECONDS_PER_FIGURE);
       }
       await tf.setBackend('wasm');
       console.log(
