@@ -17,12 +17,12 @@ import { poissonCounts } from './poisson';
  */
 
 /**
- * 100 resamples: each 2.5% tail of a 95% interval then rests on the 3rd and 98th of 100 values (with
- * 20, TFMA's count, it would be the single extreme one). A resample costs drawing the counts (3 ns a
- * row, 8 ms for 3 M rows) and evaluating each slice at new weights, about twice an unweighted evaluation since the
- * weights are read in each score column's sorted order: on flights-3m (3 M rows, 226 origin slices,
- * candidate and baseline) about 0.26 s a resample on one core, 26 s in all
- * (bench/evaluator-bootstrap.ts). Resample r depends on (seed, r) alone, so threads could share them.
+ * 100 resamples: the ends of a 95% interval then fall between the 3rd and 4th and between the 97th and
+ * 98th of 100 sorted values (with 20, TFMA's count, on the extreme ones). A resample costs drawing the
+ * counts (3 ns a row, 8 ms for 3 M rows) and evaluating each slice at new weights, about twice an
+ * unweighted evaluation since the weights are read in each score column's sorted order: on flights-3m
+ * (3 M rows, 226 origin slices, candidate and baseline) about 0.26 s a resample on one core, 26 s in
+ * all (bench/evaluator-bootstrap.ts). Resample r depends on (seed, r) alone, so threads could share them.
  */
 export const DEFAULT_RESAMPLES = 100;
 export const DEFAULT_CONFIDENCE = 0.95;
