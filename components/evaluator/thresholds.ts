@@ -225,11 +225,12 @@ function changeCheck(
     threshold: definedOnly({ direction: t.direction, absolute: t.absolute, relative: t.relative, significant: t.significant }),
   };
   const read = readMetric(c, c.slice, 'candidate');
-  if ('reason' in read) return { ...base, value: null, passed: read.skip === true, ...(read.skip ? { skipped: true } : {}), reason: read.reason };
-  const value = read.value.value!;
   if (against.baseline === null) {
+    const value = 'value' in read ? read.value.value : null;
     return { ...base, value, passed: true, skipped: true, reason: `${subject(c)}: change threshold skipped, there is no baseline (a first model is judged by value thresholds only)` };
   }
+  if ('reason' in read) return { ...base, value: null, passed: read.skip === true, ...(read.skip ? { skipped: true } : {}), reason: read.reason };
+  const value = read.value.value!;
   const readBaseline = readMetric(c, against.baseline, 'baseline');
   if ('reason' in readBaseline) return { ...base, value, passed: false, reason: readBaseline.reason };
   const old = readBaseline.value.value!;

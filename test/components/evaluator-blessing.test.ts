@@ -302,6 +302,9 @@ describe('Evaluator blessing: thresholds', function () {
     );
     assert.equal(j.checks[1]!.reason, 'accuracy on overall: change threshold skipped, there is no baseline (a first model is judged by value thresholds only)');
     assert.equal(judged([{ ...t[0], value: { lower: 0.95 } }], candidate, null).verdict, 'not blessed: accuracy on overall = 0.93 < lower bound 0.95');
+    // Whatever the candidate's slice holds: a change threshold has nothing to compare with.
+    const onUndefined = judged([{ metric: 'roc_auc', slice: { island: 'Biscoe' }, change: { direction: 'higherIsBetter', absolute: 0 } }], candidate, null);
+    assert.deepEqual([onUndefined.verdict, onUndefined.checks[0]!.skipped], ['blessed', true]);
   });
 
   it('holds at exactly the bound (inclusive), value and change alike', function () {
