@@ -49,6 +49,10 @@ type SqlKind = 'number' | 'string';
  * Computes every analyzer of the IR over the Parquet files of one split. Analyzers whose input needs
  * no other analyzer share one scan; an analyzer over fillMissing(x, mean) waits for the mean, so each
  * level of such nesting costs one more scan.
+ *
+ * The session is set to one thread: DuckDB's parallel avg and var_pop add in the order its threads
+ * finish, so the same split gave a variance differing in the last digits from run to run, a graph of
+ * other bytes and downstream cache misses. One thread makes the values a function of the rows.
  */
 export async function computeAnalyzers(
   session: DuckDbSession,
@@ -56,6 +60,7 @@ export async function computeAnalyzers(
   parquetFiles: string[],
   onProgress?: (progress: QueryProgress) => void,
 ): Promise<AnalyzerValues> {
+  await session.query('SET threads = 1');
   const relation = `read_parquet([${parquetFiles.map(sqlString).join(', ')}])`;
   const columns = new Map((await session.columns(relation)).map((c) => [c.name, c]));
   const uses = collectAnalyzers(ir);

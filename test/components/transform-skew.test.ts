@@ -66,6 +66,7 @@ const penguinsTransform = (): TransformIr =>
       sex: vocabulary(fillMissing(f.Sex, 'mode')).ids(),
       flipperId: vocabulary(f['Flipper Length (mm)'], { topK: 20 }).ids(),
       islandHash: hashStrings(f.Island, 16),
+      islandFilled: fillMissing(f.Island, { constant: 'nowhere' }),
       islandSex: cross(f.Island, f.Sex, 32),
       species: labelIds(f.Species),
     }),
@@ -98,14 +99,14 @@ async function penguinsInput(dir: string): Promise<Record<string, string>> {
   await duckQuery(`COPY (SELECT * FROM ${source}) TO ${sqlString(train)} (FORMAT parquet)`);
   await duckQuery(
     `COPY (SELECT
-       CASE WHEN i % 19 = 0 THEN 'Unicorn' ELSE Species END AS Species,
-       CASE WHEN i % 11 = 0 THEN 'Atlantis' WHEN i % 13 = 0 THEN NULL ELSE Island END AS Island,
-       CAST(CASE WHEN i % 7 = 0 THEN NULL WHEN i % 17 = 0 THEN "Beak Length (mm)" * 10 ELSE "Beak Length (mm)" + i END AS DOUBLE) AS "Beak Length (mm)",
+       CASE WHEN n % 19 = 0 THEN 'Unicorn' ELSE Species END AS Species,
+       CASE WHEN n % 11 = 0 THEN 'Atlantis' WHEN n % 13 = 0 THEN NULL ELSE Island END AS Island,
+       CAST(CASE WHEN i % 7 = 0 THEN NULL WHEN n % 17 = 0 THEN "Beak Length (mm)" * 10 ELSE "Beak Length (mm)" + i END AS DOUBLE) AS "Beak Length (mm)",
        CAST(CASE WHEN i % 5 = 0 THEN NULL ELSE "Beak Depth (mm)" - i END AS DOUBLE) AS "Beak Depth (mm)",
        CAST(CASE WHEN i % 3 = 0 THEN NULL ELSE "Flipper Length (mm)" + i * 3 END AS BIGINT) AS "Flipper Length (mm)",
        CAST(CASE WHEN i % 4 = 0 THEN -"Body Mass (g)" WHEN i % 6 = 0 THEN NULL ELSE "Body Mass (g)" * i END AS BIGINT) AS "Body Mass (g)",
-       CASE WHEN i % 2 = 0 THEN NULL WHEN i % 9 = 0 THEN 'OTHER' ELSE Sex END AS Sex
-     FROM ${source} CROSS JOIN range(1, 10) t(i)) TO ${sqlString(evalFile)} (FORMAT parquet)`,
+       CASE WHEN n % 2 = 0 THEN NULL WHEN n % 9 = 0 THEN 'OTHER' ELSE Sex END AS Sex
+     FROM (SELECT *, row_number() OVER () AS n FROM ${source} CROSS JOIN range(1, 10) t(i))) TO ${sqlString(evalFile)} (FORMAT parquet)`,
   );
   return { train, eval: evalFile };
 }
@@ -146,8 +147,19 @@ function encodeInput(spec: TensorSpec, rows: Record<string, unknown>[]): { json?
   }
 }
 
+/** BYTES elements of the binary extension: each a 4-byte little-endian length, then its UTF-8 bytes. */
+function decodeBytes(bytes: Buffer): string[] {
+  const out: string[] = [];
+  for (let at = 0; at < bytes.length; ) {
+    const length = bytes.readUInt32LE(at);
+    out.push(bytes.toString('utf8', at + 4, at + 4 + length));
+    at += 4 + length;
+  }
+  return out;
+}
+
 /** The serving graph's answer for `rows`, per output, flat and row-major. */
-async function served(http: string, model: string, inputs: TensorSpec[], outputs: TensorSpec[], rows: Record<string, unknown>[]): Promise<Record<string, number[]>> {
+async function served(http: string, model: string, inputs: TensorSpec[], outputs: TensorSpec[], rows: Record<string, unknown>[]): Promise<Record<string, Array<number | string>>> {
   const raw: Buffer[] = [];
   const header = {
     inputs: inputs.map((spec) => {
@@ -163,14 +175,16 @@ async function served(http: string, model: string, inputs: TensorSpec[], outputs
   const reply = await request(`${http}/v2/models/${model}/infer`, { method: 'POST', body, headers });
   assert.equal(reply.status, 200, reply.body.toString());
   const { header: answer, rest } = splitBinaryResponse(reply);
-  const result: Record<string, number[]> = {};
+  const result: Record<string, Array<number | string>> = {};
   let offset = 0;
   for (const output of answer.outputs) {
     const size = (output.parameters as { binary_data_size: number }).binary_data_size;
     const bytes = rest.subarray(offset, offset + size);
     offset += size;
     const copy = new Uint8Array(bytes).buffer;
-    result[output.name as string] = output.datatype === 'FP32' ? Array.from(new Float32Array(copy)) : Array.from(new BigInt64Array(copy), Number);
+    const datatype = output.datatype as string;
+    if (!['FP32', 'INT64', 'BYTES'].includes(datatype)) throw new Error(`output ${String(output.name)}: unexpected datatype ${datatype}`);
+    result[output.name as string] = datatype === 'FP32' ? Array.from(new Float32Array(copy)) : datatype === 'INT64' ? Array.from(new BigInt64Array(copy), Number) : decodeBytes(Buffer.from(copy));
   }
   return result;
 }
@@ -209,8 +223,9 @@ describe('Transform: the skew test (materialised training tensors = what mlpipe 
             const rows = raw.slice(start, start + BATCH);
             const answer = await served(http, run.model, run.signature.serving.inputs, run.signature.serving.outputs, rows);
             for (const output of run.signature.serving.outputs) {
-              const expected = materialised.slice(start, start + BATCH).flatMap((r) => {
+              const expected = materialised.slice(start, start + BATCH).flatMap((r): Array<number | string> => {
                 const v = r[output.name];
+                if (output.dtype === 'string') return [v as string];
                 return Array.isArray(v) ? v.map(Number) : [Number(v)];
               });
               const got = answer[output.name]!;
@@ -227,6 +242,7 @@ describe('Transform: the skew test (materialised training tensors = what mlpipe 
       // The planted rows reached the graph: unseen islands one-hot as all zeros or an OOV bucket, pre-1970 years.
       const penguinsEval = await splitRows(path.join(runs[0]!.transformed, 'Split-eval'));
       assert.ok(penguinsEval.some((r) => Number.isNaN(Number(r.beak))), 'a missing beak stays NaN after scaling');
+      assert.ok(penguinsEval.some((r) => r.islandFilled === 'nowhere') && penguinsEval.some((r) => r.islandFilled === 'Atlantis'), 'string outputs compared: filled and unseen islands');
       const flightsEval = await splitRows(path.join(runs[1]!.transformed, 'Split-eval'));
       assert.ok(flightsEval.some((r) => Number(r.year) < 1970) && flightsEval.some((r) => Number(r.year) === -1), 'instants before 1970 and missing ones reached the graph');
     } finally {
