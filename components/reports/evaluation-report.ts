@@ -1,3 +1,4 @@
+import { METRICS } from '../evaluator/metrics/registry';
 import type { Check, Evaluation, MetricValue, ModelResult, SliceKey, SliceResult } from '../evaluator/payload';
 import { curveSvg, importanceSvg, type CurveSeries } from './evaluation-charts';
 import { esc, formatNumber, formatPercent } from './format';
@@ -19,8 +20,6 @@ export const EVALUATION_SLICES_SHOWN = 100;
 /** Columns of the slice table: the checked metrics first, then the usual headline ones. */
 const SLICE_METRICS = 5;
 const HEADLINE_METRIC = /accuracy|auc|f1|r2|rmse|mae/i;
-/** Errors and losses; every other metric (accuracy, AUC, R², …) is better higher. */
-const LOWER_IS_BETTER = /loss|error|mae|mse|mape|brier/i;
 
 const CSS = `
 .verdict { border: 1px solid; border-radius: 8px; padding: 12px 16px; margin: 14px 0 8px; }
@@ -88,10 +87,12 @@ function overallOf(model: ModelResult | null): SliceResult | undefined {
   return model?.slices.find((s) => isOverall(s.slice));
 }
 
-/** A change check says which way is better; otherwise the metric's name does. */
+/** The Evaluator's registry says which way is better; a metric it does not know, a change check on it. */
 function lowerIsBetter(metric: string, checks: Check[]): boolean {
+  const known = METRICS[metric];
+  if (known) return known.direction === 'lowerIsBetter';
   const stated = checks.find((c) => c.metric === metric && c.kind === 'change' && typeof c.threshold.direction === 'string')?.threshold.direction;
-  return typeof stated === 'string' ? /lower/i.test(stated) : LOWER_IS_BETTER.test(metric);
+  return stated === 'lowerIsBetter';
 }
 
 /**

@@ -52,8 +52,8 @@ function curves(strength: number, matrix: number[][]) {
 const calibration = (skew: number) =>
   [0.1, 0.3, 0.5, 0.7, 0.9].map((p, i) => ({ meanPrediction: p, meanLabel: Math.min(1, Math.max(0, p + skew * (p - 0.5))), examples: [6, 9, 14, 30, 56][i]! }));
 
-function classifierMetrics(accuracy: MetricValue, auc: MetricValue, logLoss: MetricValue): Record<string, MetricValue> {
-  return { accuracy, balancedAccuracy: mv(0.91, 0.88, 0.94), macroF1: mv(0.905, 0.87, 0.935), rocAuc: auc, logLoss };
+function classifierMetrics(accuracy: MetricValue, auc: MetricValue, log_loss: MetricValue): Record<string, MetricValue> {
+  return { accuracy, balanced_accuracy: mv(0.91, 0.88, 0.94), f1_macro: mv(0.905, 0.87, 0.935), roc_auc: auc, log_loss };
 }
 
 function threeClassNotBlessed(): Evaluation {
@@ -89,13 +89,13 @@ function threeClassNotBlessed(): Evaluation {
       ],
     },
     differences: [
-      { slice: {}, metrics: { accuracy: mv(candAccuracy - baseAccuracy, 0.018, 0.089), rocAuc: mv(0.012, -0.004, 0.027), logLoss: mv(-0.05, -0.09, -0.012) } },
-      { slice: { island: 'Dream' }, metrics: { accuracy: mv(0.024, -0.05, 0.1), rocAuc: mv(0.01, -0.02, 0.04) } },
+      { slice: {}, metrics: { accuracy: mv(candAccuracy - baseAccuracy, 0.018, 0.089), roc_auc: mv(0.012, -0.004, 0.027), log_loss: mv(-0.05, -0.09, -0.012) } },
+      { slice: { island: 'Dream' }, metrics: { accuracy: mv(0.024, -0.05, 0.1), roc_auc: mv(0.01, -0.02, 0.04) } },
     ],
     checks: [
       { metric: 'accuracy', slice: {}, kind: 'value', threshold: { lowerBound: 0.9 }, value: candAccuracy, interval: { lower: 0.897, upper: 0.974 }, passed: true, reason: `accuracy ${candAccuracy.toFixed(3)} ≥ 0.9` },
       {
-        metric: 'rocAuc',
+        metric: 'roc_auc',
         slice: {},
         kind: 'change',
         threshold: { direction: 'higherIsBetter', absolute: 0, significant: true },
@@ -103,13 +103,13 @@ function threeClassNotBlessed(): Evaluation {
         baselineValue: 0.941,
         interval: { lower: -0.004, upper: 0.027 },
         passed: false,
-        reason: 'rocAuc improved by +0.012 but the lower bound of its 95% interval, -0.004, does not clear 0',
+        reason: 'roc_auc improved by +0.012 but the lower bound of its 95% interval, -0.004, does not clear 0',
       },
       { metric: 'accuracy', slice: { island: 'Dream' }, kind: 'value', threshold: { lowerBound: 0.9 }, value: 0.878, interval: { lower: 0.78, upper: 0.95 }, passed: false, reason: 'accuracy 0.878 on island = Dream is below 0.9' },
-      { metric: 'logLoss', slice: {}, kind: 'change', threshold: { direction: 'lowerIsBetter', absolute: 0 }, value: 0.21, baselineValue: 0.26, passed: true, reason: 'logLoss changed by -0.050, within the allowed 0' },
+      { metric: 'log_loss', slice: {}, kind: 'change', threshold: { direction: 'lowerIsBetter', absolute: 0 }, value: 0.21, baselineValue: 0.26, passed: true, reason: 'log_loss changed by -0.050, within the allowed 0' },
     ],
     blessed: false,
-    verdict: 'not blessed: rocAuc change not significant; accuracy on island = Dream below 0.9',
+    verdict: 'not blessed: roc_auc change not significant; accuracy on island = Dream below 0.9',
     featureImportance: [
       { feature: 'flipper_length_mm', metric: 'accuracy', mean: 0.21, std: 0.02, repeats: 5 },
       { feature: 'bill_length<mm>', metric: 'accuracy', mean: 0.34, std: 0.03, repeats: 5 },
@@ -248,28 +248,28 @@ describe('evaluation.html: the Evaluator report, in headless Chromium', function
 
     assert.equal(s.verdict.kind, 'not-blessed');
     assert.match(s.verdict.text, /^Not blessed 2 of 4 threshold checks failed:/);
-    assert.ok(s.verdict.text.includes(`rocAuc: ${e.checks[1]!.reason}`), s.verdict.text);
+    assert.ok(s.verdict.text.includes(`roc_auc: ${e.checks[1]!.reason}`), s.verdict.text);
     assert.ok(s.verdict.text.includes('accuracy on island = Dream: accuracy 0.878 on island = Dream is below 0.9'), s.verdict.text);
-    assert.doesNotMatch(s.verdict.text, /logLoss/, 'a passed check is not in the verdict');
+    assert.doesNotMatch(s.verdict.text, /log_loss/, 'a passed check is not in the verdict');
 
     const acc = accuracyOf(CANDIDATE_MATRIX);
     const baseAcc = accuracyOf(BASELINE_MATRIX);
     const row = (m: string) => s.metrics.find((r) => r.metric === m)!.cells;
-    assert.deepEqual(s.metrics.map((r) => r.metric), ['accuracy', 'balancedAccuracy', 'macroF1', 'rocAuc', 'logLoss']);
+    assert.deepEqual(s.metrics.map((r) => r.metric), ['accuracy', 'balanced_accuracy', 'f1_macro', 'roc_auc', 'log_loss']);
     assert.deepEqual(row('accuracy'), ['accuracy higher is better', `${acc.toFixed(3)} [0.897, 0.974]`, `${baseAcc.toFixed(3)} [0.830, 0.930]`, `+${(acc - baseAcc).toFixed(3)} [+0.018, +0.089]`, '▲ better']);
-    assert.deepEqual(row('rocAuc'), ['rocAuc higher is better', '0.953 [0.921, 0.978]', '0.941 [0.905, 0.970]', '+0.012 [-0.004, +0.027]', '▲ better, within noise']);
-    assert.deepEqual(row('logLoss'), ['logLoss lower is better', '0.210 [0.160, 0.270]', '0.260 [0.200, 0.330]', '-0.050 [-0.090, -0.012]', '▼ better']);
-    assert.deepEqual(row('macroF1').slice(3), ['–', ''], 'no difference in the payload: none shown');
+    assert.deepEqual(row('roc_auc'), ['roc_auc higher is better', '0.953 [0.921, 0.978]', '0.941 [0.905, 0.970]', '+0.012 [-0.004, +0.027]', '▲ better, within noise']);
+    assert.deepEqual(row('log_loss'), ['log_loss lower is better', '0.210 [0.160, 0.270]', '0.260 [0.200, 0.330]', '-0.050 [-0.090, -0.012]', '▼ better']);
+    assert.deepEqual(row('f1_macro').slice(3), ['–', ''], 'no difference in the payload: none shown');
     const marked = await report.page.locator('table.metrics .failed').evaluateAll((els) => els.map((el) => `${el.closest('tr').getAttribute('data-metric')}: ${el.innerText}`));
-    assert.deepEqual(marked, ['rocAuc: +0.012 [-0.004, +0.027]'], 'the failed change check marks the difference it judged, not the value');
+    assert.deepEqual(marked, ['roc_auc: +0.012 [-0.004, +0.027]'], 'the failed change check marks the difference it judged, not the value');
 
     assert.deepEqual(
       s.checks.map((c) => [c.cells[0], c.cells[1], c.cells[2], c.cells[3]]),
       [
-        ['FAIL', 'rocAuc', 'overall', 'change'],
+        ['FAIL', 'roc_auc', 'overall', 'change'],
         ['FAIL', 'accuracy', 'island = Dream', 'value'],
         ['PASS', 'accuracy', 'overall', 'value'],
-        ['PASS', 'logLoss', 'overall', 'change'],
+        ['PASS', 'log_loss', 'overall', 'change'],
       ],
       'failed checks first',
     );
@@ -289,7 +289,7 @@ describe('evaluation.html: the Evaluator report, in headless Chromium', function
       'overall, then the slice with a failed check, then the largest',
     );
     const slicesHead = await report.page.locator('table.slices thead th').allInnerTexts();
-    assert.deepEqual(slicesHead, ['slice', 'examples', 'accuracy', 'rocAuc', 'logLoss', 'balancedAccuracy', 'macroF1'], 'the checked metrics, then the headline ones');
+    assert.deepEqual(slicesHead, ['slice', 'examples', 'accuracy', 'roc_auc', 'log_loss', 'balanced_accuracy', 'f1_macro'], 'the checked metrics, then the headline ones');
     const dream = s.slices[1]!.cells;
     assert.equal(dream[2], '0.878 [0.780, 0.950] Δ +0.024 [-0.050, +0.100]');
     const slicesMarked = await report.page.locator('table.slices .failed').evaluateAll((els) => els.map((el) => `${el.closest('tr').getAttribute('data-slice')}: ${el.innerText.replace(/\s+/g, ' ')}`));
@@ -331,7 +331,7 @@ describe('evaluation.html: the Evaluator report, in headless Chromium', function
     const { seen: s } = await open('first-model', firstModelBlessed());
     assert.equal(s.verdict.kind, 'blessed');
     assert.equal(s.verdict.text, 'Blessed The 1 threshold check holds. First model: no baseline to compare with, so only value thresholds were judged.');
-    assert.deepEqual(s.metrics.find((r) => r.metric === 'rocAuc')!.cells, ['rocAuc higher is better', '0.953 [0.921, 0.978]'], 'no baseline columns');
+    assert.deepEqual(s.metrics.find((r) => r.metric === 'roc_auc')!.cells, ['roc_auc higher is better', '0.953 [0.921, 0.978]'], 'no baseline columns');
     assert.ok(s.curves.every((c) => c.lines === 1), 'only the candidate drawn');
     assert.deepEqual(s.confusion.map((c) => c.model), ['candidate']);
     assert.match(s.settings, /baseline none \(first model\)/);
