@@ -10,3 +10,4 @@ export * from './import-schema-gen/spec';
 export * from './transform/spec';
 export * from './trainer/spec';
 export * from './evaluator/spec';
+export * from './pusher/spec';

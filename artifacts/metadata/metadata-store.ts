@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { ArtifactRef } from '../artifact-types';
 import { ENV_VARS } from '../../config/config';
 import { migrate } from './migrations';
+import type { AllocateModelVersion, ListModelVersions, ModelVersionRecord } from './model-versions';
 import { SqlMetadataStore } from './sql-metadata-store';
 import { openSqliteDriver } from './sqlite-driver';
 import type {
@@ -83,6 +84,13 @@ export interface MetadataStore {
    * (downstream, recursively). Throws if the artifact is unknown.
    */
   lineage(idOrUri: number | string, opts?: LineageOptions): Promise<LineageGraph>;
+
+  /** Takes the next version number of a model in a model repository (never the same one twice). */
+  allocateModelVersion(a: AllocateModelVersion): Promise<ModelVersionRecord>;
+  /** Marks an allocated version as published: its version manifest is written. */
+  markModelVersionPublished(repository: string, model: string, version: number): Promise<void>;
+  /** Versions in model repositories, by repository and model, newest first. */
+  listModelVersions(q?: ListModelVersions): Promise<ModelVersionRecord[]>;
 
   close(): Promise<void>;
 }

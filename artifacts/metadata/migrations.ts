@@ -81,6 +81,24 @@ export const MIGRATIONS: readonly Migration[] = [
       'ALTER TABLE executions ADD COLUMN cache_miss TEXT',
     ],
   },
+  {
+    version: 3,
+    name: 'model_versions: the versions the Pusher and rollback allocate in a model repository',
+    statements: (d) => [
+      `CREATE TABLE model_versions (
+        id ${d.autoIdColumn},
+        repository TEXT NOT NULL,
+        model TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        served_content_hash TEXT NOT NULL,
+        details TEXT NOT NULL,
+        allocated_at TEXT NOT NULL,
+        published_at TEXT,
+        UNIQUE (repository, model, version)
+      )`,
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { ArtifactRefSchema, type ArtifactRef } from '../artifact-types';
 import type { MetadataStore } from './metadata-store';
+import { allocateModelVersion, listModelVersions, markModelVersionPublished, type AllocateModelVersion, type ListModelVersions, type ModelVersionRecord } from './model-versions';
 import {
   ArtifactStateSchema,
   ContextTypeSchema,
@@ -559,6 +560,18 @@ export class SqlMetadataStore implements MetadataStore {
         events,
       };
     });
+  }
+
+  allocateModelVersion(a: AllocateModelVersion): Promise<ModelVersionRecord> {
+    return allocateModelVersion(this.driver, a);
+  }
+
+  markModelVersionPublished(repository: string, model: string, version: number): Promise<void> {
+    return markModelVersionPublished(this.driver, repository, model, version);
+  }
+
+  listModelVersions(q?: ListModelVersions): Promise<ModelVersionRecord[]> {
+    return listModelVersions(this.driver, q);
   }
 
   async close(): Promise<void> {

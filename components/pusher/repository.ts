@@ -1,0 +1,80 @@
+import { createHash } from 'node:crypto';
+import { contentHashOf } from '../../artifacts/manifest';
+import type { MetadataStore } from '../../artifacts/metadata/metadata-store';
+import type { ModelVersionDetails } from '../../artifacts/metadata/model-versions';
+import { publishModelVersion, type VersionFileContent } from '../../artifacts/model-publish';
+import { openArtifactStore } from '../../artifacts/open-store';
+import { s3SourceSettings, s3SourcesOf } from '../../artifacts/s3-sources';
+import type { ArtifactStore } from '../../artifacts/store';
+import { loadConfig, resolveConfig, type ResolvedConfig } from '../../config/config';
+import { UserInputError } from '../../dsl/executor';
+import { PUSH_FILE, PushRecordSchema, REPOSITORY_CONFIG_FILE, REPOSITORY_MODEL_FILE, VERSION_CONFIG_FILE, type PushRecord } from './payload';
+
+/** The configuration of this process (a worker or the CLI): where the metadata store is, and the S3 sources' keys. */
+export function processConfig(): ResolvedConfig {
+  return resolveConfig(loadConfig());
+}
+
+/**
+ * The model repository at `uri` (`file:///abs/dir` or `s3://bucket[/prefix]`), an s3:// one read and
+ * written with the named S3 source's keys (the artifact store's when none is named).
+ */
+export async function openModelRepository(uri: string, s3Source: string | undefined, config: ResolvedConfig): Promise<ArtifactStore> {
+  if (!/^(file:\/\/\/|s3:\/\/)/.test(uri)) {
+    throw new UserInputError(`model repository '${uri}': expected file:///absolute/path or s3://bucket[/prefix]`);
+  }
+  if (!uri.startsWith('s3://')) return openArtifactStore(uri);
+  const source = s3SourceSettings(s3SourcesOf(config), s3Source);
+  if ('problem' in source) throw new UserInputError(`model repository ${uri}: ${source.problem}`);
+  return openArtifactStore(uri, source.settings);
+}
+
+/** A model's config.json as this repository serves it: the model's own name, whatever name the Trainer gave it. */
+export function repositoryConfig(configJson: string, model: string, where: string): Buffer {
+  let config: unknown;
+  try {
+    config = JSON.parse(configJson);
+  } catch (err) {
+    throw new UserInputError(`${where} is not valid JSON: ${(err as Error).message}`);
+  }
+  if (config === null || typeof config !== 'object' || Array.isArray(config)) throw new UserInputError(`${where}: expected a JSON object (a Triton model config)`);
+  return Buffer.from(`${JSON.stringify({ ...config, name: model }, null, 2)}\n`);
+}
+
+/** The hash of what the server loads: the model file and its config. */
+export function servedContentHash(model: { size: number; sha256: string }, config: Buffer): string {
+  return contentHashOf([
+    { path: REPOSITORY_MODEL_FILE, ...model },
+    { path: REPOSITORY_CONFIG_FILE, size: config.length, sha256: createHash('sha256').update(config).digest('hex') },
+  ]);
+}
+
+export interface NewVersion {
+  repository: string;
+  model: string;
+  modelFile: VersionFileContent;
+  modelDigest: { size: number; sha256: string };
+  config: Buffer;
+  details: ModelVersionDetails;
+  /** The push record without what allocation decides (the version, the time). */
+  record: Omit<PushRecord, 'modelVersion' | 'pushedAt' | 'servedContentHash'>;
+}
+
+/**
+ * Publishes a new newest version: allocates its number in the metadata store, writes the model's
+ * config.json, then the version directory through the publish contract (its manifest last, so the
+ * server never sees half of it), and marks the version published.
+ */
+export async function publishNewVersion(store: ArtifactStore, metadata: MetadataStore, v: NewVersion): Promise<PushRecord> {
+  const hash = servedContentHash(v.modelDigest, v.config);
+  const allocated = await metadata.allocateModelVersion({ repository: v.repository, model: v.model, servedContentHash: hash, details: v.details });
+  const record = PushRecordSchema.parse({ ...v.record, modelVersion: allocated.version, servedContentHash: hash, pushedAt: new Date().toISOString() });
+  await store.putObject(`${v.model}/${REPOSITORY_CONFIG_FILE}`, v.config);
+  await publishModelVersion(store, v.model, allocated.version, [
+    { name: REPOSITORY_MODEL_FILE, content: v.modelFile },
+    { name: VERSION_CONFIG_FILE, content: v.config },
+    { name: PUSH_FILE, content: Buffer.from(`${JSON.stringify(record, null, 2)}\n`) },
+  ]);
+  await metadata.markModelVersionPublished(v.repository, v.model, allocated.version);
+  return record;
+}

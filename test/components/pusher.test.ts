@@ -1,0 +1,146 @@
+import assert from 'node:assert/strict';
+import { createHash, randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { openMetadataStore } from '../../artifacts/metadata/metadata-store';
+import { s3Client, type S3Settings } from '../../artifacts/s3-client';
+import { Pusher } from '../../components/pusher/spec';
+import { UserInputError } from '../../dsl/executor';
+import { runExecutorForTest } from '../support/executor-harness';
+import { testMinio } from '../support/servers';
+import { tempDir } from '../support/tmp';
+import { blessing, infraBlessing, servingModel, TRAINER_CONFIG, withEnv } from './pusher-fixture';
+
+const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
+describe('Pusher', function () {
+  this.timeout(60_000);
+  let metadataUrl: string;
+  let repoDir: string;
+
+  beforeEach(async () => {
+    metadataUrl = `sqlite://${path.join(await tempDir('pusher-metadata'), 'metadata.db')}`;
+    repoDir = await tempDir('pusher-repo');
+  });
+
+  const push = (seed: Awaited<ReturnType<typeof servingModel>>, options: { repository?: string; s3Source?: string; env?: Record<string, string>; infra?: Awaited<ReturnType<typeof infraBlessing>>; blessed?: boolean } = {}) =>
+    withEnv({ MLPIPE_METADATA_URL: metadataUrl, ...options.env }, async () =>
+      runExecutorForTest(Pusher, {
+        parameters: { repository: options.repository ?? `file://${repoDir}`, modelName: 'penguins', ...(options.s3Source ? { s3Source: options.s3Source } : {}) },
+        inputs: { model: [seed.dir], blessing: [await blessing(options.blessed ?? true)], ...(options.infra ? { infraBlessing: [options.infra] } : {}) },
+      }),
+    );
+
+  it('pushes to a file:// repository in the server layout, and does not push identical content again', async () => {
+    const model = await servingModel(1);
+    const first = await push(model);
+    const props = first.result.properties!.pushedModel!;
+    assert.equal(props.pushed, true);
+    assert.equal(props.version, 1);
+    assert.equal(props.repository, `file://${repoDir}`);
+    // The server's layout: the serving graph byte for byte, config.json beside the versions named as the model.
+    assert.equal(sha256(await readFile(path.join(repoDir, 'penguins/1/model.onnx'))), sha256(model.onnx));
+    const config = JSON.parse(await readFile(path.join(repoDir, 'penguins/config.json'), 'utf8')) as Record<string, unknown>;
+    assert.deepEqual(config, { ...TRAINER_CONFIG, name: 'penguins' });
+    const manifest = JSON.parse(await readFile(path.join(repoDir, 'penguins/1/_MLPIPE_VERSION.json'), 'utf8')) as { state: string; files: Array<{ path: string }> };
+    assert.equal(manifest.state, 'published');
+    assert.deepEqual(manifest.files.map((f) => f.path), ['model.onnx', 'push.json', 'serving-config.json']);
+    const record = JSON.parse(await readFile(path.join(repoDir, 'penguins/1/push.json'), 'utf8')) as { lineage: { servingModel: { uri: string } }; evaluation: { metrics: Array<{ metric: string; value: number }> }; modelVersion: number };
+    assert.equal(record.modelVersion, 1);
+    assert.equal(record.lineage.servingModel.uri, `file://${model.dir}`);
+    assert.deepEqual(record.evaluation.metrics.map((m) => [m.metric, m.value]), [['accuracy', 0.93]]);
+    assert.deepEqual(JSON.parse(await readFile(path.join(first.outputDirs.pushedModel!, 'push.json'), 'utf8')), record);
+
+    const again = await push(model);
+    assert.equal(again.result.properties!.pushedModel!.pushed, false);
+    assert.equal(again.result.properties!.pushedModel!.version, 1);
+    assert.match(String(again.result.summary!.said), /already serving version 1\b/);
+    const metadata = await openMetadataStore(metadataUrl);
+    try {
+      assert.deepEqual((await metadata.listModelVersions()).map((v) => [v.model, v.version, v.state]), [['penguins', 1, 'published']]);
+    } finally {
+      await metadata.close();
+    }
+
+    const other = await push(await servingModel(2));
+    assert.equal(other.result.properties!.pushedModel!.version, 2);
+  });
+
+  it("uses the InfraBlessing's config.json when wired, and refuses a model it does not bless", async () => {
+    const model = await servingModel(3);
+    await push(model, { infra: await infraBlessing(true) });
+    const config = JSON.parse(await readFile(path.join(repoDir, 'penguins/config.json'), 'utf8')) as Record<string, unknown>;
+    assert.deepEqual(config.model_warmup, []);
+    await assert.rejects(push(await servingModel(4), { infra: await infraBlessing(false) }), (err: Error) => err instanceof UserInputError && /InfraBlessing .* does not bless the model/.test(err.message));
+  });
+
+  it('refuses an unblessed model, naming the blessing and its verdict', async () => {
+    await assert.rejects(
+      push(await servingModel(5), { blessed: false }),
+      (err: Error) => err instanceof UserInputError && /ModelBlessing file:\/\/\S+ does not bless the model \(not blessed: accuracy 0\.41 < 0\.9\)/.test(err.message),
+    );
+    const metadata = await openMetadataStore(metadataUrl);
+    try {
+      assert.deepEqual(await metadata.listModelVersions(), []);
+    } finally {
+      await metadata.close();
+    }
+  });
+
+  it('refuses a blessing of another model, and a repository that is neither file:// nor s3://', async () => {
+    const model = await servingModel(6);
+    const other = { ...(await blessing(true)), properties: { blessed: true, model_content_hash: 'f'.repeat(64) } };
+    await withEnv({ MLPIPE_METADATA_URL: metadataUrl }, () =>
+      assert.rejects(
+        runExecutorForTest(Pusher, { parameters: { repository: `file://${repoDir}`, modelName: 'penguins' }, inputs: { model: [model.dir], blessing: [other] } }),
+        /blesses the ServingModel with content f{64}, not file:\/\//,
+      ),
+    );
+    await assert.rejects(
+      runExecutorForTest(Pusher, { parameters: { repository: repoDir, modelName: 'penguins' }, inputs: { model: [model.dir], blessing: [await blessing(true)] } }),
+      /repository: expected file:\/\/\/absolute\/path or s3:\/\/bucket\[\/prefix\]/,
+    );
+  });
+
+  it('two concurrent pushes take different versions', async () => {
+    const [a, b] = await Promise.all([servingModel(7), servingModel(8)]);
+    const runs = await Promise.all([push(a), push(b)]);
+    const versions = runs.map((r) => r.result.properties!.pushedModel!.version).sort();
+    assert.deepEqual(versions, [1, 2]);
+    // Each version directory holds the model its push reported.
+    for (const [run, model] of [[runs[0]!, a], [runs[1]!, b]] as const) {
+      const version = run.result.properties!.pushedModel!.version;
+      assert.equal(sha256(await readFile(path.join(repoDir, `penguins/${version}/model.onnx`))), sha256(model.onnx));
+    }
+  });
+
+  it('the metadata store hands out each version number once to many writers on separate connections', async () => {
+    const stores = await Promise.all([openMetadataStore(metadataUrl), openMetadataStore(metadataUrl), openMetadataStore(metadataUrl)]);
+    try {
+      const allocations = await Promise.all(
+        Array.from({ length: 30 }, (_, i) => stores[i % 3]!.allocateModelVersion({ repository: 'file:///r', model: 'm', servedContentHash: String(i), details: { kind: 'push' } })),
+      );
+      assert.deepEqual(allocations.map((a) => a.version).sort((x, y) => x - y), Array.from({ length: 30 }, (_, i) => i + 1));
+    } finally {
+      await Promise.all(stores.map((s) => s.close()));
+    }
+  });
+
+  it('pushes to an s3:// repository (MinIO) with a named S3 source', async () => {
+    const minio = await testMinio();
+    const settings: S3Settings = { endpoint: minio.endpoint, accessKey: minio.accessKey, secretKey: minio.secretKey, region: 'us-east-1' };
+    const bucket = `push-${randomUUID().slice(0, 8)}`;
+    await s3Client(settings).makeBucket(bucket);
+    const env = { MLPIPE_S3_SOURCE_MODELS_ENDPOINT: settings.endpoint, MLPIPE_S3_SOURCE_MODELS_ACCESS_KEY: settings.accessKey, MLPIPE_S3_SOURCE_MODELS_SECRET_KEY: settings.secretKey, MLPIPE_S3_SOURCE_MODELS_REGION: settings.region };
+    const model = await servingModel(9);
+    const run = await push(model, { repository: `s3://${bucket}/serving/`, s3Source: 'models', env });
+    assert.equal(run.result.properties!.pushedModel!.version, 1);
+    assert.equal(run.result.properties!.pushedModel!.repository, `s3://${bucket}/serving`);
+    const client = s3Client(settings);
+    const read = async (key: string) => Buffer.concat(await (await client.getObject(bucket, key)).toArray());
+    assert.equal(sha256(await read('serving/penguins/1/model.onnx')), sha256(model.onnx));
+    assert.equal((JSON.parse((await read('serving/penguins/config.json')).toString()) as { name: string }).name, 'penguins');
+    assert.equal((JSON.parse((await read('serving/penguins/1/_MLPIPE_VERSION.json')).toString()) as { state: string }).state, 'published');
+    await assert.rejects(push(await servingModel(10), { repository: `s3://${bucket}/serving`, s3Source: 'elsewhere', env }), /no S3 source 'elsewhere' is configured/);
+  });
+});
