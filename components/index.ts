@@ -10,4 +10,5 @@ export * from './import-schema-gen/spec';
 export * from './transform/spec';
 export * from './trainer/spec';
 export * from './evaluator/spec';
+export * from './infra-validator/spec';
 export * from './pusher/spec';
