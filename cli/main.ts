@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { EXIT_USAGE, reportError } from './cli-context';
 import { registerDevCommand } from './commands/dev';
 import { registerRunCommand } from './commands/run';
+import { registerModelsCommand } from './commands/models';
 import { registerLineageCommand, registerRunsCommand } from './commands/runs';
 import { registerReportCommand } from './commands/report';
 import { registerScheduleCommand } from './commands/schedule';
@@ -14,6 +15,8 @@ async function main(argv: string[]): Promise<number> {
     .description('production ML pipelines in TypeScript, run as durable Temporal workflows')
     .version((require('../../package.json') as { version: string }).version)
     .showHelpAfterError()
+    // Program options only before the command: `mlpipe models show m --version 2` is the model's version, not mlpipe's.
+    .enablePositionalOptions()
     .exitOverride();
   registerDevCommand(program);
   registerRunCommand(program);
@@ -23,6 +26,7 @@ async function main(argv: string[]): Promise<number> {
   registerReportCommand(program);
   registerScheduleCommand(program);
   registerServeCommand(program);
+  registerModelsCommand(program);
   try {
     await program.parseAsync(argv);
     return 0;

@@ -19,6 +19,9 @@ const EXPECTED_OPTIONS: Record<string, string[]> = {
   'schedule trigger': [],
   'schedule delete': [],
   serve: [],
+  'models list': ['--repository', '--json'],
+  'models show': ['--version', '--repository'],
+  'models rollback': ['--to', '--repository'],
 };
 
 /** Command names listed under "Commands:" in a help text (commander's own `help` excluded). */
@@ -49,7 +52,7 @@ describe('mlpipe --help and usage errors', function () {
   it('top-level --help lists every command and --version prints the package version', async () => {
     const r = await help('');
     const listed = listedCommands(r.stdout);
-    for (const command of ['dev', 'run', 'worker', 'runs', 'lineage', 'report', 'schedule', 'serve']) {
+    for (const command of ['dev', 'run', 'worker', 'runs', 'lineage', 'report', 'schedule', 'serve', 'models']) {
       assert.ok(listed.includes(command), `'mlpipe --help' should list '${command}'; it lists ${listed.join(', ')}`);
     }
     const version = await runCli(['--version'], { cwd });
