@@ -6,6 +6,7 @@ import { openSession, type Tensor } from '../../onnx/session';
 import { listSplits, splitParquetFiles } from '../data/examples-layout';
 import { readJsonPayload } from '../data/json-payload';
 import { monotonicProgress } from '../data/progress';
+import { BLESSED_PROPERTY } from '../evaluator/baseline';
 import { servingModelFiles } from '../evaluator/predictions';
 import { DEFAULT_MAX_BATCH_SIZE, type ServingSignature } from '../trainer/serving-graph';
 import { SERVING_CONFIG_FILE } from '../trainer/payload';
@@ -169,7 +170,8 @@ export const executor = defineExecutor(InfraValidator, async (ctx) => {
   await writeFile(path.join(outDir, blessing.infraBlessed ? INFRA_BLESSED_MARKER : INFRA_NOT_BLESSED_MARKER), '');
   progress({ fraction: 1, message: blessing.infraBlessed ? 'infra-blessed' : 'not infra-blessed' });
   return {
-    properties: { infraBlessing: { infra_blessed: blessing.infraBlessed } },
+    // TFX's InfraBlessing property, the Evaluator's name too: what the Pusher reads.
+    properties: { infraBlessing: { [BLESSED_PROPERTY]: blessing.infraBlessed } },
     summary: { verdict: blessing.infraBlessed ? 'infra-blessed' : 'not infra-blessed', reason: blessing.reason, ...(latencyMs ? { p50Ms: latencyMs.p50, p99Ms: latencyMs.p99 } : {}) },
     ...(blessing.infraBlessed ? {} : { block: { reason: `the model is not infra-blessed: ${blessing.reason}` } }),
   };

@@ -2,24 +2,17 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { cp, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ExampleGen } from '../../components/example-gen/spec';
 import { INFRA_BLESSED_MARKER, INFRA_BLESSING_FILE, INFRA_CONFIG_FILE, INFRA_NOT_BLESSED_MARKER, InfraBlessingSchema, type InfraBlessing } from '../../components/infra-validator/payload';
 import { InfraValidator } from '../../components/infra-validator/spec';
-import { SchemaGen } from '../../components/schema-gen/spec';
-import { StatisticsGen } from '../../components/statistics-gen/spec';
 import { SERVING_CONFIG_FILE, SERVING_MODEL_FILE, SERVING_SIGNATURE_FILE } from '../../components/trainer/payload';
 import { ServingSignatureSchema, type ServingSignature } from '../../components/trainer/serving-graph';
-import { Trainer } from '../../components/trainer/spec';
-import { Transform } from '../../components/transform/spec';
-import { penguinsTransform } from '../../examples/penguins/transform';
 import { attribute, decodeModel, onnx } from '../../onnx/graph';
 import { ModelConfigSchema } from '../../serving/model-config';
 import { runExecutorForTest, type TestArtifact } from '../support/executor-harness';
-import { REPO_ROOT } from '../support/repo-root';
 import { tempDir } from '../support/tmp';
 import { rejects } from '../support/user-input-errors';
 import { readParquet } from './parquet-rows';
-import { vegaFile } from './vega-data';
+import { penguinsServingModel } from './penguins-serving-model';
 
 type Row = Record<string, unknown>;
 
@@ -41,15 +34,7 @@ describe('InfraValidator component (the penguins model served by mlpipe serve in
   let evalRows: Row[];
 
   before(async () => {
-    examples = (await runExecutorForTest(ExampleGen, { parameters: { input: vegaFile('penguins.json') } })).artifact('examples');
-    const statistics = (await runExecutorForTest(StatisticsGen, { inputs: { examples: [examples] } })).artifact('statistics');
-    const schema = (await runExecutorForTest(SchemaGen, { parameters: { label: 'Species' }, inputs: { statistics: [statistics] } })).artifact('schema');
-    const transform = await runExecutorForTest(Transform, { parameters: { transform: penguinsTransform }, inputs: { examples: [examples], schema: [schema] } });
-    const trainer = await runExecutorForTest(Trainer, {
-      parameters: { module: path.join(REPO_ROOT, 'examples', 'penguins', 'trainer.ts'), label: 'species', epochs: 10 },
-      inputs: { examples: [transform.artifact('transformedExamples')], transformGraph: [transform.artifact('transformGraph')], schema: [schema] },
-    });
-    servingModel = trainer.artifact('servingModel');
+    ({ examples, servingModel } = await penguinsServingModel(10));
     signature = ServingSignatureSchema.parse(JSON.parse(await readFile(path.join(servingModel.localDir, SERVING_SIGNATURE_FILE), 'utf8')));
     const evalDir = path.join(examples.localDir, 'Split-eval');
     evalRows = (await Promise.all((await readdir(evalDir)).sort().map((f) => readParquet(path.join(evalDir, f))))).flat();
@@ -82,6 +67,7 @@ describe('InfraValidator component (the penguins model served by mlpipe serve in
     assert.ok(latency.p50 > 0 && latency.p50 <= latency.p99 && latency.p99 <= latency.max, JSON.stringify(latency));
     assert.ok(latency.p99 < 1000, `a single-row request on loopback answers in well under a second (p99 ${latency.p99} ms)`);
     assert.equal(run.result.summary?.p50Ms, latency.p50);
+    assert.equal(run.result.properties?.infraBlessing?.blessed, true);
 
     const files = await readdir(run.outputDirs.infraBlessing!);
     assert.ok(files.includes(INFRA_BLESSED_MARKER) && !files.includes(INFRA_NOT_BLESSED_MARKER));
@@ -106,6 +92,7 @@ describe('InfraValidator component (the penguins model served by mlpipe serve in
     assert.match(blessing.reason, /^the model server could not load the model: candidate \(version 1 failed: Load model from \S+ failed:Protobuf parsing failed\.\)$/);
     assert.equal(blessing.latencyMs, null);
     assert.deepEqual(blessing.checks, []);
+    assert.equal(run.result.properties?.infraBlessing?.blessed, false);
     assert.equal(run.result.block?.reason, `the model is not infra-blessed: ${blessing.reason}`);
     assert.ok((await readdir(run.outputDirs.infraBlessing!)).includes(INFRA_NOT_BLESSED_MARKER));
     assert.deepEqual(serverChildren(), [], 'the server process was stopped');
