@@ -3,7 +3,17 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import type { MetadataStore } from '../../artifacts/metadata/metadata-store';
 import type { ModelVersionRecord } from '../../artifacts/metadata/model-versions';
-import { PUSH_FILE, PushRecordSchema, REPOSITORY_MODEL_FILE, VERSION_CONFIG_FILE, type PushRecord } from '../../components/pusher/payload';
+import {
+  MODEL_PROPERTY,
+  PUSH_FILE,
+  PUSHED_PROPERTY,
+  PushRecordSchema,
+  REPOSITORY_MODEL_FILE,
+  REPOSITORY_PROPERTY,
+  VERSION_CONFIG_FILE,
+  VERSION_PROPERTY,
+  type PushRecord,
+} from '../../components/pusher/payload';
 import { openModelRepository, publishNewVersion } from '../../components/pusher/repository';
 import { resolveConfig } from '../../config/config';
 import { cliConfig, CliError, parseFlags } from '../cli-context';
@@ -16,10 +26,37 @@ function origin(v: ModelVersionRecord): string {
   return v.details.sourceUri ?? 'push';
 }
 
-export function formatVersionsTable(versions: readonly ModelVersionRecord[]): string {
+/** A version with the pipeline run whose Pusher published it, when one did. */
+type ListedVersion = ModelVersionRecord & { run?: { pipeline: string; runId: string } };
+
+/**
+ * The run whose Pusher published a version: the first execution that output its PushedModel (a later
+ * cached execution outputs the same artifact). None for a rollback, or a push outside a pipeline run.
+ */
+async function withPushingRun(m: MetadataStore, v: ModelVersionRecord): Promise<ListedVersion> {
+  if (v.details.kind !== 'push') return v;
+  const properties = { [REPOSITORY_PROPERTY]: v.repository, [MODEL_PROPERTY]: v.model, [VERSION_PROPERTY]: v.version, [PUSHED_PROPERTY]: true };
+  const [pushed] = await m.findArtifacts({ type: 'PushedModel', properties, limit: 1 });
+  if (!pushed) return v;
+  const graph = await m.lineage(pushed.id, { direction: 'up', depth: 1 });
+  const producers = new Set(graph.events.filter((e) => e.kind === 'output' && e.artifactId === pushed.id).map((e) => e.executionId));
+  const first = graph.executions.filter((e) => producers.has(e.id)).sort((a, b) => a.id - b.id)[0];
+  return first ? { ...v, run: { pipeline: first.pipeline, runId: first.runId } } : v;
+}
+
+export function formatVersionsTable(versions: readonly ListedVersion[]): string {
   if (versions.length === 0) return 'no model versions in the metadata store';
-  const rows = versions.map((v) => [v.repository, v.model, String(v.version), v.state, v.publishedAt ?? v.allocatedAt, v.servedContentHash.slice(0, 12), origin(v)]);
-  const header = ['REPOSITORY', 'MODEL', 'VERSION', 'STATE', 'WHEN', 'CONTENT', 'FROM'];
+  const rows = versions.map((v) => [
+    v.repository,
+    v.model,
+    String(v.version),
+    v.state,
+    v.publishedAt ?? v.allocatedAt,
+    v.run ? `${v.run.pipeline}/${v.run.runId}` : '-',
+    v.servedContentHash.slice(0, 12),
+    origin(v),
+  ]);
+  const header = ['REPOSITORY', 'MODEL', 'VERSION', 'STATE', 'WHEN', 'RUN', 'CONTENT', 'FROM'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   return [header, ...rows].map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')).join('\n');
 }
@@ -47,10 +84,11 @@ async function readPushRecord(store: Awaited<ReturnType<typeof openModelReposito
   return parsed.data;
 }
 
-function formatShown(v: ModelVersionRecord, record: PushRecord): string {
+function formatShown(v: ListedVersion, record: PushRecord): string {
   const lines = [
     `${v.model} version ${v.version} in ${v.repository}`,
     `  published:  ${v.publishedAt ?? 'not finished'}`,
+    `  run:        ${v.run ? `${v.run.pipeline}/${v.run.runId}` : '-'}`,
     `  content:    ${v.servedContentHash}`,
     `  from:       ${origin(v)}`,
     `  model:      ${record.lineage.servingModel.uri} (${record.lineage.servingModel.contentHash})`,
@@ -79,7 +117,8 @@ export function registerModelsCommand(program: Command): void {
     .action(async (raw: unknown) => {
       const flags = parseFlags(z.object({ repository: z.string().optional(), json: z.boolean().default(false) }), raw);
       await withMetadata(async (m) => {
-        const versions = await m.listModelVersions(flags.repository ? { repository: flags.repository.replace(/\/+$/, '') } : {});
+        const records = await m.listModelVersions(flags.repository ? { repository: flags.repository.replace(/\/+$/, '') } : {});
+        const versions = await Promise.all(records.map((v) => withPushingRun(m, v)));
         print(flags.json, versions, () => formatVersionsTable(versions));
       });
     });
@@ -97,8 +136,9 @@ export function registerModelsCommand(program: Command): void {
         const v = pick(await versionsOf(m, model, flags.repository), flags.version);
         const store = await openModelRepository(v.repository, flags.s3Source, resolveConfig(cliConfig()));
         try {
+          const listed = await withPushingRun(m, v);
           const record = await readPushRecord(store, v);
-          print(flags.json, { ...v, push: record }, () => formatShown(v, record));
+          print(flags.json, { ...listed, push: record }, () => formatShown(listed, record));
         } finally {
           await store.close();
         }

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { SMALL_MLP } from '../../bench/serving/models';
+import { openMetadataStore } from '../../artifacts/metadata/metadata-store';
 import type { ModelVersionRecord } from '../../artifacts/metadata/model-versions';
 import { Pusher } from '../../components/pusher/spec';
 import { blessing, servingModel, withEnv } from '../components/pusher-fixture';
@@ -49,16 +51,26 @@ describe('mlpipe models: list, show, rollback, with a running mlpipe serve', fun
         assertClose(last.outputs, mlpReference({ ...SMALL_MLP, seed })(ROW), `version ${version}: model of seed ${seed}`);
       };
       await servedBy(1, 1);
-      await push(2);
+      const second = await push(2);
       await servedBy(2, 2);
+      // What the control step records of a Pusher node in a run: its execution and PushedModel output.
+      const metadata = await openMetadataStore(env.MLPIPE_METADATA_URL);
+      try {
+        const execution = await metadata.startExecution({ pipeline: 'penguins', runId: 'run-2', nodeId: 'Pusher', component: 'Pusher', componentVersion: '1', fingerprint: 'a'.repeat(64) });
+        const pushedModel = { type: 'PushedModel', uri: pathToFileURL(second.outputDirs.pushedModel!).href, contentHash: 'b'.repeat(64), properties: second.result.properties!.pushedModel! };
+        await metadata.finishExecution(execution, { state: 'succeeded', outputs: { pushedModel: [pushedModel] } });
+      } finally {
+        await metadata.close();
+      }
 
       const listed = await cli(['models', 'list']);
-      assert.match(listed.stdout, new RegExp(`file://${repoDir}\\s+penguins\\s+2\\s+published\\s+\\S+\\s+\\S+\\s+file://${models[2].dir}`));
-      assert.match(listed.stdout, new RegExp(`penguins\\s+1\\s+published\\s+\\S+\\s+\\S+\\s+file://${models[1].dir}`));
+      assert.match(listed.stdout, new RegExp(`file://${repoDir}\\s+penguins\\s+2\\s+published\\s+\\S+\\s+penguins/run-2\\s+[0-9a-f]{12}\\s+file://${models[2].dir}`));
+      assert.match(listed.stdout, new RegExp(`penguins\\s+1\\s+published\\s+\\S+\\s+-\\s+[0-9a-f]{12}\\s+file://${models[1].dir}`));
       const shown = await cli(['models', 'show', 'penguins', '--version', '1']);
       assert.match(shown.stdout, /^penguins version 1 in file:\/\//);
       assert.match(shown.stdout, new RegExp(`model:\\s+file://${models[1].dir} `));
       assert.match(shown.stdout, /accuracy \(overall\): 0\.93/);
+      assert.match((await cli(['models', 'show', 'penguins', '--version', '2'])).stdout, /run:\s+penguins\/run-2\n/);
 
       const rolled = await cli(['models', 'rollback', 'penguins', '--to', '1']);
       assert.match(rolled.stdout, /version 3 now serves version 1's model/);
