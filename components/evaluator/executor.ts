@@ -1,11 +1,11 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { defineExecutor, UserInputError, type ExecutorContext } from '../../dsl/executor';
 import { withDuckDb } from '../data/duckdb-session';
 import { listSplits, splitParquetFiles } from '../data/examples-layout';
 import { monotonicProgress } from '../data/progress';
 import { readJsonPayload } from '../data/json-payload';
-import { sqlString } from '../data/sql';
+import { sqlIdentifier, sqlString } from '../data/sql';
 import { localInputFiles } from '../example-gen/s3-input';
 import { renderEvaluationReport } from '../reports/evaluation-report';
 import { ServingSignatureSchema } from '../trainer/serving-graph';
@@ -17,7 +17,8 @@ import type { MetricValues } from './metrics/inputs';
 import { evaluateRegression, prepareRegression } from './metrics/regression';
 import { aucMethod } from './metrics/score-groups';
 import { BLESSING_FILE, EVALUATION_FILE, EVALUATION_REPORT_FILE, EvaluationSchema, type Evaluation, type MetricValue, type ModelResult, type SliceResult } from './payload';
-import { predictSplit, readEvaluationRows, scoresOutput, servingModelFiles, type EvaluationRows, type ServingModelFiles } from './predictions';
+import { predictSplit, readEvaluationRows, scoresOutput, servingModelFiles, transformLabels, type EvaluationRows, type ServingModelFiles } from './predictions';
+import { SIGNATURE_FILE, TRANSFORM_GRAPH_FILE, TransformSignatureSchema } from '../transform/signature';
 import { groupSlices, specFeatures, type SliceRows } from './slices';
 import { Evaluator } from './spec';
 import { judge } from './thresholds';
@@ -50,6 +51,39 @@ async function baselineOf(ctx: EvaluatorContext): Promise<Candidate | undefined>
     contentHash: ref.contentHash,
     served: { model: await local(modelSet, 'baseline-model'), signature: await readJsonPayload(signatureFile, ServingSignatureSchema, 'Evaluator baseline signature') },
   };
+}
+
+/**
+ * With a TransformGraph wired and `label` one of its labelIds outputs, the class ids the transform
+ * gives each raw row (transformLabels); undefined when the label is a raw column.
+ */
+async function derivedLabels(ctx: EvaluatorContext, rawFiles: string[], classes: string[] | undefined): Promise<string[] | undefined> {
+  const [graph] = ctx.inputs.transformGraph;
+  if (!graph) return undefined;
+  const signature = await readJsonPayload(path.join(graph.localDir, SIGNATURE_FILE), TransformSignatureSchema, 'Evaluator transform signature');
+  const mapping = signature.labels.find((l) => l.output === ctx.parameters.label);
+  if (!mapping) return undefined;
+  if (JSON.stringify(mapping.classes) !== JSON.stringify(classes)) {
+    throw new UserInputError(`label "${ctx.parameters.label}": the transform's classes ${JSON.stringify(mapping.classes)} are not the serving model's ${JSON.stringify(classes)}`);
+  }
+  const outDir = path.join(ctx.tmpDir, 'labels');
+  await mkdir(outDir, { recursive: true });
+  return transformLabels({
+    transformGraph: await readFile(path.join(graph.localDir, TRANSFORM_GRAPH_FILE)),
+    signature,
+    label: ctx.parameters.label,
+    inputFiles: rawFiles,
+    outDir,
+    tmpDir: ctx.tmpDir,
+    signal: ctx.signal,
+  });
+}
+
+/** The class names of the split's first rows from the derived label ids ('' for -1). */
+async function firstLabels(ctx: EvaluatorContext, files: string[], rows: number, classes: string[]): Promise<string[]> {
+  const sql = `SELECT CAST(${sqlIdentifier(ctx.parameters.label)} AS INTEGER) AS id FROM read_parquet([${files.map(sqlString).join(', ')}]) LIMIT ${rows}`;
+  const ids = await withDuckDb({ tmpDir: ctx.tmpDir, signal: ctx.signal }, async (db) => (await db.query(sql)).getRowObjectsJS());
+  return ids.map((r) => classes[Number(r.id)] ?? '');
 }
 
 /** A model's metrics over one slice's rows, as a function of the rows' weights (what the bootstrap resamples). */
@@ -115,10 +149,11 @@ export const executor = defineExecutor(Evaluator, async (ctx) => {
     );
   }
 
+  const labelIdFiles = await derivedLabels(ctx, rawFiles, signature.classes);
   const sliceFeatures = [...new Set(params.slices.flatMap(specFeatures))];
   const numericSlices = await withDuckDb({ tmpDir: ctx.tmpDir, signal }, async (db) => {
     const columns = await db.columns(`read_parquet([${rawFiles.map(sqlString).join(', ')}])`);
-    for (const needed of [params.label, ...(params.weightFeature ? [params.weightFeature] : []), ...sliceFeatures]) {
+    for (const needed of [...(labelIdFiles ? [] : [params.label]), ...(params.weightFeature ? [params.weightFeature] : []), ...sliceFeatures]) {
       if (!columns.some((c) => c.name === needed)) throw new UserInputError(`split "${split.name}" has no column "${needed}" (its columns: ${columns.map((c) => c.name).join(', ')})`);
     }
     return new Set(columns.filter((c) => ['INT', 'FLOAT', 'BOOL'].includes(c.kind)).map((c) => c.name));
@@ -129,7 +164,7 @@ export const executor = defineExecutor(Evaluator, async (ctx) => {
     predictionFiles,
     width,
     scoresColumn: scoresOutput(signature),
-    plan: { label: params.label, classes: signature.classes, weightFeature: params.weightFeature, sliceFeatures, numericSlices },
+    plan: { label: params.label, ...(labelIdFiles ? { labelIdFiles } : {}), classes: signature.classes, weightFeature: params.weightFeature, sliceFeatures, numericSlices },
     signal,
   });
   if (rows.rows === 0) throw new UserInputError(`split "${split.name}" has no row with a label "${params.label}" the model knows (${rows.leftOut.missingLabel} missing, ${rows.leftOut.unknownClass} of unknown classes)`);
@@ -189,7 +224,7 @@ export const executor = defineExecutor(Evaluator, async (ctx) => {
       model: candidate.served.model,
       inputs: signature.inputs,
       rawFiles,
-      label: params.label,
+      label: labelIdFiles ? await firstLabels(ctx, labelIdFiles, params.featureImportance.maxRows, signature.classes!) : params.label,
       output: scoresOutput(signature),
       ...params.featureImportance,
       signal,

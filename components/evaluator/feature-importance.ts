@@ -24,8 +24,11 @@ export interface ImportanceOptions {
   model: string;
   inputs: TensorSpec[];
   rawFiles: string[];
-  /** The raw label column, read beside the inputs and handed to `score` with each run's outputs. */
-  label: string;
+  /**
+   * The raw label column, read beside the inputs and handed to `score` with each run's outputs; or the
+   * labels of the split's first rows themselves (a label the transform derives), '' for missing.
+   */
+  label: string | string[];
   output: string;
   maxRows: number;
   repeats: number;
@@ -52,7 +55,8 @@ async function readSample(options: ImportanceOptions): Promise<{ columns: Column
     const types = described.columnTypes();
     const columns = described.columnNames().map((name, i) => columnOf(name, types[i]!));
     const select = inputSelectList(options.rawFiles[0]!, columns, options.inputs);
-    const result = await connection.stream(`SELECT ${select}, coalesce(CAST(${sqlIdentifier(options.label)} AS VARCHAR), '') FROM ${relation} LIMIT ${options.maxRows}`);
+    const labelColumn = typeof options.label === 'string' ? `coalesce(CAST(${sqlIdentifier(options.label)} AS VARCHAR), '')` : `''`;
+    const result = await connection.stream(`SELECT ${select}, ${labelColumn} FROM ${relation} LIMIT ${options.maxRows}`);
     const parts: Column[][] = options.inputs.map(() => []);
     const labels: string[] = [];
     const decoder = new VarcharDecoder();
@@ -76,7 +80,7 @@ async function readSample(options: ImportanceOptions): Promise<{ columns: Column
       labels.push(...labelOut);
     }
     const columnsOut = parts.map((chunks, k) => join(options.inputs[k]!.dtype, chunks));
-    return { columns: columnsOut, labels, rows: labels.length };
+    return { columns: columnsOut, labels: typeof options.label === 'string' ? labels : options.label.slice(0, labels.length), rows: labels.length };
   } finally {
     connection.closeSync();
     instance.closeSync();

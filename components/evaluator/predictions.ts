@@ -8,6 +8,9 @@ import { sqlIdentifier, sqlString } from '../data/sql';
 import { SERVING_MODEL_FILE, SERVING_SIGNATURE_FILE } from '../trainer/payload';
 import { ServingSignatureSchema, type ServingSignature } from '../trainer/serving-graph';
 import { materializeSplit, type MaterializeProgress } from '../transform/materialize';
+import type { TransformSignature } from '../transform/signature';
+import { decodeModel, encodeModel, extraOpsetsOf } from '../../onnx/graph';
+import { pruneGraph } from '../../onnx/prune-graph';
 
 /**
  * The serving model's answers for a split's raw rows, and the columns the metrics read, each a typed
@@ -58,6 +61,33 @@ export async function predictSplit(options: {
   return done.files;
 }
 
+/**
+ * A label the transform derives (a labelIds output, e.g. 'delayed' from a delay in minutes): the
+ * transform graph, pruned to that output, run over the raw rows, so the Evaluator's labels are the
+ * Trainer's to the bit. Writes Parquet with the class ids (-1: missing or unknown) in row order.
+ */
+export async function transformLabels(options: {
+  transformGraph: Uint8Array;
+  signature: TransformSignature;
+  label: string;
+  inputFiles: string[];
+  outDir: string;
+  tmpDir: string;
+  signal: AbortSignal;
+}): Promise<string[]> {
+  const model = decodeModel(options.transformGraph);
+  const pruned = pruneGraph(model.graph!, [options.label]);
+  const bytes = encodeModel(pruned, { producerName: 'mlpipe-evaluator', opset: opsetOf(model), extraOpsets: extraOpsetsOf(pruned) });
+  const inputs = options.signature.training.inputs.filter((i) => pruned.input!.some((p) => p.name === i.name));
+  const output = options.signature.training.outputs.find((o) => o.name === options.label)!;
+  const done = await materializeSplit({ model: bytes, signature: { inputs, outputs: [output] }, inputFiles: options.inputFiles, outDir: options.outDir, tmpDir: options.tmpDir, signal: options.signal });
+  return done.files;
+}
+
+function opsetOf(model: ReturnType<typeof decodeModel>): number {
+  return Number(model.opsetImport.find((o) => (o.domain ?? '') === '')?.version ?? 13);
+}
+
 /** What the metrics read, every array in the split's row order, rows without a usable label left out. */
 export interface EvaluationRows {
   rows: number;
@@ -75,6 +105,8 @@ export interface EvaluationRows {
 
 interface ReadPlan {
   label: string;
+  /** Parquet files holding the label's class ids (the transform's labelIds output), instead of the raw label column. */
+  labelIdFiles?: string[];
   classes: string[] | undefined;
   weightFeature: string | undefined;
   sliceFeatures: string[];
@@ -144,8 +176,17 @@ export async function readEvaluationRows(options: {
   const weights = plan.weightFeature ? new Float64Array(total) : undefined;
   const slices = plan.sliceFeatures.map(() => new Array<string>(total));
   const decoder = new VarcharDecoder();
+  const labelIds = plan.labelIdFiles ? new Float64Array(total) : undefined;
+  if (plan.labelIdFiles) {
+    await streamColumns(
+      `SELECT CAST(${sqlIdentifier(plan.label)} AS DOUBLE) FROM ${list(plan.labelIdFiles)}`,
+      total,
+      (chunk, at, count) => labelIds!.set(doubleValues(duckdb.data_chunk_get_vector(chunk, 0), count), at),
+      signal,
+    );
+  }
   const columns = [
-    plan.classes ? `coalesce(CAST(${sqlIdentifier(plan.label)} AS VARCHAR), '')` : `coalesce(CAST(${sqlIdentifier(plan.label)} AS DOUBLE), 'nan'::DOUBLE)`,
+    plan.labelIdFiles ? 'NULL' : plan.classes ? `coalesce(CAST(${sqlIdentifier(plan.label)} AS VARCHAR), '')` : `coalesce(CAST(${sqlIdentifier(plan.label)} AS DOUBLE), 'nan'::DOUBLE)`,
     ...(plan.weightFeature ? [`coalesce(CAST(${sqlIdentifier(plan.weightFeature)} AS DOUBLE), 0)`] : []),
     ...plan.sliceFeatures.map((f) => `coalesce(CAST(${sqlIdentifier(f)} AS VARCHAR), '')`),
   ];
@@ -155,16 +196,22 @@ export async function readEvaluationRows(options: {
     (chunk, at, count) => {
       let k = 0;
       const labelVector = duckdb.data_chunk_get_vector(chunk, k++);
+      if (labelIds) return readRest(chunk, k, at, count);
       if (plan.classes) decoder.decodeInto(labelVector, count, 0, count, labelText, at);
       else labelNumber.set(doubleValues(labelVector, count), at);
-      if (weights) weights.set(doubleValues(duckdb.data_chunk_get_vector(chunk, k++), count), at);
-      for (const values of slices) decoder.decodeInto(duckdb.data_chunk_get_vector(chunk, k++), count, 0, count, values, at);
+      readRest(chunk, k, at, count);
     },
     signal,
-  ).catch((err: unknown) => {
+  ).catch(describeReadError);
+  function readRest(chunk: duckdb.DataChunk, first: number, at: number, count: number): void {
+    let k = first;
+    if (weights) weights.set(doubleValues(duckdb.data_chunk_get_vector(chunk, k++), count), at);
+    for (const values of slices) decoder.decodeInto(duckdb.data_chunk_get_vector(chunk, k++), count, 0, count, values, at);
+  }
+  function describeReadError(err: unknown): never {
     if (err instanceof UserInputError || signal.aborted) throw err;
     throw new UserInputError(`the examples ${options.rawFiles[0]}…: cannot read the label "${plan.label}"${plan.weightFeature ? `, the weight "${plan.weightFeature}"` : ''} or the slicing features ${plan.sliceFeatures.join(', ')}: ${(err as Error).message}`);
-  });
+  }
 
   const scores: Float32Array[] = [];
   for (const files of options.predictionFiles) {
@@ -186,14 +233,21 @@ export async function readEvaluationRows(options: {
   const keep: number[] = [];
   const leftOut = { missingLabel: 0, unknownClass: 0 };
   for (let i = 0; i < total; i++) {
-    if (classIds) {
+    if (labelIds) {
+      if (labelIds[i]! < 0) leftOut.missingLabel++;
+      else keep.push(i);
+    } else if (classIds) {
       if (labelText[i] === '') leftOut.missingLabel++;
       else if (!classIds.has(labelText[i]!)) leftOut.unknownClass++;
       else keep.push(i);
     } else if (Number.isNaN(labelNumber[i])) leftOut.missingLabel++;
     else keep.push(i);
   }
-  const labels = classIds ? Int32Array.from(keep, (i) => classIds.get(labelText[i]!)!) : Float64Array.from(keep, (i) => labelNumber[i]!);
+  const labels = labelIds
+    ? Int32Array.from(keep, (i) => labelIds[i]!)
+    : classIds
+      ? Int32Array.from(keep, (i) => classIds.get(labelText[i]!)!)
+      : Float64Array.from(keep, (i) => labelNumber[i]!);
   const pick = (s: Float32Array): Float32Array => {
     const out = new Float32Array(keep.length * width);
     keep.forEach((row, j) => out.set(s.subarray(row * width, row * width + width), j * width));

@@ -18,7 +18,11 @@ export const FeatureImportanceOptionsSchema = z
 
 export const EvaluatorParametersSchema = z
   .object({
-    /** The raw label feature (e.g. `Species`): class names for a classifier, numbers for a regressor. */
+    /**
+     * The raw label feature (e.g. `Species`: class names for a classifier, numbers for a regressor), or a
+     * labelIds output of the transform (e.g. `delayed`, bucketed from a delay) with `transformGraph`
+     * wired: the labels are then computed by the transform graph itself, as the Trainer saw them.
+     */
     label: z.string().min(1),
     split: z.string().min(1).default('eval'),
     /** Features, or crosses of features (`['Island', 'Sex']`), each of whose values is a slice beside overall. */
@@ -57,7 +61,7 @@ export const Evaluator = defineComponent({
   version: '1',
   description: 'Evaluates the model per slice with confidence intervals against the blessed baseline, and blesses it or stops the pipeline',
   parameters: EvaluatorParametersSchema,
-  inputs: { examples: { type: 'Examples' }, model: { type: 'ServingModel' } },
+  inputs: { examples: { type: 'Examples' }, model: { type: 'ServingModel' }, transformGraph: { type: 'TransformGraph', optional: true } },
   outputs: { evaluation: 'ModelEvaluation', blessing: 'ModelBlessing' },
   defaultResource: 'cpu',
   executor: { module: require.resolve('./executor') },

@@ -24,6 +24,7 @@ type Row = Record<string, unknown>;
 describe('Evaluator component (executor on the penguins model)', function () {
   let examples: TestArtifact;
   let servingModel: TestArtifact;
+  let transformGraph: TestArtifact;
   let evalRows: Row[];
   /** Class predicted for each eval row by serving.onnx itself, computed apart from the Evaluator. */
   let predicted: string[];
@@ -38,6 +39,7 @@ describe('Evaluator component (executor on the penguins model)', function () {
       inputs: { examples: [transform.artifact('transformedExamples')], transformGraph: [transform.artifact('transformGraph')], schema: [schema] },
     });
     servingModel = trainer.artifact('servingModel');
+    transformGraph = transform.artifact('transformGraph');
     const evalDir = path.join(examples.localDir, 'Split-eval');
     evalRows = (await Promise.all((await readdir(evalDir)).sort().map((f) => readParquet(path.join(evalDir, f))))).flat();
     const signature = ServingSignatureSchema.parse(JSON.parse(await readFile(path.join(servingModel.localDir, SERVING_SIGNATURE_FILE), 'utf8')));
@@ -98,6 +100,16 @@ describe('Evaluator component (executor on the penguins model)', function () {
     assert.equal(nothing.verdict, 'not blessed: no thresholds configured');
     assert.deepEqual(nothing.checks, []);
     assert.match(none.result.block!.reason, /no thresholds configured/);
+  });
+
+  it('reads a label the transform derives (its labelIds output) through the transform graph: the same evaluation as the raw label', async () => {
+    const parameters = { slices: ['Island'], bootstrap: { resamples: 20, seed: 1 }, featureImportance: { repeats: 2, maxRows: 100, seed: 0 } };
+    const raw = await read((await evaluate(parameters)).outputDirs.evaluation!);
+    const derivedRun = await runExecutorForTest(Evaluator, { parameters: { label: 'species', ...parameters }, inputs: { examples: [examples], model: [servingModel], transformGraph: [transformGraph] } });
+    const derived = await read(derivedRun.outputDirs.evaluation!);
+    assert.deepEqual(derived.candidate.slices, raw.candidate.slices);
+    assert.deepEqual(derived.featureImportance, raw.featureImportance);
+    assert.equal(derived.label, 'species');
   });
 
   it('refuses a label or a slicing feature the split lacks, naming it', async () => {
