@@ -40,7 +40,7 @@ async function checkAnswers(options: {
   signature: ServingSignature;
   expected: Record<string, Tensor>[];
   batches: Array<{ start: number; end: number }>;
-  eval: EvalColumns;
+  sample: EvalColumns;
   timeoutMs: number;
   signal: AbortSignal;
 }): Promise<ProtocolCheck[]> {
@@ -56,7 +56,7 @@ async function checkAnswers(options: {
       const check: ProtocolCheck = { protocol, rows: 0, elements: 0, mismatch: null };
       for (const [b, { start, end }] of options.batches.entries()) {
         options.signal.throwIfAborted();
-        const served = await infer(sliceColumns(options.eval.columns, start, end)).catch((err: Error) => {
+        const served = await infer(sliceColumns(options.sample.columns, start, end)).catch((err: Error) => {
           throw new Error(`the ${protocol} request for rows ${start}..${end - 1} failed: ${err.message}`);
         });
         const compared = compareAnswers({ outputs: signature.outputs, expected: options.expected[b]!, served, rows: end - start, firstRow: start });
@@ -80,13 +80,13 @@ function percentile(sorted: number[], p: number): number {
 }
 
 /** Single-row HTTP requests one after another, cycling through the rows: what one user's request waits. */
-async function measureLatency(server: ServerProcess, signature: ServingSignature, eval_: EvalColumns, params: InfraValidatorParameters, signal: AbortSignal): Promise<NonNullable<InfraBlessing['latencyMs']>> {
+async function measureLatency(server: ServerProcess, signature: ServingSignature, sample: EvalColumns, params: InfraValidatorParameters, signal: AbortSignal): Promise<NonNullable<InfraBlessing['latencyMs']>> {
   const times: number[] = [];
   for (let i = 0; i < params.latencyRequests; i++) {
     signal.throwIfAborted();
-    const row = i % eval_.rows;
+    const row = i % sample.rows;
     const started = performance.now();
-    await inferHttp({ http: server.http, model: SCRATCH_MODEL, inputs: signature.inputs, outputs: signature.outputs, columns: sliceColumns(eval_.columns, row, row + 1), timeoutMs: params.requestTimeoutMs });
+    await inferHttp({ http: server.http, model: SCRATCH_MODEL, inputs: signature.inputs, outputs: signature.outputs, columns: sliceColumns(sample.columns, row, row + 1), timeoutMs: params.requestTimeoutMs });
     times.push(performance.now() - started);
   }
   times.sort((a, b) => a - b);
@@ -106,15 +106,15 @@ export const executor = defineExecutor(InfraValidator, async (ctx) => {
   const { signature } = served;
   const config = await readJsonPayload(path.join(model.localDir, SERVING_CONFIG_FILE), ModelConfigSchema, 'InfraValidator serving model config');
 
-  const eval_ = await readEvalColumns({ rawFiles: await splitParquetFiles(split), inputs: signature.inputs, rows: params.rows, tmpDir: ctx.tmpDir, signal });
-  if (eval_.rows === 0) throw new UserInputError(`split "${split.name}" has no rows to send to the server`);
-  const warmupRows = Math.min(params.warmupRows, eval_.rows);
+  const sample = await readEvalColumns({ rawFiles: await splitParquetFiles(split), inputs: signature.inputs, rows: params.rows, tmpDir: ctx.tmpDir, signal });
+  if (sample.rows === 0) throw new UserInputError(`split "${split.name}" has no rows to send to the server`);
+  const warmupRows = Math.min(params.warmupRows, sample.rows);
   const servedConfig = withWarmup(config, signature, warmupRows);
 
   const outDir = ctx.outputDirs.infraBlessing;
   await writeFile(path.join(outDir, INFRA_CONFIG_FILE), `${JSON.stringify(servedConfig, null, 2)}\n`);
   await mkdir(path.join(outDir, WARMUP_DIR));
-  const warmupColumns = sliceColumns(eval_.columns, 0, warmupRows);
+  const warmupColumns = sliceColumns(sample.columns, 0, warmupRows);
   await Promise.all(signature.inputs.map((spec, k) => writeFile(path.join(outDir, WARMUP_DIR, spec.name), rawBytes(warmupColumns[k]!))));
 
   const repository = path.join(ctx.tmpDir, 'repo');
@@ -124,7 +124,7 @@ export const executor = defineExecutor(InfraValidator, async (ctx) => {
 
   const batchSize = config.max_batch_size || DEFAULT_MAX_BATCH_SIZE;
   const batches: Array<{ start: number; end: number }> = [];
-  for (let start = 0; start < eval_.rows; start += batchSize) batches.push({ start, end: Math.min(eval_.rows, start + batchSize) });
+  for (let start = 0; start < sample.rows; start += batchSize) batches.push({ start, end: Math.min(sample.rows, start + batchSize) });
 
   let checks: ProtocolCheck[] = [];
   let latencyMs: InfraBlessing['latencyMs'] = null;
@@ -133,20 +133,20 @@ export const executor = defineExecutor(InfraValidator, async (ctx) => {
   let server: ServerProcess | undefined;
   try {
     server = await startServerProcess({ repository, model: SCRATCH_MODEL, readyTimeoutMs: params.readyTimeoutMs, signal });
-    progress({ fraction: 0.4, message: `comparing ${eval_.rows} rows over HTTP and gRPC with in-process onnxruntime` });
+    progress({ fraction: 0.4, message: `comparing ${sample.rows} rows over HTTP and gRPC with in-process onnxruntime` });
     const session = await openSession(served.model);
     const expected: Record<string, Tensor>[] = [];
     try {
-      for (const { start, end } of batches) expected.push(await session.run(columnFeeds(signature.inputs, sliceColumns(eval_.columns, start, end))));
+      for (const { start, end } of batches) expected.push(await session.run(columnFeeds(signature.inputs, sliceColumns(sample.columns, start, end))));
     } finally {
       await session.release();
     }
-    checks = await checkAnswers({ server, signature, expected, batches, eval: eval_, timeoutMs: params.requestTimeoutMs, signal });
+    checks = await checkAnswers({ server, signature, expected, batches, sample, timeoutMs: params.requestTimeoutMs, signal });
     const wrong = checks.find((c) => c.mismatch);
     if (wrong) failure = `the served model answers differently from in-process onnxruntime over ${wrong.protocol}: ${wrong.mismatch}`;
     else {
       progress({ fraction: 0.7, message: `timing ${params.latencyRequests} single-row HTTP requests` });
-      latencyMs = await measureLatency(server, signature, eval_, params, signal);
+      latencyMs = await measureLatency(server, signature, sample, params, signal);
     }
   } catch (err) {
     signal.throwIfAborted();
