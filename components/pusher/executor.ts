@@ -7,6 +7,7 @@ import { defineExecutor, UserInputError, type ExecutorInput } from '../../dsl/ex
 import { readJsonPayload } from '../data/json-payload';
 import { BLESSED_PROPERTY, MODEL_CONTENT_PROPERTY } from '../evaluator/baseline';
 import { BLESSING_FILE, CheckSchema } from '../evaluator/payload';
+import { INFRA_CONFIG_FILE, INFRA_NOT_BLESSED_MARKER } from '../infra-validator/payload';
 import { SERVING_CONFIG_FILE, SERVING_MODEL_FILE, SERVING_SIGNATURE_FILE } from '../trainer/payload';
 import {
   CONTENT_PROPERTY,
@@ -25,19 +26,16 @@ import { Pusher } from './spec';
 /** What the Pusher reads of blessing.json: the verdict and the checks' values (the metrics it records). */
 const BlessingSchema = z.object({ blessed: z.boolean(), verdict: z.string(), checks: z.array(CheckSchema) });
 
-/** The marker file a validator writes when it does not bless (TFX's convention, the Evaluator's too). */
-const NOT_BLESSED_MARKER = 'NOT_BLESSED';
-
 const exists = (file: string) => access(file).then(() => true, () => false);
 const lineageOf = (input: ExecutorInput) => ({ uri: input.ref.uri, contentHash: input.ref.contentHash });
 
 /** The InfraValidator's verdict, when wired: refused unless blessed; its config.json, when it wrote one. */
 async function infraConfigFile(infra: ExecutorInput | undefined): Promise<string | undefined> {
   if (!infra) return undefined;
-  if (infra.ref.properties[BLESSED_PROPERTY] === false || (await exists(path.join(infra.localDir, NOT_BLESSED_MARKER)))) {
+  if (infra.ref.properties[BLESSED_PROPERTY] === false || (await exists(path.join(infra.localDir, INFRA_NOT_BLESSED_MARKER)))) {
     throw new UserInputError(`InfraBlessing ${infra.ref.uri} does not bless the model: the Pusher pushes only a model the InfraValidator blessed`);
   }
-  const file = path.join(infra.localDir, SERVING_CONFIG_FILE);
+  const file = path.join(infra.localDir, INFRA_CONFIG_FILE);
   return (await exists(file)) ? file : undefined;
 }
 

@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { buildMlpModel, SMALL_MLP } from '../../bench/serving/models';
 import type { TestArtifact } from '../support/executor-harness';
@@ -27,12 +27,11 @@ export async function blessing(blessed: boolean, accuracy = 0.93): Promise<TestA
   return { localDir: dir, properties: { blessed } };
 }
 
-/** An InfraBlessing holding a config.json with warm-up requests (the InfraValidator's own format is its business). */
+/** An InfraBlessing as the InfraValidator writes it: its marker, and a config.json with warm-up requests. */
 export async function infraBlessing(blessed: boolean): Promise<TestArtifact> {
   const dir = await tempDir('infra-blessing');
-  await mkdir(dir, { recursive: true });
   await writeFile(path.join(dir, 'config.json'), JSON.stringify({ ...TRAINER_CONFIG, model_warmup: [] }));
-  if (!blessed) await writeFile(path.join(dir, 'NOT_BLESSED'), '');
+  await writeFile(path.join(dir, blessed ? 'INFRA_BLESSED' : 'INFRA_NOT_BLESSED'), '');
   return { localDir: dir, properties: { blessed } };
 }
 
