@@ -1,23 +1,16 @@
 import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ExampleGen } from '../../components/example-gen/spec';
 import { BLESSING_FILE, EVALUATION_FILE, EVALUATION_REPORT_FILE, EvaluationSchema, type Evaluation } from '../../components/evaluator/payload';
 import { Evaluator } from '../../components/evaluator/spec';
-import { SchemaGen } from '../../components/schema-gen/spec';
-import { StatisticsGen } from '../../components/statistics-gen/spec';
 import { SERVING_MODEL_FILE, SERVING_SIGNATURE_FILE } from '../../components/trainer/payload';
 import { ServingSignatureSchema } from '../../components/trainer/serving-graph';
-import { Trainer } from '../../components/trainer/spec';
-import { Transform } from '../../components/transform/spec';
-import { penguinsTransform } from '../../examples/penguins/transform';
 import { openSession } from '../../onnx/session';
 import { runExecutorForTest, type TestArtifact } from '../support/executor-harness';
-import { REPO_ROOT } from '../support/repo-root';
 import { rejects } from '../support/user-input-errors';
 import { readParquet } from './parquet-rows';
+import { penguinsServingModel } from './penguins-serving-model';
 import { rawFeeds } from './serving-feeds';
-import { vegaFile } from './vega-data';
 
 type Row = Record<string, unknown>;
 
@@ -30,16 +23,7 @@ describe('Evaluator component (executor on the penguins model)', function () {
   let predicted: string[];
 
   before(async () => {
-    examples = (await runExecutorForTest(ExampleGen, { parameters: { input: vegaFile('penguins.json') } })).artifact('examples');
-    const statistics = (await runExecutorForTest(StatisticsGen, { inputs: { examples: [examples] } })).artifact('statistics');
-    const schema = (await runExecutorForTest(SchemaGen, { parameters: { label: 'Species' }, inputs: { statistics: [statistics] } })).artifact('schema');
-    const transform = await runExecutorForTest(Transform, { parameters: { transform: penguinsTransform }, inputs: { examples: [examples], schema: [schema] } });
-    const trainer = await runExecutorForTest(Trainer, {
-      parameters: { module: path.join(REPO_ROOT, 'examples', 'penguins', 'trainer.ts'), label: 'species', epochs: 30 },
-      inputs: { examples: [transform.artifact('transformedExamples')], transformGraph: [transform.artifact('transformGraph')], schema: [schema] },
-    });
-    servingModel = trainer.artifact('servingModel');
-    transformGraph = transform.artifact('transformGraph');
+    ({ examples, transformGraph, servingModel } = await penguinsServingModel(30));
     const evalDir = path.join(examples.localDir, 'Split-eval');
     evalRows = (await Promise.all((await readdir(evalDir)).sort().map((f) => readParquet(path.join(evalDir, f))))).flat();
     const signature = ServingSignatureSchema.parse(JSON.parse(await readFile(path.join(servingModel.localDir, SERVING_SIGNATURE_FILE), 'utf8')));

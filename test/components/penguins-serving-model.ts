@@ -9,8 +9,8 @@ import { runExecutorForTest, type TestArtifact } from '../support/executor-harne
 import { REPO_ROOT } from '../support/repo-root';
 import { vegaFile } from './vega-data';
 
-/** The real chain ExampleGen → … → Trainer on penguins through the executor harness: the raw Examples and the ServingModel. */
-export async function penguinsServingModel(epochs: number): Promise<{ examples: TestArtifact; servingModel: TestArtifact }> {
+/** The real chain ExampleGen → … → Trainer on penguins through the executor harness: the raw Examples, the TransformGraph and the ServingModel. */
+export async function penguinsServingModel(epochs: number): Promise<{ examples: TestArtifact; transformGraph: TestArtifact; servingModel: TestArtifact }> {
   const examples = (await runExecutorForTest(ExampleGen, { parameters: { input: vegaFile('penguins.json') } })).artifact('examples');
   const statistics = (await runExecutorForTest(StatisticsGen, { inputs: { examples: [examples] } })).artifact('statistics');
   const schema = (await runExecutorForTest(SchemaGen, { parameters: { label: 'Species' }, inputs: { statistics: [statistics] } })).artifact('schema');
@@ -19,5 +19,5 @@ export async function penguinsServingModel(epochs: number): Promise<{ examples: 
     parameters: { module: path.join(REPO_ROOT, 'examples', 'penguins', 'trainer.ts'), label: 'species', epochs },
     inputs: { examples: [transform.artifact('transformedExamples')], transformGraph: [transform.artifact('transformGraph')], schema: [schema] },
   });
-  return { examples, servingModel: trainer.artifact('servingModel') };
+  return { examples, transformGraph: transform.artifact('transformGraph'), servingModel: trainer.artifact('servingModel') };
 }
