@@ -42,6 +42,8 @@ export interface AllocateModelVersion {
   model: string;
   servedContentHash: string;
   details: ModelVersionDetails;
+  /** The least number to take: one above what the repository already holds (versions put there by other means). */
+  atLeast?: number;
 }
 
 /** How often an allocation that lost the race for a number (a unique-constraint conflict) tries the next one. */
@@ -75,7 +77,8 @@ async function nextVersion(s: SqlSession, repository: string, model: string): Pr
 
 /**
  * Takes the next version number of `repository`/`model`: one more than any allocated, whether or not
- * its publication finished (a number once handed out is never handed out again). The unique
+ * its publication finished (a number once handed out is never handed out again), and not below
+ * `atLeast`. The unique
  * (repository, model, version) constraint is what makes it safe against another writer; one that
  * took the number first sends this one on to the next.
  */
@@ -84,7 +87,7 @@ export async function allocateModelVersion(driver: SqlDriver, a: AllocateModelVe
   for (let attempt = 1; ; attempt++) {
     try {
       return await driver.write(async (s) => {
-        const version = await nextVersion(s, a.repository, a.model);
+        const version = Math.max(await nextVersion(s, a.repository, a.model), a.atLeast ?? 1);
         await s.run(`INSERT INTO model_versions (${COLUMNS}) VALUES (?, ?, ?, 'publishing', ?, ?, ?, NULL)`, [
           a.repository,
           a.model,

@@ -49,6 +49,19 @@ export function servedContentHash(model: { size: number; sha256: string }, confi
   ]);
 }
 
+/**
+ * The highest version directory of `model` the repository holds, 0 for none: a version published by
+ * hand or by another metadata store must not be overwritten by a number this store hands out.
+ */
+async function newestVersionIn(store: ArtifactStore, model: string): Promise<number> {
+  let newest = 0;
+  for await (const object of store.list(`${model}/`)) {
+    const dir = /^[^/]+\/(\d+)\//.exec(object.key);
+    if (dir) newest = Math.max(newest, Number(dir[1]));
+  }
+  return newest;
+}
+
 export interface NewVersion {
   repository: string;
   model: string;
@@ -67,7 +80,8 @@ export interface NewVersion {
  */
 export async function publishNewVersion(store: ArtifactStore, metadata: MetadataStore, v: NewVersion): Promise<PushRecord> {
   const hash = servedContentHash(v.modelDigest, v.config);
-  const allocated = await metadata.allocateModelVersion({ repository: v.repository, model: v.model, servedContentHash: hash, details: v.details });
+  const atLeast = (await newestVersionIn(store, v.model)) + 1;
+  const allocated = await metadata.allocateModelVersion({ repository: v.repository, model: v.model, servedContentHash: hash, details: v.details, atLeast });
   const record = PushRecordSchema.parse({ ...v.record, modelVersion: allocated.version, servedContentHash: hash, pushedAt: new Date().toISOString() });
   await store.putObject(`${v.model}/${REPOSITORY_CONFIG_FILE}`, v.config);
   await publishModelVersion(store, v.model, allocated.version, [

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { writeModelVersion } from '../../bench/serving/models';
 import { openMetadataStore } from '../../artifacts/metadata/metadata-store';
 import { s3Client, type S3Settings } from '../../artifacts/s3-client';
 import { Pusher } from '../../components/pusher/spec';
@@ -100,6 +101,16 @@ describe('Pusher', function () {
       runExecutorForTest(Pusher, { parameters: { repository: repoDir, modelName: 'penguins' }, inputs: { model: [model.dir], blessing: [await blessing(true)] } }),
       /repository: expected file:\/\/\/absolute\/path or s3:\/\/bucket\[\/prefix\]/,
     );
+  });
+
+  it('never overwrites a version put in the repository by other means', async () => {
+    const handMade = await servingModel(11);
+    await writeModelVersion(repoDir, 'penguins', 7, handMade.onnx, { max_batch_size: 8 });
+    const model = await servingModel(12);
+    const run = await push(model);
+    assert.equal(run.result.properties!.pushedModel!.version, 8);
+    assert.equal(sha256(await readFile(path.join(repoDir, 'penguins/7/model.onnx'))), sha256(handMade.onnx));
+    assert.equal(sha256(await readFile(path.join(repoDir, 'penguins/8/model.onnx'))), sha256(model.onnx));
   });
 
   it('two concurrent pushes take different versions', async () => {
