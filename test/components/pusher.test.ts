@@ -5,11 +5,17 @@ import path from 'node:path';
 import { writeModelVersion } from '../../bench/serving/models';
 import { openMetadataStore } from '../../artifacts/metadata/metadata-store';
 import { s3Client, type S3Settings } from '../../artifacts/s3-client';
+import { Evaluator } from '../../components/evaluator/spec';
+import { InfraValidator } from '../../components/infra-validator/spec';
 import { Pusher } from '../../components/pusher/spec';
+import { ServingSignatureSchema } from '../../components/trainer/serving-graph';
 import { UserInputError } from '../../dsl/executor';
 import { runExecutorForTest } from '../support/executor-harness';
 import { testMinio } from '../support/servers';
 import { tempDir } from '../support/tmp';
+import { postJson } from '../serving/serving-fixture';
+import { servedPorts, serveProcess } from '../serving/serve-process';
+import { penguinsServingModel } from './penguins-serving-model';
 import { blessing, infraBlessing, servingModel, TRAINER_CONFIG, withEnv } from './pusher-fixture';
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
@@ -153,5 +159,49 @@ describe('Pusher', function () {
     assert.equal((JSON.parse((await read('serving/penguins/config.json')).toString()) as { name: string }).name, 'penguins');
     assert.equal((JSON.parse((await read('serving/penguins/1/_MLPIPE_VERSION.json')).toString()) as { state: string }).state, 'published');
     await assert.rejects(push(await servingModel(10), { repository: `s3://${bucket}/serving`, s3Source: 'elsewhere', env }), /no S3 source 'elsewhere' is configured/);
+  });
+});
+
+describe('Pusher after the real chain (penguins: Trainer → Evaluator → InfraValidator), served by mlpipe serve', function () {
+  this.timeout(120_000);
+
+  it("publishes the blessed model with the InfraValidator's warm-up config, and the server answers a raw penguin with its species", async () => {
+    const { examples, servingModel: model } = await penguinsServingModel(10);
+    const evaluation = await runExecutorForTest(Evaluator, {
+      parameters: { label: 'Species', thresholds: [{ metric: 'accuracy', value: { lower: 0 } }], bootstrap: false, featureImportance: false, baseline: false },
+      inputs: { examples: [examples], model: [model] },
+    });
+    const infra = await runExecutorForTest(InfraValidator, { parameters: { rows: 16, latencyRequests: 5 }, inputs: { examples: [examples], model: [model] } });
+    const repoDir = await tempDir('pusher-chain-repo');
+    const metadataUrl = `sqlite://${path.join(await tempDir('pusher-chain-metadata'), 'metadata.db')}`;
+    const pushed = await withEnv({ MLPIPE_METADATA_URL: metadataUrl }, () =>
+      runExecutorForTest(Pusher, {
+        parameters: { repository: `file://${repoDir}`, modelName: 'penguins' },
+        inputs: { model: [model], blessing: [evaluation.artifact('blessing')], infraBlessing: [infra.artifact('infraBlessing')] },
+      }),
+    );
+    assert.equal(pushed.result.properties!.pushedModel!.version, 1);
+    const warmConfig = JSON.parse(await readFile(path.join(infra.outputDirs.infraBlessing!, 'config.json'), 'utf8')) as Record<string, unknown>;
+    assert.deepEqual(JSON.parse(await readFile(path.join(repoDir, 'penguins/config.json'), 'utf8')), { ...warmConfig, name: 'penguins' });
+
+    const signature = ServingSignatureSchema.parse(JSON.parse(await readFile(path.join(model.localDir, 'signature.json'), 'utf8')));
+    const gentoo: Record<string, string | number> = { Island: 'Biscoe', 'Beak Length (mm)': 48.6, 'Beak Depth (mm)': 16, 'Flipper Length (mm)': 230, 'Body Mass (g)': 5800, Sex: 'MALE' };
+    const datatype = { float32: 'FP32', int64: 'INT64', string: 'BYTES' } as const;
+    const server = serveProcess(['--repository', repoDir, '--http-port', '0', '--grpc-port', '0', '--poll-interval-ms', '0']);
+    try {
+      const { http } = await servedPorts(server);
+      const reply = await postJson(`http://127.0.0.1:${http}/v2/models/penguins/infer`, {
+        inputs: signature.inputs.map((spec) => ({ name: spec.name, shape: [1], datatype: datatype[spec.dtype], data: [gentoo[spec.name]!] })),
+      });
+      assert.equal(reply.status, 200, reply.body.toString());
+      const answer = reply.json as { model_version: string; outputs: Array<{ name: string; data: number[] }> };
+      assert.equal(answer.model_version, '1');
+      const classId = answer.outputs.find((o) => o.name === 'class_ids')!.data[0]!;
+      // Only Gentoo penguins have flippers this long and live on Biscoe at this weight: a trained model says so.
+      assert.equal(signature.classes![classId], 'Gentoo', `class id ${classId} of ${JSON.stringify(signature.classes)}`);
+    } finally {
+      server.child.kill('SIGTERM');
+      await server.exited;
+    }
   });
 });
