@@ -23,3 +23,15 @@ export async function rowsPerSecond(batch: number, run: () => Promise<void>, sec
   }
   return (calls * batch) / ((performance.now() - start) / 1000);
 }
+
+/** The median wall time of `runs` calls of `fn`, and the last call's result. */
+export function medianTime<T>(runs: number, fn: () => T): { ms: number; result: T } {
+  const times: number[] = [];
+  let result!: T;
+  for (let i = 0; i < runs; i++) {
+    const start = performance.now();
+    result = fn();
+    times.push(performance.now() - start);
+  }
+  return { ms: median(times), result };
+}

@@ -3,7 +3,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { openSession, Tensor } from '../onnx/session';
 import { exportLayersModel } from '../onnx/tfjs-export/export-layers-model';
 import { HEAVY_MLP, mulberry32, SMALL_MLP, type MlpSpec } from './serving/models';
-import { median, rowsPerSecond } from './stats';
+import { medianTime, rowsPerSecond } from './stats';
 
 /**
  * Export time of a tfjs model to ONNX, and inference rows/s of the same model in tfjs (wasm, the Trainer's
@@ -27,14 +27,9 @@ async function main(): Promise<void> {
   await tf.setBackend('wasm');
   for (const [label, spec] of [['small 4-16-16-3', SMALL_MLP], ['heavy 512-2048-2048-10', HEAVY_MLP]] as const) {
     const model = buildModel(spec);
-    const exportMs: number[] = [];
-    let bytes: Uint8Array = new Uint8Array();
-    for (let i = 0; i < 5; i++) {
-      const start = performance.now();
-      bytes = exportLayersModel(model).bytes;
-      exportMs.push(performance.now() - start);
-    }
-    console.log(`${label}: export ${median(exportMs).toFixed(1)} ms (median of 5), model.onnx ${(bytes.length / 1024).toFixed(0)} KiB`);
+    const exported = medianTime(5, () => exportLayersModel(model).bytes);
+    const bytes = exported.result;
+    console.log(`${label}: export ${exported.ms.toFixed(1)} ms (median of 5), model.onnx ${(bytes.length / 1024).toFixed(0)} KiB`);
     const session = await openSession(bytes, { intraOpNumThreads: 1 });
     const random = mulberry32(spec.seed);
     for (const batch of [1, 256]) {

@@ -14,7 +14,7 @@ import { openSession, Tensor } from '../onnx/session';
 import { exportLayersModel } from '../onnx/tfjs-export/export-layers-model';
 import { runPipelineNodes } from '../test/support/run-pipeline-nodes';
 import { tempDir } from '../test/support/tmp';
-import { median, rowsPerSecond } from './stats';
+import { medianTime, rowsPerSecond } from './stats';
 
 /**
  * The Trainer's export and what it buys at inference, for the two example models as their trainer.ts
@@ -75,15 +75,10 @@ async function trainedModel(definition: PipelineDefinition): Promise<{ model: tf
 
 async function measure(label: string, definition: PipelineDefinition): Promise<void> {
   const { model, rows } = await trainedModel(definition);
-  const exportMs: number[] = [];
-  let bytes: Uint8Array = new Uint8Array();
-  for (let i = 0; i < 5; i++) {
-    const start = performance.now();
-    bytes = exportLayersModel(model).bytes;
-    exportMs.push(performance.now() - start);
-  }
+  const exported = medianTime(5, () => exportLayersModel(model).bytes);
+  const bytes = exported.result;
   const weights = model.countParams();
-  console.log(`${label}: ${model.inputNames.length} inputs, ${weights} weights; export ${median(exportMs).toFixed(1)} ms (median of 5), model.onnx ${(bytes.length / 1024).toFixed(0)} KiB`);
+  console.log(`${label}: ${model.inputNames.length} inputs, ${weights} weights; export ${exported.ms.toFixed(1)} ms (median of 5), model.onnx ${(bytes.length / 1024).toFixed(0)} KiB`);
   const session = await openSession(bytes, { intraOpNumThreads: 1 });
   await tf.setBackend('wasm');
   const inputs = model.inputNames.map((name) => ({ name, ...rows.get(name)! }));
