@@ -17,7 +17,11 @@ import {
 import { openModelRepository, publishNewVersion } from '../../components/pusher/repository';
 import { resolveConfig } from '../../config/config';
 import { cliConfig, CliError, parseFlags } from '../cli-context';
+import { withRunningDevStack } from '../dev-stack-state';
 import { withMetadata } from './runs';
+
+/** The S3 keys a repository is opened with: the configuration's, or a running `mlpipe dev` stack's MinIO. */
+const settings = () => resolveConfig(withRunningDevStack(cliConfig()));
 
 const print = (json: boolean, value: unknown, text: () => string) => process.stdout.write(`${json ? JSON.stringify(value, null, 2) : text()}\n`);
 
@@ -134,7 +138,7 @@ export function registerModelsCommand(program: Command): void {
       const flags = parseFlags(RepositoryFlags.extend({ version: z.coerce.number().int().positive().optional() }), raw);
       await withMetadata(async (m) => {
         const v = pick(await versionsOf(m, model, flags.repository), flags.version);
-        const store = await openModelRepository(v.repository, flags.s3Source, resolveConfig(cliConfig()));
+        const store = await openModelRepository(v.repository, flags.s3Source, settings());
         try {
           const listed = await withPushingRun(m, v);
           const record = await readPushRecord(store, v);
@@ -158,7 +162,7 @@ export function registerModelsCommand(program: Command): void {
         const versions = await versionsOf(m, model, flags.repository);
         const target = pick(versions, flags.to);
         if (target.version === versions[0]!.version) throw new CliError(`version ${target.version} of '${model}' is already the newest: nothing to roll back`);
-        const store = await openModelRepository(target.repository, flags.s3Source, resolveConfig(cliConfig()));
+        const store = await openModelRepository(target.repository, flags.s3Source, settings());
         try {
           const record = await readPushRecord(store, target);
           const dir = `${target.model}/${target.version}`;
