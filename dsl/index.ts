@@ -10,5 +10,3 @@ export type { ResolveContext, ResolvedFile, ResolvedFileSet, ResolvedInputs } fr
 export * from '../components';
 /** The transform DSL (`transform(({ f }) => ({ ... }))`, scaleToZScore, vocabulary, ...): what a Transform node's `transform` parameter is built with. */
 export * from '../components/transform/dsl';
-/** The contract of a Trainer's TypeScript module (`train(args)`): what `args` holds, what it returns. */
-export type { Batch, FeatureInfo, TrainArgs, TrainDataset, TrainModule } from '../components/trainer/contract';

@@ -9,7 +9,8 @@ import type { TransformSignature } from '../transform/signature';
  *
  * ```ts
  * import * as tf from '@tensorflow/tfjs';
- * import type { TrainArgs } from 'mlpipe';                     // this file's types, from the package root
+ * import type { TrainArgs } from 'mlpipe/trainer';             // this file's types (apart from the package root, so a
+ *                                                              // pipeline that does not train never type-checks tfjs)
  *
  * export async function train(args: TrainArgs): Promise<tf.LayersModel> {
  *   const model = args.model ?? buildAndCompile(args);            // resuming: the restored model, compiled, optimizer state included

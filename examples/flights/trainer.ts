@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { TrainArgs } from '../../dsl';
+import type { TrainArgs } from '../../components/trainer/contract';
 
 /**
  * The flight delay classifier: one input per transformed feature (hour, day of week and month as

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { TrainArgs } from '../../dsl';
+import type { TrainArgs } from '../../components/trainer/contract';
 
 /**
  * The penguins' species classifier, a training loop as a TypeScript user writes it (TFX's run_fn): one
