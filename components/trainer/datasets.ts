@@ -10,7 +10,7 @@ import { sqlIdentifier, sqlString } from '../data/sql';
 import { outputWidth } from '../transform/graph-columns';
 import type { TensorSpec, TransformSignature } from '../transform/signature';
 import type { Batch, FeatureInfo, TrainDataset } from './contract';
-import { permutation, seededUint32, shuffleStream } from './seeded-random';
+import { permutation, seededUint32, shuffleInPlace, shuffleStream } from './seeded-random';
 
 /**
  * Transformed Examples (Parquet, one column per transform output) as batches of tensors, in bounded
@@ -254,22 +254,23 @@ export class CachedSplit {
     const blocks = next ? permutation(blockCount, next) : Uint32Array.from({ length: blockCount }, (_, i) => i);
     const rowBytes = 4 * [...this.features, this.label].reduce((sum, c) => sum + c.spec.width, 0);
     const blocksPerWindow = Math.max(1, Math.floor(windowBytes / (blockRows * rowBytes)));
-    const batch = new BatchBuilder(picked.map((c) => c.spec), this.layout.label, batchSize);
+    const windowCapacity = Math.min(this.rows, blocksPerWindow * blockRows);
+    const batch = new BatchBuilder(picked.map((c) => c.spec), this.layout.label, batchSize, windowCapacity);
+    const orders = next ? new Uint32Array(windowCapacity) : undefined;
 
     for (let first = 0; first < blockCount; first += blocksPerWindow) {
       signal.throwIfAborted();
       const windowBlocks = blocks.subarray(first, Math.min(blockCount, first + blocksPerWindow));
       const rowsOf = (block: number) => Math.min(blockRows, this.rows - block * blockRows);
       const windowRows = windowBlocks.reduce((sum, b) => sum + rowsOf(b), 0);
-      const window = columns.map((c) => new Float32Array(windowRows * c.spec.width));
       let at = 0;
       for (const block of windowBlocks) {
-        await Promise.all(columns.map((c, k) => c.read(block * blockRows, rowsOf(block), window[k]!, at)));
+        await Promise.all(columns.map((c, k) => c.read(block * blockRows, rowsOf(block), batch.window(k), at)));
         at += rowsOf(block);
       }
-      const order = next ? permutation(windowRows, next) : undefined;
+      const order = orders && next ? windowOrder(orders.subarray(0, windowRows), next) : undefined;
       for (let i = 0; i < windowRows; i++) {
-        batch.add(window, order ? order[i]! : i);
+        batch.add(order ? order[i]! : i);
         if (batch.full) yield batch.take();
       }
     }
@@ -281,49 +282,81 @@ export class CachedSplit {
   }
 }
 
-/** Fills one batch's arrays row by row from a window's columns (the label last), and makes its tensors. */
+/** `permutation(order.length, next)`, drawn into an array reused across windows. */
+function windowOrder(order: Uint32Array, next: () => number): Uint32Array {
+  for (let i = 0; i < order.length; i++) order[i] = i;
+  return shuffleInPlace(order, next);
+}
+
+/**
+ * Whether the current backend's tensors keep the array they are made from (cpu does) rather than copy
+ * it (wasm copies into its heap): only then must every batch get arrays of its own.
+ */
+function tensorsKeepTheirArray(): boolean {
+  const probe = new Float32Array(1);
+  const tensor = tf.tensor1d(probe, 'float32');
+  probe[0] = 1;
+  const kept = tensor.dataSync()[0] === 1;
+  tensor.dispose();
+  return kept;
+}
+
+/**
+ * A window's columns and the batch being filled from them, in arrays made once per pass: each
+ * feature's array holds the window's rows, then the batch's, so a row's `width` values move with one
+ * copyWithin (a memmove, no view made per row); the label's window and batch are apart, as a class
+ * label spreads into a one-hot row.
+ */
 class BatchBuilder {
   rows = 0;
-  private features: Float32Array[] = [];
-  private labels = new Float32Array(0);
+  private readonly columns: Float32Array[];
+  private readonly batchStart: number[];
+  private readonly labelWindow: Float32Array;
+  private readonly labels: Float32Array;
+  private readonly labelWidth: number;
+  private readonly keep = tensorsKeepTheirArray();
 
-  constructor(private readonly specs: ColumnSpec[], private readonly label: LabelSpec, private readonly size: number) {
-    this.reset();
+  constructor(private readonly specs: ColumnSpec[], private readonly label: LabelSpec, private readonly size: number, windowRows: number) {
+    this.columns = specs.map((s) => new Float32Array((windowRows + size) * s.width));
+    this.batchStart = specs.map((s) => windowRows * s.width);
+    this.labelWindow = new Float32Array(windowRows);
+    this.labelWidth = label.classes?.length ?? 1;
+    this.labels = new Float32Array(size * this.labelWidth);
   }
 
   get full(): boolean {
     return this.rows === this.size;
   }
 
-  private reset(): void {
-    // Fresh arrays each batch: a tensor may keep the array it was made from (tfjs's cpu backend does).
-    this.features = this.specs.map((s) => new Float32Array(this.size * s.width));
-    this.labels = new Float32Array(this.size * (this.label.classes?.length ?? 1));
-    this.rows = 0;
+  /** Column k's window (the label's after the features'), for the window's rows to be read into from row 0. */
+  window(k: number): Float32Array {
+    return k < this.specs.length ? this.columns[k]! : this.labelWindow;
   }
 
-  add(window: Float32Array[], row: number): void {
+  add(row: number): void {
     const r = this.rows;
-    this.specs.forEach((s, k) => {
-      const w = s.width;
-      const from = window[k]!;
-      const to = this.features[k]!;
-      if (w === 1) to[r] = from[row]!;
-      else for (let j = 0; j < w; j++) to[r * w + j] = from[row * w + j]!;
-    });
-    const value = window[this.specs.length]![row]!;
-    const classes = this.label.classes?.length;
-    if (classes === undefined) this.labels[r] = value;
-    else this.labels[r * classes + value] = 1;
+    for (let k = 0; k < this.specs.length; k++) {
+      const w = this.specs[k]!.width;
+      const column = this.columns[k]!;
+      const to = this.batchStart[k]! + r * w;
+      if (w === 1) column[to] = column[row]!;
+      else column.copyWithin(to, row * w, row * w + w);
+    }
+    const value = this.labelWindow[row]!;
+    if (this.label.classes === undefined) this.labels[r] = value;
+    else this.labels[r * this.labelWidth + value] = 1;
     this.rows++;
   }
 
   take(): Batch {
     const n = this.rows;
-    const xs = Object.fromEntries(this.specs.map((s, k) => [s.name, tf.tensor2d(this.features[k]!.subarray(0, n * s.width), [n, s.width], 'float32')]));
-    const width = this.label.classes?.length ?? 1;
-    const ys = tf.tensor2d(this.labels.subarray(0, n * width), [n, width], 'float32');
-    this.reset();
+    const values = (array: Float32Array, start: number, end: number) => (this.keep ? array.slice(start, end) : array.subarray(start, end));
+    const xs = Object.fromEntries(
+      this.specs.map((s, k) => [s.name, tf.tensor2d(values(this.columns[k]!, this.batchStart[k]!, this.batchStart[k]! + n * s.width), [n, s.width], 'float32')]),
+    );
+    const ys = tf.tensor2d(values(this.labels, 0, n * this.labelWidth), [n, this.labelWidth], 'float32');
+    if (this.label.classes !== undefined) this.labels.fill(0, 0, n * this.labelWidth);
+    this.rows = 0;
     return { xs, ys };
   }
 }
