@@ -14,11 +14,16 @@ export const MODEL_CONTENT_PROPERTY = 'model_content_hash';
 /** How many of the pipeline's blessings are looked through for one whose model differs from the candidate. */
 const BLESSINGS_SEARCHED = 100;
 
+/** How many of the pipeline's pushes are read to learn which models were pushed. */
+const PUSHES_SEARCHED = 1000;
+
 /**
  * The baseline, found in the control step: the newest blessed ServingModel of the same pipeline whose
  * content differs from the candidate's, so an identical second run compares against the previous
- * different model (or none) and keeps the same cache key. (When the Pusher exists, "pushed" will be
- * required too.) A blessed model whose artifact is gone from the store is passed over.
+ * different model (or none) and keeps the same cache key. Once the pipeline has pushed a model (a
+ * PushedModel names the ServingModel's content), only pushed ones count: the baseline is the model in
+ * production, not a blessed one a later gate (InfraValidator, approval) held back. A pipeline without a
+ * Pusher compares with its newest blessed model. A model whose artifact is gone from the store is passed over.
  */
 export async function resolveBaseline(ctx: ResolveContext<{ baseline: boolean }>): Promise<ResolvedInputs> {
   const none: ResolvedInputs = { files: {}, artifacts: {} };
@@ -30,9 +35,13 @@ export async function resolveBaseline(ctx: ResolveContext<{ baseline: boolean }>
     properties: { [BLESSED_PROPERTY]: true },
     limit: BLESSINGS_SEARCHED,
   });
+  const pushes = await ctx.metadata.findArtifacts({ type: 'PushedModel', pipeline: ctx.pipeline, limit: PUSHES_SEARCHED });
+  const pushed = new Set(pushes.map((p) => p.properties[MODEL_CONTENT_PROPERTY]).filter((h) => typeof h === 'string'));
   for (const blessing of blessings) {
     const uri = blessing.properties[MODEL_URI_PROPERTY];
-    if (typeof uri !== 'string' || blessing.properties[MODEL_CONTENT_PROPERTY] === candidate.contentHash) continue;
+    const content = blessing.properties[MODEL_CONTENT_PROPERTY];
+    if (typeof uri !== 'string' || content === candidate.contentHash) continue;
+    if (pushed.size > 0 && !pushed.has(content as string)) continue;
     const model = await ctx.metadata.getArtifact(uri);
     if (!model || model.state !== 'live' || model.contentHash === candidate.contentHash) continue;
     const root = model.uri.replace(/\/$/, '');

@@ -67,7 +67,8 @@ export const executor = defineExecutor(Pusher, async (ctx) => {
   const metadata = await openMetadataStore(processSettings.metadataUrl);
   try {
     const [newest] = await metadata.listModelVersions({ repository: params.repository, model: params.modelName, publishedOnly: true });
-    const common = { [REPOSITORY_PROPERTY]: params.repository, [MODEL_PROPERTY]: params.modelName, [CONTENT_PROPERTY]: hash };
+    // The ServingModel's content too: the Evaluator's baseline resolver asks which models were pushed by it.
+    const common = { [REPOSITORY_PROPERTY]: params.repository, [MODEL_PROPERTY]: params.modelName, [CONTENT_PROPERTY]: hash, [MODEL_CONTENT_PROPERTY]: model.ref.contentHash };
     if (newest && newest.servedContentHash === hash) {
       // Pushing it again would only make a copy the server reloads for nothing (TFX pushes it again).
       const said = `not pushed: ${params.repository}/${params.modelName} is already serving version ${newest.version}, whose model and config are identical`;
