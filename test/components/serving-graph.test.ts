@@ -6,7 +6,6 @@ import { promisify } from 'node:util';
 import { buildServingModel, ServingSignatureSchema, type ServingModelOptions } from '../../components/trainer/serving-graph';
 import { withDuckDb } from '../../components/data/duckdb-session';
 import { sqlString } from '../../components/data/sql';
-import type { SchemaPayload } from '../../components/schema-gen/payload';
 import { computeAnalyzers } from '../../components/transform/analyzers';
 import { compileTransform, type CompiledTransform } from '../../components/transform/compile-graph';
 import { fillMissing, labelIds, scaleTo01, scaleToZScore, transform, vocabulary } from '../../components/transform/dsl';
@@ -22,6 +21,7 @@ import { tempDir } from '../support/tmp';
 import { throwsUserInputError as refuses } from '../support/user-input-errors';
 import { duckQuery } from './parquet-rows';
 import { vegaFile } from './vega-data';
+import { BEAK, DEPTH, FLIPPER, MASS, PENGUINS_SCHEMA } from './penguins-schema';
 
 /**
  * The serving graph (components/trainer/serving-graph.ts): the penguins transform composed with a small
@@ -30,23 +30,7 @@ import { vegaFile } from './vega-data';
  * with the species name.
  */
 
-const BEAK = 'Beak Length (mm)';
-const DEPTH = 'Beak Depth (mm)';
-const FLIPPER = 'Flipper Length (mm)';
-const MASS = 'Body Mass (g)';
-const SCHEMA: SchemaPayload = {
-  version: 1,
-  defaultEnvironments: ['TRAINING', 'SERVING'],
-  features: [
-    { name: 'Species', type: 'STRING', notInEnvironment: ['SERVING'] },
-    { name: 'Island', type: 'STRING' },
-    { name: BEAK, type: 'FLOAT' },
-    { name: DEPTH, type: 'FLOAT' },
-    { name: FLIPPER, type: 'INT' },
-    { name: MASS, type: 'INT' },
-    { name: 'Sex', type: 'STRING' },
-  ],
-};
+const SCHEMA = PENGUINS_SCHEMA;
 const KINDS = { Species: 'string', Island: 'string', [BEAK]: 'number', [DEPTH]: 'number', [FLIPPER]: 'number', [MASS]: 'number', Sex: 'string' } as const;
 const IR = transform(
   ({ f }) => ({

@@ -37,28 +37,12 @@ import { throwsUserInputError as refuses } from '../support/user-input-errors';
 import { duckQuery } from './parquet-rows';
 import { mean, median, popVar, quantileBoundaries, vocabularyOf } from './transform-reference';
 import { vegaFile } from './vega-data';
+import { BEAK, DEPTH, FLIPPER, MASS, PENGUINS_SCHEMA } from './penguins-schema';
 
-const BEAK = 'Beak Length (mm)';
-const DEPTH = 'Beak Depth (mm)';
-const FLIPPER = 'Flipper Length (mm)';
-const MASS = 'Body Mass (g)';
 const STRINGS = ['Species', 'Island', 'Sex'];
 
 /** penguins.json's schema with `label: 'Species'`, plus the instant each penguin was observed. */
-const SCHEMA: SchemaPayload = {
-  version: 1,
-  defaultEnvironments: ['TRAINING', 'SERVING'],
-  features: [
-    { name: 'Species', type: 'STRING', notInEnvironment: ['SERVING'] },
-    { name: 'Island', type: 'STRING' },
-    { name: BEAK, type: 'FLOAT' },
-    { name: DEPTH, type: 'FLOAT' },
-    { name: FLIPPER, type: 'INT' },
-    { name: MASS, type: 'INT' },
-    { name: 'Sex', type: 'STRING' },
-    { name: 'Observed', type: 'TEMPORAL' },
-  ],
-};
+const SCHEMA: SchemaPayload = { ...PENGUINS_SCHEMA, features: [...PENGUINS_SCHEMA.features, { name: 'Observed', type: 'TEMPORAL' }] };
 const KINDS = {
   Species: 'string',
   Island: 'string',

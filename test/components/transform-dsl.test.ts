@@ -22,21 +22,9 @@ import {
 import { TransformIrSchema, type TransformIr } from '../../components/transform/expression';
 import type { SchemaPayload } from '../../components/schema-gen/payload';
 import { throwsUserInputError as refuses } from '../support/user-input-errors';
+import { PENGUINS_SCHEMA } from './penguins-schema';
 
-/** penguins.json's schema as SchemaGen infers it with `label: 'Species'` (the label is out of SERVING). */
-const PENGUINS: SchemaPayload = {
-  version: 1,
-  defaultEnvironments: ['TRAINING', 'SERVING'],
-  features: [
-    { name: 'Species', type: 'STRING', notInEnvironment: ['SERVING'] },
-    { name: 'Island', type: 'STRING' },
-    { name: 'Beak Length (mm)', type: 'FLOAT' },
-    { name: 'Beak Depth (mm)', type: 'FLOAT' },
-    { name: 'Flipper Length (mm)', type: 'INT' },
-    { name: 'Body Mass (g)', type: 'INT' },
-    { name: 'Sex', type: 'STRING' },
-  ],
-};
+const PENGUINS = PENGUINS_SCHEMA;
 const PENGUIN_KINDS = {
   Species: 'string',
   Island: 'string',
