@@ -393,6 +393,17 @@ export function trainDataset(
   );
 }
 
-export function evalDataset(split: CachedSplit, control: DatasetControl, options: { batchSize: number; signal: AbortSignal }): tf.data.Dataset<Batch> {
-  return datasetOf(() => split.batches({ ...options, inputs: control.inputs }));
+/**
+ * The eval split's batches, in stored order. The split may still be reading (it overlaps the first
+ * epoch, as only that epoch's end needs it): each pass first awaits it, so a failed read surfaces
+ * where the eval pass starts.
+ */
+export function evalDataset(
+  split: CachedSplit | Promise<CachedSplit>,
+  control: DatasetControl,
+  options: { batchSize: number; signal: AbortSignal },
+): tf.data.Dataset<Batch> {
+  return datasetOf(async function* () {
+    yield* (await split).batches({ ...options, inputs: control.inputs });
+  });
 }

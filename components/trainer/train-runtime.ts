@@ -158,10 +158,12 @@ export async function runTypeScriptTrainer(options: TypeScriptTrainerOptions): P
     return split;
   };
   const trainSplit = await readSplit(params.trainSplit, options.trainDir);
-  const evalSplit = await readSplit(params.evalSplit, options.evalDir).catch(async (err: unknown) => {
-    await trainSplit.close();
-    throw err;
-  });
+  // Only the first epoch's end needs the eval split: its read (DuckDB works off the JavaScript thread) overlaps
+  // that epoch instead of delaying it. Its error surfaces where the eval pass awaits it, or before the
+  // result is returned; the handler here keeps a read that fails while nothing awaits it (training
+  // failed first, or the module validates on nothing) from being an unhandled rejection.
+  const evalSplit = readSplit(params.evalSplit, options.evalDir);
+  evalSplit.catch(() => undefined);
 
   const random = new SeededMathRandom(params.seed);
   const epochsRun: number[] = [];
@@ -174,6 +176,7 @@ export async function runTypeScriptTrainer(options: TypeScriptTrainerOptions): P
       const metrics = restored?.metrics ?? [];
       if (restored) log(`resuming at epoch ${initialEpoch} from the checkpoint of epoch ${state!.epoch}`);
       if (initialEpoch >= params.epochs && restored) {
+        await evalSplit;
         return { model: restored.model, epochsRun, metrics, backend: choice.backend, reason: choice.reason };
       }
       const control = new DatasetControl(initialEpoch);
@@ -238,11 +241,12 @@ export async function runTypeScriptTrainer(options: TypeScriptTrainerOptions): P
           `Trainer module ${options.modulePath}: train(args) returned without ending an epoch through args.fitCallbacks(); pass callbacks: args.fitCallbacks() to fit/fitDataset (they checkpoint each epoch)`,
         );
       }
+      await evalSplit;
       return { model, epochsRun, metrics, backend: choice.backend, reason: choice.reason };
     }
   } finally {
     random.restore();
-    await Promise.all([trainSplit.close(), evalSplit.close()]);
+    await Promise.all([trainSplit.close(), evalSplit.then((split) => split.close(), () => undefined)]);
   }
 }
 

@@ -83,7 +83,7 @@ describe('TypeScript trainer runtime (penguins through ExampleGen, StatisticsGen
     logs: string[];
   }
 
-  async function trainWith(parameters: Record<string, unknown>, overrides: Partial<TypeScriptTrainerOptions> = {}, dirs: { trainDir?: string } = {}) {
+  async function trainWith(parameters: Record<string, unknown>, overrides: Partial<TypeScriptTrainerOptions> = {}, dirs: { trainDir?: string; evalDir?: string } = {}) {
     const recorded: Recorded = { states: [], progress: [], logs: [] };
     const modulePath = (parameters.module as string | undefined) ?? PENGUINS_MODULE;
     const params = TrainerParametersSchema.parse({ module: modulePath, label: 'species', batchSize: 16, seed: 7, backend: 'wasm', ...parameters });
@@ -91,7 +91,7 @@ describe('TypeScript trainer runtime (penguins through ExampleGen, StatisticsGen
       modulePath,
       params,
       trainDir: dirs.trainDir ?? path.join(transformedDir, 'Split-train'),
-      evalDir: path.join(transformedDir, 'Split-eval'),
+      evalDir: dirs.evalDir ?? path.join(transformedDir, 'Split-eval'),
       schema,
       signature,
       checkpointDir: await tempDir('trainer-checkpoint'),
@@ -262,5 +262,17 @@ describe('TypeScript trainer runtime (penguins through ExampleGen, StatisticsGen
     );
     await rejects(trainWith({ epochs: 1, module: path.join(MODULES, 'no-train.ts') }), /no-train\.ts exports no train\(args\) function \(its exports: build\)/);
     await rejects(trainWith({ epochs: 1, label: 'nope' }), /Trainer label "nope" is not an output of the transform \(its outputs: beak, depth, flipper, mass, island, sex, species\)/);
+  });
+
+  it('refuses an eval split with a label that is no class (read while the first epoch trains), whether the module validates on it or not', async () => {
+    const [source] = await splitParquetFiles({ name: 'eval', dir: path.join(transformedDir, 'Split-eval') });
+    const dir = path.join(await tempDir('trainer-bad-eval'), 'Split-eval');
+    await mkdir(dir);
+    await duckQuery(
+      `COPY (SELECT * EXCLUDE (file_row_number) REPLACE (CASE WHEN file_row_number = 3 THEN 9 ELSE species END AS species) FROM read_parquet(${sqlString(source!)}, file_row_number = true) ORDER BY file_row_number) TO ${sqlString(path.join(dir, 'data-00000.parquet'))} (FORMAT parquet)`,
+    );
+    const message = /Split-eval\/data-00000\.parquet row 3: label "species" is 9, not a class id 0\.\.2/;
+    await rejects(trainWith({ epochs: 2 }, {}, { evalDir: dir }), message);
+    await rejects(trainWith({ epochs: 2, hyperparameters: { validate: false } }, {}, { evalDir: dir }), message);
   });
 });
