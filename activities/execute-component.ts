@@ -12,7 +12,7 @@ import {
   type NodeProgressSignal,
 } from '../workflows/pipeline-types';
 import type { ComponentRegistry } from './component-registry';
-import { ExecutorResultSchema, ProgressSchema, type ExecutorInput, type Progress } from '../dsl/executor';
+import { ExecutorResultSchema, ProgressSchema, type ExecutorInput, type ModelRegistryAccess, type Progress } from '../dsl/executor';
 import { assertUnchanged } from '../artifacts/input-files';
 import { NOTHING_RESOLVED } from '../dsl/resolve';
 import { describeIssues } from '../dsl/zod-issues';
@@ -33,6 +33,8 @@ export interface ExecutorDeps {
   identity: string;
   /** Handed to executors that read s3:// inputs themselves. */
   s3Sources?: S3Sources;
+  /** Handed only to executors of components that write the model registry (the Pusher). */
+  modelRegistry?: ModelRegistryAccess;
   /** Delivers progress to the workflow's status query (a signal); failures are ignored. */
   notifyProgress?: (workflowId: string, signal: NodeProgressSignal) => Promise<void>;
 }
@@ -71,7 +73,7 @@ async function logTail(file: string): Promise<string> {
 }
 
 /** Executor activities (queues mlpipe-cpu and mlpipe-gpu): run a component's executor and commit its outputs. */
-export function createExecutorActivities({ store, registry, threads, processes, identity, notifyProgress, s3Sources = NO_S3_SOURCES }: ExecutorDeps) {
+export function createExecutorActivities({ store, registry, threads, processes, identity, notifyProgress, s3Sources = NO_S3_SOURCES, modelRegistry }: ExecutorDeps) {
   return {
     async executeComponent(raw: ExecuteComponentInput): Promise<ExecuteComponentResult> {
       const input = ExecuteComponentInputSchema.parse(raw);
@@ -153,6 +155,7 @@ export function createExecutorActivities({ store, registry, threads, processes, 
           nodeId: input.nodeId,
           resolved: input.resolved ?? NOTHING_RESOLVED,
           s3Sources: s3SourcesFor(s3Sources, Object.values(input.resolved?.files ?? {})),
+          ...(spec.writesModelRegistry && modelRegistry ? { modelRegistry } : {}),
           parameters: params.data,
           inputs,
           outputDirs: Object.fromEntries(Object.entries(stagings).map(([k, s]) => [k, s.localDir])),

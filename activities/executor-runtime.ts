@@ -1,4 +1,4 @@
-import { ComponentError, type Executor, type ExecutorContext, type ExecutorInput, type Progress } from '../dsl/executor';
+import { ComponentError, type Executor, type ExecutorContext, type ExecutorInput, type ModelRegistryAccess, type Progress } from '../dsl/executor';
 import type { ResolvedInputs } from '../dsl/resolve';
 import type { S3Sources } from '../artifacts/s3-sources';
 
@@ -9,6 +9,7 @@ export interface ExecutorRunData {
   nodeId: string;
   resolved: ResolvedInputs;
   s3Sources: S3Sources;
+  modelRegistry?: ModelRegistryAccess;
   parameters: unknown;
   inputs: Record<string, ExecutorInput[]>;
   outputDirs: Record<string, string>;
@@ -119,6 +120,7 @@ export class ExecutorRuntime {
         outputDirs: data.outputDirs,
         resolved: data.resolved,
         s3Sources: data.s3Sources,
+        ...(data.modelRegistry ? { modelRegistry: data.modelRegistry } : {}),
         tmpDir: data.tmpDir,
         checkpointDir: data.checkpointDir,
         resumeState: data.resumeState,

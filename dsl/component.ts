@@ -50,6 +50,11 @@ export interface ComponentSpec<
   defaultResource: ResourceClass;
   executor: ExecutorRef;
   /**
+   * The executor writes the model registry (the Pusher, `mlpipe models rollback`'s kin): it gets
+   * `ctx.modelRegistry`, the worker's metadata store and S3 keys. No other executor sees them.
+   */
+  writesModelRegistry?: boolean;
+  /**
    * Looks up what the node reads before it runs (files and their content hashes, artifacts from the
    * metadata store), in the control step. What it returns is part of the cache key, is recorded with
    * the execution, and reaches the executor as `ctx.resolved`.

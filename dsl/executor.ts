@@ -25,6 +25,11 @@ export interface ExecutorInput {
  * `ctx.outputDirs.statistics` exist when the spec declares them. Executors do plain file I/O on local
  * directories.
  */
+export interface ModelRegistryAccess {
+  metadataUrl: string;
+  s3Sources: S3Sources;
+}
+
 export interface ExecutorContext<S extends ComponentSpec = ComponentSpec> {
   nodeId: string;
   parameters: z.output<S['parameters']>;
@@ -40,6 +45,11 @@ export interface ExecutorContext<S extends ComponentSpec = ComponentSpec> {
    * file sets were listed with. Secrets: never log them or put them in outputs.
    */
   s3Sources: S3Sources;
+  /**
+   * For a component that `writesModelRegistry`: the worker's metadata store, where model versions are
+   * allocated, and every S3 source of its configuration (an s3:// model repository's keys). Secrets.
+   */
+  modelRegistry?: ModelRegistryAccess;
   /** Scratch space, removed after the run. */
   tmpDir: string;
   /**

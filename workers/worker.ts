@@ -142,6 +142,7 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<RunningWo
         processes,
         identity,
         s3Sources: s3SourcesOf(config),
+        modelRegistry: { metadataUrl: config.metadataUrl, s3Sources: s3SourcesOf(config) },
         notifyProgress: (workflowId, signal) => client.workflow.getHandle(workflowId).signal(NODE_PROGRESS_SIGNAL, signal),
       });
       for (const queue of executorQueues) {

@@ -16,6 +16,7 @@ import {
 } from '../../components/pusher/payload';
 import { openModelRepository, publishNewVersion } from '../../components/pusher/repository';
 import { resolveConfig } from '../../config/config';
+import { s3SourcesOf } from '../../artifacts/s3-sources';
 import { cliConfig, CliError, parseFlags } from '../cli-context';
 import { withRunningDevStack } from '../dev-stack-state';
 import { withMetadata } from './runs';
@@ -138,7 +139,7 @@ export function registerModelsCommand(program: Command): void {
       const flags = parseFlags(RepositoryFlags.extend({ version: z.coerce.number().int().positive().optional() }), raw);
       await withMetadata(async (m) => {
         const v = pick(await versionsOf(m, model, flags.repository), flags.version);
-        const store = await openModelRepository(v.repository, flags.s3Source, settings());
+        const store = await openModelRepository(v.repository, flags.s3Source, s3SourcesOf(settings()));
         try {
           const listed = await withPushingRun(m, v);
           const record = await readPushRecord(store, v);
@@ -162,7 +163,7 @@ export function registerModelsCommand(program: Command): void {
         const versions = await versionsOf(m, model, flags.repository);
         const target = pick(versions, flags.to);
         if (target.version === versions[0]!.version) throw new CliError(`version ${target.version} of '${model}' is already the newest: nothing to roll back`);
-        const store = await openModelRepository(target.repository, flags.s3Source, settings());
+        const store = await openModelRepository(target.repository, flags.s3Source, s3SourcesOf(settings()));
         try {
           const record = await readPushRecord(store, target);
           const dir = `${target.model}/${target.version}`;

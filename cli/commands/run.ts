@@ -17,6 +17,7 @@ const RunFlagsSchema = z.object({
   minio: z.boolean().default(false),
   keepStack: z.boolean().default(false),
   verbose: z.boolean().default(false),
+  serve: z.boolean().default(false),
 });
 
 /** What `mlpipe run --json` prints: one object, stable for scripts. */
@@ -76,6 +77,7 @@ export function registerRunCommand(program: Command): void {
     .option('--minio', 'with the embedded stack: store artifacts in a local MinIO')
     .option('--keep-stack', 'with the embedded stack: keep it (and its Temporal UI) up after the run, until Ctrl-C')
     .option('--verbose', "print the Temporal SDK's log lines (INFO and up) instead of writing its warnings to a file")
+    .option('--serve', 'after a run that pushed a model: serve it (mlpipe serve on ports 8000 and 8001) and print a curl that asks it for a prediction')
     .addHelpText('after', '\nWithout MLPIPE_TEMPORAL_ADDRESS (and no `mlpipe dev` running) it starts the embedded stack for the length of the run.')
     .action(async (modulePath: string, rawFlags: unknown) => {
       const flags = parseFlags(RunFlagsSchema, rawFlags);
@@ -133,6 +135,10 @@ export function registerRunCommand(program: Command): void {
           for (const line of lines) report(line);
         }
         if (embedded && flags.keepStack) {
+        if (flags.serve && outcome.status.state === 'succeeded') {
+          const { servePushedModel } = require('../serve-pushed') as typeof import('../serve-pushed');
+          await servePushedModel(outcome.status, resolved, say, { httpPort: 8000, grpcPort: 8001 });
+        }
           say('the embedded stack stays up (Temporal, its UI, workers); Ctrl-C stops it');
           await untilInterrupted();
         }

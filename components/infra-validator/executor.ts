@@ -12,6 +12,7 @@ import { DEFAULT_MAX_BATCH_SIZE, type ServingSignature } from '../trainer/servin
 import { SERVING_CONFIG_FILE } from '../trainer/payload';
 import { compareAnswers, TOLERANCE_TEXT } from './compare-answers';
 import { columnFeeds, readEvalColumns, sliceColumns, type EvalColumns } from './eval-columns';
+import { EXAMPLE_REQUEST_FILE, exampleRequest } from './example-request';
 import { INFRA_BLESSED_MARKER, INFRA_BLESSING_FILE, INFRA_CONFIG_FILE, INFRA_NOT_BLESSED_MARKER, InfraBlessingSchema, type InfraBlessing, type ProtocolCheck } from './payload';
 import { startServerProcess, ServerStartError, type ServerProcess } from './server-process';
 import { InfraValidator, type InfraValidatorParameters } from './spec';
@@ -116,6 +117,8 @@ export const executor = defineExecutor(InfraValidator, async (ctx) => {
   await mkdir(path.join(outDir, WARMUP_DIR));
   const warmupColumns = sliceColumns(sample.columns, 0, warmupRows);
   await Promise.all(signature.inputs.map((spec, k) => writeFile(path.join(outDir, WARMUP_DIR, spec.name), rawBytes(warmupColumns[k]!))));
+  const request = exampleRequest(signature.inputs, sample.columns, sample.rows);
+  if (request) await writeFile(path.join(outDir, EXAMPLE_REQUEST_FILE), `${JSON.stringify(request)}\n`);
 
   const repository = path.join(ctx.tmpDir, 'repo');
   await mkdir(path.join(repository, SCRATCH_MODEL, '1'), { recursive: true });

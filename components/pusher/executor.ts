@@ -3,10 +3,11 @@ import path from 'node:path';
 import { z } from 'zod';
 import { hashLocalFile } from '../../artifacts/manifest';
 import { openMetadataStore } from '../../artifacts/metadata/metadata-store';
-import { defineExecutor, UserInputError, type ExecutorInput } from '../../dsl/executor';
+import { ComponentError, defineExecutor, UserInputError, type ExecutorInput } from '../../dsl/executor';
 import { readJsonPayload } from '../data/json-payload';
 import { BLESSED_PROPERTY, MODEL_CONTENT_PROPERTY } from '../evaluator/baseline';
 import { BLESSING_FILE, CheckSchema } from '../evaluator/payload';
+import { EXAMPLE_REQUEST_FILE, ExampleRequestSchema, type ExampleRequest } from '../infra-validator/example-request';
 import { INFRA_CONFIG_FILE, INFRA_NOT_BLESSED_MARKER } from '../infra-validator/payload';
 import { SERVING_CONFIG_FILE, SERVING_MODEL_FILE, SERVING_SIGNATURE_FILE } from '../trainer/payload';
 import {
@@ -20,7 +21,7 @@ import {
   VERSION_PROPERTY,
   type PushRecord,
 } from './payload';
-import { openModelRepository, processConfig, publishNewVersion, repositoryConfig, servedContentHash } from './repository';
+import { openModelRepository, publishNewVersion, repositoryConfig, servedContentHash } from './repository';
 import { Pusher } from './spec';
 
 /** What the Pusher reads of blessing.json: the verdict and the checks' values (the metrics it records). */
@@ -29,14 +30,18 @@ const BlessingSchema = z.object({ blessed: z.boolean(), verdict: z.string(), che
 const exists = (file: string) => access(file).then(() => true, () => false);
 const lineageOf = (input: ExecutorInput) => ({ uri: input.ref.uri, contentHash: input.ref.contentHash });
 
-/** The InfraValidator's verdict, when wired: refused unless blessed; its config.json, when it wrote one. */
-async function infraConfigFile(infra: ExecutorInput | undefined): Promise<string | undefined> {
-  if (!infra) return undefined;
+/** The InfraValidator's verdict, when wired: refused unless blessed; its config.json and example request, when it wrote them. */
+async function infraFiles(infra: ExecutorInput | undefined): Promise<{ configFile?: string; exampleRequest?: ExampleRequest }> {
+  if (!infra) return {};
   if (infra.ref.properties[BLESSED_PROPERTY] === false || (await exists(path.join(infra.localDir, INFRA_NOT_BLESSED_MARKER)))) {
     throw new UserInputError(`InfraBlessing ${infra.ref.uri} does not bless the model: the Pusher pushes only a model the InfraValidator blessed`);
   }
-  const file = path.join(infra.localDir, INFRA_CONFIG_FILE);
-  return (await exists(file)) ? file : undefined;
+  const configFile = path.join(infra.localDir, INFRA_CONFIG_FILE);
+  const requestFile = path.join(infra.localDir, EXAMPLE_REQUEST_FILE);
+  return {
+    ...((await exists(configFile)) ? { configFile } : {}),
+    ...((await exists(requestFile)) ? { exampleRequest: await readJsonPayload(requestFile, ExampleRequestSchema, 'InfraValidator example request') } : {}),
+  };
 }
 
 export const executor = defineExecutor(Pusher, async (ctx) => {
@@ -56,15 +61,17 @@ export const executor = defineExecutor(Pusher, async (ctx) => {
     );
   }
 
-  const configFile = (await infraConfigFile(infra)) ?? path.join(model.localDir, SERVING_CONFIG_FILE);
+  const validated = await infraFiles(infra);
+  const configFile = validated.configFile ?? path.join(model.localDir, SERVING_CONFIG_FILE);
   const config = repositoryConfig(await readFile(configFile, 'utf8'), params.modelName, configFile);
   const modelFile = path.join(model.localDir, SERVING_MODEL_FILE);
   const modelDigest = await hashLocalFile(modelFile, { fsync: false });
   const hash = servedContentHash(modelDigest, config);
   ctx.progress({ fraction: 0.1, message: `looking up ${params.modelName} in ${params.repository}` });
 
-  const processSettings = processConfig();
-  const metadata = await openMetadataStore(processSettings.metadataUrl);
+  const registry = ctx.modelRegistry;
+  if (!registry) throw new ComponentError('the Pusher ran without the model registry: its spec must say writesModelRegistry');
+  const metadata = await openMetadataStore(registry.metadataUrl);
   try {
     const [newest] = await metadata.listModelVersions({ repository: params.repository, model: params.modelName, publishedOnly: true });
     // The ServingModel's content too: the Evaluator's baseline resolver asks which models were pushed by it.
@@ -76,11 +83,11 @@ export const executor = defineExecutor(Pusher, async (ctx) => {
       ctx.progress({ fraction: 1, message: said });
       return {
         properties: { pushedModel: { ...common, [PUSHED_PROPERTY]: false, [VERSION_PROPERTY]: newest.version, [PUSHED_AT_PROPERTY]: newest.publishedAt ?? newest.allocatedAt } },
-        summary: { pushed: false, said, version: newest.version },
+        summary: { pushed: false, said, repository: params.repository, model: params.modelName, version: newest.version },
       };
     }
 
-    const store = await openModelRepository(params.repository, params.s3Source, processSettings);
+    const store = await openModelRepository(params.repository, params.s3Source, registry.s3Sources);
     let record: PushRecord;
     try {
       ctx.progress({ fraction: 0.3, message: `publishing ${params.modelName} to ${params.repository}` });
@@ -103,6 +110,7 @@ export const executor = defineExecutor(Pusher, async (ctx) => {
           },
           evaluation: { verdict: blessing.verdict, metrics: blessing.checks.map((c) => ({ metric: c.metric, slice: c.slice, value: c.value })) },
           signature: await readJsonPayload(path.join(model.localDir, SERVING_SIGNATURE_FILE), z.unknown(), 'Pusher serving signature'),
+          ...(validated.exampleRequest ? { exampleRequest: validated.exampleRequest } : {}),
         },
       });
     } finally {
@@ -112,7 +120,7 @@ export const executor = defineExecutor(Pusher, async (ctx) => {
     ctx.progress({ fraction: 1, message: `pushed version ${record.modelVersion}` });
     return {
       properties: { pushedModel: { ...common, [PUSHED_PROPERTY]: true, [VERSION_PROPERTY]: record.modelVersion, [PUSHED_AT_PROPERTY]: record.pushedAt } },
-      summary: { pushed: true, said: `pushed ${params.repository}/${params.modelName} version ${record.modelVersion}`, version: record.modelVersion },
+      summary: { pushed: true, said: `pushed ${params.repository}/${params.modelName} version ${record.modelVersion}`, repository: params.repository, model: params.modelName, version: record.modelVersion },
     };
   } finally {
     await metadata.close();

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ExampleRequestSchema } from '../infra-validator/example-request';
 
 /**
  * What the Pusher writes. In the model repository, `<model>/config.json` (the server's layout) and,
@@ -47,6 +48,8 @@ export const PushRecordSchema = z
       .optional(),
     /** The ServingModel's signature.json: the inputs and outputs a client sends and receives. */
     signature: z.unknown(),
+    /** A raw row the InfraValidator sent it, as a TF Serving REST request: what `mlpipe models show` prints as a curl. */
+    exampleRequest: ExampleRequestSchema.optional(),
   })
   .strict();
 export type PushRecord = z.infer<typeof PushRecordSchema>;

@@ -4,27 +4,21 @@ import type { MetadataStore } from '../../artifacts/metadata/metadata-store';
 import type { ModelVersionDetails } from '../../artifacts/metadata/model-versions';
 import { publishModelVersion, type VersionFileContent } from '../../artifacts/model-publish';
 import { openArtifactStore } from '../../artifacts/open-store';
-import { s3SourceSettings, s3SourcesOf } from '../../artifacts/s3-sources';
+import { s3SourceSettings, type S3Sources } from '../../artifacts/s3-sources';
 import type { ArtifactStore } from '../../artifacts/store';
-import { loadConfig, resolveConfig, type ResolvedConfig } from '../../config/config';
 import { UserInputError } from '../../dsl/executor';
 import { PUSH_FILE, PushRecordSchema, REPOSITORY_CONFIG_FILE, REPOSITORY_MODEL_FILE, VERSION_CONFIG_FILE, type PushRecord } from './payload';
-
-/** The configuration of this process (a worker or the CLI): where the metadata store is, and the S3 sources' keys. */
-export function processConfig(): ResolvedConfig {
-  return resolveConfig(loadConfig());
-}
 
 /**
  * The model repository at `uri` (`file:///abs/dir` or `s3://bucket[/prefix]`), an s3:// one read and
  * written with the named S3 source's keys (the artifact store's when none is named).
  */
-export async function openModelRepository(uri: string, s3Source: string | undefined, config: ResolvedConfig): Promise<ArtifactStore> {
+export async function openModelRepository(uri: string, s3Source: string | undefined, sources: S3Sources): Promise<ArtifactStore> {
   if (!/^(file:\/\/\/|s3:\/\/)/.test(uri)) {
     throw new UserInputError(`model repository '${uri}': expected file:///absolute/path or s3://bucket[/prefix]`);
   }
   if (!uri.startsWith('s3://')) return openArtifactStore(uri);
-  const source = s3SourceSettings(s3SourcesOf(config), s3Source);
+  const source = s3SourceSettings(sources, s3Source);
   if ('problem' in source) throw new UserInputError(`model repository ${uri}: ${source.problem}`);
   return openArtifactStore(uri, source.settings);
 }

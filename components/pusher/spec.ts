@@ -38,5 +38,6 @@ export const Pusher = defineComponent({
   },
   outputs: { pushedModel: 'PushedModel' },
   defaultResource: 'cpu',
+  writesModelRegistry: true,
   executor: { module: require.resolve('./executor') },
 });

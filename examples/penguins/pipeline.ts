@@ -1,5 +1,7 @@
 import path from 'node:path';
-import { Evaluator, ExampleGen, ExampleValidator, SchemaGen, StatisticsGen, Trainer, Transform, pipeline } from '../../dsl';
+import { pathToFileURL } from 'node:url';
+import { loadConfig } from '../../config/config';
+import { Evaluator, ExampleGen, ExampleValidator, InfraValidator, Pusher, SchemaGen, StatisticsGen, Trainer, Transform, pipeline } from '../../dsl';
 import { penguinsTransform } from './transform';
 
 /** Where the npm package `vega-datasets` keeps its files (its exports map hides them from require). */
@@ -13,14 +15,23 @@ export function vegaDataDir(): string {
  * against it; an ERROR anomaly stops the run) and Transform (transform.ts, compiled to one ONNX graph
  * that materialises both splits) and Trainer (trainer.ts, a small dense classifier in tfjs, exported to
  * ONNX and composed behind the transform into one serving graph: raw penguin in, species out) and
- * Evaluator (accuracy at least 0.9, and no more than 2 points below the last blessed model; per island).
- * Parameters: `--param input=<file>` to use other data.
+ * Evaluator (accuracy at least 0.9, and no more than 2 points below the last blessed model; per island),
+ * InfraValidator (the blessed model served by `mlpipe serve` in a scratch repository, its answers
+ * over HTTP and gRPC checked against onnxruntime) and Pusher (the next version of model `penguins` in
+ * the model repository, which `mlpipe serve --repository <it>` serves).
+ * Parameters: `--param input=<file>` to use other data; `--param repository=<file:///dir or s3://bucket>`
+ * for another model repository than `<MLPIPE_HOME>/models`.
  */
 /**
  * The trainer module as its TypeScript source, loaded through tsx, from the sources and from the build
  * alike: both then key the same file, so a run of either is served from the other's cache.
  */
 const TRAINER_MODULE = path.resolve(__dirname, __filename.endsWith('.ts') ? '.' : path.join('..', '..', '..', 'examples', 'penguins'), 'trainer.ts');
+
+/** `<MLPIPE_HOME>/models`: beside the embedded stack's artifacts and metadata, where `mlpipe run --serve` looks. */
+export function defaultModelRepository(): string {
+  return pathToFileURL(path.join(loadConfig().home, 'models')).href;
+}
 
 export default function createPipeline(params: Record<string, string> = {}) {
   const examples = ExampleGen('example_gen', {
@@ -48,5 +59,12 @@ export default function createPipeline(params: Record<string, string> = {}) {
     },
     inputs: { examples: examples.outputs.examples, model: trainer.outputs.servingModel },
   });
-  return pipeline({ name: 'penguins', nodes: [examples, statistics, schema, validator, transformed, trainer, evaluator] });
+  const infraValidator = InfraValidator('infra_validator', {
+    inputs: { examples: examples.outputs.examples, model: trainer.outputs.servingModel, blessing: evaluator.outputs.blessing },
+  });
+  const pusher = Pusher('pusher', {
+    parameters: { repository: params.repository ?? defaultModelRepository(), modelName: 'penguins' },
+    inputs: { model: trainer.outputs.servingModel, blessing: evaluator.outputs.blessing, infraBlessing: infraValidator.outputs.infraBlessing },
+  });
+  return pipeline({ name: 'penguins', nodes: [examples, statistics, schema, validator, transformed, trainer, evaluator, infraValidator, pusher] });
 }

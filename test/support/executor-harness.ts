@@ -3,12 +3,13 @@ import { cp, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { z } from 'zod';
-import { ExecutorResultSchema, UserInputError, type Executor, type ExecutorContext, type ExecutorInput, type ExecutorResult, type Progress } from '../../dsl/executor';
+import { ExecutorResultSchema, UserInputError, type Executor, type ExecutorContext, type ExecutorInput, type ExecutorResult, type ModelRegistryAccess, type Progress } from '../../dsl/executor';
+import { loadConfig, resolveConfig } from '../../config/config';
 import type { ResolvedInputs } from '../../dsl/resolve';
 import { runResolveStep } from '../../activities/resolve-step';
 import { FileHashMemo, listInputFiles } from '../../artifacts/input-files';
 import { openMetadataStore } from '../../artifacts/metadata/metadata-store';
-import { NO_S3_SOURCES, s3SourcesFor, type S3Sources } from '../../artifacts/s3-sources';
+import { NO_S3_SOURCES, s3SourcesFor, s3SourcesOf, type S3Sources } from '../../artifacts/s3-sources';
 import type { PropertyValue } from '../../artifacts/artifact-types';
 import { contentHashOf } from '../../artifacts/manifest';
 import { describeIssues } from '../../dsl/zod-issues';
@@ -33,6 +34,8 @@ export interface ExecutorTestOptions<P extends z.ZodType> {
   checkpointFiles?: string;
   /** The S3 endpoints and keys the resolve step lists s3:// inputs with and the executor reads them with. */
   s3Sources?: S3Sources;
+  /** For a component that writes the model registry; by default this process's configuration's (environment variables). */
+  modelRegistry?: ModelRegistryAccess;
   /** Called on every progress report, as it happens (e.g. to cancel mid-run). */
   onProgress?: (progress: Progress) => void;
 }
@@ -67,6 +70,11 @@ async function filesUnder(root: string, dir = root): Promise<ManifestFile[]> {
     }
   }
   return out;
+}
+
+function configuredModelRegistry(): ModelRegistryAccess {
+  const config = resolveConfig(loadConfig());
+  return { metadataUrl: config.metadataUrl, s3Sources: s3SourcesOf(config) };
 }
 
 /** The component's resolve step as the control step runs it: local files and s3:// with `s3Sources`, an in-memory metadata store. */
@@ -136,6 +144,7 @@ export async function runExecutorForTest<P extends z.ZodType>(
     outputDirs,
     resolved,
     s3Sources: s3SourcesFor(s3Sources, Object.values(resolved.files)),
+    ...(spec.writesModelRegistry ? { modelRegistry: options.modelRegistry ?? configuredModelRegistry() } : {}),
     tmpDir: await tempDir(`${spec.type}-tmp`),
     checkpointDir,
     resumeState: options.resumeState,
