@@ -90,14 +90,24 @@ export const VersionPolicySchema = z.union([
 ]);
 export type VersionPolicy = z.infer<typeof VersionPolicySchema>;
 
+/** A file directly in the model's `warmup/` directory, as Triton reads input_data_file from there. */
+const WarmupDataFileSchema = z
+  .string()
+  .regex(/^[^/\\]+$/, "expected a file name in the model's warmup directory (no path)")
+  .refine((name) => name !== '.' && name !== '..', "expected a file name in the model's warmup directory (no path)");
+
+/** Triton's input_data_type is a oneof: exactly one source of the sample's values. */
 const WarmupInputSchema = z
   .strictObject({
     data_type: DataTypeSchema,
     dims: z.array(uint),
     zero_data: z.boolean().optional(),
     random_data: z.boolean().optional(),
+    input_data_file: WarmupDataFileSchema.optional(),
   })
-  .refine((v) => v.zero_data === true || v.random_data === true, { message: 'set zero_data or random_data to true' });
+  .refine((v) => [v.zero_data === true, v.random_data === true, v.input_data_file !== undefined].filter(Boolean).length === 1, {
+    message: 'set exactly one of zero_data, random_data (true) or input_data_file',
+  });
 
 const WarmupSchema = z.strictObject({
   name: z.string().min(1),

@@ -8,6 +8,7 @@ import type { RepositoryFile, RepositorySource } from './repository-source';
 import type { ServingMetrics } from './serving-metrics';
 import { DEFAULT_VERSION_POLICY, selectVersions } from './version-policy';
 import { isVersionManifest, VersionContentsReader, type VersionContents } from './version-contents';
+import { WARMUP_DIR, warmupFileKey, warmupFilesOf } from './warmup-data';
 
 export type VersionState = 'LOADING' | 'READY' | 'UNLOADING' | 'FAILED';
 
@@ -80,7 +81,7 @@ interface ModelListing {
   config: { key: string; file: ConfigFileName } | undefined;
   /** The other configuration file, when the directory holds both. */
   ignoredConfigKey: string | undefined;
-  /** Files directly in the model's directory (config files aside), such as label files: key -> stamp. */
+  /** Files directly in the model's directory (config files aside), such as label files, and in its warmup/: key -> stamp. */
   modelFiles: Map<string, string>;
   /** version -> files in its directory */
   versions: Map<number, RepositoryFile[]>;
@@ -114,7 +115,7 @@ function groupListing(files: readonly RepositoryFile[]): Map<string, ModelListin
   for (const f of files) {
     const parts = f.key.split('/');
     if (parts.length === 2 && isConfigFile(parts[1]!)) addConfigFile(entry(parts[0]!), f.key, parts[1]);
-    else if (parts.length === 2) entry(parts[0]!).modelFiles.set(f.key, f.stamp);
+    else if (parts.length === 2 || (parts.length === 3 && parts[1] === WARMUP_DIR)) entry(parts[0]!).modelFiles.set(f.key, f.stamp);
     else if (parts.length === 3 && VERSION_DIR.test(parts[1]!)) {
       const m = entry(parts[0]!);
       const v = Number(parts[1]);
@@ -527,15 +528,16 @@ export class ModelRepository {
       .map(([v]) => v);
     const desired = selectVersions(config?.version_policy ?? DEFAULT_VERSION_POLICY, available);
     const labelKeys = (config?.output ?? []).flatMap((o) => (o.label_filename ? [`${name}/${o.label_filename}`] : []));
-    // A changed label file reloads the versions that use it, as a changed config does.
-    const labelStamps = labelKeys.map((k) => `${k}\u0000${listing.modelFiles.get(k) ?? 'missing'}`);
+    const warmupKeys = warmupFilesOf(config).map((file) => warmupFileKey(name, file));
+    // A changed label or warm-up file reloads the versions that use it, as a changed config does.
+    const modelFileStamps = [...labelKeys, ...warmupKeys].map((k) => `${k}\u0000${listing.modelFiles.get(k) ?? 'missing'}`);
     // A published version counts its manifest by the content hash it lists, so publishing the same
     // files again (a retry) reloads nothing where their stamps stay the same.
     const fingerprintOf = (version: number) => {
       const state = contentsOf(version);
       const published = state.kind === 'published' ? [`published\u0000${state.manifest.contentHash}`] : [];
       const files = listing.versions.get(version)!.filter((f) => published.length === 0 || !isVersionManifest(f));
-      return sha256([configHash, filename, ...labelStamps, ...published, ...files.map((f) => `${f.key}\u0000${f.stamp}`).sort()].join('\n'));
+      return sha256([configHash, filename, ...modelFileStamps, ...published, ...files.map((f) => `${f.key}\u0000${f.stamp}`).sort()].join('\n'));
     };
     for (const version of [...entry.failed.keys()]) if (!available.includes(version)) entry.failed.delete(version);
 
@@ -576,6 +578,7 @@ export class ModelRepository {
       // The manifest changed after the listing: a publication is under way, which a later poll sees.
       if (modelData === undefined) return;
       const labels = await this.readLabels(entry.name, config);
+      const warmupFiles = await this.readWarmupFiles(entry.name, config);
       const mv = await ModelVersion.load({
         model: entry.name,
         version,
@@ -586,6 +589,7 @@ export class ModelRepository {
         defaultMaxBatchSize: this.options.defaultMaxBatchSize,
         stats: this.metrics.forVersion(entry.name, version),
         labels,
+        warmupFiles,
       });
       if (this.stopped) {
         await mv.unload();
@@ -621,6 +625,20 @@ export class ModelRepository {
       labels.set(output.name, parseLabels(text));
     }
     return labels;
+  }
+
+  /** The input_data_file files of the config's warm-up, from the model's warmup/ directory; a missing one fails the load, naming it. */
+  private async readWarmupFiles(model: string, config: ModelConfig | undefined): Promise<Map<string, Uint8Array>> {
+    const files = new Map<string, Uint8Array>();
+    for (const file of warmupFilesOf(config)) {
+      const key = warmupFileKey(model, file);
+      try {
+        files.set(file, new Uint8Array(await this.source.readFile(key)));
+      } catch (err) {
+        throw new Error(`model '${model}' model_warmup: cannot read input_data_file ${key}: ${(err as Error).message}`);
+      }
+    }
+    return files;
   }
 
   private retire(entry: ModelEntry, version: number, mv: ModelVersion, reason: string): void {

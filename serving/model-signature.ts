@@ -1,7 +1,8 @@
 import { datatypeOfOrtType, datatypeOfTritonType, tritonTypeOf, type OipDatatype } from './datatypes';
-import { ModelConfigError, type ConfigFileName, type ModelConfig, type TensorConfig, type VersionPolicy } from './model-config';
+import { ModelConfigError, type ConfigFileName, type ModelConfig, type TensorConfig, type VersionPolicy, type WarmupConfig } from './model-config';
 import type { WireValueInfo } from './session-protocol';
 import { DEFAULT_VERSION_POLICY } from './version-policy';
+import { decodeWarmupFile, warmupFileKey, type WarmupSample, type WarmupValues } from './warmup-data';
 
 export interface TensorSpec {
   name: string;
@@ -31,14 +32,6 @@ export interface SchedulingPolicy {
   defaultTimeoutUs: number;
   timeoutAction: 'REJECT' | 'DELAY';
   allowTimeoutOverride: boolean;
-}
-
-export interface WarmupSample {
-  name: string;
-  /** Rows per warm-up request; 0 for unbatched models (the dims are the full shape). */
-  batchSize: number;
-  count: number;
-  inputs: Array<{ name: string; datatype: OipDatatype; dims: number[]; random: boolean }>;
 }
 
 export interface ResolvedModel extends InstanceSettings {
@@ -83,7 +76,7 @@ export interface TritonConfigView {
     name: string;
     batch_size: number;
     count: number;
-    inputs: Record<string, { data_type: string; dims: number[]; zero_data?: boolean; random_data?: boolean }>;
+    inputs: Record<string, { data_type: string; dims: number[]; zero_data?: boolean; random_data?: boolean; input_data_file?: string }>;
   }>;
 }
 
@@ -209,7 +202,29 @@ function mergeTensorConfigs(
   return specs.map((s) => merged.get(s.name)!);
 }
 
-function resolveWarmup(model: string, config: ModelConfig | undefined, configFile: ConfigFileName, signature: ModelSignature): WarmupSample[] {
+/** Where a warm-up input's values come from; an input_data_file's content must be one sample of its dims. */
+function warmupValues(
+  model: string,
+  where: string,
+  datatype: OipDatatype,
+  given: WarmupConfig['inputs'][string],
+  warmupFiles: ReadonlyMap<string, Uint8Array>,
+): WarmupValues {
+  const file = given.input_data_file;
+  if (file === undefined) return { kind: given.random_data === true ? 'random' : 'zero' };
+  const fileWhere = `${where}: input_data_file ${warmupFileKey(model, file)}`;
+  const raw = warmupFiles.get(file);
+  if (!raw) throw new ModelConfigError(model, `${fileWhere}: the file was not read`);
+  return { kind: 'file', file, sample: decodeWarmupFile(model, datatype, given.dims, raw, fileWhere) };
+}
+
+function resolveWarmup(
+  model: string,
+  config: ModelConfig | undefined,
+  configFile: ConfigFileName,
+  signature: ModelSignature,
+  warmupFiles: ReadonlyMap<string, Uint8Array>,
+): WarmupSample[] {
   const batched = signature.maxBatchSize > 0;
   const sampleDims = (spec: TensorSpec) => (batched ? spec.dims.slice(1) : spec.dims).map((d) => (d === -1 ? 1 : d));
   if (!config?.model_warmup || config.model_warmup.length === 0) {
@@ -220,7 +235,7 @@ function resolveWarmup(model: string, config: ModelConfig | undefined, configFil
         name: 'default',
         batchSize: batched ? 1 : 0,
         count: 1,
-        inputs: signature.inputs.map((s) => ({ name: s.name, datatype: s.datatype, dims: sampleDims(s), random: false })),
+        inputs: signature.inputs.map((s) => ({ name: s.name, datatype: s.datatype, dims: sampleDims(s), values: { kind: 'zero' } })),
       },
     ];
   }
@@ -246,10 +261,17 @@ function resolveWarmup(model: string, config: ModelConfig | undefined, configFil
       if (!ok) {
         throw new ModelConfigError(model, `${where}.inputs.${s.name}.dims: [${given.dims.join(', ')}] does not fit the model's [${expected.join(', ')}]`);
       }
-      return { name: s.name, datatype: s.datatype, dims: given.dims, random: given.random_data === true };
+      const sampleWhere = `model '${model}' ${configFile}: model_warmup[${wi}] '${w.name}' input '${s.name}'`;
+      return { name: s.name, datatype: s.datatype, dims: given.dims, values: warmupValues(model, sampleWhere, s.datatype, given, warmupFiles) };
     });
     return { name: w.name, batchSize, count: Math.max(1, w.count ?? 1), inputs };
   });
+}
+
+/** A warm-up input's source as Triton's config names it. */
+function warmupSourceView(values: WarmupValues): { zero_data: true } | { random_data: true } | { input_data_file: string } {
+  if (values.kind === 'file') return { input_data_file: values.file };
+  return values.kind === 'random' ? { random_data: true } : { zero_data: true };
 }
 
 /**
@@ -264,6 +286,8 @@ export function resolveModel(
   configFile: ConfigFileName,
   session: { inputs: readonly WireValueInfo[]; outputs: readonly WireValueInfo[] },
   defaults: { defaultMaxBatchSize: number; modelFilename: string },
+  /** The input_data_file contents of the config's warm-up, by file name (read from the model's warmup/ directory). */
+  warmupFiles: ReadonlyMap<string, Uint8Array> = new Map(),
 ): ResolvedModel {
   const rawInputs = toSpecs(model, 'input', session.inputs);
   const rawOutputs = toSpecs(model, 'output', session.outputs);
@@ -297,7 +321,7 @@ export function resolveModel(
   };
   const { instanceCount, intraOpThreads, interOpThreads, sessionThread } = resolveInstances(model, config, configFile);
   const versionPolicy = config?.version_policy ?? DEFAULT_VERSION_POLICY;
-  const warmup = resolveWarmup(model, config, configFile, signature);
+  const warmup = resolveWarmup(model, config, configFile, signature, warmupFiles);
   const tensorView = (s: TensorSpec): TritonTensorView => ({
     name: s.name,
     data_type: tritonTypeOf(s.datatype),
@@ -336,7 +360,7 @@ export function resolveModel(
       inputs: Object.fromEntries(
         w.inputs.map((i) => [
           i.name,
-          { data_type: tritonTypeOf(i.datatype), dims: i.dims, ...(i.random ? { random_data: true } : { zero_data: true }) },
+          { data_type: tritonTypeOf(i.datatype), dims: i.dims, ...warmupSourceView(i.values) },
         ]),
       ),
     })),

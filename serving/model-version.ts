@@ -1,15 +1,14 @@
 import { stat } from 'node:fs/promises';
 import { assembleFeeds, splitOutputs } from './batch-assembly';
-import { createTensorData, ortTypeOf, type NumericArray, type OipDatatype, type TensorData } from './datatypes';
 import { DynamicBatcher, type Dispatched, type SubmitOptions } from './dynamic-batcher';
 import { ServingError } from './errors';
 import { prepareRequest, type InferRequest, type InferTensor, type PreparedRequest } from './inference-request';
 import type { ConfigFileName, ModelConfig } from './model-config';
-import { resolveInstances, resolveModel, type ResolvedModel, type WarmupSample } from './model-signature';
+import { resolveInstances, resolveModel, type ResolvedModel } from './model-signature';
 import type { RequestTiming, VersionStatistics } from './serving-metrics';
 import { InlineSession } from './inline-session';
 import { SessionInstance } from './session-instance';
-import type { WireTensor } from './session-protocol';
+import { warmupFeeds, type WarmupValues } from './warmup-data';
 
 export interface VersionResult {
   outputs: InferTensor[];
@@ -29,29 +28,8 @@ export interface LoadVersionOptions {
   stats: VersionStatistics;
   /** Class labels per output, from the label files the model's config names. */
   labels?: ReadonlyMap<string, readonly string[]>;
-}
-
-function warmupData(datatype: OipDatatype, count: number, random: boolean): TensorData {
-  const data = createTensorData(datatype, count);
-  if (!random) return data;
-  if (Array.isArray(data)) return data.map((_, i) => `warmup-${i}`);
-  const numeric = data as NumericArray;
-  for (let i = 0; i < count; i++) {
-    if (numeric instanceof BigInt64Array || numeric instanceof BigUint64Array) numeric[i] = BigInt(i % 100);
-    else if (numeric instanceof Float32Array || numeric instanceof Float64Array) numeric[i] = Math.random();
-    else if (datatype === 'BOOL') numeric[i] = i % 2;
-    else if (datatype === 'FP16') numeric[i] = 0x3c00;
-    else numeric[i] = i % 100;
-  }
-  return numeric;
-}
-
-function warmupFeeds(sample: WarmupSample): WireTensor[] {
-  return sample.inputs.map((input) => {
-    const dims = sample.batchSize > 0 ? [sample.batchSize, ...input.dims] : input.dims;
-    const count = dims.reduce((a, b) => a * b, 1);
-    return { name: input.name, type: ortTypeOf(input.datatype), dims, data: warmupData(input.datatype, count, input.random) };
-  });
+  /** The contents of the input_data_file files the config's warm-up names, by file name. */
+  warmupFiles?: ReadonlyMap<string, Uint8Array>;
 }
 
 /** A session that runs batches: in a worker thread, or on the event loop. */
@@ -66,7 +44,9 @@ async function suitsEventLoop(probe: SessionInstance, resolved: ResolvedModel, m
   const bytes = typeof modelData === 'string' ? (await stat(modelData)).size : modelData.byteLength;
   if (bytes > EVENT_LOOP_MAX_MODEL_BYTES) return false;
   const sample = resolved.warmup[0]!;
-  const fullBatch = { ...sample, batchSize: resolved.signature.maxBatchSize, inputs: sample.inputs.map((i) => ({ ...i, random: false })) };
+  // Random values would make the timing vary; a file's sample is kept, as the model may reject zeros.
+  const timed = (values: WarmupValues): WarmupValues => (values.kind === 'random' ? { kind: 'zero' } : values);
+  const fullBatch = { ...sample, batchSize: resolved.signature.maxBatchSize, inputs: sample.inputs.map((i) => ({ ...i, values: timed(i.values) })) };
   const outputNames = resolved.signature.outputs.map((o) => o.name);
   let best = Infinity;
   for (let i = 0; i < 3; i++) best = Math.min(best, (await probe.run(warmupFeeds(fullBatch), outputNames)).inferMs);
@@ -118,7 +98,7 @@ export class ModelVersion {
       const resolved = resolveModel(model, config, configFile, probe, {
         defaultMaxBatchSize: options.defaultMaxBatchSize,
         modelFilename: options.modelFilename,
-      });
+      }, options.warmupFiles);
       const onEventLoop =
         settings.sessionThread === 'event_loop' ||
         (settings.sessionThread === 'auto' && (await suitsEventLoop(probe, resolved, options.modelData)));
