@@ -14,10 +14,13 @@ import {
   AbandonNodeInputSchema,
   PrepareNodeInputSchema,
   PublishNodeInputSchema,
+  RecordApprovalInputSchema,
+  approvalProperty,
   type AbandonNodeInput,
   type PrepareNodeInput,
   type PrepareNodeResult,
   type PublishNodeInput,
+  type RecordApprovalInput,
 } from '../workflows/pipeline-types';
 import type { ComponentRegistry } from './component-registry';
 import { outputKey } from './run-layout';
@@ -231,6 +234,11 @@ export function createControlActivities({ store, metadata, registry, s3Sources }
     async abandonNode(raw: AbandonNodeInput): Promise<void> {
       const input = AbandonNodeInputSchema.parse(raw);
       await metadata.finishExecution(input.executionId, { state: input.state, error: input.error });
+    },
+
+    async recordApproval(raw: RecordApprovalInput): Promise<void> {
+      const input = RecordApprovalInputSchema.parse(raw);
+      await metadata.putContext('run', input.runId, { [approvalProperty(input.nodeId)]: JSON.stringify(input.approval) }, { pipeline: input.pipeline });
     },
 
     async finishRun(input: { runId: string; pipeline: string; state: 'succeeded' | 'failed' | 'cancelled' }): Promise<void> {

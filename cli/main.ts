@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { EXIT_USAGE, reportError } from './cli-context';
+import { registerApproveCommand } from './commands/approve';
 import { registerDevCommand } from './commands/dev';
 import { registerRunCommand } from './commands/run';
 import { registerModelsCommand } from './commands/models';
@@ -27,6 +28,7 @@ async function main(argv: string[]): Promise<number> {
   registerScheduleCommand(program);
   registerServeCommand(program);
   registerModelsCommand(program);
+  registerApproveCommand(program);
   try {
     await program.parseAsync(argv);
     return 0;

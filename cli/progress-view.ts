@@ -1,9 +1,11 @@
+import { formatDuration } from '../artifacts/metadata/text-format';
 import type { NodeRetry, RunProgress } from '../client/pipeline-client';
 import type { NodeStatus, PipelineStatus } from '../workflows/pipeline-types';
 
 const BAR_WIDTH = 20;
 const STATE_MARK: Record<NodeStatus['state'], string> = {
   pending: '·',
+  'awaiting-approval': '?',
   running: '▶',
   cached: '↺',
   succeeded: '✔',
@@ -44,16 +46,21 @@ function note(n: NodeStatus, retry: NodeRetry | undefined, now: number): string 
   // The reason is printed once, below the table.
   if (n.state === 'blocked') return 'outputs published; the nodes after it did not run';
   if (n.state === 'running' && retry) return describeRetry(retry, now);
+  if (n.state === 'awaiting-approval' && n.approval) {
+    const left = n.approval.requestedAt + n.approval.timeoutMs - now;
+    return `waits for \`mlpipe approve\` (rejected in ${formatDuration(Math.max(left, 0))} without a decision)`;
+  }
   const counters = n.progress?.counters ? Object.entries(n.progress.counters).map(([k, v]) => `${k}=${v}`).join(' ') : '';
   return [n.error ?? n.progress?.message ?? '', counters].filter(Boolean).join('  ');
 }
 
 export function renderStatusLines(status: PipelineStatus, retries: ReadonlyMap<string, NodeRetry> = new Map(), now = Date.now()): string[] {
   const width = Math.max(...Object.keys(status.nodes).map((k) => k.length), 4);
+  const stateWidth = Math.max(...Object.values(status.nodes).map((n) => n.state.length), 9);
   return Object.entries(status.nodes).map(([id, n]) => {
     const running = n.state === 'running';
     const elapsed = running && n.startedAt ? now - n.startedAt : n.durationMs;
-    return `${STATE_MARK[n.state]} ${id.padEnd(width)}  ${n.state.padEnd(9)} ${running ? bar(n.progress?.fraction) : ' '.repeat(BAR_WIDTH + 7)} ${formatMs(elapsed).padStart(8)}  ${note(n, retries.get(id), now)}`.trimEnd();
+    return `${STATE_MARK[n.state]} ${id.padEnd(width)}  ${n.state.padEnd(stateWidth)} ${running ? bar(n.progress?.fraction) : ' '.repeat(BAR_WIDTH + 7)} ${formatMs(elapsed).padStart(8)}  ${note(n, retries.get(id), now)}`.trimEnd();
   });
 }
 

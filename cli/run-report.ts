@@ -2,9 +2,10 @@ import type { NodeStatus, PipelineStatus } from '../workflows/pipeline-types';
 import { renderSummaryLines } from './progress-view';
 
 /** What a person can do about each kind of node failure, and about a gate that blocked. */
-const WHAT_TO_DO: Record<NonNullable<NodeStatus['failureKind']> | 'blocked' | 'other', (n: NodeStatus, workflowId: string) => string> = {
+const WHAT_TO_DO: Record<NonNullable<NodeStatus['failureKind']> | 'blocked' | 'not-approved' | 'other', (n: NodeStatus, workflowId: string) => string> = {
   blocked: (n) =>
     `a gate stopped the nodes after it; its outputs (${Object.values(n.outputs ?? {}).flat().join(', ') || 'none'}) say why: fix the data or the gate's thresholds and run again`,
+  'not-approved': () => 'it did not run, and nothing after it did: run the pipeline again to ask for approval again (nodes that succeeded are reused from the cache)',
   'bad-input': () => 'its parameters or input data are wrong, so it was not retried: fix them and run again',
   'component-error': () =>
     "the component's own code is at fault, not your data: its executor's stack is in the failure's details (Temporal UI); tell its author",
@@ -38,7 +39,7 @@ export function renderRunReport(r: RunReport): string[] {
     lines.push(`${r.pipeline}: ${how} at ${stopped.map(([id]) => `node '${id}'`).join(', ')}`);
     for (const [id, n] of stopped) {
       lines.push(`  ${id}: ${n.error ?? 'no reason recorded'}`);
-      lines.push(`    what to do: ${WHAT_TO_DO[n.state === 'blocked' ? 'blocked' : (n.failureKind ?? 'other')](n, r.workflowId)}`);
+      lines.push(`    what to do: ${WHAT_TO_DO[n.state === 'blocked' ? (n.approval && !n.approval.decision?.approved ? 'not-approved' : 'blocked') : (n.failureKind ?? 'other')](n, r.workflowId)}`);
     }
   } else {
     lines.push(`${r.pipeline}: ${r.status.state}${r.error ? `: ${r.error}` : ''}`);

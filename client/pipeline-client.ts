@@ -7,9 +7,12 @@ import type { PipelineSpec } from '../dsl/ir';
 import { PIPELINE_SEARCH_ATTRIBUTE } from '../stack/temporal-dev-server';
 import { reachTemporal } from './temporal-connection';
 import {
+  APPROVE_SIGNAL,
+  ApproveSignalSchema,
   PIPELINE_WORKFLOW_TYPE,
   PipelineStatusSchema,
   STATUS_QUERY,
+  type ApproveSignal,
   type PipelineStatus,
   type RunOptions,
   type RunPipelineInput,
@@ -57,6 +60,16 @@ export async function startPipeline(
 
 export async function queryStatus(handle: WorkflowHandle): Promise<PipelineStatus> {
   return PipelineStatusSchema.parse(await handle.query(STATUS_QUERY));
+}
+
+/** The nodes of a run that wait for a decision now, in the pipeline's order. */
+export function nodesAwaitingApproval(status: PipelineStatus): string[] {
+  return Object.entries(status.nodes).filter(([, n]) => n.state === 'awaiting-approval').map(([id]) => id);
+}
+
+/** Delivers a decision to a waiting node (the run takes it only while that node waits). */
+export async function sendApproval(handle: WorkflowHandle, decision: ApproveSignal): Promise<void> {
+  await handle.signal(APPROVE_SIGNAL, ApproveSignalSchema.parse(decision));
 }
 
 /** A node's executor being retried, as Temporal reports its pending activity. */

@@ -7,6 +7,7 @@ import {
   OUTPUT_KEY_PATTERN,
   PipelineSpecSchema,
   PipelineSpecShapeSchema,
+  ApprovalSchema,
   RetryPolicySchema,
   TimeoutsSchema,
   type InputRef,
@@ -115,10 +116,12 @@ export function compilePipeline(definition: PipelineDefinition, registry?: Compo
     if (!retry.success) problems.push(...describeZodIssues(`${where} retry`, retry.error));
     const timeouts = TimeoutsSchema.safeParse(node.options.timeouts ?? {});
     if (!timeouts.success) problems.push(...describeZodIssues(`${where} timeouts`, timeouts.error));
+    const approval = node.options.approval === undefined ? undefined : ApprovalSchema.safeParse(node.options.approval);
+    if (approval && !approval.success) problems.push(...describeZodIssues(`${where} approval`, approval.error));
     const resource = node.options.resource ?? spec.defaultResource;
     if (resource !== 'cpu' && resource !== 'gpu') problems.push(`${where} resource: expected 'cpu' or 'gpu', got '${String(resource)}'`);
 
-    if (params.success && retry.success && timeouts.success) {
+    if (params.success && retry.success && timeouts.success && (!approval || approval.success)) {
       specs.push({
         id: node.id,
         component: spec.type,
@@ -129,6 +132,7 @@ export function compilePipeline(definition: PipelineDefinition, registry?: Compo
         retry: retry.data,
         timeouts: timeouts.data,
         cache: node.options.cache ?? true,
+        ...(approval?.success ? { approval: approval.data } : {}),
       });
     }
   }

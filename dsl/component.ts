@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { ArtifactType } from '../artifacts/artifact-types';
 import type { ResolveContext, ResolvedInputs } from './resolve';
-import type { ResourceClass, RetryPolicy, Timeouts } from './ir';
+import type { Approval, ResourceClass, RetryPolicy, Timeouts } from './ir';
 
 export interface InputSpec<T extends ArtifactType = ArtifactType> {
   type: T;
@@ -76,6 +76,8 @@ export interface NodeOptions<P extends z.ZodType, I extends Record<string, Input
   cache?: boolean;
   retry?: Partial<RetryPolicy>;
   timeouts?: Partial<Timeouts>;
+  /** Wait for a person's `mlpipe approve` before the node runs (not when it is a cache hit). */
+  approval?: Partial<Approval>;
 }
 
 export interface NodeHandle<O extends Record<string, ArtifactType> = Record<string, ArtifactType>> {

@@ -30,6 +30,15 @@ export const TimeoutsSchema = z
   .strict();
 export type Timeouts = z.infer<typeof TimeoutsSchema>;
 
+/** A person decides before the node runs: `mlpipe approve` (or a rejection, or the timeout) ends the wait. */
+export const ApprovalSchema = z
+  .object({
+    /** Without a decision this long the node is rejected: a run waiting for nobody must end some day. */
+    timeoutMs: z.number().int().min(1000).max(30 * 24 * 60 * 60 * 1000).default(24 * 60 * 60 * 1000),
+  })
+  .strict();
+export type Approval = z.infer<typeof ApprovalSchema>;
+
 export const InputRefSchema = z
   .object({
     node: z.string(),
@@ -62,6 +71,8 @@ export const NodeSpecSchema = z
     retry: RetryPolicySchema,
     timeouts: TimeoutsSchema,
     cache: z.boolean(),
+    /** Absent: the node runs as soon as its inputs are ready. */
+    approval: ApprovalSchema.optional(),
     /**
      * Written by builds before components had resolve steps; still accepted so that specs stored
      * in Temporal (schedules, the histories of earlier runs) parse, and ignored.
@@ -101,5 +112,5 @@ export const PipelineSpecSchema = PipelineSpecShapeSchema
 export type PipelineSpec = z.infer<typeof PipelineSpecSchema>;
 
 /** Node states as the `status` query reports them. */
-export const NodeStateSchema = z.enum(['pending', 'running', 'cached', 'succeeded', 'blocked', 'failed', 'skipped', 'cancelled']);
+export const NodeStateSchema = z.enum(['pending', 'awaiting-approval', 'running', 'cached', 'succeeded', 'blocked', 'failed', 'skipped', 'cancelled']);
 export type NodeState = z.infer<typeof NodeStateSchema>;

@@ -29,6 +29,28 @@ export const ProgressDetailsSchema = z.object({
   counters: z.record(z.string(), z.number()).optional(),
 });
 
+export const ApprovalDecisionSchema = z
+  .object({
+    approved: z.boolean(),
+    by: z.string().trim().min(1, 'say who decides'),
+    reason: z.string().trim().min(1, 'say why'),
+  })
+  .strict();
+
+/** What `mlpipe approve` signals: `node` may be left out while only one node waits. */
+export const ApproveSignalSchema = ApprovalDecisionSchema.extend({ node: z.string().min(1).optional() }).strict();
+export type ApproveSignal = z.infer<typeof ApproveSignalSchema>;
+
+/** A node's approval: asked for when, until when, and what was decided (none yet, or the timeout). */
+export const NodeApprovalSchema = z.object({
+  requestedAt: z.number(),
+  timeoutMs: z.number(),
+  /** `at` is workflow time, as every time of the status is. */
+  decision: ApprovalDecisionSchema.extend({ at: z.number() }).optional(),
+  timedOutAt: z.number().optional(),
+});
+export type NodeApproval = z.infer<typeof NodeApprovalSchema>;
+
 export const NodeStatusSchema = z.object({
   state: NodeStateSchema,
   attempt: z.number().int().nonnegative(),
@@ -48,6 +70,8 @@ export const NodeStatusSchema = z.object({
    */
   failureKind: z.enum(['bad-input', 'component-error', 'gave-up', 'timed-out']).optional(),
   summary: z.record(z.string(), z.unknown()).optional(),
+  /** Only for a node with the `approval` option that was not a cache hit. */
+  approval: NodeApprovalSchema.optional(),
 });
 export type NodeStatus = z.infer<typeof NodeStatusSchema>;
 
@@ -160,7 +184,23 @@ export const AbandonNodeInputSchema = z.object({
 });
 export type AbandonNodeInput = z.infer<typeof AbandonNodeInputSchema>;
 
+export const RecordApprovalInputSchema = z.object({
+  pipeline: z.string(),
+  runId: z.string(),
+  nodeId: z.string(),
+  approval: NodeApprovalSchema,
+});
+export type RecordApprovalInput = z.infer<typeof RecordApprovalInputSchema>;
+
+/**
+ * The run-context property of the metadata store that holds a node's approval (NodeApproval as
+ * JSON), so `mlpipe runs show` tells the wait and the decision without reaching Temporal.
+ */
+export const approvalProperty = (nodeId: string) => `approval:${nodeId}`;
+export const APPROVAL_PROPERTY_PATTERN = /^approval:(.+)$/;
+
 /** Message names, shared by the workflow and its clients without importing workflow code. */
 export const STATUS_QUERY = 'status';
 export const NODE_PROGRESS_SIGNAL = 'nodeProgress';
+export const APPROVE_SIGNAL = 'approve';
 export const PIPELINE_WORKFLOW_TYPE = 'runPipeline';

@@ -4,9 +4,11 @@ import {
   ApplicationFailure,
   TimeoutFailure,
   CancellationScope,
+  condition,
   defineQuery,
   defineSignal,
   isCancellation,
+  log,
   patched,
   proxyActivities,
   proxyLocalActivities,
@@ -15,16 +17,21 @@ import {
   setCurrentDetails,
 } from '@temporalio/workflow';
 import type { ArtifactRef } from '../artifacts/artifact-types';
+import { formatDuration } from '../artifacts/metadata/text-format';
 import { TASK_QUEUES } from '../config/queues';
 import { describeIssues } from '../dsl/zod-issues';
 import type { NodeSpec } from '../dsl/ir';
 import type { ControlActivities } from '../activities/control';
 import type { ExecutorActivities } from '../activities/execute-component';
 import {
+  APPROVE_SIGNAL,
+  ApproveSignalSchema,
   NODE_PROGRESS_SIGNAL,
   NodeProgressSignalSchema,
   RunPipelineInputSchema,
   STATUS_QUERY,
+  type ApproveSignal,
+  type NodeApproval,
   type NodeProgressSignal,
   type NodeStatus,
   type PipelineStatus,
@@ -33,6 +40,7 @@ import {
 
 export const statusQuery = defineQuery<PipelineStatus>(STATUS_QUERY);
 export const nodeProgressSignal = defineSignal<[NodeProgressSignal]>(NODE_PROGRESS_SIGNAL);
+export const approveSignal = defineSignal<[ApproveSignal]>(APPROVE_SIGNAL);
 
 
 const CONTROL_OPTIONS = {
@@ -67,6 +75,11 @@ const NODE_ACTIVITY_ID_PATCH = 'executor-activity-id-is-node-id';
  * existed replay without it.
  */
 const GATE_PATCH = 'node-gate';
+/**
+ * A node with the `approval` option waits, once it is not a cache hit, for an `approve` signal or its
+ * timeout. Runs started before approvals existed replay without the wait.
+ */
+const APPROVAL_PATCH = 'approval-gate';
 
 function controlActivities(summary?: string): ControlActivities {
   const withSummary = summary ? { summary } : {};
@@ -100,6 +113,8 @@ export async function runPipeline(rawInput: RunPipelineInput): Promise<PipelineS
   // a later workflow task live (the result can arrive as that task is being heartbeated) than on replay.
   const executorIdIsNodeId = patched(NODE_ACTIVITY_ID_PATCH);
   const gates = patched(GATE_PATCH);
+  // Asked only of runs with such a node: every other run's history stays as it was.
+  const approvals = spec.nodes.some((n) => n.approval) && patched(APPROVAL_PATCH);
   const status: PipelineStatus = {
     pipeline: spec.name,
     state: 'running',
@@ -118,7 +133,28 @@ export async function runPipeline(rawInput: RunPipelineInput): Promise<PipelineS
     }
   });
 
-  const publishDetails = () => setCurrentDetails(renderDetails(status));
+  const decisions = new Map<string, NonNullable<NodeApproval['decision']>>();
+  const onDecision = (raw: ApproveSignal) => {
+    const parsed = ApproveSignalSchema.safeParse(raw);
+    if (!parsed.success) {
+      log.warn(`approve signal ignored: ${describeIssues(parsed.error, '(signal)')}`);
+      return;
+    }
+    const { node, ...decision } = parsed.data;
+    const waiting = spec.nodes.map((n) => n.id).filter((id) => status.nodes[id]!.state === 'awaiting-approval' && !decisions.has(id));
+    const target = node ?? (waiting.length === 1 ? waiting[0] : undefined);
+    // The first decision stands; one for a node that does not wait (any more) decides nothing.
+    if (target === undefined || !waiting.includes(target)) {
+      log.warn(`approve signal for ${node ? `node '${node}'` : 'no node'} ignored: waiting for approval: ${waiting.join(', ') || 'none'}`);
+      return;
+    }
+    decisions.set(target, { ...decision, at: Date.now() });
+  };
+  setHandler(approveSignal, onDecision, {
+    description: 'A decision on a node waiting for approval: {node (optional while only one waits), approved, by, reason}; `mlpipe approve` sends it.',
+  });
+
+  const publishDetails = () => setCurrentDetails(renderDetails(status, info.workflowId));
   publishDetails();
 
   const results = new Map<string, Promise<NodeOutputs>>();
@@ -180,6 +216,7 @@ export async function runPipeline(rawInput: RunPipelineInput): Promise<PipelineS
       publishDetails();
       return prepared.outputs;
     }
+    if (node.approval && approvals) await awaitApproval(node, node.approval.timeoutMs, nodeStatus, prepared.executionId, nodeControl);
     const executor = proxyActivities<ExecutorActivities>({
       summary: `${node.id} (${node.component})`,
       ...(executorIdIsNodeId ? { activityId: node.id } : {}),
@@ -228,20 +265,62 @@ export async function runPipeline(rawInput: RunPipelineInput): Promise<PipelineS
       });
       blockedBecause = result.block?.reason;
     } catch (err) {
-      recordFailure(nodeStatus, err, node.retry.maximumAttempts);
-      nodeStatus.finishedAt = Date.now();
-      nodeStatus.durationMs = nodeStatus.finishedAt - (nodeStatus.startedAt ?? nodeStatus.finishedAt);
-      publishDetails();
-      // Recording the outcome must happen even while the run is being cancelled.
-      await CancellationScope.nonCancellable(() =>
-        nodeControl.abandonNode({ executionId: prepared.executionId, state: nodeStatus.state as 'failed' | 'cancelled', error: nodeStatus.error! }),
-      );
-      throw err;
+      return abandon(node, nodeStatus, err, prepared.executionId, nodeControl);
     }
     if (blockedBecause && gates) block(nodeStatus, blockedBecause, published);
     finish(nodeStatus, 'succeeded', published);
     publishDetails();
     return published;
+  };
+
+  /** A node that failed or was cancelled after its execution was prepared: the metadata store says so too. */
+  const abandon = async (node: NodeSpec, nodeStatus: NodeStatus, err: unknown, executionId: number, nodeControl: ControlActivities): Promise<never> => {
+    recordFailure(nodeStatus, err, node.retry.maximumAttempts);
+    nodeStatus.finishedAt = Date.now();
+    nodeStatus.durationMs = nodeStatus.finishedAt - (nodeStatus.startedAt ?? nodeStatus.finishedAt);
+    publishDetails();
+    // Recording the outcome must happen even while the run is being cancelled.
+    await CancellationScope.nonCancellable(() =>
+      nodeControl.abandonNode({ executionId, state: nodeStatus.state as 'failed' | 'cancelled', error: nodeStatus.error! }),
+    );
+    throw err;
+  };
+
+  /**
+   * Waits for a person's decision on a node about to run. Approved, it returns and the node runs;
+   * rejected or timed out, the node ends blocked without running, and what follows is skipped.
+   */
+  const awaitApproval = async (node: NodeSpec, timeoutMs: number, nodeStatus: NodeStatus, executionId: number, nodeControl: ControlActivities): Promise<void> => {
+    const approval: NodeApproval = { requestedAt: Date.now(), timeoutMs };
+    nodeStatus.state = 'awaiting-approval';
+    nodeStatus.approval = approval;
+    publishDetails();
+    const record = () => nodeControl.recordApproval({ pipeline: spec.name, runId: info.runId, nodeId: node.id, approval });
+    let decided: boolean;
+    try {
+      await record();
+      decided = await condition(() => decisions.has(node.id), timeoutMs);
+    } catch (err) {
+      return abandon(node, nodeStatus, err, executionId, nodeControl);
+    }
+    if (decided) approval.decision = decisions.get(node.id)!;
+    else approval.timedOutAt = Date.now();
+    if (approval.decision?.approved) {
+      nodeStatus.state = 'running';
+      // The node's duration is its run's, not the wait's (the approval keeps when it was asked and decided).
+      nodeStatus.startedAt = Date.now();
+      publishDetails();
+      await CancellationScope.nonCancellable(record);
+      return;
+    }
+    const reason = approval.decision
+      ? `rejected by ${approval.decision.by}: ${approval.decision.reason}`
+      : `approval timed out after ${formatDuration(timeoutMs)}`;
+    await CancellationScope.nonCancellable(async () => {
+      await nodeControl.abandonNode({ executionId, state: 'cancelled', error: reason });
+      await record();
+    });
+    block(nodeStatus, reason, {});
   };
 
   /** Ends a gate node: its outputs stand, it says why, and what depends on it is skipped. */
@@ -314,12 +393,35 @@ function recordFailure(nodeStatus: NodeStatus, err: unknown, maximumAttempts: nu
   }
 }
 
+const isoTime = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
+
 /** Markdown shown in the Temporal UI's "current details" panel. */
-function renderDetails(status: PipelineStatus): string {
+function renderDetails(status: PipelineStatus, workflowId: string): string {
   const rows = Object.entries(status.nodes).map(([id, n]) => {
     const pct = n.progress?.fraction !== undefined && n.state === 'running' ? ` ${Math.round(n.progress.fraction * 100)}%` : '';
     const took = n.durationMs !== undefined ? `${n.durationMs} ms` : '';
     return `| ${id} | ${n.state}${pct} | ${n.attempt || ''} | ${took} | ${(n.error ?? n.progress?.message ?? '').replace(/\|/g, '/')} |`;
   });
-  return [`**${status.pipeline}**: ${status.state}`, '', '| node | state | attempt | duration | note |', '|---|---|---|---|---|', ...rows].join('\n');
+  const waiting = Object.entries(status.nodes).flatMap(([id, n]) =>
+    n.state === 'awaiting-approval' && n.approval
+      ? [
+          `- **${id} waits for approval** (rejected at ${isoTime(n.approval.requestedAt + n.approval.timeoutMs)} without a decision). ` +
+            `Approve: \`mlpipe approve ${workflowId} --node ${id} --by <name> --reason "<why>"\`; reject: the same with \`--reject\`.`,
+        ]
+      : [],
+  );
+  const decided = Object.entries(status.nodes).flatMap(([id, n]) => {
+    const d = n.approval?.decision;
+    if (d) return [`- ${id}: ${d.approved ? 'approved' : 'rejected'} by ${d.by} at ${isoTime(d.at)}: ${d.reason}`];
+    return n.approval?.timedOutAt ? [`- ${id}: no decision within ${formatDuration(n.approval.timeoutMs)}: rejected at ${isoTime(n.approval.timedOutAt)}`] : [];
+  });
+  return [
+    `**${status.pipeline}**: ${status.state}`,
+    '',
+    '| node | state | attempt | duration | note |',
+    '|---|---|---|---|---|',
+    ...rows,
+    ...(waiting.length > 0 ? ['', ...waiting] : []),
+    ...(decided.length > 0 ? ['', '**Approvals**', ...decided] : []),
+  ].join('\n');
 }

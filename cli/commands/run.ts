@@ -38,6 +38,7 @@ export function runSummaryJson(workflowId: string, runId: string, status: Pipeli
           summary: n.summary ?? null,
           ...(n.error ? { error: n.error } : {}),
           ...(n.failureKind ? { failureKind: n.failureKind } : {}),
+          ...(n.approval ? { approval: n.approval } : {}),
         },
       ]),
     ),
@@ -76,8 +77,8 @@ export function registerRunCommand(program: Command): void {
     .option('--components <module>', 'module exporting custom components (repeatable)', collect, [])
     .option('--minio', 'with the embedded stack: store artifacts in a local MinIO')
     .option('--keep-stack', 'with the embedded stack: keep it (and its Temporal UI) up after the run, until Ctrl-C')
-    .option('--verbose', "print the Temporal SDK's log lines (INFO and up) instead of writing its warnings to a file")
     .option('--serve', 'after a run that pushed a model: serve it (mlpipe serve on ports 8000 and 8001) and print a curl that asks it for a prediction')
+    .option('--verbose', "print the Temporal SDK's log lines (INFO and up) instead of writing its warnings to a file")
     .addHelpText('after', '\nWithout MLPIPE_TEMPORAL_ADDRESS (and no `mlpipe dev` running) it starts the embedded stack for the length of the run.')
     .action(async (modulePath: string, rawFlags: unknown) => {
       const flags = parseFlags(RunFlagsSchema, rawFlags);
@@ -134,11 +135,11 @@ export function registerRunCommand(program: Command): void {
           });
           for (const line of lines) report(line);
         }
-        if (embedded && flags.keepStack) {
         if (flags.serve && outcome.status.state === 'succeeded') {
           const { servePushedModel } = require('../serve-pushed') as typeof import('../serve-pushed');
           await servePushedModel(outcome.status, resolved, say, { httpPort: 8000, grpcPort: 8001 });
         }
+        if (embedded && flags.keepStack) {
           say('the embedded stack stays up (Temporal, its UI, workers); Ctrl-C stops it');
           await untilInterrupted();
         }

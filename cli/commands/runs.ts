@@ -5,6 +5,7 @@ import { formatRun, formatRunsTable } from '../../artifacts/metadata/runs-format
 import { formatLineage } from '../../artifacts/metadata/lineage-format';
 import { resolveConfig } from '../../config/config';
 import { cliConfig, CliError, parseFlags } from '../cli-context';
+import { formatApprovalLines, runApprovals, withoutApprovalProperties } from '../run-approvals';
 
 export async function withMetadata<T>(fn: (m: MetadataStore) => Promise<T>): Promise<T> {
   const metadata = await openMetadataStore(resolveConfig(cliConfig()).metadataUrl);
@@ -45,14 +46,16 @@ export function registerRunsCommand(program: Command): void {
     });
   runs
     .command('show')
-    .description('one run: its nodes, states, workers, outputs')
+    .description('one run: its nodes, states, workers, outputs, and approvals (who decided and why)')
     .argument('<id>', 'run id (Temporal run id) or workflow id')
     .option('--json', 'print JSON')
     .action(async (id: string, raw: unknown) => {
       const flags = parseFlags(z.object({ json: z.boolean().default(false) }), raw);
       await withMetadata(async (m) => {
         const found = await findRun(m, id);
-        print(flags.json, found, () => formatRun(found));
+        const approvals = runApprovals(found);
+        const json = Object.keys(approvals).length > 0 ? { ...withoutApprovalProperties(found), approvals } : found;
+        print(flags.json, json, () => [formatRun(withoutApprovalProperties(found)), ...formatApprovalLines(found)].join('\n'));
       });
     });
 }

@@ -2,25 +2,15 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import type { ConnectedClient } from '../../client/pipeline-client';
 import { OVERLAP_POLICIES, PipelineScheduleSchema } from '../../client/schedule-options';
-import { cliConfig, CliError, collect, parseFlags } from '../cli-context';
-import { withRunningDevStack } from '../dev-stack-state';
+import { CliError, collect, parseFlags } from '../cli-context';
+import { withTemporalClient } from '../temporal-client';
 import { compilePipelineModule, parseParams } from '../pipeline-module';
 
 // Loaded when a command runs: the Temporal client takes a fifth of a second to load, which every
 // other mlpipe command (and `mlpipe run`'s start-up) would pay.
 const schedules = () => require('../../client/schedules') as typeof import('../../client/schedules');
 
-async function withClient<T>(fn: (c: ConnectedClient['client']) => Promise<T>): Promise<T> {
-  const config = withRunningDevStack(cliConfig());
-  if (!config.temporalAddress) throw new CliError('schedules live in Temporal: set MLPIPE_TEMPORAL_ADDRESS or start `mlpipe dev`');
-  const { connectClient } = require('../../client/pipeline-client') as typeof import('../../client/pipeline-client');
-  const connected = await connectClient(config);
-  try {
-    return await fn(connected.client);
-  } finally {
-    await connected.close();
-  }
-}
+const withClient = <T>(fn: (c: ConnectedClient['client']) => Promise<T>) => withTemporalClient('schedules', fn);
 
 const CreateFlagsSchema = z.object({
   cron: z.array(z.string()).default([]),
