@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFile, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { pipeline } from '../../dsl/compile';
 import createPenguins, { vegaDataDir } from '../../examples/penguins/pipeline';
 import { tempDir } from '../support/tmp';
@@ -66,19 +67,20 @@ describe('caching', function () {
     const input = path.join(dir, 'penguins.json');
     const rows = JSON.parse(await readFile(path.join(vegaDataDir(), 'penguins.json'), 'utf8')) as unknown[];
     await writeFile(input, JSON.stringify(rows));
-    const first = await stack.run(createPenguins({ input }));
+    const repository = pathToFileURL(path.join(dir, 'models')).href;
+    const first = await stack.run(createPenguins({ input, repository }));
     assert.equal(first.status.state, 'succeeded');
 
     const later = new Date(Date.now() + 60_000);
     await utimes(input, later, later);
-    const touched = await stack.run(createPenguins({ input }));
-    assert.deepEqual(states(touched.status), { example_gen: 'cached', statistics_gen: 'cached', schema_gen: 'cached', example_validator: 'cached', transform: 'cached', trainer: 'cached', evaluator: 'cached' }, 'a new mtime alone is not new data');
+    const touched = await stack.run(createPenguins({ input, repository }));
+    assert.deepEqual(states(touched.status), { example_gen: 'cached', statistics_gen: 'cached', schema_gen: 'cached', example_validator: 'cached', transform: 'cached', trainer: 'cached', evaluator: 'cached', infra_validator: 'cached', pusher: 'cached' }, 'a new mtime alone is not new data');
 
     await writeFile(input, JSON.stringify(rows.slice(0, 300)));
-    const refreshed = await stack.run(createPenguins({ input }));
+    const refreshed = await stack.run(createPenguins({ input, repository }));
     assert.deepEqual(
       states(refreshed.status),
-      { example_gen: 'succeeded', statistics_gen: 'succeeded', schema_gen: 'succeeded', example_validator: 'succeeded', transform: 'succeeded', trainer: 'succeeded', evaluator: 'succeeded' },
+      { example_gen: 'succeeded', statistics_gen: 'succeeded', schema_gen: 'succeeded', example_validator: 'succeeded', transform: 'succeeded', trainer: 'succeeded', evaluator: 'succeeded', infra_validator: 'succeeded', pusher: 'succeeded' },
       'new content at the same path runs again',
     );
     assert.equal(refreshed.status.nodes.example_gen!.summary?.rows, 300);

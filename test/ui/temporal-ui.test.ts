@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { chromium, type Browser } from 'playwright-core';
 import { builtinRegistry } from '../../activities/builtin-components';
@@ -37,7 +38,7 @@ describe('Temporal Web UI of the dev server shows a finished penguins run', func
     await temporal?.stop();
   });
 
-  it('the workflow page names the run, its type runPipeline and Completed', async function () {
+  it('the workflow page names the run, its type runPipeline, Completed and each of its nine nodes', async function () {
     const executablePath = chromiumExecutable(this);
     const dir = await tempDir('ui');
     temporal = await startTemporalDevServer({ dbFile: path.join(dir, 'temporal.db'), port: 0, uiPort: 0, logFile: path.join(dir, 'temporal.log') });
@@ -47,7 +48,9 @@ describe('Temporal Web UI of the dev server shows a finished penguins run', func
     workers = await startWorkers({ config, queues: ['control', 'cpu'], registry });
     connected = await connectClient(config);
 
-    const handle = await startPipeline(connected.client, compilePipeline(createPenguinsPipeline(), registry));
+    const spec = compilePipeline(createPenguinsPipeline({ repository: pathToFileURL(path.join(dir, 'models')).href }), registry);
+    assert.equal(spec.nodes.length, 9, 'the penguins example runs nine nodes, ExampleGen to Pusher');
+    const handle = await startPipeline(connected.client, spec);
     const outcome = await Promise.race([
       waitForRun(handle),
       new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`penguins run ${handle.workflowId} did not finish within ${RUN_DEADLINE_MS} ms`)), RUN_DEADLINE_MS).unref()),
@@ -71,6 +74,8 @@ describe('Temporal Web UI of the dev server shows a finished penguins run', func
     await shows('runPipeline', 'the workflow type runPipeline');
     await shows(/^\s*Completed\s*$/, 'the status Completed');
     await shows(outcome.runId, `the run id ${outcome.runId}`);
+    // Each node's activities carry its id as their summary: the timeline and event history name them.
+    for (const node of spec.nodes) await shows(`${node.id} (${node.component})`, `node ${node.id}`);
 
     const screenshot = path.join(dir, 'penguins-run.png');
     await page.screenshot({ path: screenshot, fullPage: true });
