@@ -22,6 +22,7 @@ const EXPECTED_OPTIONS: Record<string, string[]> = {
   'models list': ['--repository', '--json'],
   'models show': ['--version', '--repository'],
   'models rollback': ['--to', '--repository'],
+  approve: ['--node', '--reject', '--by', '--reason'],
 };
 
 /** Command names listed under "Commands:" in a help text (commander's own `help` excluded). */

@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict';
+import type { WorkflowHandle } from '@temporalio/client';
+import { queryStatus } from '../../client/pipeline-client';
+import { pipeline } from '../../dsl/compile';
+import { WriteText } from '../fixtures/engine-components';
+import { startTestStack, type TestStack } from '../pipeline/harness';
+import { tempDir } from '../support/tmp';
+import { describeResult, runCli, type CliResult } from './cli-process';
+
+/** data → push, which waits for approval; `model` gives each run its own cache key. */
+function gated(model: string) {
+  const data = WriteText('data', { parameters: { text: 'rows' } });
+  const push = WriteText('push', { parameters: { text: model }, inputs: { upstream: data.outputs.text }, approval: { timeoutMs: 60_000 } });
+  return pipeline({ name: 'approve-cli', nodes: [data, push] });
+}
+
+async function untilAwaiting(handle: WorkflowHandle): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    // The first workflow task may not have run yet.
+    const status = await queryStatus(handle).catch(() => undefined);
+    if (status?.nodes.push?.state === 'awaiting-approval') return;
+    assert.ok(Date.now() < deadline, "node 'push' waits for approval");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('mlpipe approve against a waiting run', function () {
+  let stack: TestStack;
+  let cwd: string;
+  const cli = (args: string[]) => runCli(args, { cwd, env: stack.env() });
+  const expectUsageError = (args: string[], r: CliResult, message: RegExp) => {
+    assert.equal(r.code, 2, describeResult(args, r));
+    assert.match(r.stderr, message, describeResult(args, r));
+    assert.equal(r.stdout, '', describeResult(args, r));
+  };
+
+  before(async () => {
+    stack = await startTestStack({ queues: ['control', 'cpu'] });
+    cwd = await tempDir('cli-approve');
+  });
+  after(async () => {
+    await stack?.stop();
+  });
+
+  it('refuses a decision without --by or --reason, for a node that does not wait, and for a run that no longer waits; approves the waiting node, and runs show tells who and why', async () => {
+    const handle = await stack.start(gated('model for the cli'));
+    await untilAwaiting(handle);
+    const wf = handle.workflowId;
+
+    const noReason = ['approve', wf, '--by', 'alice'];
+    expectUsageError(noReason, await cli(noReason), /--reason: required: why/);
+    const wrongNode = ['approve', wf, '--node', 'data', '--by', 'alice', '--reason', 'ok'];
+    expectUsageError(wrongNode, await cli(wrongNode), new RegExp(`node 'data' of run '${wf}' is succeeded; waiting for approval: push`));
+
+    const shownWaiting = await cli(['runs', 'show', wf]);
+    assert.equal(shownWaiting.code, 0, describeResult(['runs', 'show', wf], shownWaiting));
+    assert.match(shownWaiting.stdout, new RegExp(`Approvals:\\n {2}push: waits for approval since .*\\n {4}approve: mlpipe approve ${wf} --node push --by <name> --reason <text>`));
+    assert.doesNotMatch(shownWaiting.stdout, /props .*approval:push/, 'the raw property is told in words, not printed');
+
+    const approve = ['approve', wf, '--by', 'alice', '--reason', 'offline metrics beat production'];
+    const approved = await cli(approve);
+    assert.equal(approved.code, 0, describeResult(approve, approved));
+    assert.equal(approved.stdout, `node 'push' of run '${wf}' approved by alice: offline metrics beat production; it runs now\n`);
+    const status = await handle.result().then((s) => s as Awaited<ReturnType<typeof queryStatus>>);
+    assert.equal(status.state, 'succeeded');
+    assert.equal(status.nodes.push!.state, 'succeeded');
+
+    const show = ['runs', 'show', wf];
+    const shown = await cli(show);
+    assert.equal(shown.code, 0, describeResult(show, shown));
+    assert.match(shown.stdout, /^push\s+WriteText\s+succeeded\s/m, shown.stdout);
+    assert.match(shown.stdout, /Approvals:\n {2}push: approved by alice at \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ: offline metrics beat production$/m, shown.stdout);
+    const json = JSON.parse((await cli([...show, '--json'])).stdout) as { approvals: Record<string, { decision: { approved: boolean; by: string; reason: string } }> };
+    assert.deepEqual(
+      { ...json.approvals.push!.decision, at: undefined },
+      { approved: true, by: 'alice', reason: 'offline metrics beat production', at: undefined },
+    );
+
+    const late = ['approve', wf, '--reject', '--by', 'bob', '--reason', 'too late'];
+    expectUsageError(late, await cli(late), new RegExp(`run '${wf}' is completed: nothing in it waits for approval`));
+    const unknown = ['approve', 'no-such-run', '--by', 'bob', '--reason', 'x'];
+    expectUsageError(unknown, await cli(unknown), /no run 'no-such-run' in Temporal/);
+  });
+
+  it('--reject: the node does not run and the run fails, naming who rejected it', async () => {
+    const handle = await stack.start(gated('model the cli rejects'));
+    await untilAwaiting(handle);
+    const reject = ['approve', handle.workflowId, '--node', 'push', '--reject', '--by', 'bob', '--reason', 'eval set is stale'];
+    const rejected = await cli(reject);
+    assert.equal(rejected.code, 0, describeResult(reject, rejected));
+    assert.equal(rejected.stdout, `node 'push' of run '${handle.workflowId}' rejected by bob: eval set is stale; it does not run, and the run fails\n`);
+    await assert.rejects(handle.result());
+    const status = await queryStatus(handle);
+    assert.deepEqual([status.state, status.nodes.push!.state, status.nodes.push!.error], ['failed', 'blocked', 'rejected by bob: eval set is stale']);
+  });
+});
