@@ -21,7 +21,7 @@ import { vegaFile } from '../test/components/vega-data';
 async function main(): Promise<void> {
   const definition = createPipeline({ sample: '0.02', epochs: '2' });
   const trainStart = performance.now();
-  const runs = await runPipelineNodes(definition);
+  const runs = await runPipelineNodes(definition, { stopBefore: 'evaluator' });
   const trainSeconds = (performance.now() - trainStart) / 1000;
   const servingModel = runs.get('trainer')!.artifact('servingModel');
   const transformGraph = runs.get('transform')!.artifact('transformGraph');

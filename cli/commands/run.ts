@@ -17,7 +17,8 @@ const RunFlagsSchema = z.object({
   minio: z.boolean().default(false),
   keepStack: z.boolean().default(false),
   verbose: z.boolean().default(false),
-  serve: z.boolean().default(false),
+  // `--serve` alone is true; `--serve 0` asks for free ports (tests, a machine whose 8000 is taken).
+  serve: z.union([z.boolean(), z.string().regex(/^\d+$/, '--serve: expected an HTTP port number').transform(Number).pipe(z.number().max(65535, '--serve: expected a port up to 65535'))]).default(false),
 });
 
 /** What `mlpipe run --json` prints: one object, stable for scripts. */
@@ -77,7 +78,7 @@ export function registerRunCommand(program: Command): void {
     .option('--components <module>', 'module exporting custom components (repeatable)', collect, [])
     .option('--minio', 'with the embedded stack: store artifacts in a local MinIO')
     .option('--keep-stack', 'with the embedded stack: keep it (and its Temporal UI) up after the run, until Ctrl-C')
-    .option('--serve', 'after a run that pushed a model: serve it (mlpipe serve on ports 8000 and 8001) and print a curl that asks it for a prediction')
+    .option('--serve [http-port]', 'after a run that pushed a model: serve it (mlpipe serve on HTTP 8000 and gRPC the next port; 0: free ports) and print a curl that asks it for a prediction')
     .option('--verbose', "print the Temporal SDK's log lines (INFO and up) instead of writing its warnings to a file")
     .addHelpText('after', '\nWithout MLPIPE_TEMPORAL_ADDRESS (and no `mlpipe dev` running) it starts the embedded stack for the length of the run.')
     .action(async (modulePath: string, rawFlags: unknown) => {
@@ -135,9 +136,12 @@ export function registerRunCommand(program: Command): void {
           });
           for (const line of lines) report(line);
         }
-        if (flags.serve && outcome.status.state === 'succeeded') {
+        if (flags.serve !== false && outcome.status.state === 'succeeded') {
           const { servePushedModel } = require('../serve-pushed') as typeof import('../serve-pushed');
-          await servePushedModel(outcome.status, resolved, say, { httpPort: 8000, grpcPort: 8001 });
+          const httpPort = flags.serve === true ? 8000 : flags.serve;
+          // With the report on stdout (--json keeps stdout to its one object).
+          const tell = (line: string) => flags.json || process.stdout.write(`${line}\n`);
+          await servePushedModel(outcome.status, resolved, tell, { httpPort, grpcPort: httpPort === 0 ? 0 : httpPort + 1 });
         }
         if (embedded && flags.keepStack) {
           say('the embedded stack stays up (Temporal, its UI, workers); Ctrl-C stops it');

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { startTestStack, type TestStack } from '../pipeline/harness';
 import { REPO_ROOT } from '../support/repo-root';
@@ -174,15 +175,32 @@ describe('mlpipe run, runs, lineage (CLI against a Temporal server with workers)
       const { summary } = await runJson([FLAKY_PIPELINE, '--param', `markerDir=${markerDir}`, '--param', 'label=retry-json'], 0);
       assert.equal(summary.nodes.flaky?.attempts, 2);
     });
-    it("runs the repository's example from its TypeScript sources and from the build as one component: the second is served from the first's cache", async () => {
+    it("runs the repository's example from its TypeScript sources and from the build as one component: the second is served from the first's cache; --serve answers the printed curl's row with its species", async () => {
       // Penguins written out anew, so that no other test's run of the same bytes is in the cache.
       const input = path.join(cwd, 'penguins-respaced.json');
-      writeFileSync(input, JSON.stringify(JSON.parse(readFileSync(vegaFile('penguins.json'), 'utf8')), null, 3));
-      const fromSources = await runJson([PENGUINS_SOURCE, '--param', `input=${input}`], 0);
-      assert.deepEqual(Object.values(fromSources.summary.nodes).map((n) => n.status), ['succeeded', 'succeeded', 'succeeded', 'succeeded', 'succeeded', 'succeeded', 'succeeded'], describeResult(['run', PENGUINS_SOURCE], fromSources.result));
-      const fromBuild = await runJson([PENGUINS_BUILT, '--param', `input=${input}`], 0);
-      assert.deepEqual(Object.values(fromBuild.summary.nodes).map((n) => n.status), ['cached', 'cached', 'cached', 'cached', 'cached', 'cached', 'cached']);
-      assert.equal(fromBuild.summary.nodes.example_gen?.summary?.rows, 344);
+      const rows = JSON.parse(readFileSync(vegaFile('penguins.json'), 'utf8')) as Array<Record<string, unknown>>;
+      writeFileSync(input, JSON.stringify(rows, null, 3));
+      const repository = pathToFileURL(path.join(cwd, 'models')).href;
+      const params = ['--param', `input=${input}`, '--param', `repository=${repository}`];
+      const fromSources = await runJson([PENGUINS_SOURCE, ...params], 0);
+      assert.deepEqual(Object.values(fromSources.summary.nodes).map((n) => n.status), Array(9).fill('succeeded'), describeResult(['run', PENGUINS_SOURCE], fromSources.result));
+      assert.equal(fromSources.summary.nodes.pusher?.summary?.version, 1);
+      const args = ['run', PENGUINS_BUILT, ...params, '--serve', '0'];
+      const fromBuild = await cli(args);
+      assert.equal(fromBuild.code, 0, describeResult(args, fromBuild));
+      assert.equal((fromBuild.stdout.match(/^. \S+\s+cached\s/gm) ?? []).length, 9, `every node a cache hit\n${describeResult(args, fromBuild)}`);
+      assert.match(fromBuild.stdout, /^mlpipe serve: \S+: penguins version 1 on http:\/\/127\.0\.0\.1:\d+ /m, describeResult(args, fromBuild));
+
+      // The printed curl is one line whose body is a raw row of the data; the model's answer names that row's species.
+      const curl = /^ {2}curl -s (http:\/\/127\.0\.0\.1:\d+)\/v1\/models\/penguins:predict -d '(.+)'$/m.exec(fromBuild.stdout);
+      assert.ok(curl, `a one-line curl\n${describeResult(args, fromBuild)}`);
+      const sent = (JSON.parse(curl[2]!) as { instances: Array<Record<string, unknown>> }).instances[0]!;
+      const row = rows.find((r) => Object.entries(sent).every(([k, v]) => r[k] === v));
+      assert.ok(row, `the request is a row of penguins.json: ${JSON.stringify(sent)}`);
+      const answer = /^its answer: (.+)$/m.exec(fromBuild.stdout);
+      assert.ok(answer, describeResult(args, fromBuild));
+      const prediction = (JSON.parse(answer[1]!) as { predictions: Array<{ classes: string }> }).predictions[0]!;
+      assert.equal(prediction.classes, row.Species, `the served model names the row's species: ${answer[1]}`);
     });
 
     it('a gate that blocks: exit 1, the gate, its reason once and what to do; the nodes after it skipped', async () => {

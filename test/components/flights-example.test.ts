@@ -4,6 +4,7 @@ import path from 'node:path';
 import { sqlString } from '../../components/data/sql';
 import { METRICS_FILE, MODEL_FILE, SERVING_MODEL_FILE, SERVING_SIGNATURE_FILE, TRAINING_FILE } from '../../components/trainer/payload';
 import { ServingSignatureSchema } from '../../components/trainer/serving-graph';
+import { EVALUATION_FILE, EvaluationSchema } from '../../components/evaluator/payload';
 import createPipeline, { sampleSplits } from '../../examples/flights/pipeline';
 import { openSession } from '../../onnx/session';
 import { runPipelineNodes } from '../support/run-pipeline-nodes';
@@ -46,7 +47,8 @@ describe('examples/flights: the pipeline module, node by node, on 50 000 flights
       `COPY (SELECT * EXCLUDE (file_row_number) FROM read_parquet(${sqlString(vegaFile('flights-3m.parquet'))}, file_row_number = true) ` +
         `WHERE file_row_number % 60 = 0 ORDER BY file_row_number) TO ${sqlString(sample)} (FORMAT parquet)`,
     );
-    runs = await runPipelineNodes(createPipeline({ input: sample, epochs: '5' }));
+    // Up to the Evaluator: the InfraValidator and the Pusher are the end-to-end tests' (they need a model repository and a metadata store).
+    runs = await runPipelineNodes(createPipeline({ input: sample, epochs: '5' }), { stopBefore: 'infra_validator' });
     const evalDir = path.join(runs.get('example_gen')!.outputDirs.examples!, 'Split-eval');
     evalRows = (await Promise.all((await readdir(evalDir)).sort().map((f) => readParquet(path.join(evalDir, f))))).flat();
   });
@@ -76,6 +78,21 @@ describe('examples/flights: the pipeline module, node by node, on 50 000 flights
     // A constant guess (the majority class) ranks no flight above another: AUC 0.5.
     assert.ok(rocAuc >= 0.62, `eval AUC ${rocAuc.toFixed(3)} against 0.5 for the majority class`);
     assert.ok(accuracy >= majorityAccuracy - 0.005, `eval accuracy ${accuracy.toFixed(4)} against the majority class's ${majorityAccuracy.toFixed(4)}`);
+  });
+
+  it("the Evaluator blesses it by the example's thresholds (ROC AUC at least 0.6; no baseline yet), its overall AUC the same as the serving graph's own scores give", async () => {
+    const evaluation = EvaluationSchema.parse(JSON.parse(await readFile(path.join(runs.get('evaluator')!.outputDirs.evaluation!, EVALUATION_FILE), 'utf8')));
+    assert.equal(evaluation.verdict, 'blessed');
+    const overall = evaluation.candidate.slices.find((s) => Object.keys(s.slice).length === 0)!;
+    assert.equal(overall.examples, evalRows.length, 'every eval flight has a label');
+    const servingDir = runs.get('trainer')!.outputDirs.servingModel!;
+    const signature = ServingSignatureSchema.parse(JSON.parse(await readFile(path.join(servingDir, SERVING_SIGNATURE_FILE), 'utf8')));
+    const session = await openSession(path.join(servingDir, SERVING_MODEL_FILE));
+    const out = await session.run(rawFeeds(signature.inputs, evalRows)).finally(() => session.release());
+    const probabilities = out.probabilities!.data as Float32Array;
+    const expected = auc(evalRows.map((_, i) => probabilities[2 * i + 1]!), evalRows.map((r) => Number(r.delay) >= 15));
+    assert.ok(Math.abs(overall.metrics.roc_auc!.value! - expected) < 1e-9, `Evaluator ROC AUC ${overall.metrics.roc_auc!.value} vs ${expected} from the scores`);
+    assert.ok(evaluation.candidate.slices.some((s) => s.slice.origin === 'ATL'), 'sliced by origin airport');
   });
 
   it('labels a flight delayed at 15 minutes late or more, row for row with the raw delay', async () => {
