@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import type { WorkflowHandle } from '@temporalio/client';
 import { queryStatus } from '../../client/pipeline-client';
 import { pipeline } from '../../dsl/compile';
 import { WriteText } from '../fixtures/engine-components';
+import { untilAwaitingApproval } from '../pipeline/await-approval';
 import { startTestStack, type TestStack } from '../pipeline/harness';
 import { tempDir } from '../support/tmp';
 import { describeResult, runCli, type CliResult } from './cli-process';
@@ -12,17 +12,6 @@ function gated(model: string) {
   const data = WriteText('data', { parameters: { text: 'rows' } });
   const push = WriteText('push', { parameters: { text: model }, inputs: { upstream: data.outputs.text }, approval: { timeoutMs: 60_000 } });
   return pipeline({ name: 'approve-cli', nodes: [data, push] });
-}
-
-async function untilAwaiting(handle: WorkflowHandle): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    // The first workflow task may not have run yet.
-    const status = await queryStatus(handle).catch(() => undefined);
-    if (status?.nodes.push?.state === 'awaiting-approval') return;
-    assert.ok(Date.now() < deadline, "node 'push' waits for approval");
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 describe('mlpipe approve against a waiting run', function () {
@@ -45,7 +34,7 @@ describe('mlpipe approve against a waiting run', function () {
 
   it('refuses a decision without --by or --reason, for a node that does not wait, and for a run that no longer waits; approves the waiting node, and runs show tells who and why', async () => {
     const handle = await stack.start(gated('model for the cli'));
-    await untilAwaiting(handle);
+    await untilAwaitingApproval(handle, 'push');
     const wf = handle.workflowId;
 
     const noReason = ['approve', wf, '--by', 'alice'];
@@ -85,7 +74,7 @@ describe('mlpipe approve against a waiting run', function () {
 
   it('--reject: the node does not run and the run fails, naming who rejected it', async () => {
     const handle = await stack.start(gated('model the cli rejects'));
-    await untilAwaiting(handle);
+    await untilAwaitingApproval(handle, 'push');
     const reject = ['approve', handle.workflowId, '--node', 'push', '--reject', '--by', 'bob', '--reason', 'eval set is stale'];
     const rejected = await cli(reject);
     assert.equal(rejected.code, 0, describeResult(reject, rejected));

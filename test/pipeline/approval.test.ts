@@ -3,11 +3,12 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import { formatRun } from '../../artifacts/metadata/runs-format';
-import { queryStatus, sendApproval, waitForRun } from '../../client/pipeline-client';
+import { sendApproval, waitForRun } from '../../client/pipeline-client';
 import { formatApprovalLines } from '../../cli/run-approvals';
 import { compilePipeline, pipeline, PipelineCompileError, validatePipelineSpec } from '../../dsl/compile';
 import type { PipelineStatus } from '../../workflows/pipeline-types';
 import { WriteText } from '../fixtures/engine-components';
+import { untilAwaitingApproval } from './await-approval';
 import { startTestStack, testRegistry, type TestStack } from './harness';
 
 const states = (s: PipelineStatus) => Object.fromEntries(Object.entries(s.nodes).map(([k, v]) => [k, v.state]));
@@ -20,18 +21,6 @@ function approvalPipeline(model: string, timeoutMs = 60_000) {
   const push = WriteText('push', { parameters: { text: model }, inputs: { upstream: data.outputs.text }, approval: { timeoutMs } });
   const serve = WriteText('serve', { parameters: { text: 'served' }, inputs: { upstream: push.outputs.text } });
   return pipeline({ name: 'approval', nodes: [data, push, serve] });
-}
-
-/** The run's status once `node` waits for approval. */
-async function untilAwaiting(handle: WorkflowHandle, node: string): Promise<PipelineStatus> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    // The first workflow task may not have run yet.
-    const status = await queryStatus(handle).catch(() => undefined);
-    if (status?.nodes[node]?.state === 'awaiting-approval') return status;
-    assert.ok(Date.now() < deadline, `node '${node}' waits for approval (states: ${JSON.stringify(status && states(status))})`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /** The markdown of the Temporal UI's "current details" panel. */
@@ -72,7 +61,7 @@ describe('approval gate: a node waits for a person before it runs', function () 
 
   it('approved: the node waits (status, details, runs show), then runs with the decision recorded; an identical rerun is cached and does not wait', async () => {
     const handle = await stack.start(approvalPipeline('model approved'));
-    const waiting = await untilAwaiting(handle, 'push');
+    const waiting = await untilAwaitingApproval(handle, 'push');
     assert.deepEqual(gatedStates(waiting), { push: 'awaiting-approval', serve: 'pending' });
     assert.equal(waiting.nodes.push!.approval!.timeoutMs, 60_000);
     const details = await currentDetails(handle);
@@ -102,7 +91,7 @@ describe('approval gate: a node waits for a person before it runs', function () 
 
   it('rejected: the node does not run, ends blocked with who rejected and why, and what follows is skipped', async () => {
     const handle = await stack.start(approvalPipeline('model rejected'));
-    await untilAwaiting(handle, 'push');
+    await untilAwaitingApproval(handle, 'push');
     await sendApproval(handle, { node: 'push', approved: false, by: 'bob', reason: 'eval set is stale' });
     const { status, error } = await waitForRun(handle);
     assert.match(error ?? '', /node 'push' blocked: rejected by bob: eval set is stale/);

@@ -8,6 +8,8 @@
  *   cancelled-run        a run cancelled by its client while a long node runs, a node still pending after it
  *   failing-branch-run   one of two parallel branches fails at once; the other runs on and succeeds,
  *                        and what follows the failed branch is skipped
+ *   approval-run         a node waits for approval, is approved by an `approve` signal, then runs
+ *   rejected-approval-run  the same node rejected: it never runs, and the node after it is skipped
  * Re-record only when a workflow change is deliberate and guarded by `patched()`, and only the
  * histories named (all of them when none is):
  *   node dist/test/replay/record-history.js [name...]
@@ -19,10 +21,11 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import type { WorkflowHandle } from '@temporalio/client';
 import createPenguins from '../../examples/penguins/pipeline';
-import { queryStatus } from '../../client/pipeline-client';
+import { queryStatus, sendApproval } from '../../client/pipeline-client';
 import { pipeline } from '../../dsl/compile';
 import { Gate, WriteText } from '../fixtures/engine-components';
 import { TestStep } from '../fixtures/test-components';
+import { untilAwaitingApproval } from '../pipeline/await-approval';
 import { startTestStack, type TestStack } from '../pipeline/harness';
 import { stopTestServers } from '../support/servers';
 import { removeTempDirs } from '../support/tmp';
@@ -39,6 +42,17 @@ type Recording = (stack: TestStack, recorded: ReadonlySet<string>) => Promise<Wo
  * recorded with it.
  */
 const NO_CACHE = { noCache: true };
+
+/** data → push (waits for approval) → serve; once push waits, the decision is signalled. */
+async function approvalRecording(stack: TestStack, decision: { approved: boolean; by: string; reason: string }): Promise<WorkflowHandle> {
+  const data = WriteText('data', { parameters: { text: 'rows' } });
+  const push = WriteText('push', { parameters: { text: 'model' }, inputs: { upstream: data.outputs.text }, approval: { timeoutMs: 60_000 } });
+  const serve = WriteText('serve', { parameters: { text: 'served' }, inputs: { upstream: push.outputs.text } });
+  const handle = await stack.start(pipeline({ name: 'approval', nodes: [data, push, serve] }), NO_CACHE);
+  await untilAwaitingApproval(handle, 'push');
+  await sendApproval(handle, { node: 'push', ...decision });
+  return handle;
+}
 
 const RECORDINGS: Record<string, Recording> = {
   'penguins-run': (stack) => stack.start(createPenguins()),
@@ -103,6 +117,8 @@ const RECORDINGS: Record<string, Recording> = {
     const join = TestStep('join', { parameters: { label: 'join' }, inputs: { upstream: [bad.outputs.out, afterGood.outputs.out] } });
     return stack.start(pipeline({ name: 'failing-branch', nodes: [root, bad, good, afterBad, afterGood, join] }), NO_CACHE);
   },
+  'approval-run': (stack) => approvalRecording(stack, { approved: true, by: 'alice', reason: 'metrics look right' }),
+  'rejected-approval-run': (stack) => approvalRecording(stack, { approved: false, by: 'bob', reason: 'eval set is stale' }),
 };
 
 async function main(names: string[]): Promise<void> {

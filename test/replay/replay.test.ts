@@ -67,7 +67,7 @@ function localActivities(events: HistoryEvent[]): Array<{ type: string; index: n
 describe('workflow replay against recorded histories', () => {
   it('every recorded history replays cleanly against the current workflow code', async () => {
     const files = (await readdir(HISTORY_DIR)).filter((f) => f.endsWith('.json')).sort();
-    for (const fixture of ['penguins-run', 'fan-out-run', 'cancelled-run', 'failing-branch-run']) {
+    for (const fixture of ['penguins-run', 'fan-out-run', 'cancelled-run', 'failing-branch-run', 'approval-run', 'rejected-approval-run']) {
       assert.ok(files.includes(`${fixture}.json`), `the ${fixture} history fixture is present`);
     }
     const histories = await Promise.all(
@@ -178,6 +178,50 @@ describe('workflow replay against recorded histories', () => {
       join: 'skipped',
     });
     assert.equal(status.nodes.bad!.failureKind, 'bad-input', 'the failure was not retried');
+  });
+
+  it('the approval run recorded the wait: its patch marker, the approve signal ending the timer, and the gated executor scheduled only after it', async () => {
+    const events = await loadHistory('approval-run.json');
+    const patches = events
+      .map((e) => e.markerRecordedEventAttributes)
+      .filter((m) => m?.markerName === 'core_patch')
+      .map((m) => (decode(m!.details!['patch-data']!.payloads![0]!) as { id: string }).id);
+    assert.ok(patches.includes('approval-gate'), `the patch marker of the approval gate is recorded (markers: ${patches.join(', ')})`);
+    const at = (type: string) => events.findIndex((e) => e.eventType === `EVENT_TYPE_${type}`);
+    const signalled = at('WORKFLOW_EXECUTION_SIGNALED');
+    assert.ok(at('TIMER_STARTED') < signalled && signalled < at('TIMER_CANCELED'), 'the node waited on its timeout timer until the signal came');
+    const executors = executorTimelines(events);
+    assert.ok(eventOf(executors, 'push', 'SCHEDULED').index > signalled, "the gated node's executor was scheduled after the approval");
+    assert.ok(eventOf(executors, 'data', 'COMPLETED').index < signalled, 'the node before it ran before the wait');
+    const records = localActivities(events).filter((la) => la.type === 'recordApproval').map((la) => la.index);
+    assert.equal(records.length, 2);
+    assert.ok(records[0]! < signalled && records[1]! > signalled, 'the wait and the decision were both recorded in the metadata store');
+    assert.equal(events.at(-1)!.eventType, 'EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED');
+  });
+
+  it('the rejected approval run never scheduled the gated executor: the execution abandoned, the node blocked, what follows skipped', async () => {
+    const events = await loadHistory('rejected-approval-run.json');
+    assert.deepEqual([...executorTimelines(events).keys()], ['data']);
+    const signalled = events.findIndex((e) => e.eventType === 'EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED');
+    assert.deepEqual(localActivities(events).filter((la) => la.index > signalled).map((la) => la.type), ['abandonNode', 'recordApproval', 'finishRun']);
+    const end = events.at(-1)!;
+    assert.equal(end.eventType, 'EVENT_TYPE_WORKFLOW_EXECUTION_FAILED');
+    const status = decode(end.workflowExecutionFailedEventAttributes!.failure!.applicationFailureInfo!.details!.payloads![0]!) as {
+      nodes: Record<string, { state: string; error?: string }>;
+    };
+    assert.deepEqual(
+      Object.fromEntries(Object.entries(status.nodes).map(([id, n]) => [id, [n.state, n.error]])),
+      { data: ['succeeded', undefined], push: ['blocked', 'rejected by bob: eval set is stale'], serve: ['skipped', "blocked by 'push'"] },
+    );
+  });
+
+  it('detects a decision that differs from the recorded one (so the approval replay pins what the signal decided)', async () => {
+    const json = JSON.parse(await readFile(path.join(HISTORY_DIR, 'approval-run.json'), 'utf8')) as {
+      events: Array<{ workflowExecutionSignaledEventAttributes?: { input: { payloads: Array<{ data: string }> } } }>;
+    };
+    const payload = json.events.find((e) => e.workflowExecutionSignaledEventAttributes)!.workflowExecutionSignaledEventAttributes!.input.payloads[0]!;
+    payload.data = Buffer.from(JSON.stringify({ ...(decode(payload) as object), approved: false })).toString('base64');
+    await assert.rejects(Worker.runReplayHistory(workflowCodeOption(), historyFromJSON(json)), /[Nn]ondeterminism|does not match|doesn't match/);
   });
 
   it('detects parallel branches whose activities trade places (so the fan-out replay pins each branch)', async () => {
