@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { loadConfig } from '../../config/config';
-import { Evaluator, ExampleGen, ExampleValidator, InfraValidator, Pusher, SchemaGen, StatisticsGen, Trainer, Transform, pipeline } from '../../dsl';
+import { Evaluator, ExampleGen, ExampleValidator, ImportSchemaGen, InfraValidator, Pusher, SchemaGen, StatisticsGen, Trainer, Transform, pipeline } from '../../dsl';
 import { penguinsTransform } from './transform';
 
 /** Where the npm package `vega-datasets` keeps its files (its exports map hides them from require). */
@@ -19,8 +19,10 @@ export function vegaDataDir(): string {
  * InfraValidator (the blessed model served by `mlpipe serve` in a scratch repository, its answers
  * over HTTP and gRPC checked against onnxruntime) and Pusher (the next version of model `penguins` in
  * the model repository, which `mlpipe serve --repository <it>` serves).
- * Parameters: `--param input=<file>` to use other data; `--param repository=<file:///dir or s3://bucket>`
- * for another model repository than `<MLPIPE_HOME>/models`.
+ * Parameters: `--param input=<file or pattern>` to use other data (e.g. `data/span-{SPAN}/penguins.json`:
+ * the newest span); `--param schema=<schema.json or .pbtxt>` to check the data against a curated schema
+ * (ImportSchemaGen) instead of one inferred from it; `--param epochs=<n>` (default 40);
+ * `--param repository=<file:///dir or s3://bucket>` for another model repository than `<MLPIPE_HOME>/models`.
  */
 /**
  * The trainer module as its TypeScript source, loaded through tsx, from the sources and from the build
@@ -38,14 +40,17 @@ export default function createPipeline(params: Record<string, string> = {}) {
     parameters: { input: params.input ?? path.join(vegaDataDir(), 'penguins.json') },
   });
   const statistics = StatisticsGen('statistics_gen', { inputs: { examples: examples.outputs.examples } });
-  const schema = SchemaGen('schema_gen', { parameters: { label: 'Species' }, inputs: { statistics: statistics.outputs.statistics } });
+  // A curated schema (TFX's production way: inferred once, reviewed, kept) makes new data answer to it.
+  const schema = params.schema
+    ? ImportSchemaGen('import_schema_gen', { parameters: { schemaFile: params.schema } })
+    : SchemaGen('schema_gen', { parameters: { label: 'Species' }, inputs: { statistics: statistics.outputs.statistics } });
   const validator = ExampleValidator('example_validator', { inputs: { statistics: statistics.outputs.statistics, schema: schema.outputs.schema } });
   const transformed = Transform('transform', {
     parameters: { transform: penguinsTransform },
     inputs: { examples: examples.outputs.examples, schema: schema.outputs.schema, anomalies: validator.outputs.anomalies },
   });
   const trainer = Trainer('trainer', {
-    parameters: { module: TRAINER_MODULE, label: 'species', epochs: 40, hyperparameters: { hidden: 16, learningRate: 0.01 } },
+    parameters: { module: TRAINER_MODULE, label: 'species', epochs: Number(params.epochs ?? 40), hyperparameters: { hidden: 16, learningRate: 0.01 } },
     inputs: { examples: transformed.outputs.transformedExamples, transformGraph: transformed.outputs.transformGraph, schema: schema.outputs.schema },
   });
   const evaluator = Evaluator('evaluator', {
