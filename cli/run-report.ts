@@ -23,6 +23,8 @@ export interface RunReport {
   /** The run's own failure when no node failed (cancelled, terminated, an invalid spec). */
   error?: string;
   uiLines: string[];
+  /** The run's HTML reports, `node.output: path` (reportFiles). */
+  reports?: string[];
   /** The file the Temporal SDK logged to during this run, if it logged anything. */
   sdkLogFile: string | null;
 }
@@ -45,6 +47,7 @@ export function renderRunReport(r: RunReport): string[] {
     lines.push(`${r.pipeline}: ${r.status.state}${r.error ? `: ${r.error}` : ''}`);
   }
   lines.push(...renderSummaryLines(r.status));
+  if (r.reports && r.reports.length > 0) lines.push('reports (open in a browser):', ...r.reports.map((line) => `  ${line}`));
   const artifacts = Object.entries(r.status.nodes).flatMap(([id, n]) =>
     Object.entries(n.outputs ?? {}).map(([key, uris]) => `  ${id}.${key}: ${uris.join(', ')}`),
   );

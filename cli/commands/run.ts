@@ -6,8 +6,9 @@ import type { PipelineStatus } from '../../workflows/pipeline-types';
 import { cliConfig, CliExit, collect, EXIT_FAILED, parseFlags, untilInterrupted } from '../cli-context';
 import { DEFAULT_UI_PORT, runningDevStack, withRunningDevStack } from '../dev-stack-state';
 import { compilePipelineModule, parseParams } from '../pipeline-module';
-import { LiveProgress, renderStatusLines, RetryLines } from '../progress-view';
+import { ApprovalLines, LiveProgress, renderStatusLines, RetryLines } from '../progress-view';
 import { renderRunReport } from '../run-report';
+import { reportFiles } from '../report-files';
 
 const RunFlagsSchema = z.object({
   param: z.array(z.string()).default([]),
@@ -114,8 +115,8 @@ export function registerRunCommand(program: Command): void {
         const handle = await startPipeline(client, spec, { noCache: !flags.cache });
         say(`run ${handle.workflowId}: pipeline '${spec.name}', ${spec.nodes.length} nodes`);
         const live = !flags.json && process.stderr.isTTY ? new LiveProgress(process.stderr) : null;
-        const retryLines = !flags.json && !live ? new RetryLines(say) : null;
-        const outcome = await waitForRun(handle, live ? (p) => live.update(p) : retryLines ? (p) => retryLines.update(p) : undefined);
+        const announcers = !flags.json && !live ? [new RetryLines(say), new ApprovalLines(handle.workflowId, say)] : [];
+        const outcome = await waitForRun(handle, live ? (p) => live.update(p) : announcers.length > 0 ? (p) => announcers.forEach((a) => a.update(p)) : undefined);
         if (live) live.update({ status: outcome.status, retries: new Map() });
         if (flags.json) {
           process.stdout.write(`${JSON.stringify(runSummaryJson(handle.workflowId, outcome.runId, outcome.status, outcome.error))}\n`);
@@ -132,6 +133,7 @@ export function registerRunCommand(program: Command): void {
             status: outcome.status,
             ...(outcome.error ? { error: outcome.error } : {}),
             uiLines: uiLines(handle.workflowId, resolved.temporalNamespace, ui),
+            reports: await reportFiles(outcome.status),
             sdkLogFile: embedded?.sdkLog.file ?? null,
           });
           for (const line of lines) report(line);

@@ -191,6 +191,10 @@ describe('mlpipe run, runs, lineage (CLI against a Temporal server with workers)
       assert.equal((fromBuild.stdout.match(/^. \S+\s+cached\s/gm) ?? []).length, 9, `every node a cache hit\n${describeResult(args, fromBuild)}`);
       assert.match(fromBuild.stdout, /^mlpipe serve: \S+: penguins version 1 on http:\/\/127\.0\.0\.1:\d+ /m, describeResult(args, fromBuild));
 
+      const reports = [...fromBuild.stdout.matchAll(/^ {2}(\w+)\.\w+: (\/\S+\.html)$/gm)].map((m) => [m[1], path.basename(m[2]!)]);
+      assert.deepEqual(reports, [['statistics_gen', 'statistics.html'], ['example_validator', 'anomalies.html'], ['evaluator', 'evaluation.html']], `the reports' paths\n${fromBuild.stdout}`);
+      for (const m of fromBuild.stdout.matchAll(/^ {2}\w+\.\w+: (\/\S+\.html)$/gm)) assert.match(readFileSync(m[1]!, 'utf8'), /^<!doctype html>/i, m[1]);
+
       // The printed curl is one line whose body is a raw row of the data; the model's answer names that row's species.
       const curl = /^ {2}curl -s (http:\/\/127\.0\.0\.1:\d+)\/v1\/models\/penguins:predict -d '(.+)'$/m.exec(fromBuild.stdout);
       assert.ok(curl, `a one-line curl\n${describeResult(args, fromBuild)}`);
