@@ -1,8 +1,8 @@
-import { readSync } from 'node:fs';
+import { readSync, writeSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import duckdb from '@duckdb/node-bindings';
-import { DuckDBInstance } from '@duckdb/node-api';
+import { DuckDBInstance, type DuckDBDataChunk, type DuckDBType } from '@duckdb/node-api';
 import * as tf from '@tensorflow/tfjs';
 import { UserInputError } from '../../dsl/executor';
 import { doubleValues } from '../data/duckdb-vectors';
@@ -11,6 +11,7 @@ import { sqlIdentifier, sqlString } from '../data/sql';
 import { outputWidth } from '../transform/graph-columns';
 import type { TensorSpec, TransformSignature } from '../transform/signature';
 import type { Batch, FeatureInfo, TrainDataset } from './contract';
+import { floatRows, readsAsFloatRows } from './float-rows';
 import { permutation, seededUint32, shuffleInPlace, shuffleStream } from './seeded-random';
 
 /**
@@ -19,7 +20,9 @@ import { permutation, seededUint32, shuffleInPlace, shuffleStream } from './seed
  *
  * Each split is read once per attempt, by DuckDB in chunks, into one local file per column of float32
  * rows (`width` values a row), checked as it goes (a feature that is NaN, a label that is no class).
- * No JavaScript value is made per row. An epoch then reads the files in windows:
+ * No JavaScript value is made per row: FLOAT and FLOAT[] columns (the Transform's float32 outputs) come
+ * from DuckDB's vectors as they are (float-rows.ts), other numbers as DOUBLEs narrowed in one typed-array
+ * conversion. An epoch then reads the files in windows:
  * - the rows fall in blocks of `blockRows` consecutive rows; epoch e's generator, (seed, e) alone,
  *   orders the blocks, and consecutive blocks of that order make a window of at most `windowBytes`
  *   (ShuffleShape; 256 rows and 64 MiB);
@@ -82,9 +85,13 @@ export function dataLayout(signature: TransformSignature, label: string): DataLa
   return { features, label: mapping ? { name: label, classes: mapping.classes } : { name: label, classes: undefined } };
 }
 
-/** The SQL that reads a column as DOUBLEs, NULL as NaN, a vector of `width` values as DOUBLE[width]. */
-function columnExpression(column: ColumnSpec): string {
+/**
+ * The SQL that reads a column: as it is when it is FLOAT (FLOAT[] for a vector), which float-rows.ts
+ * reads from DuckDB's vectors; otherwise as DOUBLEs, NULL as NaN, a vector as DOUBLE[width].
+ */
+function columnExpression(column: ColumnSpec, type: DuckDBType): string {
   const name = sqlIdentifier(column.name);
+  if (readsAsFloatRows(type, column.width)) return name;
   if (column.width === 1) return `coalesce(CAST(${name} AS DOUBLE), 'NaN'::DOUBLE)`;
   const nans = `list_resize([]::DOUBLE[], ${column.width}, 'NaN'::DOUBLE)`;
   return `CAST(list_transform(coalesce(CAST(${name} AS DOUBLE[]), ${nans}), lambda v: coalesce(v, 'NaN'::DOUBLE)) AS DOUBLE[${column.width}])`;
@@ -117,8 +124,14 @@ class ColumnFile {
     return new ColumnFile(spec, await open(path.join(dir, `column-${index}.f32`), 'w+'));
   }
 
-  async append(values: Float32Array): Promise<void> {
-    await this.handle.write(new Uint8Array(values.buffer, values.byteOffset, values.byteLength), 0, values.byteLength, this.written);
+  /**
+   * Synchronous, so `values` may be a view over a DuckDB chunk's memory, written before the chunk goes:
+   * a chunk's column is at most half a megabyte, into the page cache, where an await per chunk and
+   * column cost more than the write.
+   */
+  append(values: Float32Array): void {
+    const bytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+    for (let done = 0; done < bytes.byteLength; ) done += writeSync(this.handle.fd, bytes, done, bytes.byteLength - done, this.written + done);
     this.written += values.byteLength;
   }
 
@@ -140,15 +153,26 @@ class ColumnFile {
   }
 }
 
-/** Narrows a chunk's DOUBLEs to float32 and checks each value; `bad` is the index of the first that fails, or -1. */
-function narrow(values: Float64Array, ok: (v: number) => boolean): { out: Float32Array; bad: number } {
-  const out = new Float32Array(values.length);
-  for (let i = 0; i < values.length; i++) {
-    const v = Math.fround(values[i]!);
-    if (!ok(v)) return { out, bad: i };
-    out[i] = v;
+/** What a column's values must be: finite numbers, ids float32 holds exactly, or class ids 0..classes-1. */
+type ValueRule = { kind: 'finite' } | { kind: 'exactId' } | { kind: 'classId'; classes: number };
+
+/**
+ * The index of the first value that breaks `rule`, or -1. A loop per rule: a split is hundreds of
+ * millions of values, and a check passed in as a function was a call per value that V8 did not inline.
+ */
+function firstFailing(values: Float32Array, rule: ValueRule): number {
+  const n = values.length;
+  if (rule.kind === 'finite') {
+    for (let i = 0; i < n; i++) if (!Number.isFinite(values[i]!)) return i;
+  } else if (rule.kind === 'exactId') {
+    for (let i = 0; i < n; i++) if (!(Math.abs(values[i]!) <= FLOAT32_EXACT)) return i;
+  } else {
+    for (let i = 0; i < n; i++) {
+      const v = values[i]!;
+      if (!(Number.isInteger(v) && v >= 0 && v < rule.classes)) return i;
+    }
   }
-  return { out, bad: -1 };
+  return -1;
 }
 
 export interface CacheProgress {
@@ -179,9 +203,9 @@ export class CachedSplit {
     const specs = [...featureSpecs, labelSpec];
     const files = await Promise.all(specs.map((s, i) => ColumnFile.create(dir, i, s)));
     const classes = layout.label.classes?.length;
-    const checks = specs.map((s, i): ((v: number) => boolean) => {
-      if (i < featureSpecs.length) return s.kind === 'ids' ? (v) => Math.abs(v) <= FLOAT32_EXACT : Number.isFinite;
-      return classes === undefined ? Number.isFinite : (v) => Number.isInteger(v) && v >= 0 && v < classes;
+    const rules = specs.map((s, i): ValueRule => {
+      if (i < featureSpecs.length) return s.kind === 'ids' ? { kind: 'exactId' } : { kind: 'finite' };
+      return classes === undefined ? { kind: 'finite' } : { kind: 'classId', classes };
     });
     const instance = await DuckDBInstance.create(':memory:', { threads: '1' });
     const connection = await instance.connect();
@@ -191,35 +215,48 @@ export class CachedSplit {
     try {
       for (const file of await splitParquetFiles(split)) {
         signal.throwIfAborted();
-        const present = (await connection.runAndReadAll(`SELECT * FROM read_parquet(${sqlString(file)}) LIMIT 0`)).columnNames();
+        const columns = await connection.runAndReadAll(`SELECT * FROM read_parquet(${sqlString(file)}) LIMIT 0`);
+        const present = columns.columnNames();
         const missing = specs.find((s) => !present.includes(s.name));
         if (missing) {
           throw new UserInputError(`${file}: no column "${missing.name}", which the transform signature lists (the file's columns: ${present.join(', ')})`);
         }
+        const types = specs.map((s) => columns.columnTypes()[present.indexOf(s.name)]!);
+        const direct = specs.map((s, k) => readsAsFloatRows(types[k]!, s.width));
         let fileRow = 0;
+        let fetching: Promise<DuckDBDataChunk | null> | undefined;
         try {
-          const result = await connection.stream(`SELECT ${specs.map(columnExpression).join(', ')} FROM read_parquet(${sqlString(file)})`);
+          const result = await connection.stream(`SELECT ${specs.map((s, k) => columnExpression(s, types[k]!)).join(', ')} FROM read_parquet(${sqlString(file)})`);
+          fetching = result.fetchChunk();
           for (;;) {
-            const chunk = await result.fetchChunk();
+            const chunk = await fetching;
+            fetching = undefined;
             signal.throwIfAborted();
             if (!chunk || chunk.rowCount === 0) break;
+            // DuckDB decodes the next chunk, on a thread of its own, while this one is checked and written.
+            fetching = result.fetchChunk();
             const n = chunk.rowCount;
             for (let k = 0; k < specs.length; k++) {
               const spec = specs[k]!;
               const vector = duckdb.data_chunk_get_vector(chunk.chunk, k);
-              const values = spec.width === 1 ? doubleValues(vector, n) : doubleValues(duckdb.array_vector_get_child(vector), n * spec.width);
-              const { out, bad } = narrow(values, checks[k]!);
+              // DOUBLEs narrow to float32 as Math.fround does (round to nearest, beyond its range to ±Infinity).
+              const doubles = direct[k] ? undefined : doubleValues(spec.width === 1 ? vector : duckdb.array_vector_get_child(vector), n * spec.width);
+              const values = doubles ? new Float32Array(doubles) : floatRows(vector, n, spec.width, { column: spec.name, firstRow: fileRow });
+              const bad = firstFailing(values, rules[k]!);
               if (bad >= 0) {
                 const row = fileRow + Math.floor(bad / spec.width);
-                throw k < featureSpecs.length ? badFeature(file, row, spec, values[bad]!) : badLabel(file, row, layout.label, values[bad]!);
+                const value = doubles ? doubles[bad]! : values[bad]!;
+                throw k < featureSpecs.length ? badFeature(file, row, spec, value) : badLabel(file, row, layout.label, value);
               }
-              await files[k]!.append(out);
+              files[k]!.append(values);
             }
             fileRow += n;
             rows += n;
             options.onProgress?.({ split: split.name, rows });
           }
         } catch (err) {
+          // The connection closes on the way out, which must wait for a fetch still running.
+          await fetching?.catch(() => undefined);
           if (err instanceof UserInputError || signal.aborted) throw err;
           throw new UserInputError(`${file}: the transformed columns do not read as the transform signature says (${specs.map((s) => `${s.name}: ${s.width === 1 ? 'a number' : `${s.width} numbers`}`).join(', ')}): ${(err as Error).message}`);
         }
