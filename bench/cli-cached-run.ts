@@ -6,13 +6,14 @@
  * start, and `npm run demo` around it (npm and the incremental build).
  *   npm run build && node dist/bench/cli-cached-run.js [--runs 5]
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { startTemporalDevServer } from '../stack/temporal-dev-server';
 import { numberArg } from './support/bench-stack';
+import { startDev } from './support/dev-process';
 import { median } from './stats';
 
 const run = promisify(execFile);
@@ -37,23 +38,6 @@ function cachedRun(home: string): Promise<void> {
     const result = JSON.parse(stdout) as { nodes: Record<string, { status: string }> };
     if (!Object.values(result.nodes).every((n) => n.status === 'cached')) throw new Error(`not a cached run: ${stdout}`);
   });
-}
-
-/** `mlpipe dev` in the background until its banner says it is up. */
-async function startDev(home: string): Promise<() => Promise<void>> {
-  const dev = spawn(process.execPath, [CLI, 'dev', '--port', '0', '--ui-port', '0'], { env: { ...process.env, MLPIPE_HOME: home }, stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  await new Promise<void>((resolve, reject) => {
-    dev.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      if (out.includes('Ctrl-C stops everything')) resolve();
-    });
-    dev.once('exit', (code) => reject(new Error(`mlpipe dev exited (${code}): ${out}`)));
-  });
-  return async () => {
-    dev.kill('SIGINT');
-    await new Promise((resolve) => dev.once('exit', resolve));
-  };
 }
 
 (async () => {
