@@ -90,6 +90,26 @@ export class LiveProgress {
   }
 }
 
+/** Without a terminal to redraw on, a line when a node starts to wait for approval, with the command that decides. */
+export class ApprovalLines {
+  private readonly announced = new Set<string>();
+  constructor(
+    private readonly workflowId: string,
+    private readonly write: (line: string) => void,
+  ) {}
+
+  update({ status }: RunProgress): void {
+    for (const [id, n] of Object.entries(status.nodes)) {
+      if (n.state !== 'awaiting-approval' || !n.approval || this.announced.has(id)) continue;
+      this.announced.add(id);
+      this.write(
+        `${id}: waits for approval (rejected in ${formatDuration(n.approval.timeoutMs)} without a decision): ` +
+          `mlpipe approve ${this.workflowId} --node ${id} --by <name> --reason <text>   (reject: add --reject)`,
+      );
+    }
+  }
+}
+
 /** Without a terminal to redraw on, a line each time a node starts another attempt. */
 export class RetryLines {
   private readonly announced = new Map<string, number>();

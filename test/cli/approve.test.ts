@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
+import path from 'node:path';
 import { queryStatus } from '../../client/pipeline-client';
 import { pipeline } from '../../dsl/compile';
 import { WriteText } from '../fixtures/engine-components';
 import { untilAwaitingApproval } from '../pipeline/await-approval';
 import { startTestStack, type TestStack } from '../pipeline/harness';
 import { tempDir } from '../support/tmp';
-import { describeResult, runCli, type CliResult } from './cli-process';
+import { CliProcess, describeResult, runCli, type CliResult } from './cli-process';
 
 /** data → push, which waits for approval; `model` gives each run its own cache key. */
 function gated(model: string) {
@@ -13,6 +14,8 @@ function gated(model: string) {
   const push = WriteText('push', { parameters: { text: model }, inputs: { upstream: data.outputs.text }, approval: { timeoutMs: 60_000 } });
   return pipeline({ name: 'approve-cli', nodes: [data, push] });
 }
+
+const APPROVAL_PIPELINE = path.join(__dirname, 'fixtures', 'approval-pipeline.js');
 
 describe('mlpipe approve against a waiting run', function () {
   let stack: TestStack;
@@ -82,5 +85,26 @@ describe('mlpipe approve against a waiting run', function () {
     await assert.rejects(handle.result());
     const status = await queryStatus(handle);
     assert.deepEqual([status.state, status.nodes.push!.state, status.nodes.push!.error], ['failed', 'blocked', 'rejected by bob: eval set is stale']);
+  });
+
+  it('`mlpipe run` says which node waits and the command that decides; that command, filled in, lets the run finish', async () => {
+    const run = new CliProcess(['run', APPROVAL_PIPELINE, '--param', 'model=approved from the run output'], { cwd, env: stack.env() });
+    try {
+      const deadline = Date.now() + 30_000;
+      let command: RegExpMatchArray | null = null;
+      while (!(command = run.stderr.match(/^push: waits for approval \(rejected in 1m 00s without a decision\): (mlpipe approve (\S+) --node push) --by <name> --reason <text> {3}\(reject: add --reject\)$/m))) {
+        assert.ok(Date.now() < deadline && run.child.exitCode === null, `mlpipe run announces the wait\n${describeResult(run.args, run.result)}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const approve = [...command[1]!.split(' ').slice(1), '--by', 'carol', '--reason', 'release train 42'];
+      const approved = await cli(approve);
+      assert.equal(approved.code, 0, describeResult(approve, approved));
+      assert.match(approved.stdout, new RegExp(`node 'push' of run '${command[2]}' approved by carol: release train 42`));
+      const ended = await run.exited;
+      assert.equal(ended.code, 0, describeResult(run.args, ended));
+      assert.match(ended.stdout, /^✔ push\s+succeeded\s/m, describeResult(run.args, ended));
+    } finally {
+      run.kill();
+    }
   });
 });

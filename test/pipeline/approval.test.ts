@@ -123,4 +123,16 @@ describe('approval gate: a node waits for a person before it runs', function () 
     assert.match(formatApprovalLines(run).join('\n'), /push: no decision within 2\.0s: rejected at /);
     assert.match(formatRun(run), /^push\s+WriteText\s+cancelled\s/m);
   });
+
+  it('a run cancelled while a node waits ends cancelled, its execution recorded cancelled, not running', async () => {
+    const handle = await stack.start(approvalPipeline('model cancelled'));
+    await untilAwaitingApproval(handle, 'push');
+    await handle.cancel();
+    const { status } = await waitForRun(handle);
+    assert.equal(status.state, 'cancelled');
+    assert.deepEqual(gatedStates(status), { push: 'cancelled', serve: 'cancelled' });
+    const run = (await stack.metadata.getRun((await handle.describe()).runId))!;
+    assert.deepEqual(run.executions.filter((e) => e.nodeId === 'push').map((e) => e.state), ['cancelled']);
+    assert.equal(run.run.state, 'cancelled');
+  });
 });
