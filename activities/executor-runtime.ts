@@ -1,4 +1,4 @@
-import { ComponentError, type Executor, type ExecutorContext, type ExecutorInput, type ModelRegistryAccess, type Progress } from '../dsl/executor';
+import { ComponentError, type Executor, type ExecutorContext, type ExecutorInput, type ModelRegistryAccess, type Progress, type RunIdentity } from '../dsl/executor';
 import type { ResolvedInputs } from '../dsl/resolve';
 import type { S3Sources } from '../artifacts/s3-sources';
 
@@ -7,6 +7,7 @@ export interface ExecutorRunData {
   executorModule: string;
   executorExport: string;
   nodeId: string;
+  run: RunIdentity;
   resolved: ResolvedInputs;
   s3Sources: S3Sources;
   modelRegistry?: ModelRegistryAccess;
@@ -115,6 +116,7 @@ export class ExecutorRuntime {
       }
       const ctx: ExecutorContext = {
         nodeId: data.nodeId,
+        run: data.run,
         parameters: data.parameters,
         inputs: data.inputs,
         outputDirs: data.outputDirs,

@@ -30,8 +30,16 @@ export interface ModelRegistryAccess {
   s3Sources: S3Sources;
 }
 
+/** The pipeline run a node belongs to: what an executor records about where its outputs came from. */
+export interface RunIdentity {
+  pipeline: string;
+  workflowId: string;
+  runId: string;
+}
+
 export interface ExecutorContext<S extends ComponentSpec = ComponentSpec> {
   nodeId: string;
+  run: RunIdentity;
   parameters: z.output<S['parameters']>;
   /** The artifacts wired to each declared input (none for an optional input left unwired). */
   inputs: { [K in keyof S['inputs']]: ExecutorInput[] };

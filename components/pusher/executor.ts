@@ -107,6 +107,7 @@ export const executor = defineExecutor(Pusher, async (ctx) => {
             blessing: lineageOf(blessingInput),
             ...(infra ? { infraBlessing: lineageOf(infra) } : {}),
             node: ctx.nodeId,
+            run: ctx.run,
           },
           evaluation: { verdict: blessing.verdict, metrics: blessing.checks.map((c) => ({ metric: c.metric, slice: c.slice, value: c.value })) },
           signature: await readJsonPayload(path.join(model.localDir, SERVING_SIGNATURE_FILE), z.unknown(), 'Pusher serving signature'),

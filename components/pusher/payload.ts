@@ -38,6 +38,8 @@ export const PushRecordSchema = z
         blessing: z.object({ uri: z.string(), contentHash: z.string() }).strict().optional(),
         infraBlessing: z.object({ uri: z.string(), contentHash: z.string() }).strict().optional(),
         node: z.string().optional(),
+        /** The pipeline run whose Pusher pushed it. */
+        run: z.object({ pipeline: z.string(), workflowId: z.string(), runId: z.string() }).strict().optional(),
         rollbackOf: z.number().int().positive().optional(),
       })
       .strict(),

@@ -139,6 +139,7 @@ export async function runExecutorForTest<P extends z.ZodType>(
   if (options.checkpointFiles) await cp(options.checkpointFiles, checkpointDir, { recursive: true });
   const ctx: ExecutorContext = {
     nodeId: `test-${spec.type}`,
+    run: { pipeline: 'test', workflowId: 'test-workflow', runId: 'test-run' },
     parameters: parsed.data,
     inputs,
     outputDirs,
