@@ -107,4 +107,27 @@ describe('mlpipe approve against a waiting run', function () {
       run.kill();
     }
   });
+
+  it('with two nodes waiting, a decision must name its node; each takes its own', async () => {
+    const data = WriteText('data', { parameters: { text: 'rows for two pushes' } });
+    const pushes = ['push_a', 'push_b'].map((id) => WriteText(id, { parameters: { text: id }, inputs: { upstream: data.outputs.text }, approval: { timeoutMs: 60_000 } }));
+    const handle = await stack.start(pipeline({ name: 'two-approvals', nodes: [data, ...pushes] }));
+    await untilAwaitingApproval(handle, 'push_a');
+    await untilAwaitingApproval(handle, 'push_b');
+    const wf = handle.workflowId;
+    const unnamed = ['approve', wf, '--by', 'alice', '--reason', 'ok'];
+    expectUsageError(unnamed, await cli(unnamed), new RegExp(`several nodes of run '${wf}' wait for approval \\(push_a, push_b\\): name one with --node`));
+    const rejectB = ['approve', wf, '--node', 'push_b', '--reject', '--by', 'bob', '--reason', 'not this one'];
+    assert.equal((await cli(rejectB)).code, 0);
+    const approveA = ['approve', wf, '--by', 'alice', '--reason', 'only one waits now'];
+    const approved = await cli(approveA);
+    assert.equal(approved.code, 0, describeResult(approveA, approved));
+    assert.match(approved.stdout, /node 'push_a' .* approved by alice: only one waits now/);
+    await assert.rejects(handle.result());
+    const status = await queryStatus(handle);
+    assert.deepEqual(
+      [status.nodes.push_a!.state, status.nodes.push_b!.state, status.nodes.push_b!.error],
+      ['succeeded', 'blocked', 'rejected by bob: not this one'],
+    );
+  });
 });
