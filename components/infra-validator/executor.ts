@@ -1,7 +1,7 @@
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { defineExecutor, UserInputError } from '../../dsl/executor';
-import { ModelConfigSchema, type ModelConfig } from '../../serving/model-config';
+import { ModelConfigSchema } from '../../serving/model-config';
 import { openSession, type Tensor } from '../../onnx/session';
 import { listSplits, splitParquetFiles } from '../data/examples-layout';
 import { readJsonPayload } from '../data/json-payload';
@@ -16,25 +16,11 @@ import { EXAMPLE_REQUEST_FILE, exampleRequest } from './example-request';
 import { INFRA_BLESSED_MARKER, INFRA_BLESSING_FILE, INFRA_CONFIG_FILE, INFRA_NOT_BLESSED_MARKER, InfraBlessingSchema, type InfraBlessing, type ProtocolCheck } from './payload';
 import { startServerProcess, ServerStartError, type ServerProcess } from './server-process';
 import { InfraValidator, type InfraValidatorParameters } from './spec';
-import { grpcInferer, inferHttp, rawBytes, type Answer } from './wire';
+import { withWarmupRows, writeWarmupFiles } from './warmup-files';
+import { grpcInferer, inferHttp, type Answer } from './wire';
 
 /** The candidate's name in the scratch repository. */
 const SCRATCH_MODEL = 'candidate';
-const WARMUP_NAME = 'infra_validator_rows';
-const WARMUP_DIR = 'warmup';
-
-/** The server's config with the warm-up request: as many rows as `rows`, run once before traffic. */
-function withWarmup(config: ModelConfig, signature: ServingSignature, rows: number): ModelConfig {
-  const inputs = Object.fromEntries(
-    signature.inputs.map((spec) => {
-      const declared = config.input?.find((i) => i.name === spec.name);
-      if (!declared) throw new UserInputError(`the ServingModel's ${SERVING_CONFIG_FILE} declares no input "${spec.name}", which its signature has`);
-      return [spec.name, { data_type: declared.data_type, dims: spec.shape.slice(1), zero_data: true }];
-    }),
-  );
-  return ModelConfigSchema.parse({ ...config, model_warmup: [{ name: WARMUP_NAME, batch_size: rows, count: 1, inputs }] });
-}
-
 /** Every protocol's answers for the rows, in batches the server takes, compared with in-process onnxruntime's. */
 async function checkAnswers(options: {
   server: ServerProcess;
@@ -110,20 +96,21 @@ export const executor = defineExecutor(InfraValidator, async (ctx) => {
   const sample = await readEvalColumns({ rawFiles: await splitParquetFiles(split), inputs: signature.inputs, rows: params.rows, tmpDir: ctx.tmpDir, signal });
   if (sample.rows === 0) throw new UserInputError(`split "${split.name}" has no rows to send to the server`);
   const warmupRows = Math.min(params.warmupRows, sample.rows);
-  const servedConfig = withWarmup(config, signature, warmupRows);
+  const { config: servedConfig, files: warmupFiles } = withWarmupRows(config, signature, sample.columns, warmupRows);
 
   const outDir = ctx.outputDirs.infraBlessing;
   await writeFile(path.join(outDir, INFRA_CONFIG_FILE), `${JSON.stringify(servedConfig, null, 2)}\n`);
-  await mkdir(path.join(outDir, WARMUP_DIR));
-  const warmupColumns = sliceColumns(sample.columns, 0, warmupRows);
-  await Promise.all(signature.inputs.map((spec, k) => writeFile(path.join(outDir, WARMUP_DIR, spec.name), rawBytes(warmupColumns[k]!))));
+  await writeWarmupFiles(outDir, warmupFiles);
   const request = exampleRequest(signature.inputs, sample.columns, sample.rows);
   if (request) await writeFile(path.join(outDir, EXAMPLE_REQUEST_FILE), `${JSON.stringify(request)}\n`);
 
+  // Laid out as the Pusher publishes it, so the server warms the candidate with the same rows.
   const repository = path.join(ctx.tmpDir, 'repo');
-  await mkdir(path.join(repository, SCRATCH_MODEL, '1'), { recursive: true });
-  await copyFile(served.model, path.join(repository, SCRATCH_MODEL, '1', 'model.onnx'));
-  await writeFile(path.join(repository, SCRATCH_MODEL, INFRA_CONFIG_FILE), JSON.stringify(servedConfig));
+  const scratchModel = path.join(repository, SCRATCH_MODEL);
+  await mkdir(path.join(scratchModel, '1'), { recursive: true });
+  await copyFile(served.model, path.join(scratchModel, '1', 'model.onnx'));
+  await writeFile(path.join(scratchModel, INFRA_CONFIG_FILE), JSON.stringify(servedConfig));
+  await writeWarmupFiles(scratchModel, warmupFiles);
 
   const batchSize = config.max_batch_size || DEFAULT_MAX_BATCH_SIZE;
   const batches: Array<{ start: number; end: number }> = [];

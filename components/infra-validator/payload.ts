@@ -3,7 +3,8 @@ import { z } from 'zod';
 /**
  * The files of InfraBlessing: `infra_blessing.json` (verdict, reason, latencies, answers compared),
  * TFX's `INFRA_BLESSED` / `INFRA_NOT_BLESSED` marker, and `config.json`: the candidate's config with
- * `model_warmup` added, the one the Pusher publishes beside the versions.
+ * `model_warmup` added, the one the Pusher publishes beside the versions, with the `warmup/` files it
+ * names (`warmup-files.ts`).
  */
 export const INFRA_BLESSING_FILE = 'infra_blessing.json';
 export const INFRA_CONFIG_FILE = 'config.json';

@@ -9,7 +9,7 @@ export const InfraValidatorParametersSchema = z
     rows: z.number().int().min(1).max(10_000).default(64),
     /** Single-row HTTP requests timed for the latency percentiles. */
     latencyRequests: z.number().int().min(1).max(10_000).default(40),
-    /** Rows written as the version's warm-up request (Triton's `model_warmup`). */
+    /** Rows written as the version's warm-up requests, one each (Triton's `model_warmup` with `input_data_file`). */
     warmupRows: z.number().int().min(1).max(256).default(4),
     /** How long the server may take to start and load the model. */
     readyTimeoutMs: z.number().int().min(100).default(60_000),
@@ -27,7 +27,7 @@ export type InfraValidatorParameters = z.output<typeof InfraValidatorParametersS
  */
 export const InfraValidator = defineComponent({
   type: 'InfraValidator',
-  version: '1',
+  version: '2',
   description: 'Serves the model in a scratch model server, checks its answers over HTTP and gRPC against onnxruntime and measures latency',
   parameters: InfraValidatorParametersSchema,
   // `blessing` is read by no one: wiring the Evaluator's output there makes this node downstream of its

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { contentHashOf } from '../../artifacts/manifest';
 import type { MetadataStore } from '../../artifacts/metadata/metadata-store';
 import type { ModelVersionDetails } from '../../artifacts/metadata/model-versions';
@@ -7,6 +8,8 @@ import { openArtifactStore } from '../../artifacts/open-store';
 import { s3SourceSettings, type S3Sources } from '../../artifacts/s3-sources';
 import type { ArtifactStore } from '../../artifacts/store';
 import { UserInputError } from '../../dsl/executor';
+import { warmupFileKey } from '../../serving/warmup-data';
+import { warmupFiles } from '../infra-validator/warmup-files';
 import { PUSH_FILE, PushRecordSchema, REPOSITORY_CONFIG_FILE, REPOSITORY_MODEL_FILE, VERSION_CONFIG_FILE, type PushRecord } from './payload';
 
 /**
@@ -33,6 +36,18 @@ export function repositoryConfig(configJson: string, model: string, where: strin
   }
   if (config === null || typeof config !== 'object' || Array.isArray(config)) throw new UserInputError(`${where}: expected a JSON object (a Triton model config)`);
   return Buffer.from(`${JSON.stringify({ ...config, name: model }, null, 2)}\n`);
+}
+
+/**
+ * Puts an InfraBlessing's warm-up files (`<infraDir>/warmup/*`) at `<model>/warmup/<name>`, where the
+ * server reads the input_data_file of the config.json that names them. Call it before that config.json
+ * is written: a config naming files not there yet fails the version's load until they are. Returns
+ * how many it put.
+ */
+export async function publishWarmupFiles(store: ArtifactStore, model: string, infraDir: string): Promise<number> {
+  const files = await warmupFiles(infraDir);
+  for (const file of files) await store.putObject(warmupFileKey(model, file.name), await readFile(file.localFile));
+  return files.length;
 }
 
 /** The hash of what the server loads: the model file and its config. */

@@ -16,6 +16,16 @@ import { penguinsServingModel } from './penguins-serving-model';
 
 type Row = Record<string, unknown>;
 
+/** One raw value as Triton's raw tensor layout holds it; a missing one as the serving graph takes it (NaN, ''). */
+function rawValue(dtype: string, value: unknown): Buffer {
+  if (dtype === 'float32') return Buffer.from(Float32Array.of(value === null ? NaN : Number(value)).buffer);
+  if (dtype === 'int64') return Buffer.from(BigInt64Array.of(BigInt(Number(value))).buffer);
+  const text = Buffer.from(value === null ? '' : String(value), 'utf8');
+  const length = Buffer.alloc(4);
+  length.writeUInt32LE(text.length);
+  return Buffer.concat([length, text]);
+}
+
 /** `mlpipe serve` processes started by this test process and still running. */
 function serverChildren(): string[] {
   let out: string;
@@ -74,13 +84,26 @@ describe('InfraValidator component (the penguins model served by mlpipe serve in
     const published = ModelConfigSchema.parse(JSON.parse(await readFile(path.join(run.outputDirs.infraBlessing!, INFRA_CONFIG_FILE), 'utf8')));
     const trained = ModelConfigSchema.parse(JSON.parse(await readFile(path.join(servingModel.localDir, SERVING_CONFIG_FILE), 'utf8')));
     assert.deepEqual({ ...published, model_warmup: undefined }, { ...trained, model_warmup: undefined }, 'only model_warmup is added to the trained config');
-    assert.equal(published.model_warmup!.length, 1);
-    assert.equal(published.model_warmup![0]!.batch_size, 4);
-    assert.deepEqual(Object.keys(published.model_warmup![0]!.inputs).sort(), signature.inputs.map((i) => i.name).sort());
-    // The warm-up rows are the first eval rows, in Triton's raw tensor layout.
-    const floatInput = signature.inputs.find((i) => i.dtype === 'float32')!;
-    const warmed = new Float32Array(new Uint8Array(await readFile(path.join(run.outputDirs.infraBlessing!, 'warmup', floatInput.name))).buffer);
-    assert.deepEqual(Array.from(warmed), evalRows.slice(0, 4).map((r) => (r[floatInput.name] === null ? NaN : Math.fround(Number(r[floatInput.name])))));
+    // One warm-up request per row, each input read from its file (Triton's input_data_file holds one sample).
+    const trainedInputs = new Map(trained.input!.map((i) => [i.name, i.data_type]));
+    assert.deepEqual(
+      published.model_warmup,
+      [0, 1, 2, 3].map((row) => ({
+        name: `infra_validator_row_${row}`,
+        batch_size: 1,
+        count: 1,
+        inputs: Object.fromEntries(signature.inputs.map((i) => [i.name, { data_type: trainedInputs.get(i.name), dims: [], input_data_file: `row${row}_${i.name}` }])),
+      })),
+    );
+    // The files hold the first eval rows in Triton's raw layout; the server in the scratch repository
+    // loads the candidate only once it has read them all (a missing or wrong-size file fails the load).
+    const warmupDir = path.join(run.outputDirs.infraBlessing!, 'warmup');
+    assert.equal((await readdir(warmupDir)).length, 4 * signature.inputs.length);
+    for (const [row, evalRow] of evalRows.slice(0, 4).entries()) {
+      for (const input of signature.inputs) {
+        assert.deepEqual(await readFile(path.join(warmupDir, `row${row}_${input.name}`)), rawValue(input.dtype, evalRow[input.name]), `row ${row}, ${input.name}`);
+      }
+    }
     assert.deepEqual(serverChildren(), [], 'the server process was stopped');
   });
 
@@ -121,7 +144,7 @@ describe('InfraValidator component (the penguins model served by mlpipe serve in
     assert.deepEqual(serverChildren(), [], 'the server process was stopped');
   });
 
-  it('refuses, naming what is wrong, a split that is not there, a signature input the rows lack, a config that omits an input', async () => {
+  it('refuses, naming what is wrong, a split that is not there, a signature input the rows lack, a config that omits an input or its data_type', async () => {
     await rejects(validate(servingModel, { split: 'test' }), /^split "test" is not in the examples/);
     const copy = async (file: string, edit: (json: Record<string, unknown>) => void): Promise<TestArtifact> => {
       const dir = await tempDir('infra-bad-model');
@@ -136,6 +159,8 @@ describe('InfraValidator component (the penguins model served by mlpipe serve in
     const first = signature.inputs[0]!.name;
     const narrower = await copy(SERVING_CONFIG_FILE, (j) => (j.input = (j.input as Array<{ name: string }>).filter((i) => i.name !== first)));
     await rejects(validate(narrower), new RegExp(`^the ServingModel's config.json declares no input "${first.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}", which its signature has$`));
+    const untyped = await copy(SERVING_CONFIG_FILE, (j) => (j.input = (j.input as Array<{ name: string }>).map((i) => (i.name === first ? { name: first } : i))));
+    await rejects(validate(untyped), /^the ServingModel's config\.json declares input "[^"]+" without its data_type$/);
   });
 
   it('does not infra-bless a model the server does not serve within the ready timeout', async () => {

@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { FileArtifactStore } from '../../artifacts/file-store';
+import { buildIdentityModel, OnnxElementType, writeModelVersion } from '../../bench/serving/models';
+import { warmupFiles, withWarmupRows, writeWarmupFiles } from '../../components/infra-validator/warmup-files';
+import { publishWarmupFiles } from '../../components/pusher/repository';
+import type { ServingSignature } from '../../components/trainer/serving-graph';
+import { parseModelConfig } from '../../serving/model-config';
+import { postJson, startTestServer } from '../serving/serving-fixture';
+import { tempDir } from '../support/tmp';
+
+const signature: ServingSignature = {
+  version: 1,
+  task: 'regression',
+  label: null,
+  inputs: [
+    { name: 'mass', dtype: 'float32', shape: [-1] },
+    { name: 'year', dtype: 'int64', shape: [-1] },
+    { name: 'island', dtype: 'string', shape: [-1] },
+  ],
+  outputs: [{ name: 'mass_out', dtype: 'float32', shape: [-1] }],
+};
+const trainedConfig = parseModelConfig(
+  'm',
+  JSON.stringify({
+    max_batch_size: 8,
+    input: [
+      { name: 'mass', data_type: 'TYPE_FP32', dims: [] },
+      { name: 'year', data_type: 'TYPE_INT64', dims: [] },
+      { name: 'island', data_type: 'TYPE_STRING', dims: [] },
+    ],
+  }),
+);
+const columns = [Float32Array.of(3750, NaN, 4100), BigInt64Array.of(2007n, 2008n, 2009n), ['Torgersen', '', 'Biscoe']];
+
+/** A row's value in Triton's raw layout, written here independently of the component's encoder. */
+function raw(value: number | bigint | string): Buffer {
+  if (typeof value === 'number') return Buffer.from(Float32Array.of(value).buffer);
+  if (typeof value === 'bigint') return Buffer.from(BigInt64Array.of(value).buffer);
+  const text = Buffer.from(value, 'utf8');
+  return Buffer.concat([Buffer.from(Uint32Array.of(text.length).buffer), text]);
+}
+
+describe('InfraValidator warm-up files, and the Pusher publishing them beside config.json', () => {
+  it('writes one warm-up request per row, each input from a file holding that row, which a server over the published repository reads', async () => {
+    const { config, files } = withWarmupRows(trainedConfig, signature, columns, 2);
+    assert.deepEqual(config.model_warmup, [
+      {
+        name: 'infra_validator_row_0',
+        batch_size: 1,
+        count: 1,
+        inputs: {
+          mass: { data_type: 'TYPE_FP32', dims: [], input_data_file: 'row0_mass' },
+          year: { data_type: 'TYPE_INT64', dims: [], input_data_file: 'row0_year' },
+          island: { data_type: 'TYPE_STRING', dims: [], input_data_file: 'row0_island' },
+        },
+      },
+      {
+        name: 'infra_validator_row_1',
+        batch_size: 1,
+        count: 1,
+        inputs: {
+          mass: { data_type: 'TYPE_FP32', dims: [], input_data_file: 'row1_mass' },
+          year: { data_type: 'TYPE_INT64', dims: [], input_data_file: 'row1_year' },
+          island: { data_type: 'TYPE_STRING', dims: [], input_data_file: 'row1_island' },
+        },
+      },
+    ]);
+
+    const infraDir = await tempDir('infra-warmup');
+    await writeWarmupFiles(infraDir, files);
+    const listed = await warmupFiles(infraDir);
+    assert.deepEqual(
+      listed.map((f) => f.name),
+      ['row0_island', 'row0_mass', 'row0_year', 'row1_island', 'row1_mass', 'row1_year'],
+    );
+    assert.deepEqual(await warmupFiles(await tempDir('infra-no-warmup')), [], 'an InfraBlessing without warm-up files has none to publish');
+
+    const model = buildIdentityModel([
+      { name: 'mass', elemType: OnnxElementType.FLOAT, dims: [] },
+      { name: 'year', elemType: OnnxElementType.INT64, dims: [] },
+      { name: 'island', elemType: OnnxElementType.STRING, dims: [] },
+    ]);
+    // As the Pusher does: the warm-up files first, then config.json and the version.
+    const t = await startTestServer(async (repo) => {
+      const store = await FileArtifactStore.open(`file://${repo}`);
+      try {
+        assert.equal(await publishWarmupFiles(store, 'm', infraDir), 6);
+      } finally {
+        await store.close();
+      }
+      await writeModelVersion(repo, 'm', 1, model, config);
+    });
+    try {
+      const index = (await postJson(`${t.http}/v2/repository/index`, {})).json as Array<{ state: string; reason: string }>;
+      assert.deepEqual(index.map((e) => [e.state, e.reason]), [['READY', '']], 'the server read every warm-up file and found each one sample');
+    } finally {
+      await t.stop();
+    }
+    const expected: Record<string, Buffer> = {
+      row0_mass: raw(3750),
+      row0_year: raw(2007n),
+      row0_island: raw('Torgersen'),
+      row1_mass: raw(NaN),
+      row1_year: raw(2008n),
+      row1_island: raw(''),
+    };
+    for (const [name, bytes] of Object.entries(expected)) assert.deepEqual(await readFile(path.join(t.repo, 'm', 'warmup', name)), bytes, name);
+  });
+});
