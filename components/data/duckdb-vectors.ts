@@ -22,6 +22,12 @@ export function doubleValues(vector: duckdb.Vector, rows: number): Float64Array 
   return new Float64Array(bytes.buffer, bytes.byteOffset, rows);
 }
 
+/** The FLOAT values of a chunk's vector, a view over DuckDB's memory valid while the chunk lives. */
+export function floatValues(vector: duckdb.Vector, count: number): Float32Array {
+  const bytes = duckdb.vector_get_data(vector, count * 4);
+  return new Float32Array(bytes.buffer, bytes.byteOffset, count);
+}
+
 /** The BIGINT values of a chunk's vector, a view over DuckDB's memory valid while the chunk lives. */
 export function bigintValues(vector: duckdb.Vector, rows: number): BigInt64Array {
   const bytes = duckdb.vector_get_data(vector, rows * 8);

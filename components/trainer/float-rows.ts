@@ -1,6 +1,6 @@
 import duckdb from '@duckdb/node-bindings';
 import { DuckDBListType, DuckDBTypeId, type DuckDBType } from '@duckdb/node-api';
-import '../data/duckdb-vectors';
+import { floatValues } from '../data/duckdb-vectors';
 
 /**
  * A chunk's FLOAT or FLOAT[] column as `width` float32 values a row, read from DuckDB's vectors as they
@@ -11,7 +11,6 @@ import '../data/duckdb-vectors';
  * A NULL row or element reads as NaN (as `coalesce(…, 'NaN')` made it before), so the caller's checks
  * name it the same way. The rows come as a view over the chunk's memory when nothing is NULL and (a
  * list) they lie end to end, which is how DuckDB's Parquet reader lays them out; otherwise as a copy.
- * Importing duckdb-vectors refuses a big-endian machine, whose layouts these reads would misread.
  */
 
 /** Whether a column of `type` holds `width` FLOAT values a row in a layout `floatRows` reads. */
@@ -27,11 +26,6 @@ function validity(vector: duckdb.Vector, count: number): Uint8Array | null {
 
 function valid(mask: Uint8Array | null, i: number): boolean {
   return mask === null || (mask[i >>> 3]! & (1 << (i & 7))) !== 0;
-}
-
-function floats(vector: duckdb.Vector, count: number): Float32Array {
-  const bytes = duckdb.vector_get_data(vector, count * 4);
-  return new Float32Array(bytes.buffer, bytes.byteOffset, count);
 }
 
 /** `values`, with every entry `mask` marks NULL (from `maskStart` on) set to NaN, as a copy when there is one. */
@@ -59,10 +53,10 @@ function nullsAsNaN(values: Float32Array, mask: Uint8Array | null, maskStart: nu
  */
 export function floatRows(vector: duckdb.Vector, rows: number, width: number, where: { column: string; firstRow: number }): Float32Array {
   const rowMask = validity(vector, rows);
-  if (width === 1) return nullsAsNaN(floats(vector, rows), rowMask, 0);
+  if (width === 1) return nullsAsNaN(floatValues(vector, rows), rowMask, 0);
   const child = duckdb.list_vector_get_child(vector);
   const size = duckdb.list_vector_get_size(vector);
-  const values = floats(child, size);
+  const values = floatValues(child, size);
   const childMask = validity(child, size);
   // A list_entry_t a row: uint64 offset, uint64 length, read as their low and high 32-bit words.
   const entryBytes = duckdb.vector_get_data(vector, rows * 16);
