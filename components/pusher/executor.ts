@@ -21,7 +21,7 @@ import {
   VERSION_PROPERTY,
   type PushRecord,
 } from './payload';
-import { openModelRepository, publishNewVersion, repositoryConfig, servedContentHash } from './repository';
+import { openModelRepository, publishNewVersion, publishWarmupFiles, repositoryConfig, servedContentHash } from './repository';
 import { Pusher } from './spec';
 
 /** What the Pusher reads of blessing.json: the verdict and the checks' values (the metrics it records). */
@@ -91,6 +91,8 @@ export const executor = defineExecutor(Pusher, async (ctx) => {
     let record: PushRecord;
     try {
       ctx.progress({ fraction: 0.3, message: `publishing ${params.modelName} to ${params.repository}` });
+      // Before the config naming them: a config.json whose warm-up files are not there fails the load.
+      if (infra) await publishWarmupFiles(store, params.modelName, infra.localDir);
       record = await publishNewVersion(store, metadata, {
         repository: params.repository,
         model: params.modelName,

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { loadConfig } from '../../config/config';
-import { Evaluator, ExampleGen, ExampleValidator, ImportSchemaGen, InfraValidator, Pusher, SchemaGen, StatisticsGen, Trainer, Transform, pipeline } from '../../dsl';
+import { Evaluator, ExampleGen, ExampleValidator, ImportSchemaGen, InfraValidator, Pusher, SchemaGen, StatisticsGen, Trainer, Transform, UserInputError, pipeline } from '../../dsl';
 import { penguinsTransform } from './transform';
 
 /** Where the npm package `vega-datasets` keeps its files (its exports map hides them from require). */
@@ -22,13 +22,21 @@ export function vegaDataDir(): string {
  * Parameters: `--param input=<file or pattern>` to use other data (e.g. `data/span-{SPAN}/penguins.json`:
  * the newest span); `--param schema=<schema.json or .pbtxt>` to check the data against a curated schema
  * (ImportSchemaGen) instead of one inferred from it; `--param epochs=<n>` (default 40);
- * `--param repository=<file:///dir or s3://bucket>` for another model repository than `<MLPIPE_HOME>/models`.
+ * `--param repository=<file:///dir or s3://bucket>` for another model repository than `<MLPIPE_HOME>/models`;
+ * `--param approvalHours=<h>`: the Pusher waits up to that long for `mlpipe approve <run>` (or `--reject`).
  */
 /**
  * The trainer module as its TypeScript source, loaded through tsx, from the sources and from the build
  * alike: both then key the same file, so a run of either is served from the other's cache.
  */
 const TRAINER_MODULE = path.resolve(__dirname, __filename.endsWith('.ts') ? '.' : path.join('..', '..', '..', 'examples', 'penguins'), 'trainer.ts');
+
+/** `--param approvalHours=<h>`: how long the Pusher waits for `mlpipe approve` before the push is rejected. */
+function approvalTimeoutMs(hours: string): number {
+  const h = Number(hours);
+  if (!(h > 0)) throw new UserInputError(`penguins: --param approvalHours must be a positive number of hours, got ${hours}`);
+  return Math.round(h * 3600_000);
+}
 
 /** `<MLPIPE_HOME>/models`: beside the embedded stack's artifacts and metadata, where `mlpipe run --serve` looks. */
 export function defaultModelRepository(): string {
@@ -69,6 +77,7 @@ export default function createPipeline(params: Record<string, string> = {}) {
   });
   const pusher = Pusher('pusher', {
     parameters: { repository: params.repository ?? defaultModelRepository(), modelName: 'penguins' },
+    ...(params.approvalHours ? { approval: { timeoutMs: approvalTimeoutMs(params.approvalHours) } } : {}),
     inputs: { model: trainer.outputs.servingModel, blessing: evaluator.outputs.blessing, infraBlessing: infraValidator.outputs.infraBlessing },
   });
   return pipeline({ name: 'penguins', nodes: [examples, statistics, schema, validator, transformed, trainer, evaluator, infraValidator, pusher] });
