@@ -17,6 +17,7 @@ import {
 import { openModelRepository, publishNewVersion } from '../../components/pusher/repository';
 import { resolveConfig } from '../../config/config';
 import { s3SourcesOf } from '../../artifacts/s3-sources';
+import { curlCommand } from '../../components/infra-validator/example-request';
 import { cliConfig, CliError, parseFlags } from '../cli-context';
 import { withRunningDevStack } from '../dev-stack-state';
 import { withMetadata } from './runs';
@@ -100,6 +101,8 @@ function formatShown(v: ListedVersion, record: PushRecord): string {
   ];
   if (record.lineage.blessing) lines.push(`  blessing:   ${record.lineage.blessing.uri}`);
   if (record.lineage.infraBlessing) lines.push(`  infra:      ${record.lineage.infraBlessing.uri}`);
+  // The server's address is not the registry's to know: `mlpipe serve`'s default port.
+  if (record.exampleRequest) lines.push(`  try it:     ${curlCommand('http://127.0.0.1:8000', v.model, record.exampleRequest)}`);
   if (record.evaluation) {
     lines.push(`  evaluation: ${record.evaluation.verdict}`);
     for (const metric of record.evaluation.metrics) {

@@ -54,6 +54,11 @@ describe('end to end: a person approves or rejects the push of the penguins mode
     const record = PushRecordSchema.parse(JSON.parse(readFileSync(path.join(dir, 'models', 'penguins', '1', 'push.json'), 'utf8')));
     assert.equal(record.lineage.run?.workflowId, handle.workflowId);
     assert.equal(record.evaluation?.verdict, 'blessed');
+    assert.ok(record.exampleRequest, 'the InfraValidator gave it a real row to try it with');
+    const shown = await cli(['models', 'show', 'penguins']);
+    const curl = /^ {2}try it: +curl -s http:\/\/127\.0\.0\.1:8000\/v1\/models\/penguins:predict -d '(.+)'$/m.exec(shown.stdout);
+    assert.ok(curl, describeResult(['models', 'show', 'penguins'], shown));
+    assert.deepEqual(JSON.parse(curl[1]!), record.exampleRequest);
   });
 
   it('rejected: a blessed new model is not pushed; the run is blocked at the Pusher naming who rejected it and why', async () => {
