@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { NO_S3_SOURCES } from '../../artifacts/s3-sources';
+import { INFRA_BLESSING_FILE } from '../../components/infra-validator/payload';
+import { PUSH_FILE, PushRecordSchema } from '../../components/pusher/payload';
+import { startModelServer } from '../../serving/server';
 import { sqlString } from '../../components/data/sql';
 import { METRICS_FILE, MODEL_FILE, SERVING_MODEL_FILE, SERVING_SIGNATURE_FILE, TRAINING_FILE } from '../../components/trainer/payload';
 import { ServingSignatureSchema } from '../../components/trainer/serving-graph';
@@ -34,10 +39,11 @@ function auc(scores: number[], positive: boolean[]): number {
   return wins / (positives * (positive.length - positives));
 }
 
-describe('examples/flights: the pipeline module, node by node, on 50 000 flights', function () {
+describe('examples/flights: the pipeline module, node by node (ExampleGen to Pusher), on 50 000 flights', function () {
   this.timeout(180_000);
   let runs: Awaited<ReturnType<typeof runPipelineNodes>>;
   let evalRows: Row[];
+  let repositoryDir: string;
 
   before(async () => {
     const dir = await tempDir('flights-example');
@@ -47,8 +53,10 @@ describe('examples/flights: the pipeline module, node by node, on 50 000 flights
       `COPY (SELECT * EXCLUDE (file_row_number) FROM read_parquet(${sqlString(vegaFile('flights-3m.parquet'))}, file_row_number = true) ` +
         `WHERE file_row_number % 60 = 0 ORDER BY file_row_number) TO ${sqlString(sample)} (FORMAT parquet)`,
     );
-    // Up to the Evaluator: the InfraValidator and the Pusher are the end-to-end tests' (they need a model repository and a metadata store).
-    runs = await runPipelineNodes(createPipeline({ input: sample, epochs: '5' }), { stopBefore: 'infra_validator' });
+    repositoryDir = path.join(dir, 'models');
+    runs = await runPipelineNodes(createPipeline({ input: sample, epochs: '5', repository: pathToFileURL(repositoryDir).href }), {
+      modelRegistry: { metadataUrl: `sqlite://${path.join(dir, 'metadata.db')}`, s3Sources: NO_S3_SOURCES },
+    });
     const evalDir = path.join(runs.get('example_gen')!.outputDirs.examples!, 'Split-eval');
     evalRows = (await Promise.all((await readdir(evalDir)).sort().map((f) => readParquet(path.join(evalDir, f))))).flat();
   });
@@ -93,6 +101,27 @@ describe('examples/flights: the pipeline module, node by node, on 50 000 flights
     const expected = auc(evalRows.map((_, i) => probabilities[2 * i + 1]!), evalRows.map((r) => Number(r.delay) >= 15));
     assert.ok(Math.abs(overall.metrics.roc_auc!.value! - expected) < 1e-9, `Evaluator ROC AUC ${overall.metrics.roc_auc!.value} vs ${expected} from the scores`);
     assert.ok(evaluation.candidate.slices.some((s) => s.slice.origin === 'ATL'), 'sliced by origin airport');
+  });
+
+  it('the InfraValidator serves it and blesses it; the Pusher publishes version 1, which a model server loads and answers the pushed example flight with', async () => {
+    const infra = JSON.parse(await readFile(path.join(runs.get('infra_validator')!.outputDirs.infraBlessing!, INFRA_BLESSING_FILE), 'utf8')) as { infraBlessed: boolean; reason: string };
+    assert.equal(infra.infraBlessed, true, infra.reason);
+    assert.equal(runs.get('pusher')!.result.summary?.version, 1);
+    const record = PushRecordSchema.parse(JSON.parse(await readFile(path.join(repositoryDir, 'flights', '1', PUSH_FILE), 'utf8')));
+    const row = record.exampleRequest!.instances[0]!;
+    assert.deepEqual(Object.keys(row).sort(), ['date', 'destination', 'distance', 'origin']);
+    const server = await startModelServer({ repository: pathToFileURL(repositoryDir).href, httpPort: 0, grpcPort: 0, pollIntervalMs: 0 }, () => undefined);
+    try {
+      assert.deepEqual(server.repository.servingVersions('flights'), [1]);
+      const reply = await fetch(`http://127.0.0.1:${server.httpPort}/v1/models/flights:predict`, { method: 'POST', body: JSON.stringify(record.exampleRequest) });
+      const body = (await reply.json()) as { predictions: Array<{ classes: string; probabilities: number[] }> };
+      const [prediction] = body.predictions;
+      assert.ok(prediction && ['on time', 'delayed'].includes(prediction.classes), JSON.stringify(body));
+      assert.ok(Math.abs(prediction.probabilities[0]! + prediction.probabilities[1]! - 1) < 1e-5);
+      assert.equal(prediction.classes, prediction.probabilities[1]! > prediction.probabilities[0]! ? 'delayed' : 'on time');
+    } finally {
+      await server.stop();
+    }
   });
 
   it('labels a flight delayed at 15 minutes late or more, row for row with the raw delay', async () => {
