@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { WorkflowHandle } from '@temporalio/client';
 import { z } from 'zod';
 import { ModelVersionRecordSchema } from '../../artifacts/metadata/model-versions';
 import { waitForRun } from '../../client/pipeline-client';
@@ -56,6 +57,7 @@ describe('penguins end to end on the real stack: degraded data, anomalies, a sch
   let dataDir: string;
   let repository: string;
   let server: CliProcess | undefined;
+  let scheduledRun: WorkflowHandle | undefined;
   let http = '';
   const scheduleId = `penguins-retrain-${process.pid}`;
   const rows = JSON.parse(readFileSync(vegaFile('penguins.json'), 'utf8')) as Row[];
@@ -81,6 +83,8 @@ describe('penguins end to end on the real stack: degraded data, anomalies, a sch
     server?.kill();
     if (!stack) return;
     await stack.client.schedule.getHandle(scheduleId).delete().catch(() => undefined);
+    // A scheduled run is not the stack's to terminate, and must not outlive this file's workers.
+    if ((await scheduledRun?.describe().catch(() => null))?.status.name === 'RUNNING') await scheduledRun!.terminate('end-to-end test finished').catch(() => undefined);
     await stack.stop();
   });
 
@@ -129,6 +133,7 @@ describe('penguins end to end on the real stack: degraded data, anomalies, a sch
     first = run.status;
     assert.deepEqual(Object.values(states(first)), Array(9).fill('succeeded'));
     assert.equal(await examplesSpan(first), 1);
+    assert.equal(first.nodes.example_gen!.summary?.rows, spanOneRows(rows).length);
     assert.equal(first.nodes.pusher!.summary?.version, 1);
     const registry = await modelVersions();
     assert.deepEqual(registry.map(({ content, ...v }) => v), [{ version: 1, state: 'published', kind: 'push' }]);
@@ -228,15 +233,16 @@ describe('penguins end to end on the real stack: degraded data, anomalies, a sch
     let workflowId = '';
     await waitFor(async () => ((workflowId = (await schedule.describe()).info.recentActions.at(-1)?.action.workflow.workflowId ?? '') !== ''), 20_000, 'the triggered run started');
     assert.match(workflowId, new RegExp(`^${MODEL}-${scheduleId}-`), 'a run of the penguins pipeline, named after the schedule');
-    const handle = stack.client.workflow.getHandle(workflowId);
+    scheduledRun = stack.client.workflow.getHandle(workflowId);
     const started = Date.now();
     const outcome = await Promise.race([
-      waitForRun(handle),
+      waitForRun(scheduledRun),
       new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`scheduled run ${workflowId} did not finish within ${RUN_DEADLINE_MS} ms`)), RUN_DEADLINE_MS).unref()),
     ]);
     const status = PipelineStatusSchema.parse(outcome.status);
     assert.equal(status.state, 'succeeded', outcome.error);
     assert.equal(await examplesSpan(status), 2, "the scheduled run's ExampleGen read span 2");
+    assert.equal(status.nodes.example_gen!.summary?.rows, rows.length);
     assert.equal(status.nodes.trainer!.state, 'succeeded', 'the trainer retrained');
     assert.equal(status.nodes.pusher!.summary?.version, 2);
 
@@ -245,6 +251,7 @@ describe('penguins end to end on the real stack: degraded data, anomalies, a sch
     assert.equal(evaluation.baseline?.uri, pushedOne.lineage.servingModel.uri, 'the baseline is the model pushed as version 1');
     assert.equal(evaluation.baseline?.contentHash, pushedOne.lineage.servingModel.contentHash);
     assert.equal(evaluation.candidate.uri, output(status, 'trainer', 'servingModel'));
+    assert.equal(status.nodes.evaluator!.summary?.baseline, pushedOne.lineage.servingModel.uri, 'the run says which baseline it was compared with');
     const change = overallCheck(evaluation, 'change');
     assert.notEqual(change.skipped, true, 'the change threshold is judged against the baseline');
     assert.equal(change.baselineValue, overallAccuracy(evaluation, 'baseline'));
