@@ -96,6 +96,8 @@ export class ApprovalLines {
   constructor(
     private readonly workflowId: string,
     private readonly write: (line: string) => void,
+    /** Where `mlpipe approve` finds the run's Temporal when nothing configured would tell it (a run's own embedded stack). */
+    private readonly temporalAddress?: string,
   ) {}
 
   update({ status }: RunProgress): void {
@@ -104,7 +106,7 @@ export class ApprovalLines {
       this.announced.add(id);
       this.write(
         `${id}: waits for approval (rejected in ${formatDuration(n.approval.timeoutMs)} without a decision): ` +
-          `mlpipe approve ${this.workflowId} --node ${id} --by <name> --reason <text>   (reject: add --reject)`,
+          `${this.temporalAddress ? `MLPIPE_TEMPORAL_ADDRESS=${this.temporalAddress} ` : ''}mlpipe approve ${this.workflowId} --node ${id} --by <name> --reason <text>   (reject: add --reject)`,
       );
     }
   }

@@ -43,11 +43,15 @@ export async function servePushedModel(status: PipelineStatus, config: ResolvedC
   }
   const request = await exampleRequestOf(pushed, config);
   // Loaded here: onnxruntime and gRPC take ~250 ms to load, which runs without --serve would pay.
-  const { startModelServer } = require('../serving/server') as typeof import('../serving/server');
+  const { startModelServer, ServerListenError } = require('../serving/server') as typeof import('../serving/server');
   const server = await startModelServer({
     repository: pushed.repository,
     ...ports,
     ...(config.s3 ? { s3: config.s3 } : {}),
+  }).catch((err: unknown) => {
+    // The run succeeded: a busy port is the user's to choose around, not a crash.
+    if (err instanceof ServerListenError) throw new CliError(`--serve: ${err.message} (\`--serve <port>\` takes HTTP <port> and gRPC the next; \`--serve 0\` free ones)`);
+    throw err;
   });
   try {
     const http = `http://${server.host}:${server.httpPort}`;

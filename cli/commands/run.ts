@@ -115,7 +115,7 @@ export function registerRunCommand(program: Command): void {
         const handle = await startPipeline(client, spec, { noCache: !flags.cache });
         say(`run ${handle.workflowId}: pipeline '${spec.name}', ${spec.nodes.length} nodes`);
         const live = !flags.json && process.stderr.isTTY ? new LiveProgress(process.stderr) : null;
-        const announcers = !flags.json && !live ? [new RetryLines(say), new ApprovalLines(handle.workflowId, say)] : [];
+        const announcers = !flags.json && !live ? [new RetryLines(say), new ApprovalLines(handle.workflowId, say, embedded?.temporal.address)] : [];
         const outcome = await waitForRun(handle, live ? (p) => live.update(p) : announcers.length > 0 ? (p) => announcers.forEach((a) => a.update(p)) : undefined);
         if (live) live.update({ status: outcome.status, retries: new Map() });
         if (flags.json) {
