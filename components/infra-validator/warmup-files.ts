@@ -22,7 +22,9 @@ export interface WarmupFile {
   bytes: Buffer;
 }
 
-const warmupFileName = (row: number, input: string) => `row${row}_${input}`;
+/** An input's name may hold a path separator (a raw column `speed/kmh`), which a file name in warmup/ may not. */
+const fileNamePart = (input: string) => input.replace(/[%/\\]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+const warmupFileName = (row: number, input: string) => `row${row}_${fileNamePart(input)}`;
 
 /** The config with one warm-up request per row of `columns`, and the files those requests read. */
 export function withWarmupRows(config: ModelConfig, signature: ServingSignature, columns: InputColumn[], rows: number): { config: ModelConfig; files: WarmupFile[] } {
