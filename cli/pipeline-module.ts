@@ -3,6 +3,7 @@ import path from 'node:path';
 import { builtinRegistry } from '../activities/builtin-components';
 import type { ComponentRegistry } from '../activities/component-registry';
 import { compilePipeline, validatePipelineSpec, type PipelineDefinition } from '../dsl/compile';
+import { UserInputError } from '../dsl/executor';
 import type { PipelineSpec } from '../dsl/ir';
 
 export class PipelineModuleError extends Error {
@@ -46,7 +47,14 @@ export function loadPipelineDefinition(modulePath: string, params: Record<string
     throw new PipelineModuleError(`pipeline module ${resolved}: failed to load: ${(err as Error).message}`);
   }
   const candidate = mod.default ?? mod.pipeline ?? mod.createPipeline;
-  const definition = typeof candidate === 'function' ? (candidate as (p: Record<string, string>) => unknown)(params) : candidate;
+  let definition: unknown;
+  try {
+    definition = typeof candidate === 'function' ? (candidate as (p: Record<string, string>) => unknown)(params) : candidate;
+  } catch (err) {
+    // How a pipeline refuses a bad --param (the examples' approvalHours, sample): a usage error, not a crash.
+    if (err instanceof UserInputError) throw new PipelineModuleError(err.message);
+    throw err;
+  }
   if (!isDefinition(definition)) {
     throw new PipelineModuleError(
       `pipeline module ${resolved}: expected a default export (or 'pipeline'/'createPipeline' export) made with pipeline({ name, nodes }) or a function returning one`,

@@ -8,6 +8,7 @@ import { loadConfig, resolveConfig } from '../../config/config';
 import { CliError } from '../../cli/cli-context';
 import { servePushedModel } from '../../cli/serve-pushed';
 import type { PipelineStatus } from '../../workflows/pipeline-types';
+import { REPO_ROOT } from '../support/repo-root';
 import { tempDir } from '../support/tmp';
 import { CliProcess, describeResult, runCli } from './cli-process';
 
@@ -43,6 +44,14 @@ describe('review: approving a run on its own embedded stack; --serve on a busy p
     } finally {
       run.kill();
     }
+  });
+
+  it('a bad --param the example pipeline refuses is a usage error naming it, not a stack trace', async () => {
+    const cwd = await tempDir('review-bad-param');
+    const args = ['run', path.join(REPO_ROOT, 'dist', 'examples', 'penguins', 'pipeline.js'), '--param', 'approvalHours=soon'];
+    const r = await runCli(args, { cwd, env: { MLPIPE_HOME: path.join(cwd, 'state') } });
+    assert.equal(r.code, 2, describeResult(args, r));
+    assert.equal(r.stderr, 'mlpipe: penguins: --param approvalHours must be a positive number of hours, got soon\n', describeResult(args, r));
   });
 
   it('--serve on a port in use says which port and how to choose another, as a CLI error', async () => {
