@@ -19,7 +19,7 @@ const RunFlagsSchema = z.object({
   keepStack: z.boolean().default(false),
   verbose: z.boolean().default(false),
   // `--serve` alone is true; `--serve 0` asks for free ports (tests, a machine whose 8000 is taken).
-  serve: z.union([z.boolean(), z.string().regex(/^\d+$/, '--serve: expected an HTTP port number').transform(Number).pipe(z.number().max(65535, '--serve: expected a port up to 65535'))]).default(false),
+  serve: z.union([z.boolean(), z.string().regex(/^\d+$/, 'expected an HTTP port number').transform(Number).pipe(z.number().max(65534, 'expected a port up to 65534 (gRPC takes the next)'))]).default(false),
 });
 
 /** What `mlpipe run --json` prints: one object, stable for scripts. */

@@ -54,6 +54,15 @@ describe('review: approving a run on its own embedded stack; --serve on a busy p
     assert.equal(r.stderr, 'mlpipe: penguins: --param approvalHours must be a positive number of hours, got soon\n', describeResult(args, r));
   });
 
+  it('--serve 65535 is refused before the run: its gRPC would need port 65536', async () => {
+    const cwd = await tempDir('review-serve-last-port');
+    const args = ['run', path.join(REPO_ROOT, 'dist', 'examples', 'penguins', 'pipeline.js'), '--serve', '65535'];
+    const r = await runCli(args, { cwd, env: { MLPIPE_HOME: path.join(cwd, 'state') } });
+    assert.equal(r.code, 2, describeResult(args, r));
+    assert.match(r.stderr, /^mlpipe: .*--serve: expected a port up to 65534 \(gRPC takes the next\)\n$/, describeResult(args, r));
+    assert.equal(r.stdout, '', describeResult(args, r));
+  });
+
   it('--serve on a port in use says which port and how to choose another, as a CLI error', async () => {
     const dir = await tempDir('review-serve-busy');
     const repository = pathToFileURL(path.join(dir, 'models')).href;
