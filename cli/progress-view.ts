@@ -90,6 +90,11 @@ export class LiveProgress {
   }
 }
 
+/** The command that decides a node's approval; with the address when nothing configured would lead `mlpipe approve` to the run's Temporal. */
+export function approveCommand(workflowId: string, nodeId: string, temporalAddress?: string): string {
+  return `${temporalAddress ? `MLPIPE_TEMPORAL_ADDRESS=${temporalAddress} ` : ''}mlpipe approve ${workflowId} --node ${nodeId} --by <name> --reason <text>   (reject: add --reject)`;
+}
+
 /** Without a terminal to redraw on, a line when a node starts to wait for approval, with the command that decides. */
 export class ApprovalLines {
   private readonly announced = new Set<string>();
@@ -106,7 +111,7 @@ export class ApprovalLines {
       this.announced.add(id);
       this.write(
         `${id}: waits for approval (rejected in ${formatDuration(n.approval.timeoutMs)} without a decision): ` +
-          `${this.temporalAddress ? `MLPIPE_TEMPORAL_ADDRESS=${this.temporalAddress} ` : ''}mlpipe approve ${this.workflowId} --node ${id} --by <name> --reason <text>   (reject: add --reject)`,
+          approveCommand(this.workflowId, id, this.temporalAddress),
       );
     }
   }

@@ -6,7 +6,7 @@ import type { PipelineStatus } from '../../workflows/pipeline-types';
 import { cliConfig, CliExit, collect, EXIT_FAILED, parseFlags, untilInterrupted } from '../cli-context';
 import { DEFAULT_UI_PORT, runningDevStack, withRunningDevStack } from '../dev-stack-state';
 import { compilePipelineModule, parseParams } from '../pipeline-module';
-import { ApprovalLines, LiveProgress, renderStatusLines, RetryLines } from '../progress-view';
+import { ApprovalLines, approveCommand, LiveProgress, renderStatusLines, RetryLines } from '../progress-view';
 import { renderRunReport } from '../run-report';
 import { reportFiles } from '../report-files';
 
@@ -115,6 +115,8 @@ export function registerRunCommand(program: Command): void {
         const handle = await startPipeline(client, spec, { noCache: !flags.cache });
         say(`run ${handle.workflowId}: pipeline '${spec.name}', ${spec.nodes.length} nodes`);
         const live = !flags.json && process.stderr.isTTY ? new LiveProgress(process.stderr) : null;
+        // The live table has no room for the command: it is said once, before the table takes the terminal.
+        if (live) for (const node of spec.nodes.filter((n) => n.approval)) say(`${node.id} will wait for approval: ${approveCommand(handle.workflowId, node.id, embedded?.temporal.address)}`);
         const announcers = !flags.json && !live ? [new RetryLines(say), new ApprovalLines(handle.workflowId, say, embedded?.temporal.address)] : [];
         const outcome = await waitForRun(handle, live ? (p) => live.update(p) : announcers.length > 0 ? (p) => announcers.forEach((a) => a.update(p)) : undefined);
         if (live) live.update({ status: outcome.status, retries: new Map() });

@@ -21,7 +21,7 @@ const signature: ServingSignature = {
 };
 const trainedConfig = parseModelConfig('m', JSON.stringify({ max_batch_size: 8, input: [{ name: INPUT, data_type: 'TYPE_FP32', dims: [] }] }));
 
-describe('review: warm-up files of an input whose name holds a path separator', () => {
+describe('InfraValidator warm-up files of an input whose name holds a path separator', () => {
   it('are written as one file each in warmup/, which the server reads back as that input\'s sample', async () => {
     const { config, files } = withWarmupRows(trainedConfig, signature, [Float32Array.of(88.5)], 1);
     const file = config.model_warmup![0]!.inputs[INPUT]!.input_data_file!;

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import path from 'node:path';
@@ -10,11 +11,11 @@ import { servePushedModel } from '../../cli/serve-pushed';
 import type { PipelineStatus } from '../../workflows/pipeline-types';
 import { REPO_ROOT } from '../support/repo-root';
 import { tempDir } from '../support/tmp';
-import { CliProcess, describeResult, runCli } from './cli-process';
+import { CLI_MAIN, CliProcess, cliEnv, describeResult, runCli } from './cli-process';
 
 const APPROVAL_PIPELINE = path.join(__dirname, 'fixtures', 'approval-pipeline.js');
 
-describe('review: approving a run on its own embedded stack; --serve on a busy port', function () {
+describe('mlpipe run: approving a run on its own embedded stack; --serve on a busy port', function () {
   this.timeout(180_000);
 
   it('`mlpipe run` on its embedded stack announces an approve command that, pasted as printed, reaches that stack', async () => {
@@ -43,6 +44,40 @@ describe('review: approving a run on its own embedded stack; --serve on a busy p
       assert.match(ended.stdout, /^✔ push\s+succeeded\s/m, describeResult(run.args, ended));
     } finally {
       run.kill();
+    }
+  });
+
+  it('at a terminal, where the live table has no room for it, the approve command is said before the table, and pasted as printed it approves', async () => {
+    const cwd = await tempDir('approve-embedded-tty');
+    const env = { MLPIPE_HOME: path.join(cwd, 'state') };
+    const command = [process.execPath, CLI_MAIN, 'run', APPROVAL_PIPELINE].map((a) => `'${a}'`).join(' ');
+    const child = spawn('script', ['--quiet', '--return', '--flush', '--command', command, '/dev/null'], { cwd, env: { ...cliEnv(env), COLUMNS: '160' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+    const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
+    try {
+      const deadline = Date.now() + 120_000;
+      let line: RegExpMatchArray | null = null;
+      while (!(line = out.match(/^push will wait for approval: (.*) --by <name> --reason <text> {3}\(reject: add --reject\)\r?$/m))) {
+        assert.ok(Date.now() < deadline && child.exitCode === null, `mlpipe run on a terminal says the approve command\n${out}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const words = line[1]!.split(' ');
+      const assignments = words.filter((w) => /^[A-Z_]+=/.test(w));
+      assert.deepEqual(assignments.map((a) => a.split('=')[0]), ['MLPIPE_TEMPORAL_ADDRESS'], 'its own stack is named');
+      const pasted = Object.fromEntries(assignments.map((a) => [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]));
+      // The node may not wait yet: the command is said when the run starts.
+      const approve = [...words.slice(assignments.length + 1), '--by', 'erin', '--reason', 'from the terminal'];
+      for (;;) {
+        const approved = await runCli(approve, { cwd, env: { ...env, ...pasted } });
+        if (approved.code === 0) break;
+        assert.ok(Date.now() < deadline && /is (pending|running|succeeded)|waiting for approval: \(none\)|not waiting/.test(approved.stderr), describeResult(approve, approved));
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      assert.equal(await exited, 0, out);
+      assert.match(out, /✔ push\s+succeeded/, out);
+    } finally {
+      child.kill('SIGKILL');
     }
   });
 
