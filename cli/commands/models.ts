@@ -105,10 +105,12 @@ function formatShown(v: ListedVersion, record: PushRecord): string {
   if (record.exampleRequest) lines.push(`  try it:     ${curlCommand('http://127.0.0.1:8000', v.model, record.exampleRequest)}`);
   if (record.evaluation) {
     lines.push(`  evaluation: ${record.evaluation.verdict}`);
-    for (const metric of record.evaluation.metrics) {
+    // One line per metric and slice: a value and a change threshold on one metric read the same value.
+    const metricLines = record.evaluation.metrics.map((metric) => {
       const slice = Object.entries(metric.slice).map(([k, val]) => `${k}=${String(val)}`).join(', ') || 'overall';
-      lines.push(`    ${metric.metric} (${slice}): ${metric.value ?? 'undefined'}`);
-    }
+      return `    ${metric.metric} (${slice}): ${metric.value ?? 'undefined'}`;
+    });
+    lines.push(...new Set(metricLines));
   }
   return lines.join('\n');
 }
