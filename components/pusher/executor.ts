@@ -21,7 +21,7 @@ import {
   VERSION_PROPERTY,
   type PushRecord,
 } from './payload';
-import { openModelRepository, publishNewVersion, publishWarmupFiles, repositoryConfig, servedContentHash } from './repository';
+import { openModelRepository, publishNewVersion, putWarmupFiles, repositoryConfig, servedContentHash, warmupUploads } from './repository';
 import { Pusher } from './spec';
 
 /** What the Pusher reads of blessing.json: the verdict and the checks' values (the metrics it records). */
@@ -63,7 +63,8 @@ export const executor = defineExecutor(Pusher, async (ctx) => {
 
   const validated = await infraFiles(infra);
   const configFile = validated.configFile ?? path.join(model.localDir, SERVING_CONFIG_FILE);
-  const config = repositoryConfig(await readFile(configFile, 'utf8'), params.modelName, configFile);
+  const warmup = infra ? await warmupUploads(infra.localDir) : [];
+  const config = repositoryConfig(await readFile(configFile, 'utf8'), params.modelName, configFile, warmup);
   const modelFile = path.join(model.localDir, SERVING_MODEL_FILE);
   const modelDigest = await hashLocalFile(modelFile, { fsync: false });
   const hash = servedContentHash(modelDigest, config);
@@ -91,8 +92,7 @@ export const executor = defineExecutor(Pusher, async (ctx) => {
     let record: PushRecord;
     try {
       ctx.progress({ fraction: 0.3, message: `publishing ${params.modelName} to ${params.repository}` });
-      // Before the config naming them: a config.json whose warm-up files are not there fails the load.
-      if (infra) await publishWarmupFiles(store, params.modelName, infra.localDir);
+      await putWarmupFiles(store, params.modelName, warmup);
       record = await publishNewVersion(store, metadata, {
         repository: params.repository,
         model: params.modelName,

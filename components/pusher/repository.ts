@@ -26,8 +26,52 @@ export async function openModelRepository(uri: string, s3Source: string | undefi
   return openArtifactStore(uri, source.settings);
 }
 
-/** A model's config.json as this repository serves it: the model's own name, whatever name the Trainer gave it. */
-export function repositoryConfig(configJson: string, model: string, where: string): Buffer {
+/**
+ * An InfraBlessing warm-up file as the repository holds it: `<model>/warmup/<hash>-<name>`, the hash
+ * the first 16 hex digits of its bytes' sha256. Content-addressed because `<model>/warmup/` is shared
+ * by every version (Triton's layout): a push then never rewrites a file that another version's config
+ * names (a rollback puts that config back), nor makes the serving version reload for rows it already has.
+ */
+export interface WarmupUpload {
+  name: string;
+  publishedName: string;
+  localFile: string;
+}
+
+export async function warmupUploads(infraDir: string): Promise<WarmupUpload[]> {
+  return Promise.all(
+    (await warmupFiles(infraDir)).map(async (file) => ({
+      ...file,
+      publishedName: `${createHash('sha256').update(await readFile(file.localFile)).digest('hex').slice(0, 16)}-${file.name}`,
+    })),
+  );
+}
+
+/** Puts the files where the server reads the config's input_data_file; before that config.json, which fails to load without them. */
+export async function putWarmupFiles(store: ArtifactStore, model: string, uploads: readonly WarmupUpload[]): Promise<void> {
+  for (const upload of uploads) await store.putObject(warmupFileKey(model, upload.publishedName), await readFile(upload.localFile));
+}
+
+/** A config whose model_warmup reads the files by the names they were published under. */
+function withPublishedWarmupNames(config: Record<string, unknown>, uploads: readonly WarmupUpload[], where: string): Record<string, unknown> {
+  if (uploads.length === 0 || !Array.isArray(config.model_warmup)) return config;
+  const renamed = new Map(uploads.map((u) => [u.name, u.publishedName]));
+  const rename = (file: unknown) => {
+    const published = typeof file === 'string' ? renamed.get(file) : undefined;
+    if (published === undefined) throw new UserInputError(`${where}: model_warmup reads input_data_file ${String(file)}, which is not among the InfraBlessing's warmup/ files`);
+    return published;
+  };
+  const modelWarmup = (config.model_warmup as Array<{ inputs?: Record<string, Record<string, unknown>> }>).map((warmup) => ({
+    ...warmup,
+    ...(warmup.inputs
+      ? { inputs: Object.fromEntries(Object.entries(warmup.inputs).map(([name, input]) => [name, 'input_data_file' in input ? { ...input, input_data_file: rename(input.input_data_file) } : input])) }
+      : {}),
+  }));
+  return { ...config, model_warmup: modelWarmup };
+}
+
+/** A model's config.json as this repository serves it: the model's own name, whatever name the Trainer gave it; warm-up files by their published names. */
+export function repositoryConfig(configJson: string, model: string, where: string, warmup: readonly WarmupUpload[] = []): Buffer {
   let config: unknown;
   try {
     config = JSON.parse(configJson);
@@ -35,19 +79,7 @@ export function repositoryConfig(configJson: string, model: string, where: strin
     throw new UserInputError(`${where} is not valid JSON: ${(err as Error).message}`);
   }
   if (config === null || typeof config !== 'object' || Array.isArray(config)) throw new UserInputError(`${where}: expected a JSON object (a Triton model config)`);
-  return Buffer.from(`${JSON.stringify({ ...config, name: model }, null, 2)}\n`);
-}
-
-/**
- * Puts an InfraBlessing's warm-up files (`<infraDir>/warmup/*`) at `<model>/warmup/<name>`, where the
- * server reads the input_data_file of the config.json that names them. Call it before that config.json
- * is written: a config naming files not there yet fails the version's load until they are. Returns
- * how many it put.
- */
-export async function publishWarmupFiles(store: ArtifactStore, model: string, infraDir: string): Promise<number> {
-  const files = await warmupFiles(infraDir);
-  for (const file of files) await store.putObject(warmupFileKey(model, file.name), await readFile(file.localFile));
-  return files.length;
+  return Buffer.from(`${JSON.stringify({ ...withPublishedWarmupNames(config as Record<string, unknown>, warmup, where), name: model }, null, 2)}\n`);
 }
 
 /** The hash of what the server loads: the model file and its config. */

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { FileArtifactStore } from '../../artifacts/file-store';
 import { buildIdentityModel, OnnxElementType, writeModelVersion } from '../../bench/serving/models';
 import { withWarmupRows, writeWarmupFiles } from '../../components/infra-validator/warmup-files';
-import { publishWarmupFiles } from '../../components/pusher/repository';
+import { putWarmupFiles, repositoryConfig, warmupUploads } from '../../components/pusher/repository';
 import type { ServingSignature } from '../../components/trainer/serving-graph';
 import { parseModelConfig } from '../../serving/model-config';
 import { postJson, startTestServer } from '../serving/serving-fixture';
@@ -33,12 +33,14 @@ describe('InfraValidator warm-up files of an input whose name holds a path separ
     const model = buildIdentityModel([{ name: INPUT, elemType: OnnxElementType.FLOAT, dims: [] }]);
     const t = await startTestServer(async (repo) => {
       const store = await FileArtifactStore.open(`file://${repo}`);
+      const uploads = await warmupUploads(infraDir);
+      assert.equal(uploads.length, 1);
       try {
-        assert.equal(await publishWarmupFiles(store, 'm', infraDir), 1);
+        await putWarmupFiles(store, 'm', uploads);
       } finally {
         await store.close();
       }
-      await writeModelVersion(repo, 'm', 1, model, config);
+      await writeModelVersion(repo, 'm', 1, model, JSON.parse(repositoryConfig(JSON.stringify(config), 'm', 'test config', uploads).toString('utf8')) as typeof config);
     });
     try {
       const index = (await postJson(`${t.http}/v2/repository/index`, {})).json as Array<{ state: string; reason: string }>;

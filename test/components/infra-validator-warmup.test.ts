@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { FileArtifactStore } from '../../artifacts/file-store';
 import { buildIdentityModel, OnnxElementType, writeModelVersion } from '../../bench/serving/models';
 import { warmupFiles, withWarmupRows, writeWarmupFiles } from '../../components/infra-validator/warmup-files';
-import { publishWarmupFiles } from '../../components/pusher/repository';
+import { putWarmupFiles, repositoryConfig, warmupUploads } from '../../components/pusher/repository';
 import type { ServingSignature } from '../../components/trainer/serving-graph';
 import { parseModelConfig } from '../../serving/model-config';
 import { postJson, startTestServer } from '../serving/serving-fixture';
@@ -85,12 +85,14 @@ describe('InfraValidator warm-up files, and the Pusher publishing them beside co
     // As the Pusher does: the warm-up files first, then config.json and the version.
     const t = await startTestServer(async (repo) => {
       const store = await FileArtifactStore.open(`file://${repo}`);
+      const uploads = await warmupUploads(infraDir);
+      assert.equal(uploads.length, 6);
       try {
-        assert.equal(await publishWarmupFiles(store, 'm', infraDir), 6);
+        await putWarmupFiles(store, 'm', uploads);
       } finally {
         await store.close();
       }
-      await writeModelVersion(repo, 'm', 1, model, config);
+      await writeModelVersion(repo, 'm', 1, model, JSON.parse(repositoryConfig(JSON.stringify(config), 'm', 'test config', uploads).toString('utf8')) as typeof config);
     });
     try {
       const index = (await postJson(`${t.http}/v2/repository/index`, {})).json as Array<{ state: string; reason: string }>;
@@ -106,6 +108,11 @@ describe('InfraValidator warm-up files, and the Pusher publishing them beside co
       row1_year: raw(2008n),
       row1_island: raw(''),
     };
-    for (const [name, bytes] of Object.entries(expected)) assert.deepEqual(await readFile(path.join(t.repo, 'm', 'warmup', name)), bytes, name);
+    const published = await readdir(path.join(t.repo, 'm', 'warmup'));
+    for (const [name, bytes] of Object.entries(expected)) {
+      const file = published.find((f) => f.endsWith(`-${name}`));
+      assert.ok(file, `${name} among ${published.join(', ')}`);
+      assert.deepEqual(await readFile(path.join(t.repo, 'm', 'warmup', file)), bytes, name);
+    }
   });
 });
