@@ -54,7 +54,8 @@ describe('the embedded stack (mlpipe run with nothing configured, mlpipe dev)', 
     const cwd = await tempDir('embedded-run');
     const home = path.join(cwd, 'state');
     const run = await runJson([PENGUINS], cwd, { MLPIPE_HOME: home });
-    assert.deepEqual(Object.keys(run.nodes).sort(), ['evaluator', 'example_gen', 'example_validator', 'schema_gen', 'statistics_gen', 'trainer', 'transform']);
+    assert.deepEqual(Object.keys(run.nodes).sort(), ['evaluator', 'example_gen', 'example_validator', 'infra_validator', 'pusher', 'schema_gen', 'statistics_gen', 'trainer', 'transform']);
+    assert.ok(existsSync(path.join(home, 'models', 'penguins', '1', 'model.onnx')), 'the example pushes to the model repository under MLPIPE_HOME');
     for (const uri of allOutputUris(run)) {
       assert.ok(uri.startsWith(`file://${path.join(home, 'artifacts')}/`), `${uri} lies in the local artifact directory under MLPIPE_HOME`);
       assert.ok(existsSync(new URL(uri).pathname), `${uri} exists on disk`);
