@@ -111,6 +111,14 @@ export function registerRunCommand(program: Command): void {
       // Loaded here: with the embedded stack, while its Temporal server was starting.
       const { connectClient, startPipeline, waitForRun } = require('../../client/pipeline-client') as typeof import('../../client/pipeline-client');
       const { client, close } = await connectClient(resolved);
+      let toServe: PipelineStatus | null = null;
+      const serve = async (status: PipelineStatus) => {
+        const { servePushedModel } = require('../serve-pushed') as typeof import('../serve-pushed');
+        const httpPort = flags.serve === true ? 8000 : Number(flags.serve);
+        // With the report on stdout (--json keeps stdout to its one object).
+        const tell = (line: string) => flags.json || process.stdout.write(`${line}\n`);
+        await servePushedModel(status, resolved, tell, { httpPort, grpcPort: httpPort === 0 ? 0 : httpPort + 1 });
+      };
       try {
         const handle = await startPipeline(client, spec, { noCache: !flags.cache });
         say(`run ${handle.workflowId}: pipeline '${spec.name}', ${spec.nodes.length} nodes`);
@@ -140,13 +148,9 @@ export function registerRunCommand(program: Command): void {
           });
           for (const line of lines) report(line);
         }
-        if (flags.serve !== false && outcome.status.state === 'succeeded') {
-          const { servePushedModel } = require('../serve-pushed') as typeof import('../serve-pushed');
-          const httpPort = flags.serve === true ? 8000 : flags.serve;
-          // With the report on stdout (--json keeps stdout to its one object).
-          const tell = (line: string) => flags.json || process.stdout.write(`${line}\n`);
-          await servePushedModel(outcome.status, resolved, tell, { httpPort, grpcPort: httpPort === 0 ? 0 : httpPort + 1 });
-        }
+        if (flags.serve !== false && outcome.status.state === 'succeeded') toServe = outcome.status;
+        // With --keep-stack the stack stays up while it serves; otherwise it stops first, as the report said.
+        if (toServe && flags.keepStack) await serve(toServe);
         if (embedded && flags.keepStack) {
           say('the embedded stack stays up (Temporal, its UI, workers); Ctrl-C stops it');
           await untilInterrupted();
@@ -157,5 +161,6 @@ export function registerRunCommand(program: Command): void {
         await close();
         await embedded?.stop({ fast: true });
       }
+      if (toServe && !flags.keepStack) await serve(toServe);
     });
 }
