@@ -6,8 +6,8 @@ import { buildIdentityModel, OnnxElementType, writeModelVersion } from '../../be
 import { warmupFiles, withWarmupRows, writeWarmupFiles } from '../../components/infra-validator/warmup-files';
 import { putWarmupFiles, repositoryConfig, warmupUploads } from '../../components/pusher/repository';
 import type { ServingSignature } from '../../components/trainer/serving-graph';
-import { parseModelConfig } from '../../serving/model-config';
-import { postJson, startTestServer } from '../serving/serving-fixture';
+import { parseModelConfig, type ModelConfig } from '../../serving/model-config';
+import { postJson, startTestServer, type ServerUnderTest } from '../serving/serving-fixture';
 import { tempDir } from '../support/tmp';
 
 const signature: ServingSignature = {
@@ -33,6 +33,35 @@ const trainedConfig = parseModelConfig(
   }),
 );
 const columns = [Float32Array.of(3750, NaN, 4100), BigInt64Array.of(2007n, 2008n, 2009n), ['Torgersen', '', 'Biscoe']];
+
+/**
+ * A server over a repository the Pusher's way filled: the InfraBlessing's warm-up files first, then
+ * version 1 with config.json naming them as published.
+ */
+async function servedAsPushed(infraDir: string, model: Uint8Array, config: ModelConfig, files: number): Promise<ServerUnderTest> {
+  return startTestServer(async (repo) => {
+    const uploads = await warmupUploads(infraDir);
+    assert.equal(uploads.length, files);
+    const store = await FileArtifactStore.open(`file://${repo}`);
+    try {
+      await putWarmupFiles(store, 'm', uploads);
+    } finally {
+      await store.close();
+    }
+    await writeModelVersion(repo, 'm', 1, model, JSON.parse(repositoryConfig(JSON.stringify(config), 'm', 'test config', uploads).toString('utf8')) as ModelConfig);
+  });
+}
+
+// Raw column names become the serving inputs' names; a CSV header such as `speed/kmh` is ordinary.
+const SLASH_INPUT = 'speed/kmh';
+const slashSignature: ServingSignature = {
+  version: 1,
+  task: 'regression',
+  label: null,
+  inputs: [{ name: SLASH_INPUT, dtype: 'float32', shape: [-1] }],
+  outputs: [{ name: 'out', dtype: 'float32', shape: [-1] }],
+};
+const slashTrainedConfig = parseModelConfig('m', JSON.stringify({ max_batch_size: 8, input: [{ name: SLASH_INPUT, data_type: 'TYPE_FP32', dims: [] }] }));
 
 /** A row's value in Triton's raw layout, written here independently of the component's encoder. */
 function raw(value: number | bigint | string): Buffer {
@@ -82,18 +111,7 @@ describe('InfraValidator warm-up files, and the Pusher publishing them beside co
       { name: 'year', elemType: OnnxElementType.INT64, dims: [] },
       { name: 'island', elemType: OnnxElementType.STRING, dims: [] },
     ]);
-    // As the Pusher does: the warm-up files first, then config.json and the version.
-    const t = await startTestServer(async (repo) => {
-      const store = await FileArtifactStore.open(`file://${repo}`);
-      const uploads = await warmupUploads(infraDir);
-      assert.equal(uploads.length, 6);
-      try {
-        await putWarmupFiles(store, 'm', uploads);
-      } finally {
-        await store.close();
-      }
-      await writeModelVersion(repo, 'm', 1, model, JSON.parse(repositoryConfig(JSON.stringify(config), 'm', 'test config', uploads).toString('utf8')) as typeof config);
-    });
+    const t = await servedAsPushed(infraDir, model, config, 6);
     try {
       const index = (await postJson(`${t.http}/v2/repository/index`, {})).json as Array<{ state: string; reason: string }>;
       assert.deepEqual(index.map((e) => [e.state, e.reason]), [['READY', '']], 'the server read every warm-up file and found each one sample');
@@ -113,6 +131,24 @@ describe('InfraValidator warm-up files, and the Pusher publishing them beside co
       const file = published.find((f) => f.endsWith(`-${name}`));
       assert.ok(file, `${name} among ${published.join(', ')}`);
       assert.deepEqual(await readFile(path.join(t.repo, 'm', 'warmup', file)), bytes, name);
+    }
+  });
+
+  it('an input named with a path separator (a raw column `speed/kmh`) gets one file in warmup/, which the server reads back as its sample', async () => {
+    const { config, files } = withWarmupRows(slashTrainedConfig, slashSignature, [Float32Array.of(88.5)], 1);
+    const file = config.model_warmup![0]!.inputs[SLASH_INPUT]!.input_data_file!;
+    assert.doesNotMatch(file, /[/\\]/, 'a file name, not a path');
+    const infraDir = await tempDir('warmup-slash-name');
+    await writeWarmupFiles(infraDir, files);
+    assert.deepEqual(await readFile(path.join(infraDir, 'warmup', file)), Buffer.from(Float32Array.of(88.5).buffer));
+
+    const model = buildIdentityModel([{ name: SLASH_INPUT, elemType: OnnxElementType.FLOAT, dims: [] }]);
+    const t = await servedAsPushed(infraDir, model, config, 1);
+    try {
+      const index = (await postJson(`${t.http}/v2/repository/index`, {})).json as Array<{ state: string; reason: string }>;
+      assert.deepEqual(index.map((e) => [e.state, e.reason]), [['READY', '']]);
+    } finally {
+      await t.stop();
     }
   });
 });
