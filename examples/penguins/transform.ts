@@ -1,7 +1,7 @@
 import { bucketize, fillMissing, labelIds, scaleToZScore, transform, vocabulary } from '../../dsl';
 
 /** The penguins' features as the schema types them: declared, so a numeric op on a string feature is a TypeScript error. */
-const PENGUIN_FEATURES = {
+export const PENGUIN_FEATURES = {
   Species: 'string',
   Island: 'string',
   'Beak Length (mm)': 'number',

@@ -32,6 +32,7 @@ import { binaryBody, request, splitBinaryResponse } from '../serving/serving-fix
 import { servedPorts, serveProcess } from '../serving/serve-process';
 import { duckQuery, readParquet } from './parquet-rows';
 import { vegaFile } from './vega-data';
+import { PENGUIN_FEATURES } from '../../examples/penguins/transform';
 
 /**
  * The skew test: rows materialised by the Transform component (the training path) and the same raw
@@ -42,15 +43,6 @@ import { vegaFile } from './vega-data';
  */
 
 const BATCH = 1000;
-const PENGUIN_KINDS = {
-  Species: 'string',
-  Island: 'string',
-  'Beak Length (mm)': 'number',
-  'Beak Depth (mm)': 'number',
-  'Flipper Length (mm)': 'number',
-  'Body Mass (g)': 'number',
-  Sex: 'string',
-} as const;
 const FLIGHT_KINDS = { date: 'timestamp', delay: 'number', distance: 'number', origin: 'string', destination: 'string' } as const;
 
 const penguinsTransform = (): TransformIr =>
@@ -70,7 +62,7 @@ const penguinsTransform = (): TransformIr =>
       islandSex: cross(f.Island, f.Sex, 32),
       species: labelIds(f.Species),
     }),
-    PENGUIN_KINDS,
+    PENGUIN_FEATURES,
   );
 
 const flightsTransform = (): TransformIr =>
