@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure, Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
 import { TASK_QUEUES, type MlpipeConfig } from '../config/config';
 import type { PipelineSpec } from '../dsl/ir';
@@ -60,6 +60,24 @@ export async function startPipeline(
 
 export async function queryStatus(handle: WorkflowHandle): Promise<PipelineStatus> {
   return PipelineStatusSchema.parse(await handle.query(STATUS_QUERY));
+}
+
+/**
+ * A run's status now: from the status query while it runs; from its history once it has closed (its
+ * result, or the status its PipelineFailed failure carries). A closed run is never queried: a run's own
+ * embedded stack stops its workers as soon as the run ends, and a query nobody answers waits out its
+ * RPC deadline. Null while a running run's query cannot be answered yet.
+ */
+export async function currentStatus(handle: WorkflowHandle): Promise<PipelineStatus | null> {
+  if ((await handle.describe()).status.name === 'RUNNING') return queryStatus(handle).catch(() => null);
+  try {
+    return PipelineStatusSchema.parse(await handle.result());
+  } catch (err) {
+    const details = err instanceof WorkflowFailedError && err.cause instanceof ApplicationFailure ? err.cause.details?.[0] : undefined;
+    const parsed = PipelineStatusSchema.safeParse(details);
+    if (parsed.success) return parsed.data;
+    throw err;
+  }
 }
 
 /** The nodes of a run that wait for a decision now, in the pipeline's order. */

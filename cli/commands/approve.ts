@@ -50,8 +50,9 @@ function targetNode(status: PipelineStatus, workflowId: string, named: string | 
 async function decided(handle: WorkflowHandle, node: string): Promise<NodeStatus | null> {
   const deadline = Date.now() + CONFIRM_MS;
   while (Date.now() < deadline) {
-    const n = (await client().queryStatus(handle)).nodes[node]!;
-    if (n.state !== 'awaiting-approval') return n;
+    // The run may end as soon as it takes the decision, and its workers with it (a run's own embedded stack).
+    const n = (await client().currentStatus(handle))?.nodes[node];
+    if (n && n.state !== 'awaiting-approval') return n;
     await new Promise((r) => setTimeout(r, 200));
   }
   return null;
